@@ -1,0 +1,206 @@
+import {createHash, randomUUID} from 'node:crypto';
+import {GrpcEmulator, type ServedService} from '../grpc/emulator-server';
+import {OperationStore} from '../grpc/operations';
+import {clonePlain, type Plain} from '../grpc/protos';
+import {rpc} from '../grpc/rpc-error';
+import {timestamp} from '../grpc/time';
+import {buildToJson, type BuildJson} from './build-json';
+import {buildFilter} from './list-filter';
+import {autoCompleteRunner, type BuildRunner} from './runners';
+
+export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-json';
+export {autoCompleteRunner, type BuildRunner, type BuildControl} from './runners';
+
+/** Statuses after which a build never changes again. */
+export const TERMINAL_STATUSES = ['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED'];
+
+/** Options of {@link CloudBuildEmulator}. */
+export interface CloudBuildEmulatorOptions {
+  /** If set, the only project this emulator serves; others get PERMISSION_DENIED, as a wrong project would. */
+  projectId?: string;
+  /** Called with the Build JSON on every status change, in order (QUEUED first). */
+  onStatus?: (build: BuildJson) => Promise<void> | void;
+  /** Prefix of each build's logUrl; default `http://127.0.0.1:<port>`. */
+  logBaseUrl?: string;
+  /** Shortcut for `runner: autoCompleteRunner(autoComplete)`. */
+  autoComplete?: {status: 'SUCCESS' | 'FAILURE'; afterMs: number};
+  /** Drives each new build (a local builder later); without one, builds wait for setStatus. */
+  runner?: BuildRunner;
+}
+
+const BUILD = 'google.devtools.cloudbuild.v1.Build';
+const METADATA = 'google.devtools.cloudbuild.v1.BuildOperationMetadata';
+// Output-only fields a caller may send back from an earlier read; the server owns them.
+const OUTPUT_ONLY = ['name', 'id', 'projectId', 'status', 'statusDetail', 'results', 'createTime', 'startTime',
+  'finishTime', 'sourceProvenance', 'buildTriggerId', 'logUrl', 'timing', 'approval', 'warnings', 'failureInfo'];
+
+/** A local `google.devtools.cloudbuild.v1.CloudBuild` gRPC server that the official CloudBuildClient can use. */
+export class CloudBuildEmulator extends GrpcEmulator {
+  private readonly store = new Map<string, Plain>();
+  private readonly opNames = new Map<string, string>();
+  private readonly operations = new OperationStore((name) => this.cancelByOperation(name));
+  private readonly runner: BuildRunner | undefined;
+  private readonly cleanups: Array<() => void> = [];
+  private notifications: Promise<void> = Promise.resolve();
+  /** Errors thrown by onStatus; recorded instead of failing the RPC that caused the change. */
+  readonly notifyErrors: unknown[] = [];
+
+  constructor(private readonly opts: CloudBuildEmulatorOptions = {}) {
+    super();
+    this.runner = opts.runner ?? (opts.autoComplete && autoCompleteRunner(opts.autoComplete));
+  }
+
+  protected servedServices(): ServedService[] {
+    return [
+      {
+        service: 'google.devtools.cloudbuild.v1.CloudBuild',
+        handlers: {
+          CreateBuild: (req) => this.createBuild(req),
+          GetBuild: (req) => clonePlain(this.mustFind(req)),
+          ListBuilds: (req) => this.listBuilds(req),
+          CancelBuild: (req) => this.cancelBuild(req),
+        },
+      },
+      this.operations.service(),
+    ];
+  }
+
+  protected override async onStop(): Promise<void> {
+    this.cleanups.splice(0).forEach((cleanup) => cleanup());
+    await this.notifications;
+  }
+
+  /** A copy of one build, for assertions. */
+  getBuild(id: string): Plain | undefined {
+    const build = this.store.get(id);
+    return build && clonePlain(build);
+  }
+
+  /** Copies of all builds, oldest first. */
+  builds(): Plain[] {
+    return [...this.store.values()].map((b) => clonePlain(b));
+  }
+
+  /** Resolves once every onStatus call made so far has finished. */
+  flushNotifications(): Promise<void> {
+    return this.notifications;
+  }
+
+  /**
+   * Moves a build to `status` as Cloud Build would (timestamps, results, failure info, the
+   * operation) and notifies onStatus. Throws for an unknown or already terminal build.
+   */
+  setStatus(id: string, status: string, opts: {failureDetail?: string; digest?: string} = {}): Promise<void> {
+    const build = this.store.get(id);
+    if (!build) throw new Error(`no build ${id}`);
+    if (TERMINAL_STATUSES.includes(build.status)) throw new Error(`build ${id} is already ${build.status}`);
+    const now = timestamp(Date.now());
+    build.status = status;
+    // A build that ran has a startTime even if the caller skipped WORKING; one cancelled or expired in the queue has none.
+    if (!['QUEUED', 'PENDING', 'CANCELLED', 'EXPIRED'].includes(status)) build.startTime ??= now;
+    if (status === 'SUCCESS') {
+      build.results = {
+        ...build.results,
+        images: (build.images ?? []).map((name: string) => ({
+          name,
+          digest: opts.digest ?? 'sha256:' + createHash('sha256').update(id + name).digest('hex'),
+        })),
+      };
+    }
+    if (status === 'FAILURE') {
+      const detail = opts.failureDetail ?? 'Build step failure: build step 0 failed: step exited with non-zero status: 1';
+      build.failureInfo = {type: 'USER_BUILD_STEP', detail};
+      build.statusDetail = detail;
+    } else if (opts.failureDetail) {
+      build.statusDetail = opts.failureDetail;
+    }
+    const opName = this.opNames.get(id)!;
+    if (TERMINAL_STATUSES.includes(status)) {
+      build.finishTime = now;
+      this.operations.finish(opName, {response: {type: BUILD, value: build}});
+    }
+    this.operations.setMetadata(opName, METADATA, {build});
+    return this.notify(build);
+  }
+
+  private notify(build: Plain): Promise<void> {
+    const json = buildToJson(build);
+    // Chained so subscribers see QUEUED, WORKING, SUCCESS in order even with a slow onStatus.
+    this.notifications = this.notifications.then(async () => {
+      try {
+        await this.opts.onStatus?.(json);
+      } catch (err) {
+        this.notifyErrors.push(err);
+      }
+    });
+    return this.notifications;
+  }
+
+  private projectOf(req: Plain): string {
+    const projectId: string = req.projectId || /^projects\/([^/]+)/.exec(req.parent ?? '')?.[1] || '';
+    if (!projectId) throw rpc.invalidArgument('projectId is required');
+    if (this.opts.projectId && projectId !== this.opts.projectId) {
+      throw rpc.permissionDenied('The caller does not have permission');
+    }
+    return projectId;
+  }
+
+  private createBuild(req: Plain): Plain {
+    const projectId = this.projectOf(req);
+    if (!req.build?.steps?.length) throw rpc.invalidArgument('invalid build: build must contain at least one step');
+    const id = randomUUID();
+    const given = clonePlain(req.build as Plain);
+    for (const field of OUTPUT_ONLY) delete given[field];
+    const build: Plain = {
+      timeout: {seconds: '600'},
+      ...given,
+      name: `projects/${projectId}/locations/global/builds/${id}`,
+      id,
+      projectId,
+      status: 'QUEUED',
+      createTime: timestamp(Date.now()),
+      logUrl: `${this.opts.logBaseUrl ?? `http://127.0.0.1:${this.port}`}/builds/${id}`,
+    };
+    this.store.set(id, build);
+    const opName = `operations/build/${projectId}/${Buffer.from(id).toString('base64')}`;
+    this.opNames.set(id, opName);
+    const op = this.operations.start(opName, METADATA, {build});
+    void this.notify(build);
+    const cleanup = this.runner?.(clonePlain(build), {
+      setStatus: (status, opts) => {
+        if (!TERMINAL_STATUSES.includes(this.store.get(id)?.status)) void this.setStatus(id, status, opts);
+      },
+    });
+    if (cleanup) this.cleanups.push(cleanup);
+    return op;
+  }
+
+  private mustFind(req: Plain): Plain {
+    const id: string = req.id || /\/builds\/([^/]+)$/.exec(req.name ?? '')?.[1] || '';
+    const build = this.store.get(id);
+    if (!build) throw rpc.notFound(`Requested entity was not found.`);
+    return build;
+  }
+
+  private listBuilds(req: Plain): Plain {
+    const projectId = this.projectOf(req);
+    const matches = buildFilter(req.filter);
+    const builds = [...this.store.values()].filter((b) => b.projectId === projectId && matches(b)).reverse();
+    return {builds: builds.map((b) => clonePlain(b))};
+  }
+
+  private async cancelBuild(req: Plain): Promise<Plain> {
+    const build = this.mustFind(req);
+    if (TERMINAL_STATUSES.includes(build.status)) {
+      throw rpc.failedPrecondition(`Build ${build.id} has already finished with status ${build.status}.`);
+    }
+    void this.setStatus(build.id, 'CANCELLED');
+    return clonePlain(build);
+  }
+
+  private cancelByOperation(opName: string): void {
+    for (const [id, name] of this.opNames) {
+      if (name === opName && !TERMINAL_STATUSES.includes(this.store.get(id)?.status)) void this.setStatus(id, 'CANCELLED');
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import type {Plain} from '../grpc/protos';
+
+/** What a runner is asked to start: one revision of one service. */
+export interface RevisionToStart {
+  /** Service id, e.g. `hello`. */
+  service: string;
+  /** Revision id, e.g. `hello-00002-xyz`. */
+  name: string;
+  /** Full resource names, for runners that serve several projects or regions. */
+  serviceName: string;
+  revisionName: string;
+  /** The first container's image, env (literal values only) and port. */
+  image: string;
+  env: Record<string, string>;
+  port: number;
+  template: Plain;
+}
+
+/** The outcome of starting a revision: ready (optionally with where it listens) or failed with a message. */
+export type RevisionReadiness = {ready: true; url?: string} | {ready: false; message: string};
+
+/** Decides whether revisions become ready; a local stack plugs in one that runs real processes. */
+export interface RevisionRunner {
+  start(revision: RevisionToStart): Promise<RevisionReadiness>;
+  /** Called with the revision id when it is deleted, or when the emulator stops. */
+  stop?(revisionName: string): Promise<void>;
+}
+
+/**
+ * The message Cloud Run puts on the Ready condition (and in the failed operation) when the
+ * container never listens on its port, as seen in real deploy failures.
+ */
+export function containerFailedMessage(revision: string, port: number): string {
+  return (
+    `Revision '${revision}' is not ready and cannot serve traffic. The user-provided container failed to start ` +
+    `and listen on the port defined provided by the PORT=${port} environment variable within the allocated ` +
+    'timeout. This can happen when the container port is misconfigured or if the timeout is too short. ' +
+    'The health check timeout can be extended. Logs for this revision might contain more information.'
+  );
+}
+
+/** Ready at once, except that an image containing `crash` fails to start (so tests can make a bad revision). */
+export const defaultRunner: RevisionRunner = {
+  start: async (revision) =>
+    revision.image.includes('crash')
+      ? {ready: false, message: containerFailedMessage(revision.name, revision.port)}
+      : {ready: true},
+};

@@ -1,0 +1,133 @@
+import * as grpc from '@grpc/grpc-js';
+import {FaultPlan, type FaultSpec} from './faults';
+import {clonePlain, decodePlain, encodePlain, protoRoot, type Plain} from './protos';
+import {RpcError} from './rpc-error';
+
+/** One RPC as the emulator received it (faulted calls included). */
+export interface RecordedCall {
+  method: string;
+  request: unknown;
+  at: number;
+}
+
+/** Handles one unary RPC: plain request in, plain response out; throw {@link RpcError} to fail it. */
+export type UnaryHandler = (request: Plain) => Promise<Plain> | Plain;
+
+/** A gRPC service the emulator serves: its full proto name and the methods it implements. */
+export interface ServedService {
+  service: string;
+  handlers: Record<string, UnaryHandler>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Built from the same Root as everything else instead of proto-loader, so requests arrive in
+// exactly the stored plain form and Any payloads round-trip with one set of types.
+function serviceDefinition(fullName: string, methods: string[]): grpc.ServiceDefinition {
+  const service = protoRoot().lookupService(fullName);
+  const definition: Record<string, grpc.MethodDefinition<Plain, Plain>> = {};
+  for (const name of methods) {
+    const method = service.methods[name];
+    if (!method) throw new Error(`${fullName} has no method ${name}`);
+    method.resolve();
+    const requestType = method.resolvedRequestType!.fullName.slice(1);
+    const responseType = method.resolvedResponseType!.fullName.slice(1);
+    definition[name] = {
+      path: `/${fullName}/${name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (value: Plain) => encodePlain(requestType, value),
+      requestDeserialize: (bytes: Buffer) => decodePlain(requestType, bytes),
+      responseSerialize: (value: Plain) => encodePlain(responseType, value),
+      responseDeserialize: (bytes: Buffer) => decodePlain(responseType, bytes),
+    };
+  }
+  return definition;
+}
+
+/**
+ * Shared plumbing of the local gRPC emulators: serving on 127.0.0.1, recording every call,
+ * and scripted faults. Subclasses only say which services and handlers they have.
+ */
+export abstract class GrpcEmulator {
+  /** Every RPC received, in order, including the ones answered by a fault. */
+  readonly calls: RecordedCall[] = [];
+  private readonly faults = new FaultPlan();
+  private server: grpc.Server | undefined;
+  private boundPort = 0;
+
+  protected abstract servedServices(): ServedService[];
+
+  /** Called by stop() so subclasses can cancel timers and stop what their runners started. */
+  protected async onStop(): Promise<void> {}
+
+  /** The port the emulator listens on (0 before start). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Starts serving on 127.0.0.1 (port 0 picks a free one) and returns the port. */
+  async start(port = 0): Promise<number> {
+    if (this.server) throw new Error('emulator already started');
+    const server = new grpc.Server();
+    for (const {service, handlers} of this.servedServices()) {
+      const implementation: grpc.UntypedServiceImplementation = {};
+      for (const [name, handler] of Object.entries(handlers)) {
+        implementation[name] = this.wrap(name, handler);
+      }
+      server.addService(serviceDefinition(service, Object.keys(handlers)), implementation);
+    }
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+        err ? reject(err) : resolve(bound),
+      ),
+    );
+    this.server = server;
+    return this.boundPort;
+  }
+
+  /** Stops at once (in-flight calls are cut off) and frees the port. */
+  async stop(): Promise<void> {
+    await this.onStop();
+    this.server?.forceShutdown();
+    this.server = undefined;
+  }
+
+  /** The recorded calls of one method, e.g. `callsTo('CreateBuild')`. */
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Makes the next matching call(s) fail with `code` (or be delayed) without touching state. */
+  injectFault(fault: FaultSpec): void {
+    this.faults.add(fault);
+  }
+
+  /** Removes every fault that has not fired yet. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<Plain, Plain> {
+    return (call, callback) => {
+      this.calls.push({method, request: clonePlain(call.request), at: Date.now()});
+      const fault = this.faults.take(method);
+      const run = async () => {
+        if (fault?.delayMs) await sleep(fault.delayMs);
+        if (fault?.code) {
+          throw new RpcError(fault.code, fault.message ?? `injected fault on ${method} (code ${fault.code})`);
+        }
+        return handler(call.request);
+      };
+      run().then(
+        (response) => callback(null, response),
+        (err: unknown) =>
+          callback(
+            err instanceof RpcError
+              ? {code: err.code, details: err.message}
+              : {code: grpc.status.INTERNAL, details: `emulator error in ${method}: ${String(err)}`},
+          ),
+      );
+    };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The composition root: the real adapters, built from the parsed configuration lazily and
+ * once per instance, so a cold start loads only the client libraries its path uses.
+ */
+import {randomUUID} from 'node:crypto';
+import type {Config} from './config';
+import type {Deps} from './controller/deps';
+import type {Builds, ReleaseStore, Services, StatusPublisher} from './ports';
+
+/** Memoises an async factory: built on first call, shared afterwards, retried if it failed. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => {
+    value ??= make().catch((err) => {
+      value = undefined;
+      throw err;
+    });
+    return value;
+  };
+}
+
+/** Client options for a local plaintext gRPC emulator at host:port, or {} for Google Cloud. */
+async function grpcEndpoint(endpoint: string | undefined): Promise<Record<string, unknown>> {
+  if (!endpoint) return {};
+  const i = endpoint.lastIndexOf(':');
+  // The credentials must come from google-gax's own grpc-js copy.
+  const {grpc} = await import('google-gax');
+  return {apiEndpoint: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)), sslCreds: grpc.credentials.createInsecure()};
+}
+
+/** The production dependencies for `config`. */
+export function createDeps(config: Config): Deps {
+  const pubsub = once(async () => new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId}));
+  return {
+    config,
+    store: once<ReleaseStore>(async () => {
+      const {Firestore} = await import('@google-cloud/firestore');
+      const {FirestoreReleaseStore} = await import('./releases/firestore-store');
+      const db = new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true});
+      return new FirestoreReleaseStore(db, config.firestore.root);
+    }),
+    builds: once<Builds>(async () => {
+      const {CloudBuildClient} = await import('@google-cloud/cloudbuild');
+      const {CloudBuildAdapter} = await import('./google/cloud-build');
+      return new CloudBuildAdapter(new CloudBuildClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudBuild)}), config.projectId);
+    }),
+    services: once<Services>(async () => {
+      const {ServicesClient} = await import('@google-cloud/run');
+      const {CloudRunAdapter} = await import('./google/cloud-run');
+      return new CloudRunAdapter(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)}), config.projectId, config.region);
+    }),
+    publisher: once<StatusPublisher>(async () => {
+      const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');
+      return new PubSubStatusPublisher(await pubsub(), config.statusTopic);
+    }),
+    now: () => new Date(),
+    newId: () => randomUUID(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}

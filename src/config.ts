@@ -1,0 +1,137 @@
+/**
+ * The controller's configuration: parsed and validated in one place, from an environment
+ * passed in (tests pass their own). Every problem is reported at once, naming the variable.
+ */
+import {ConfigError} from './errors';
+
+/** Settings for services that dropdeploy creates (never applied to existing services). */
+export interface ServiceDefaults {
+  serviceAccount?: string;
+  memory?: string;
+  cpu?: string;
+  maxInstances?: number;
+  ingress: 'INGRESS_TRAFFIC_ALL' | 'INGRESS_TRAFFIC_INTERNAL_ONLY' | 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER';
+}
+
+/** The parsed configuration. */
+export interface Config {
+  projectId: string;
+  region: string;
+  /** Artifact Registry Docker repository id (in `region`). */
+  repository: string;
+  /** Status topic id (not the full resource name). */
+  statusTopic: string;
+  /** Buckets whose archives may be built; nothing outside them is ever read. */
+  buckets: string[];
+  /** Object-name prefix in front of the service segment, e.g. `deploy/`; '' for none. */
+  prefix: string;
+  build: {
+    serviceAccount?: string;
+    machineType?: string;
+    timeoutSeconds: number;
+  };
+  service: ServiceDefaults;
+  /** Firestore database id and the prefix of dropdeploy's collections. */
+  firestore: {databaseId: string; root: string};
+  /** How long a step (build start, deploy) may hold its lease before others take over. */
+  leaseSeconds: number;
+  /** How long a duplicate delivery waits for another handler's step before asking for redelivery. */
+  waitSeconds: number;
+  /** host:port of local gRPC emulators (plaintext); unset on Google Cloud. */
+  endpoints: {cloudBuild?: string; cloudRun?: string};
+  logFormat: 'json' | 'pretty';
+}
+
+const MACHINE_TYPES = ['UNSPECIFIED', 'N1_HIGHCPU_8', 'N1_HIGHCPU_32', 'E2_HIGHCPU_8', 'E2_HIGHCPU_32', 'E2_MEDIUM'];
+const INGRESS: Record<string, ServiceDefaults['ingress']> = {
+  'all': 'INGRESS_TRAFFIC_ALL',
+  'internal': 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+  'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+};
+const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+const ID_RE = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[a-z]+$/;
+
+/** Parses `env` into a {@link Config}, or throws a {@link ConfigError} listing every problem. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const get = (name: string) => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const required = (name: string, what: string, re?: RegExp, alt?: string) => {
+    const v = get(name) ?? (alt ? get(alt) : undefined);
+    if (!v) problems.push(`${name} is not set: set it to ${what}`);
+    else if (re && !re.test(v)) problems.push(`${name}="${v}" is not valid: expected ${what}`);
+    return v ?? '';
+  };
+  const optional = (name: string, what: string, ok: (v: string) => boolean) => {
+    const v = get(name);
+    if (v !== undefined && !ok(v)) problems.push(`${name}="${v}" is not valid: expected ${what}`);
+    return v;
+  };
+  const integer = (name: string, dflt: number, min: number, max: number) => {
+    const v = get(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}="${v}" is not valid: expected a whole number from ${min} to ${max}`);
+      return dflt;
+    }
+    return n;
+  };
+
+  const projectId = required('DROPDEPLOY_PROJECT', 'the Google Cloud project id, e.g. my-project',
+    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'GOOGLE_CLOUD_PROJECT');
+  const region = required('DROPDEPLOY_REGION', 'a Cloud Run region, e.g. europe-west1', /^[a-z]+-[a-z]+\d+$/);
+  const repository = required('DROPDEPLOY_REPOSITORY', 'an Artifact Registry repository id, e.g. dropdeploy', ID_RE);
+  const statusTopic = required('DROPDEPLOY_STATUS_TOPIC', 'a Pub/Sub topic id, e.g. dropdeploy-status',
+    /^[A-Za-z][\w.~+%-]{2,254}$/);
+  const bucketList = required('DROPDEPLOY_BUCKETS', 'a comma-separated list of source bucket names');
+  const buckets = bucketList.split(',').map((b) => b.trim().replace(/^gs:\/\//, '')).filter(Boolean);
+  for (const b of buckets) {
+    if (!BUCKET_RE.test(b)) problems.push(`DROPDEPLOY_BUCKETS: "${b}" is not a valid bucket name`);
+  }
+  const prefix = optional('DROPDEPLOY_PREFIX', 'an object-name prefix such as deploy/ (no leading slash)',
+    (v) => !v.startsWith('/') && !v.includes('..')) ?? '';
+
+  const machineType = optional('DROPDEPLOY_BUILD_MACHINE_TYPE', `one of ${MACHINE_TYPES.join(', ')}`,
+    (v) => MACHINE_TYPES.includes(v));
+  const buildServiceAccount = optional('DROPDEPLOY_BUILD_SERVICE_ACCOUNT', 'a service account email',
+    (v) => EMAIL_RE.test(v) || /^projects\/[^/]+\/serviceAccounts\/[^/]+$/.test(v));
+  const runtimeServiceAccount = optional('DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT', 'a service account email',
+    (v) => EMAIL_RE.test(v));
+  const memory = optional('DROPDEPLOY_SERVICE_MEMORY', 'a Cloud Run memory limit such as 512Mi or 1Gi',
+    (v) => /^\d+(Mi|Gi)$/.test(v));
+  const cpu = optional('DROPDEPLOY_SERVICE_CPU', 'a Cloud Run CPU limit such as 1, 2 or 1000m',
+    (v) => /^(\d+|\d+m)$/.test(v));
+  const ingressName = optional('DROPDEPLOY_SERVICE_INGRESS', `one of ${Object.keys(INGRESS).join(', ')}`,
+    (v) => v in INGRESS) ?? 'all';
+  const maxInstances = get('DROPDEPLOY_SERVICE_MAX_INSTANCES') === undefined
+    ? undefined : integer('DROPDEPLOY_SERVICE_MAX_INSTANCES', 100, 1, 1000);
+  const logFormat = optional('DROPDEPLOY_LOG_FORMAT', 'json or pretty', (v) => v === 'json' || v === 'pretty');
+  const endpoint = (name: string) => optional(name, 'host:port of a local emulator, e.g. 127.0.0.1:9100',
+    (v) => /^[\w.-]+:\d{1,5}$/.test(v));
+
+  const config: Config = {
+    projectId, region, repository, statusTopic, buckets,
+    prefix: prefix && !prefix.endsWith('/') ? prefix + '/' : prefix,
+    build: {
+      serviceAccount: buildServiceAccount,
+      machineType,
+      timeoutSeconds: integer('DROPDEPLOY_BUILD_TIMEOUT_SECONDS', 1200, 60, 86400),
+    },
+    service: {serviceAccount: runtimeServiceAccount, memory, cpu, maxInstances, ingress: INGRESS[ingressName] ?? 'INGRESS_TRAFFIC_ALL'},
+    firestore: {
+      databaseId: optional('DROPDEPLOY_FIRESTORE_DATABASE', 'a Firestore database id', (v) => /^(\(default\)|[a-z][a-z0-9-]{2,62})$/.test(v)) ?? '(default)',
+      root: optional('DROPDEPLOY_FIRESTORE_ROOT', 'a collection-name prefix of letters, digits, - and _', (v) => /^[A-Za-z][\w-]{0,40}$/.test(v)) ?? 'dropdeploy',
+    },
+    leaseSeconds: integer('DROPDEPLOY_LEASE_SECONDS', 900, 5, 3600),
+    waitSeconds: integer('DROPDEPLOY_WAIT_SECONDS', 60, 0, 540),
+    endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
+    logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+

@@ -1,0 +1,66 @@
+/**
+ * A Cloud Build status event: act only on terminal statuses of builds this controller
+ * started, confirmed with GetBuild; a failure is recorded, a success goes on to deploy.
+ */
+import type {BuildInput} from '../events/input';
+import {BUILD_TAG, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
+import {imageByDigest, releaseImageTag} from '../releases/naming';
+import {markBuildFailed, markBuilding, TERMINAL} from '../releases/release';
+import type {Ctx, Outcome} from './deps';
+import {deployRelease} from './deploy';
+import {publishPending} from './outbox';
+
+/** Build statuses after which a build never changes. */
+export const TERMINAL_BUILD_STATUSES = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
+
+/** Handles one build status message. */
+export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Outcome> {
+  const {deps} = ctx;
+  let log = ctx.log.with({buildId: input.buildId});
+  // Messages of other builds in the project are common: decide from the message before any call.
+  if (input.tags.length && !input.tags.includes(BUILD_TAG)) return ignored(log, 'not a dropdeploy build');
+  if (!TERMINAL_BUILD_STATUSES.has(input.status)) return ignored(log, `status ${input.status} is not terminal`);
+  const build = await (await deps.builds()).get(input.buildId);
+  const owner = releaseOfBuild(build);
+  if (!owner) return ignored(log, 'not a dropdeploy build (no dropdeploy tag and substitutions)');
+  if (!TERMINAL_BUILD_STATUSES.has(build.status)) return ignored(log, `GetBuild says ${build.status}; waiting for the terminal status`);
+  log = log.with({service: owner.service, release: owner.release});
+  const c: Ctx = {deps, log};
+  const store = await deps.store();
+  let r = await store.get(owner.service, owner.release);
+  if (!r) return ignored(log, `release ${owner.service} v${owner.release} is not in this installation's store`);
+  if (r.buildId !== build.id) {
+    // A build whose id was never recorded (a crash right after CreateBuild) is adopted if it
+    // carries the release's own tag; any other build is not this release's.
+    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(r.service, r.release))) {
+      return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
+    }
+    r = await store.update(r.service, r.release, (cur) => markBuilding(cur, {buildId: build.id, logUrl: build.logUrl}, deps.now()).release);
+  }
+  await publishPending(c, r);
+  if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};
+
+  if (build.status !== 'SUCCESS') {
+    const detail = build.failureDetail ? `: ${build.failureDetail}` : '';
+    const message = `build ${build.id} ended ${build.status}${detail}; logs: ${build.logUrl ?? r.buildLogUrl ?? 'unavailable'}`;
+    log.error(message);
+    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: `BUILD_${build.status}`, message}, deps.now()).release);
+    await publishPending(c, failed);
+    return {action: 'build_failed', service: r.service, release: r.release};
+  }
+  const tagged = releaseImageTag(deps.config, r.service, r.release);
+  const pushed = build.images.find((i) => i.name === tagged) ?? build.images[0];
+  if (!pushed) {
+    const message = `build ${build.id} succeeded but pushed no image (expected ${tagged}); logs: ${build.logUrl ?? 'unavailable'}`;
+    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: 'NO_IMAGE', message}, deps.now()).release);
+    await publishPending(c, failed);
+    return {action: 'build_failed', service: r.service, release: r.release};
+  }
+  const done = await deployRelease(c, r, imageByDigest(pushed.name, pushed.digest));
+  return {action: done.state, service: r.service, release: r.release};
+}
+
+function ignored(log: Ctx['log'], reason: string): Outcome {
+  log.debug(`build status ignored: ${reason}`);
+  return {action: 'ignored', detail: reason};
+}

@@ -1,0 +1,63 @@
+/**
+ * The deploy step: take the service's deploy lock (or be superseded by a newer release), then
+ * create or update the Cloud Run service and record the outcome. One deploy of a service at a
+ * time; a duplicate delivery waits for the running deploy instead of starting another.
+ */
+import {DropdeployError} from '../errors';
+import type {Release} from '../releases/release';
+import {newService, notManagedReason, updatedService, type DeployRequest} from '../releases/service-spec';
+import type {DeployOutcome} from '../ports';
+import type {Ctx} from './deps';
+import {publishPending} from './outbox';
+import {retryWhileBusy} from './wait';
+
+/** Deploys `image` (by digest) as release `release`, unless a newer release wins. */
+export async function deployRelease(ctx: Ctx, release: Release, image: string): Promise<Release> {
+  const {deps, log} = ctx;
+  const store = await deps.store();
+  const holder = deps.newId();
+  const lease = await retryWhileBusy(ctx, `a deploy of service ${release.service}`, async () => {
+    const l = await store.leaseDeploy(release.service, release.release, image, holder, deps.now(), deps.config.leaseSeconds * 1000);
+    if (l.kind === 'busy') log.info(`waiting for the deploy of ${release.service} v${l.holder} to finish`);
+    return l.kind === 'busy' ? undefined : l;
+  });
+  if (lease.kind === 'done') {
+    await publishPending(ctx, lease.release);
+    if (lease.release.state === 'superseded') log.notice(`v${release.release} superseded by v${lease.release.supersededBy}: not deployed`);
+    return lease.release;
+  }
+  const r = lease.release;
+  await publishPending(ctx, r);
+  let outcome: DeployOutcome;
+  try {
+    outcome = await rollout(ctx, r, lease.value.image);
+  } catch (err) {
+    if (err instanceof DropdeployError && !err.retryable) outcome = {ok: false, code: err.code, message: err.message};
+    else {
+      await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
+      throw err;
+    }
+  }
+  const done = await store.finishDeploy(r.service, r.release,
+    outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}}, deps.now());
+  if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
+  else log.error(`deploy of ${r.service} v${r.release} ended ${done.state}: ${done.error?.message ?? ''}`);
+  await publishPending(ctx, done);
+  return done;
+}
+
+async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployOutcome> {
+  const {deps} = ctx;
+  const services = await deps.services();
+  const request: DeployRequest = {
+    release: r.release,
+    image,
+    sourceNote: r.rollbackOf !== undefined ? `rollback to v${r.rollbackOf}` : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
+    buildId: r.buildId,
+  };
+  const existing = await services.get(r.service);
+  if (!existing) return services.create(r.service, newService(deps.config.service, request));
+  const reason = notManagedReason(existing, r.service);
+  if (reason) return {ok: false, code: 'NOT_MANAGED', message: reason};
+  return services.update(updatedService(existing, request, r.service));
+}

@@ -1,0 +1,50 @@
+/**
+ * An uploaded generation: check the bucket and name, make its release exactly once, and start
+ * its build (or finish whatever an earlier delivery left undone).
+ */
+import type {UploadInput} from '../events/input';
+import {classifyObject, functionSettings} from '../releases/naming';
+import type {Source} from '../releases/release';
+import {rejectedObjectMessage} from '../releases/status-event';
+import type {Ctx, Outcome} from './deps';
+import {publishPending} from './outbox';
+import {startBuild} from './start-build';
+
+/** Handles one `finalized` upload, by Eventarc or by a Pub/Sub notification. */
+export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcome> {
+  const {deps} = ctx;
+  const s = input.source;
+  const log = ctx.log.with({bucket: s.bucket, object: s.object, generation: s.generation});
+  if (!deps.config.buckets.includes(s.bucket)) {
+    log.warn(`upload ignored: bucket ${s.bucket} is not a source bucket (DROPDEPLOY_BUCKETS=${deps.config.buckets.join(',')})`);
+    return {action: 'ignored', detail: 'bucket not allowed'};
+  }
+  const named = classifyObject(s.object, deps.config.prefix);
+  if (named.kind === 'ignored') {
+    log.info(`upload ignored: ${named.reason}`);
+    return {action: 'ignored', detail: named.reason};
+  }
+  if (named.kind === 'rejected') return reject({deps, log}, s, {code: 'INVALID_SERVICE_NAME', message: named.reason});
+  const fn = functionSettings(input.metadata);
+  if (!fn.ok) return reject({deps, log}, s, {code: 'INVALID_METADATA', message: fn.reason});
+  const source: Source = {...s};
+  if (fn.functionTarget) {
+    source.functionTarget = fn.functionTarget;
+    source.signatureType = fn.signatureType;
+  }
+  const store = await deps.store();
+  const {release, created} = await store.claimSource(named.service, source,
+    {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${input.via === 'storage' ? 'Eventarc' : 'Pub/Sub notification'})`}, deps.now());
+  const c: Ctx = {deps, log: log.with({service: release.service, release: release.release})};
+  c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
+  await publishPending(c, release);
+  const after = release.state === 'accepted' ? await startBuild(c, release) : release;
+  return {action: created ? 'accepted' : 'duplicate', detail: after.state, service: after.service, release: after.release};
+}
+
+/** No release, no build: the rejection is announced under the object's name. */
+async function reject({deps, log}: Ctx, s: Source, error: {code: string; message: string}): Promise<Outcome> {
+  log.error(`upload rejected: ${error.message}`, {code: error.code});
+  await (await deps.publisher()).publish(rejectedObjectMessage(s, error, {...deps.config, now: deps.now()}));
+  return {action: 'rejected', detail: error.message};
+}

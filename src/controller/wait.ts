@@ -1,0 +1,21 @@
+/**
+ * Waiting for another delivery's step: poll the store until it is done or its lease ends,
+ * within the configured bound; past it, ask the platform to redeliver later.
+ */
+import {RetryableError} from '../errors';
+import type {Ctx} from './deps';
+
+const POLL_MS = 250;
+
+/** Calls `attempt` until it returns a value (not undefined), or throws a retryable error after `waitSeconds`. */
+export async function retryWhileBusy<T>({deps}: Ctx, what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = deps.now().getTime() + deps.config.waitSeconds * 1000;
+  for (;;) {
+    const result = await attempt();
+    if (result !== undefined) return result;
+    if (deps.now().getTime() >= deadline) {
+      throw new RetryableError(`${what} is still in progress in another delivery after ${deps.config.waitSeconds}s; the platform will redeliver this event`, 'BUSY');
+    }
+    await deps.sleep(POLL_MS);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Cloud Build adapter: the {@link Builds} port on `@google-cloud/cloudbuild`.
+ */
+import type {CloudBuildClient} from '@google-cloud/cloudbuild';
+import {PermanentError, wrapAsync} from '../errors';
+import type {BuildInfo, Builds} from '../ports';
+import type {BuildSpec} from '../releases/build-request';
+import {enumName, toPlain} from './plain';
+
+const STATUS: Record<number, string> = {
+  0: 'STATUS_UNKNOWN', 10: 'PENDING', 1: 'QUEUED', 2: 'WORKING', 3: 'SUCCESS', 4: 'FAILURE',
+  5: 'INTERNAL_ERROR', 6: 'TIMEOUT', 7: 'CANCELLED', 9: 'EXPIRED',
+};
+
+interface PlainBuild {
+  id?: string; status?: unknown; logUrl?: string; tags?: string[]; substitutions?: Record<string, string>;
+  statusDetail?: string; failureInfo?: {detail?: string; type?: unknown};
+  results?: {images?: Array<{name?: string; digest?: string}>};
+}
+
+/** {@link Builds} on the Cloud Build v1 API. */
+export class CloudBuildAdapter implements Builds {
+  constructor(private readonly client: CloudBuildClient, private readonly projectId: string) {}
+
+  async create(spec: BuildSpec): Promise<{buildId: string; logUrl?: string}> {
+    const [operation] = await wrapAsync('Cloud Build CreateBuild', () =>
+      this.client.createBuild({projectId: this.projectId, build: spec as never}));
+    const build = toPlain<{build?: PlainBuild}>(operation.metadata).build;
+    if (!build?.id) throw new PermanentError('Cloud Build accepted the build but returned no build id', 'INTERNAL');
+    return {buildId: build.id, logUrl: build.logUrl};
+  }
+
+  async get(buildId: string): Promise<BuildInfo> {
+    const [raw] = await wrapAsync(`Cloud Build GetBuild ${buildId}`, () => this.client.getBuild({projectId: this.projectId, id: buildId}));
+    return toInfo(toPlain<PlainBuild>(raw), buildId);
+  }
+
+  async findByTag(tag: string): Promise<{buildId: string; logUrl?: string} | undefined> {
+    const [builds] = await wrapAsync('Cloud Build ListBuilds', () =>
+      this.client.listBuilds({projectId: this.projectId, filter: `tags="${tag}"`, pageSize: 5}, {autoPaginate: false}));
+    const found = builds.map((b) => toPlain<PlainBuild>(b)).find((b) => b.id);
+    return found ? {buildId: found.id!, logUrl: found.logUrl} : undefined;
+  }
+}
+
+function toInfo(b: PlainBuild, id: string): BuildInfo {
+  const info: BuildInfo = {
+    id: b.id ?? id,
+    status: enumName(b.status, STATUS) ?? 'STATUS_UNKNOWN',
+    logUrl: b.logUrl,
+    tags: b.tags ?? [],
+    substitutions: b.substitutions ?? {},
+    images: (b.results?.images ?? []).filter((i) => i.name && i.digest).map((i) => ({name: i.name!, digest: i.digest!})),
+  };
+  const detail = b.failureInfo?.detail || b.statusDetail;
+  if (detail) info.failureDetail = detail;
+  return info;
+}

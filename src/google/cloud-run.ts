@@ -1,0 +1,76 @@
+/**
+ * Cloud Run adapter: the {@link Services} port on `@google-cloud/run` (v2 API). Create and
+ * update wait for the long-running operation, so the outcome is the rollout's.
+ */
+import type {ServicesClient} from '@google-cloud/run';
+import {classify, grpcCode, wrapAsync} from '../errors';
+import type {DeployOutcome, Services} from '../ports';
+import type {RunService} from '../releases/service-spec';
+import {enumName, toPlain} from './plain';
+
+const NOT_FOUND = 5;
+const CONDITION_STATE: Record<number, string> = {0: 'STATE_UNSPECIFIED', 1: 'CONDITION_PENDING', 2: 'CONDITION_RECONCILING', 3: 'CONDITION_FAILED', 4: 'CONDITION_SUCCEEDED'};
+
+interface PlainService extends RunService {
+  latestReadyRevision?: string;
+  latestCreatedRevision?: string;
+  terminalCondition?: {state?: unknown; message?: string};
+}
+
+/** {@link Services} on the Cloud Run Admin API v2. */
+export class CloudRunAdapter implements Services {
+  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string) {}
+
+  private parent(): string {
+    return `projects/${this.projectId}/locations/${this.region}`;
+  }
+
+  async get(service: string): Promise<RunService | undefined> {
+    try {
+      const [svc] = await this.client.getService({name: `${this.parent()}/services/${service}`});
+      return toPlain<RunService>(svc);
+    } catch (err) {
+      if (grpcCode(err) === NOT_FOUND) return undefined;
+      throw classify(err, `Cloud Run GetService ${service}`);
+    }
+  }
+
+  async create(service: string, spec: RunService): Promise<DeployOutcome> {
+    const [op] = await wrapAsync(`Cloud Run CreateService ${service}`, () =>
+      this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}));
+    return this.outcome(`Cloud Run CreateService ${service}`, () => op.promise());
+  }
+
+  async update(spec: RunService): Promise<DeployOutcome> {
+    const [op] = await wrapAsync(`Cloud Run UpdateService ${spec.name}`, () => this.client.updateService({service: spec as never}));
+    return this.outcome(`Cloud Run UpdateService ${spec.name}`, () => op.promise());
+  }
+
+  /**
+   * Waits for the operation. A revision that cannot serve fails the operation with a
+   * non-transient code: that is the deploy's outcome, not an adapter error.
+   */
+  private async outcome(what: string, wait: () => Promise<unknown[]>): Promise<DeployOutcome> {
+    let result: PlainService;
+    try {
+      const [svc] = await wait();
+      result = toPlain<PlainService>(svc);
+    } catch (err) {
+      const e = classify(err, what);
+      if (e.retryable || grpcCode(err) === undefined) throw e;
+      return {ok: false, message: (err as Error).message};
+    }
+    const state = enumName(result.terminalCondition?.state, CONDITION_STATE);
+    const ready = lastSegment(result.latestReadyRevision);
+    const created = lastSegment(result.latestCreatedRevision);
+    if (state !== 'CONDITION_SUCCEEDED' || !ready || (created && created !== ready)) {
+      return {ok: false, message: result.terminalCondition?.message || `revision ${created ?? '?'} is not ready`, revision: created};
+    }
+    return {ok: true, revision: ready, url: result.uri};
+  }
+}
+
+/** Revisions are full resource names in v2; the short name is the last segment. */
+function lastSegment(name: string | undefined): string | undefined {
+  return name ? name.split('/').pop() : undefined;
+}

@@ -1,0 +1,27 @@
+/**
+ * Status topic adapter: publishes status messages with ordering keys.
+ */
+import type {PubSub, Topic} from '@google-cloud/pubsub';
+import {wrapAsync} from '../errors';
+import type {StatusPublisher} from '../ports';
+import type {StatusMessage} from '../releases/status-event';
+
+/** {@link StatusPublisher} on `@google-cloud/pubsub`. */
+export class PubSubStatusPublisher implements StatusPublisher {
+  private readonly topic: Topic;
+
+  constructor(pubsub: PubSub, topic: string) {
+    this.topic = pubsub.topic(topic, {messageOrdering: true});
+  }
+
+  async publish(m: StatusMessage): Promise<void> {
+    try {
+      await wrapAsync('Pub/Sub publish of a status event', () =>
+        this.topic.publishMessage({data: m.data, attributes: m.attributes, orderingKey: m.orderingKey}));
+    } catch (err) {
+      // A failed publish pauses its ordering key; resume so the redelivery can publish again.
+      this.topic.resumePublishing(m.orderingKey);
+      throw err;
+    }
+  }
+}

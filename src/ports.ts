@@ -1,0 +1,74 @@
+/**
+ * The narrow interfaces the controller needs from the outside world. Adapters in
+ * `src/google/` implement them; SDK types and errors never cross them.
+ */
+import type {BuildSpec} from './releases/build-request';
+import type {Release, ReleaseError, Source, Trigger} from './releases/release';
+import type {RunService} from './releases/service-spec';
+import type {StatusMessage} from './releases/status-event';
+
+/** A Cloud Build build, as much as dropdeploy needs of it. */
+export interface BuildInfo {
+  id: string;
+  status: string;
+  logUrl?: string;
+  tags: string[];
+  substitutions: Record<string, string>;
+  /** Pushed images with their digests (results.images). */
+  images: Array<{name: string; digest: string}>;
+  /** failureInfo.detail or statusDetail, when the build did not succeed. */
+  failureDetail?: string;
+}
+
+/** Cloud Build: start a build, read one, find one by tag. */
+export interface Builds {
+  create(spec: BuildSpec): Promise<{buildId: string; logUrl?: string}>;
+  get(buildId: string): Promise<BuildInfo>;
+  /** The newest build carrying `tag`, if any (recovers a build whose id was never recorded). */
+  findByTag(tag: string): Promise<{buildId: string; logUrl?: string} | undefined>;
+}
+
+/** The result of waiting for a Cloud Run create/update. */
+export type DeployOutcome =
+  | {ok: true; revision: string; url?: string}
+  | {ok: false; message: string; code?: string; revision?: string};
+
+/** Cloud Run: read, create and update services; create/update wait for the rollout. */
+export interface Services {
+  get(service: string): Promise<RunService | undefined>;
+  create(service: string, spec: RunService): Promise<DeployOutcome>;
+  update(spec: RunService): Promise<DeployOutcome>;
+}
+
+/** The status topic. */
+export interface StatusPublisher {
+  publish(message: StatusMessage): Promise<void>;
+}
+
+/** What a step that needs exclusivity found when it tried to take its lease. */
+export type LeaseOutcome<T> =
+  | {kind: 'go'; release: Release; value: T}
+  | {kind: 'busy'; release: Release; holder?: number}
+  | {kind: 'done'; release: Release};
+
+/** The release store (Firestore): all state, every decision made inside a transaction. */
+export interface ReleaseStore {
+  /** The release of an uploaded generation, creating it (v = next number) exactly once. */
+  claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date): Promise<{release: Release; created: boolean}>;
+  get(service: string, release: number): Promise<Release | undefined>;
+  /** Applies a pure change inside a transaction; returns the stored record. */
+  update(service: string, release: number, change: (r: Release) => Release | undefined): Promise<Release>;
+  /** Takes the build-start lease of an `accepted` release; `value` tells whether an earlier attempt may have created a build. */
+  leaseBuild(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>>;
+  /**
+   * Takes the service's deploy lock for `release` and moves it to `deploying`, or supersedes it
+   * when a newer release was deployed or is deploying; `busy` while another holds the lock.
+   */
+  leaseDeploy(service: string, release: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>>;
+  /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */
+  finishDeploy(service: string, release: number, outcome: {revision: string; url?: string} | {error: ReleaseError}, now: Date): Promise<Release>;
+  /** Frees a lease after a retryable failure so the redelivery can go on at once. */
+  releaseLease(service: string, release: number, holder: string): Promise<void>;
+  /** Notes that status events of `states` were published. */
+  markPublished(service: string, release: number, states: string[]): Promise<void>;
+}

@@ -1,0 +1,88 @@
+/**
+ * The Cloud Build request of a release. Pure: the adapter sends it as it is.
+ */
+import type {Release, Source} from './release';
+import {releaseImageTag} from './naming';
+
+/** The part of the Cloud Build `Build` resource that dropdeploy sets. */
+export interface BuildSpec {
+  source: {storageSource: {bucket: string; object: string; generation: string}};
+  steps: Array<{id: string; name: string; entrypoint: string; args: string[]; env: string[]}>;
+  images: string[];
+  tags: string[];
+  substitutions: Record<string, string>;
+  timeout: {seconds: number};
+  serviceAccount?: string;
+  options: {logging?: 'CLOUD_LOGGING_ONLY'; machineType?: string; substitutionOption: 'ALLOW_LOOSE'};
+}
+
+/** The tag every dropdeploy build carries; with the substitutions it identifies our builds. */
+export const BUILD_TAG = 'dropdeploy';
+/** Builder image for sources without a Dockerfile (Google Cloud's buildpacks). */
+export const BUILDPACKS_BUILDER = 'gcr.io/buildpacks/builder:latest';
+/** The `pack` CLI image, as Cloud Run's deploy-from-source uses it. */
+export const PACK_IMAGE = 'gcr.io/k8s-skaffold/pack';
+
+/** The tags that name a release's build: `dd-<service>-v<n>` lets ListBuilds find it again. */
+export function releaseBuildTag(service: string, release: number): string {
+  return `dd-${service}-v${release}`;
+}
+
+/** What the tags and substitutions of a build say about the release it belongs to. */
+export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Record<string, string> | null}): {service: string; release: number} | undefined {
+  if (!b.tags?.includes(BUILD_TAG)) return undefined;
+  const service = b.substitutions?._DD_SERVICE;
+  const release = Number(b.substitutions?._DD_RELEASE);
+  if (!service || !Number.isInteger(release) || release < 1) return undefined;
+  return {service, release};
+}
+
+/**
+ * The build of `release` from `source`: reads exactly the uploaded generation; builds with the
+ * source's Dockerfile when there is one, else with Google's buildpacks (passing a function
+ * target the way Cloud Run functions do); pushes `…/<service>:v<n>`.
+ */
+export function buildSpec(
+  config: {projectId: string; region: string; repository: string; build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number}},
+  release: Pick<Release, 'service' | 'release'>,
+  source: Source,
+): BuildSpec {
+  const image = releaseImageTag(config, release.service, release.release);
+  // The step's env is the one place the function target lives; docker and pack forward the
+  // value-less `-e NAME` / `--env NAME` from it, as Cloud Run functions' builds do.
+  const env = source.functionTarget
+    ? [`GOOGLE_FUNCTION_TARGET=${source.functionTarget}`, `GOOGLE_FUNCTION_SIGNATURE_TYPE=${source.signatureType ?? 'http'}`]
+    : [];
+  const names = env.map((e) => e.slice(0, e.indexOf('=')));
+  const forward = names.map((n) => ` -e ${n}`).join('');
+  const packEnv = names.map((n) => ` --env ${n}`).join('');
+  // One step decides at build time, since only the archive knows whether it has a Dockerfile.
+  // The image name is built from validated names (no quotes or spaces), and '$' never appears,
+  // so Cloud Build's own substitution leaves the script alone.
+  const script = [
+    'set -eu',
+    'if [ -f Dockerfile ]; then',
+    `  docker build --network=cloudbuild -t ${image} .`,
+    'else',
+    `  docker run --rm --network=cloudbuild -v /var/run/docker.sock:/var/run/docker.sock -v /workspace:/workspace -w /workspace${forward} ${PACK_IMAGE}` +
+      ` build ${image} --builder ${BUILDPACKS_BUILDER} --network cloudbuild --path /workspace${packEnv}`,
+    'fi',
+  ].join('\n');
+  const spec: BuildSpec = {
+    source: {storageSource: {bucket: source.bucket, object: source.object, generation: source.generation}},
+    steps: [{id: 'build', name: 'gcr.io/cloud-builders/docker', entrypoint: 'bash', args: ['-c', script], env}],
+    images: [image],
+    tags: [BUILD_TAG, releaseBuildTag(release.service, release.release)],
+    substitutions: {_DD_SERVICE: release.service, _DD_RELEASE: String(release.release)},
+    timeout: {seconds: config.build.timeoutSeconds},
+    options: {substitutionOption: 'ALLOW_LOOSE'},
+  };
+  if (config.build.serviceAccount) {
+    const sa = config.build.serviceAccount;
+    spec.serviceAccount = sa.startsWith('projects/') ? sa : `projects/${config.projectId}/serviceAccounts/${sa}`;
+    // A user-specified build service account must log to Cloud Logging only (or a logs bucket).
+    spec.options.logging = 'CLOUD_LOGGING_ONLY';
+  }
+  if (config.build.machineType) spec.options.machineType = config.build.machineType;
+  return spec;
+}

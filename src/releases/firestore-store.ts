@@ -1,0 +1,200 @@
+/**
+ * The release store on Firestore. Layout (`<root>` is DROPDEPLOY_FIRESTORE_ROOT):
+ *   <root>_services/{service}                    — last release number, deployed release, deploy lock
+ *   <root>_services/{service}/releases/{n}       — the release record (+ its build lease)
+ *   <root>_sources/{bucket/object#generation}    — which release an uploaded generation became
+ * Every decision that two deliveries could race on is made inside a transaction.
+ */
+import {FieldValue, type DocumentReference, type Firestore, type Transaction} from '@google-cloud/firestore';
+import {classify, grpcCode, PermanentError} from '../errors';
+import type {LeaseOutcome, ReleaseStore} from '../ports';
+import {sourceKey} from './naming';
+import {markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
+
+interface ServiceDoc {
+  service: string;
+  lastRelease?: number;
+  deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
+  lock?: {release: number; holder: string; until: number} | null;
+}
+
+interface SourceDoc {
+  bucket: string; object: string; generation: string; service: string; claimTime: string; release?: number;
+}
+
+type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
+
+const ALREADY_EXISTS = 6;
+const CLAIM_POLL_MS = 50;
+const CLAIM_POLL_TIMES = 40;
+
+/** Drops undefined fields, which Firestore refuses. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function toRelease(doc: ReleaseDoc): Release {
+  const {buildLease: _l, buildAttempts: _a, ...r} = doc;
+  return r;
+}
+
+/** {@link ReleaseStore} on Firestore. */
+export class FirestoreReleaseStore implements ReleaseStore {
+  constructor(private readonly db: Firestore, private readonly root: string) {}
+
+  private serviceRef(service: string): DocumentReference<ServiceDoc> {
+    return this.db.collection(`${this.root}_services`).doc(service) as DocumentReference<ServiceDoc>;
+  }
+
+  private releaseRef(service: string, n: number): DocumentReference<ReleaseDoc> {
+    // Zero-padded so the console lists releases in order.
+    return this.serviceRef(service).collection('releases').doc(String(n).padStart(10, '0')) as DocumentReference<ReleaseDoc>;
+  }
+
+  private sourceRef(source: Source): DocumentReference<SourceDoc> {
+    return this.db.collection(`${this.root}_sources`).doc(sourceKey(source.bucket, source.object, source.generation)) as DocumentReference<SourceDoc>;
+  }
+
+  private async run<T>(what: string, fn: (t: Transaction) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.runTransaction(fn, {maxAttempts: 10});
+    } catch (err) {
+      throw classify(err, `Firestore ${what}`);
+    }
+  }
+
+  async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date): Promise<{release: Release; created: boolean}> {
+    const ref = this.sourceRef(source);
+    // Fast path without a transaction: a create-if-absent picks one winner among concurrent
+    // duplicates in a few ms, where a contended transaction would take seconds.
+    let won = false;
+    try {
+      await ref.create({bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString()});
+      won = true;
+    } catch (err) {
+      if (grpcCode(err) !== ALREADY_EXISTS) throw classify(err, 'Firestore claim of the source');
+    }
+    if (!won) {
+      for (let i = 0; i < CLAIM_POLL_TIMES; i++) {
+        const snap = await ref.get().catch((err) => { throw classify(err, 'Firestore read of the source'); });
+        const n = snap.data()?.release;
+        if (n !== undefined) {
+          const existing = await this.get(service, n);
+          if (existing) return {release: existing, created: false};
+        }
+        await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+      }
+      // The winner has not allocated a number: it may have crashed. The transaction below is
+      // safe to run by anyone, any number of times.
+    }
+    return this.run('release allocation', async (t) => {
+      const [src, svc] = await Promise.all([t.get(ref), t.get(this.serviceRef(service))]);
+      const known = src.data()?.release;
+      if (known !== undefined) {
+        const existing = await t.get(this.releaseRef(service, known));
+        if (existing.exists) return {release: toRelease(existing.data()!), created: false};
+      }
+      const n = (svc.data()?.lastRelease ?? 0) + 1;
+      const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
+      t.create(this.releaseRef(service, n), plain(release));
+      t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
+      t.set(ref, {bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString(), release: n});
+      return {release, created: true};
+    });
+  }
+
+  async get(service: string, n: number): Promise<Release | undefined> {
+    const snap = await this.releaseRef(service, n).get().catch((err) => { throw classify(err, 'Firestore read of a release'); });
+    return snap.exists ? toRelease(snap.data()!) : undefined;
+  }
+
+  async update(service: string, n: number, change: (r: Release) => Release | undefined): Promise<Release> {
+    return this.run('release update', async (t) => {
+      const ref = this.releaseRef(service, n);
+      const snap = await t.get(ref);
+      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+      const current = toRelease(snap.data()!);
+      const next = change(current);
+      if (!next || next === current) return current;
+      t.set(ref, plain(next), {merge: true});
+      return next;
+    });
+  }
+
+  async leaseBuild(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
+    return this.run('build lease', async (t) => {
+      const ref = this.releaseRef(service, n);
+      const snap = await t.get(ref);
+      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+      const doc = snap.data()!;
+      const release = toRelease(doc);
+      if (doc.state !== 'accepted') return {kind: 'done', release};
+      if (doc.buildLease && doc.buildLease.holder !== holder && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
+      const attempts = doc.buildAttempts ?? 0;
+      t.update(ref, {buildLease: {holder, until: now.getTime() + leaseMs}, buildAttempts: attempts + 1});
+      return {kind: 'go', release, value: {earlierAttempt: attempts > 0}};
+    });
+  }
+
+  async leaseDeploy(service: string, n: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>> {
+    return this.run('deploy lock', async (t) => {
+      const rRef = this.releaseRef(service, n);
+      const sRef = this.serviceRef(service);
+      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      if (!rSnap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+      const release = toRelease(rSnap.data()!);
+      if (TERMINAL.has(release.state)) return {kind: 'done', release};
+      const svc = sSnap.data();
+      const lock = svc?.lock && svc.lock.until > now.getTime() && svc.lock.holder !== holder ? svc.lock : undefined;
+      const newer = Math.max(svc?.deployed?.release ?? 0, lock?.release ?? 0);
+      if (newer > n) {
+        // Newest wins: an older build that finished late never replaces newer code.
+        const superseded = markSuperseded(release, newer, now).release;
+        t.set(rRef, plain(superseded), {merge: true});
+        return {kind: 'done', release: superseded};
+      }
+      if (lock) return {kind: 'busy', release, holder: lock.release};
+      const deploying = markDeploying(release, release.image ?? image, now).release;
+      t.set(rRef, plain(deploying), {merge: true});
+      t.set(sRef, {service, lock: {release: n, holder, until: now.getTime() + leaseMs}}, {merge: true});
+      return {kind: 'go', release: deploying, value: {image: deploying.image ?? image}};
+    });
+  }
+
+  async finishDeploy(service: string, n: number, outcome: {revision: string; url?: string} | {error: {code: string; message: string}}, now: Date): Promise<Release> {
+    return this.run('deploy result', async (t) => {
+      const rRef = this.releaseRef(service, n);
+      const sRef = this.serviceRef(service);
+      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      const release = toRelease(rSnap.data()!);
+      const svc = sSnap.data();
+      const deployedNewer = (svc?.deployed?.release ?? 0) > n;
+      let next: Release;
+      if ('error' in outcome) next = markDeployFailed(release, outcome.error, now).release;
+      else if (deployedNewer) next = markSuperseded(release, svc!.deployed!.release, now).release;
+      else {
+        next = markDeployed(release, outcome, now).release;
+        t.set(sRef, plain({deployed: {release: n, image: next.image, revision: outcome.revision, url: outcome.url, time: now.toISOString()}}), {merge: true});
+      }
+      if (svc?.lock?.release === n) t.set(sRef, {lock: null}, {merge: true});
+      if (next !== release) t.set(rRef, plain(next), {merge: true});
+      return next;
+    });
+  }
+
+  async releaseLease(service: string, n: number, holder: string): Promise<void> {
+    await this.run('lease release', async (t) => {
+      const rRef = this.releaseRef(service, n);
+      const sRef = this.serviceRef(service);
+      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      if (rSnap.data()?.buildLease?.holder === holder) t.update(rRef, {buildLease: null});
+      if (sSnap.data()?.lock?.holder === holder) t.set(sRef, {lock: null}, {merge: true});
+    });
+  }
+
+  async markPublished(service: string, n: number, states: string[]): Promise<void> {
+    if (!states.length) return;
+    await this.releaseRef(service, n).update({published: FieldValue.arrayUnion(...states)})
+      .catch((err) => { throw classify(err, 'Firestore update of published states'); });
+  }
+}

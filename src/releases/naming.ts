@@ -1,0 +1,110 @@
+/**
+ * Pure naming rules: which objects are sources, which service they name, and the names
+ * dropdeploy gives to images and builds.
+ */
+
+/** File name endings that mark a source archive (compared case-insensitively). */
+export const ARCHIVE_EXTENSIONS = ['.tar.gz', '.tgz', '.zip'] as const;
+
+/** Cloud Run service ids: lowercase letters, digits, hyphens; a letter first; no trailing hyphen; ≤ 49. */
+const SERVICE_RE = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
+
+/** What an object name means to dropdeploy. */
+export type ObjectClass =
+  | {kind: 'source'; service: string}
+  | {kind: 'ignored'; reason: string}
+  | {kind: 'rejected'; reason: string};
+
+/** Why `name` is not a valid Cloud Run service id, or undefined when it is valid. */
+export function serviceNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'the service name is empty';
+  if (name.length > 49) return `the service name "${name}" is ${name.length} characters long; Cloud Run allows at most 49`;
+  if (/[A-Z]/.test(name)) return `the service name "${name}" has uppercase letters; use lowercase (Cloud Run service ids are lowercase)`;
+  if (!/^[a-z]/.test(name)) return `the service name "${name}" must start with a letter`;
+  if (name.endsWith('-')) return `the service name "${name}" must not end with a hyphen`;
+  if (!SERVICE_RE.test(name)) return `the service name "${name}" may only contain lowercase letters, digits and hyphens`;
+  return undefined;
+}
+
+/** True when `name` is a valid Cloud Run service id. */
+export function isValidServiceName(name: string): boolean {
+  return serviceNameProblem(name) === undefined;
+}
+
+/** The archive extension of `name` (lowercased), or undefined. */
+export function archiveExtension(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return ARCHIVE_EXTENSIONS.find((ext) => lower.endsWith(ext));
+}
+
+/**
+ * Classifies an object name: `<prefix><service>/<anything>.tar.gz` and `<prefix><service>.zip`
+ * are sources of `service`; other objects are ignored; a source whose service segment is not a
+ * valid Cloud Run id is rejected with the reason (never "fixed up").
+ */
+export function classifyObject(objectName: string, prefix = ''): ObjectClass {
+  if (prefix && !objectName.startsWith(prefix)) {
+    return {kind: 'ignored', reason: `object is outside the configured prefix "${prefix}"`};
+  }
+  const rest = objectName.slice(prefix.length);
+  const ext = archiveExtension(rest);
+  if (!ext) return {kind: 'ignored', reason: `not a source archive (only ${ARCHIVE_EXTENSIONS.join(', ')} are built)`};
+  const slash = rest.indexOf('/');
+  const service = slash >= 0 ? rest.slice(0, slash) : rest.slice(0, rest.length - ext.length);
+  if (slash >= 0 && rest.length - 1 - slash <= ext.length) {
+    return {kind: 'rejected', reason: `the archive "${objectName}" has no file name before its extension`};
+  }
+  const problem = serviceNameProblem(service);
+  if (problem) {
+    return {kind: 'rejected', reason: `${problem}; rename the object to <service>/<file>${ext} with a valid service name`};
+  }
+  return {kind: 'source', service};
+}
+
+/** The Artifact Registry image (without tag or digest) of a service. */
+export function imageRepository(c: {region: string; projectId: string; repository: string}, service: string): string {
+  return `${c.region}-docker.pkg.dev/${c.projectId}/${c.repository}/${service}`;
+}
+
+/** The image reference a release's build pushes: tagged with the release number. */
+export function releaseImageTag(c: {region: string; projectId: string; repository: string}, service: string, release: number): string {
+  return `${imageRepository(c, service)}:v${release}`;
+}
+
+/** The immutable image reference deployed: `repo/service@sha256:…`. */
+export function imageByDigest(taggedImage: string, digest: string): string {
+  const at = taggedImage.lastIndexOf('@');
+  const base = at >= 0 ? taggedImage.slice(0, at) : taggedImage.replace(/:[^/:]+$/, '');
+  return `${base}@${digest}`;
+}
+
+/** The Firestore document id of a source: bucket, object and generation. */
+export function sourceKey(bucket: string, object: string, generation: string): string {
+  // Object names may contain '/', which Firestore ids cannot; encode instead of hashing so
+  // an operator can read the key.
+  return encodeURIComponent(`${bucket}/${object}#${generation}`).replace(/\./g, '%2E');
+}
+
+/** Object metadata keys that make a source a function (set at upload, e.g. `--custom-metadata`). */
+export const METADATA_FUNCTION_TARGET = 'function-target';
+/** The signature type key: http (default), event or cloudevent. */
+export const METADATA_SIGNATURE_TYPE = 'function-signature-type';
+const SIGNATURE_TYPES = ['http', 'event', 'cloudevent'] as const;
+
+/** The function target and signature type named by object metadata, or the problem with them. */
+export function functionSettings(metadata: Record<string, string>):
+  | {ok: true; functionTarget?: string; signatureType?: (typeof SIGNATURE_TYPES)[number]}
+  | {ok: false; reason: string} {
+  const target = metadata[METADATA_FUNCTION_TARGET]?.trim();
+  const signature = metadata[METADATA_SIGNATURE_TYPE]?.trim().toLowerCase();
+  if (!target) {
+    return signature ? {ok: false, reason: `metadata ${METADATA_SIGNATURE_TYPE} is set but ${METADATA_FUNCTION_TARGET} is not; set both, or neither for an app`} : {ok: true};
+  }
+  if (!/^[A-Za-z_$][\w$.]{0,127}$/.test(target)) {
+    return {ok: false, reason: `metadata ${METADATA_FUNCTION_TARGET}="${target}" is not a JavaScript function name`};
+  }
+  if (signature !== undefined && !(SIGNATURE_TYPES as readonly string[]).includes(signature)) {
+    return {ok: false, reason: `metadata ${METADATA_SIGNATURE_TYPE}="${signature}" is not one of ${SIGNATURE_TYPES.join(', ')}`};
+  }
+  return {ok: true, functionTarget: target, signatureType: (signature as (typeof SIGNATURE_TYPES)[number] | undefined) ?? 'http'};
+}

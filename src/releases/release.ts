@@ -1,0 +1,168 @@
+/**
+ * The release record and its state machine. Pure: time comes in as an argument.
+ */
+import {PermanentError} from '../errors';
+
+/** Every state a release can be in. */
+export const STATES = ['accepted', 'building', 'deploying', 'deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected'] as const;
+/** A release state. */
+export type State = (typeof STATES)[number];
+/** States after which nothing happens to a release. */
+export const TERMINAL: ReadonlySet<State> = new Set(['deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected']);
+
+/** What caused a release. */
+export type Trigger = 'upload' | 'redeploy' | 'rollback';
+
+/** The archive a release was built from, as Cloud Storage described it. */
+export interface Source {
+  bucket: string;
+  object: string;
+  /** int64 as a decimal string, exactly as Cloud Storage sends it. */
+  generation: string;
+  size?: string;
+  md5Hash?: string;
+  crc32c?: string;
+  contentType?: string;
+  /** Functions Framework target and signature type, from object metadata. */
+  functionTarget?: string;
+  signatureType?: 'http' | 'event' | 'cloudevent';
+}
+
+/** An error recorded on a release: a stable code and a message a person can act on. */
+export interface ReleaseError {
+  code: string;
+  message: string;
+}
+
+/** One entry of a release's history. */
+export interface HistoryEntry {
+  state: State;
+  time: string;
+  reason?: string;
+}
+
+/** A release, as stored and as published (minus the outbox bookkeeping). */
+export interface Release {
+  service: string;
+  release: number;
+  state: State;
+  trigger: Trigger;
+  /** Who or what caused it: an uploader's object, an operator's principal. */
+  actor: string;
+  source?: Source;
+  /** For a rollback: the release whose image is deployed again. */
+  rollbackOf?: number;
+  buildId?: string;
+  buildLogUrl?: string;
+  /** The image by digest, once the build produced one. */
+  image?: string;
+  revision?: string;
+  url?: string;
+  error?: ReleaseError;
+  supersededBy?: number;
+  createTime: string;
+  updateTime: string;
+  history: HistoryEntry[];
+  /** States whose status event has been published (the outbox). */
+  published: State[];
+}
+
+const NEXT: Record<State, readonly State[]> = {
+  accepted: ['building', 'deploying', 'build_failed', 'superseded', 'rejected'],
+  building: ['deploying', 'build_failed', 'superseded'],
+  deploying: ['deployed', 'deploy_failed', 'superseded'],
+  deployed: [], build_failed: [], deploy_failed: [], superseded: [], rejected: [],
+};
+const RANK: Record<State, number> = {accepted: 0, building: 1, deploying: 2, deployed: 3, build_failed: 3, deploy_failed: 3, superseded: 3, rejected: 3};
+
+/** The outcome of a transition: the new record, and whether anything changed. */
+export interface Transitioned {
+  release: Release;
+  changed: boolean;
+}
+
+/** Raised for a move the state machine forbids, such as deployed → building. */
+export class IllegalTransitionError extends PermanentError {
+  constructor(readonly from: State, readonly to: State, service: string, release: number) {
+    super(`release ${service} v${release} cannot move from ${from} to ${to}`, 'ILLEGAL_TRANSITION');
+  }
+}
+
+/** True when the state machine allows `from → to`. */
+export function canTransition(from: State, to: State): boolean {
+  return NEXT[from].includes(to);
+}
+
+/**
+ * Moves `r` to `to` with `patch` applied. Already in `to`, or already past it on the way to
+ * a terminal state (a stale, redelivered event): no change. Anything else illegal throws.
+ */
+export function transition(r: Release, to: State, patch: Partial<Release>, now: Date, reason?: string): Transitioned {
+  if (r.state === to) return {release: r, changed: false};
+  if (!canTransition(r.state, to)) {
+    if (!TERMINAL.has(to) && RANK[r.state] > RANK[to]) return {release: r, changed: false};
+    throw new IllegalTransitionError(r.state, to, r.service, r.release);
+  }
+  const time = now.toISOString();
+  const entry: HistoryEntry = reason ? {state: to, time, reason} : {state: to, time};
+  return {release: {...r, ...patch, state: to, updateTime: time, history: [...r.history, entry]}, changed: true};
+}
+
+/** accepted → building: the build was created. */
+export function markBuilding(r: Release, build: {buildId: string; logUrl?: string}, now: Date): Transitioned {
+  return transition(r, 'building', {buildId: build.buildId, buildLogUrl: build.logUrl}, now, `build ${build.buildId} started`);
+}
+
+/** → build_failed: the build ended in a status other than SUCCESS, or could not be created. */
+export function markBuildFailed(r: Release, error: ReleaseError, now: Date): Transitioned {
+  return transition(r, 'build_failed', {error}, now, error.message);
+}
+
+/** → deploying: the image is known and this release holds the service's deploy lock. */
+export function markDeploying(r: Release, image: string, now: Date): Transitioned {
+  return transition(r, 'deploying', {image}, now, `deploying ${image}`);
+}
+
+/** deploying → deployed: Cloud Run serves the revision. */
+export function markDeployed(r: Release, result: {revision: string; url?: string}, now: Date): Transitioned {
+  return transition(r, 'deployed', {revision: result.revision, url: result.url}, now, `revision ${result.revision} serves 100% of traffic`);
+}
+
+/** deploying → deploy_failed: Cloud Run refused the update or the revision did not become ready. */
+export function markDeployFailed(r: Release, error: ReleaseError, now: Date): Transitioned {
+  return transition(r, 'deploy_failed', {error}, now, error.message);
+}
+
+/** → superseded: a newer release of the service was deployed first. */
+export function markSuperseded(r: Release, by: number, now: Date): Transitioned {
+  return transition(r, 'superseded', {supersededBy: by}, now, `release v${by} of ${r.service} was deployed first`);
+}
+
+/** accepted → rejected: the source can never be built. */
+export function markRejected(r: Release, error: ReleaseError, now: Date): Transitioned {
+  return transition(r, 'rejected', {error}, now, error.message);
+}
+
+/** A fresh release in state `accepted`. */
+export function newRelease(init: {service: string; release: number; trigger: Trigger; actor: string; source?: Source; rollbackOf?: number; image?: string}, now: Date): Release {
+  const time = now.toISOString();
+  const r: Release = {
+    service: init.service, release: init.release, state: 'accepted', trigger: init.trigger, actor: init.actor,
+    createTime: time, updateTime: time, history: [{state: 'accepted', time}], published: [],
+  };
+  if (init.source) r.source = init.source;
+  if (init.rollbackOf !== undefined) r.rollbackOf = init.rollbackOf;
+  if (init.image) r.image = init.image;
+  return r;
+}
+
+/** States reached but not yet announced, oldest first: what the outbox still has to publish. */
+export function unpublished(r: Release): State[] {
+  const seen = new Set<State>();
+  const out: State[] = [];
+  for (const h of r.history) {
+    if (!seen.has(h.state) && !r.published.includes(h.state)) out.push(h.state);
+    seen.add(h.state);
+  }
+  return out;
+}

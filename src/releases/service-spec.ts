@@ -1,0 +1,109 @@
+/**
+ * The Cloud Run (v2) service a release deploys: a new service with the configured defaults,
+ * or an existing one with only its image and dropdeploy's own labels/annotations changed.
+ */
+import type {ServiceDefaults} from '../config';
+import {PermanentError} from '../errors';
+
+/** The parts of a Cloud Run v2 `Service` that dropdeploy reads or writes; the rest passes through. */
+export interface RunService {
+  name?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ingress?: string;
+  etag?: string;
+  uri?: string;
+  template?: RunTemplate;
+  traffic?: Array<{type?: string; percent?: number; revision?: string; tag?: string}>;
+  [field: string]: unknown;
+}
+
+/** The revision template of a service. */
+export interface RunTemplate {
+  revision?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  containers?: Array<{name?: string; image?: string; ports?: unknown[]; resources?: {limits?: Record<string, string>}; [f: string]: unknown}>;
+  serviceAccount?: string;
+  scaling?: {maxInstanceCount?: number; [f: string]: unknown};
+  [field: string]: unknown;
+}
+
+/** The label that marks a service as dropdeploy's; without it dropdeploy never touches a service. */
+export const MANAGED_LABEL = 'managed-by';
+/** Its value. */
+export const MANAGED_VALUE = 'dropdeploy';
+/** The label that names the release a service (and its revision) runs. */
+export const RELEASE_LABEL = 'dropdeploy-release';
+/** Annotations dropdeploy writes (its own namespace). */
+export const ANNOTATION_SOURCE = 'dropdeploy.dev/source';
+/** The annotation that names the build the image came from. */
+export const ANNOTATION_BUILD = 'dropdeploy.dev/build';
+
+/** What a deploy of a release writes. */
+export interface DeployRequest {
+  release: number;
+  image: string;
+  /** `gs://bucket/object#generation`, or the rollback note. */
+  sourceNote?: string;
+  buildId?: string;
+}
+
+const LATEST_100 = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}];
+
+function ownLabels(d: DeployRequest): Record<string, string> {
+  return {[MANAGED_LABEL]: MANAGED_VALUE, [RELEASE_LABEL]: `v${d.release}`};
+}
+
+function ownAnnotations(d: DeployRequest): Record<string, string> {
+  const a: Record<string, string> = {};
+  if (d.sourceNote) a[ANNOTATION_SOURCE] = d.sourceNote;
+  if (d.buildId) a[ANNOTATION_BUILD] = d.buildId;
+  return a;
+}
+
+/** A new service running `d.image`, with the configured defaults and 100% of traffic on the latest revision. */
+export function newService(defaults: ServiceDefaults, d: DeployRequest): RunService {
+  const container: NonNullable<RunTemplate['containers']>[number] = {image: d.image};
+  const limits: Record<string, string> = {};
+  if (defaults.memory) limits.memory = defaults.memory;
+  if (defaults.cpu) limits.cpu = defaults.cpu;
+  if (Object.keys(limits).length) container.resources = {limits};
+  const template: RunTemplate = {labels: ownLabels(d), containers: [container]};
+  if (defaults.serviceAccount) template.serviceAccount = defaults.serviceAccount;
+  if (defaults.maxInstances !== undefined) template.scaling = {maxInstanceCount: defaults.maxInstances};
+  return {labels: ownLabels(d), annotations: ownAnnotations(d), ingress: defaults.ingress, template, traffic: LATEST_100};
+}
+
+/** Why dropdeploy may not update `existing`, or undefined when it manages it. */
+export function notManagedReason(existing: RunService, service: string): string | undefined {
+  if (existing.labels?.[MANAGED_LABEL] === MANAGED_VALUE) return undefined;
+  return `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
+    `to let dropdeploy deploy it, add the label ${MANAGED_LABEL}=${MANAGED_VALUE} to the service, or upload under another service name`;
+}
+
+/**
+ * `existing` with the image of its serving container replaced and dropdeploy's labels and
+ * annotations set; every other setting stays. Traffic goes 100% to the latest revision, which
+ * also ends a split pinned by a rollback or by hand. A fixed revision name is dropped, since
+ * Cloud Run refuses to reuse it.
+ */
+export function updatedService(existing: RunService, d: DeployRequest, service: string): RunService {
+  const reason = notManagedReason(existing, service);
+  if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
+  const template: RunTemplate = structuredClone(existing.template ?? {});
+  const containers = template.containers?.length ? template.containers : [{}];
+  // The ingress container is the one with ports; with a single container it is that one.
+  const target = containers.find((c) => Array.isArray(c.ports) && c.ports.length > 0) ?? containers[0];
+  target.image = d.image;
+  template.containers = containers;
+  template.labels = {...template.labels, ...ownLabels(d)};
+  delete template.revision;
+  return {
+    ...structuredClone(existing),
+    labels: {...existing.labels, ...ownLabels(d)},
+    annotations: {...existing.annotations, ...ownAnnotations(d)},
+    template,
+    traffic: LATEST_100,
+  };
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {parseConfig} from '../src/config';
+import {ConfigError} from '../src/errors';
+
+const valid = {
+  DROPDEPLOY_PROJECT: 'my-project',
+  DROPDEPLOY_REGION: 'europe-west1',
+  DROPDEPLOY_REPOSITORY: 'dropdeploy',
+  DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status',
+  DROPDEPLOY_BUCKETS: 'my-sources, gs://other-sources',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.problems;
+  }
+  return [];
+}
+
+describe('parseConfig', () => {
+  it('parses a minimal environment with defaults', () => {
+    const c = parseConfig(valid);
+    assert.equal(c.projectId, 'my-project');
+    assert.deepEqual(c.buckets, ['my-sources', 'other-sources']);
+    assert.equal(c.prefix, '');
+    assert.equal(c.build.timeoutSeconds, 1200);
+    assert.equal(c.service.ingress, 'INGRESS_TRAFFIC_ALL');
+    assert.deepEqual(c.firestore, {databaseId: '(default)', root: 'dropdeploy'});
+    assert.deepEqual(c.endpoints, {cloudBuild: undefined, cloudRun: undefined});
+    assert.equal(c.logFormat, 'json');
+  });
+  it('takes GOOGLE_CLOUD_PROJECT when DROPDEPLOY_PROJECT is unset', () => {
+    const {DROPDEPLOY_PROJECT: _, ...rest} = valid;
+    assert.equal(parseConfig({...rest, GOOGLE_CLOUD_PROJECT: 'from-platform'}).projectId, 'from-platform');
+  });
+  it('parses every optional setting', () => {
+    const c = parseConfig({...valid, DROPDEPLOY_PREFIX: 'deploy', DROPDEPLOY_BUILD_SERVICE_ACCOUNT: 'b@my-project.iam.gserviceaccount.com',
+      DROPDEPLOY_BUILD_MACHINE_TYPE: 'E2_HIGHCPU_8', DROPDEPLOY_BUILD_TIMEOUT_SECONDS: '600', DROPDEPLOY_SERVICE_MEMORY: '1Gi',
+      DROPDEPLOY_SERVICE_CPU: '2', DROPDEPLOY_SERVICE_MAX_INSTANCES: '10', DROPDEPLOY_SERVICE_INGRESS: 'internal',
+      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100', DROPDEPLOY_CLOUD_RUN_ENDPOINT: 'localhost:9200', DROPDEPLOY_LOG_FORMAT: 'pretty'});
+    assert.equal(c.prefix, 'deploy/');
+    assert.equal(c.build.machineType, 'E2_HIGHCPU_8');
+    assert.equal(c.build.timeoutSeconds, 600);
+    assert.deepEqual(c.service, {serviceAccount: undefined, memory: '1Gi', cpu: '2', maxInstances: 10, ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY'});
+    assert.deepEqual(c.endpoints, {cloudBuild: '127.0.0.1:9100', cloudRun: 'localhost:9200'});
+  });
+  it('reports every problem at once, naming each variable', () => {
+    const p = problems({DROPDEPLOY_REGION: 'Europe', DROPDEPLOY_BUCKETS: 'ok-bucket,Bad_Bucket', DROPDEPLOY_BUILD_TIMEOUT_SECONDS: 'ten', DROPDEPLOY_SERVICE_INGRESS: 'public'});
+    const text = p.join('\n');
+    for (const name of ['DROPDEPLOY_PROJECT', 'DROPDEPLOY_REGION', 'DROPDEPLOY_REPOSITORY', 'DROPDEPLOY_STATUS_TOPIC', 'DROPDEPLOY_BUCKETS: "Bad_Bucket"', 'DROPDEPLOY_BUILD_TIMEOUT_SECONDS', 'DROPDEPLOY_SERVICE_INGRESS']) {
+      assert.ok(text.includes(name), `mentions ${name}:\n${text}`);
+    }
+    assert.match(text, /DROPDEPLOY_PROJECT is not set: set it to the Google Cloud project id/);
+  });
+  const invalid: Array<[string, string]> = [
+    ['DROPDEPLOY_BUILD_MACHINE_TYPE', 'HUGE'],
+    ['DROPDEPLOY_BUILD_SERVICE_ACCOUNT', 'not-an-email'],
+    ['DROPDEPLOY_SERVICE_MEMORY', '512MB'],
+    ['DROPDEPLOY_SERVICE_MAX_INSTANCES', '0'],
+    ['DROPDEPLOY_PREFIX', '/abs'],
+    ['DROPDEPLOY_CLOUD_RUN_ENDPOINT', 'http://x'],
+    ['DROPDEPLOY_LEASE_SECONDS', '1'],
+    ['DROPDEPLOY_LOG_FORMAT', 'xml'],
+  ];
+  for (const [name, value] of invalid) {
+    it(`${name}=${value} is refused by name`, () => {
+      const p = problems({...valid, [name]: value});
+      assert.equal(p.length, 1, p.join('\n'));
+      assert.ok(p[0].startsWith(name), p[0]);
+    });
+  }
+});

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {classifyObject, functionSettings, imageByDigest, releaseImageTag, serviceNameProblem, sourceKey} from '../../src/releases/naming';
+
+describe('classifyObject', () => {
+  const cases: Array<{name: string; object: string; prefix?: string; want: {kind: string; service?: string; reason?: RegExp}}> = [
+    {name: 'service folder, tar.gz', object: 'hello/v3.tar.gz', want: {kind: 'source', service: 'hello'}},
+    {name: 'service folder, deep path', object: 'hello/ci/build-77.tgz', want: {kind: 'source', service: 'hello'}},
+    {name: 'zip', object: 'api-2/src.zip', want: {kind: 'source', service: 'api-2'}},
+    {name: 'top level names the service by file', object: 'hello.tar.gz', want: {kind: 'source', service: 'hello'}},
+    {name: 'extension is case-insensitive', object: 'hello/V3.TAR.GZ', want: {kind: 'source', service: 'hello'}},
+    {name: 'prefix stripped', object: 'deploy/hello/v1.zip', prefix: 'deploy/', want: {kind: 'source', service: 'hello'}},
+    {name: 'outside the prefix', object: 'other/hello/v1.zip', prefix: 'deploy/', want: {kind: 'ignored', reason: /outside the configured prefix/}},
+    {name: 'not an archive', object: 'hello/readme.md', want: {kind: 'ignored', reason: /not a source archive/}},
+    {name: 'tar without gzip', object: 'hello/v1.tar', want: {kind: 'ignored', reason: /not a source archive/}},
+    {name: 'folder placeholder', object: 'hello/', want: {kind: 'ignored'}},
+    {name: 'uppercase service', object: 'Hello/v1.tar.gz', want: {kind: 'rejected', reason: /uppercase/}},
+    {name: 'starts with digit', object: '1hello/v1.tar.gz', want: {kind: 'rejected', reason: /start with a letter/}},
+    {name: 'trailing hyphen', object: 'hello-/v1.tar.gz', want: {kind: 'rejected', reason: /end with a hyphen/}},
+    {name: 'underscore', object: 'hello_world/v1.tar.gz', want: {kind: 'rejected', reason: /lowercase letters, digits and hyphens/}},
+    {name: '50 characters', object: `${'a'.repeat(50)}/v1.tar.gz`, want: {kind: 'rejected', reason: /at most 49/}},
+    {name: '49 characters is fine', object: `${'a'.repeat(49)}/v1.tar.gz`, want: {kind: 'source', service: 'a'.repeat(49)}},
+    {name: 'empty service segment', object: '/v1.tar.gz', want: {kind: 'rejected', reason: /empty/}},
+    {name: 'dot-dot segment', object: '../v1.tar.gz', want: {kind: 'rejected'}},
+    {name: 'only an extension', object: 'hello/.tar.gz', want: {kind: 'rejected', reason: /no file name/}},
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = classifyObject(c.object, c.prefix);
+      assert.equal(got.kind, c.want.kind, JSON.stringify(got));
+      if (c.want.service) assert.equal((got as {service: string}).service, c.want.service);
+      if (c.want.reason) assert.match((got as {reason: string}).reason, c.want.reason);
+    });
+  }
+  it('a rejection says how to fix it', () => {
+    const got = classifyObject('My App/v1.zip');
+    assert.equal(got.kind, 'rejected');
+    assert.match((got as {reason: string}).reason, /rename the object to <service>\/<file>\.zip/);
+  });
+});
+
+describe('serviceNameProblem', () => {
+  for (const ok of ['a', 'hello', 'a-b-c', 'x1', 'a'.repeat(49)]) it(`"${ok}" is valid`, () => assert.equal(serviceNameProblem(ok), undefined));
+  for (const bad of ['', 'A', '-a', 'a-', 'a.b', 'a/b', '..', 'a b', 'ü', 'a'.repeat(50)]) {
+    it(`"${bad}" is invalid`, () => assert.ok(serviceNameProblem(bad)));
+  }
+});
+
+describe('functionSettings', () => {
+  const cases: Array<{name: string; md: Record<string, string>; want: {ok: boolean; [k: string]: unknown}}> = [
+    {name: 'no metadata: an app', md: {}, want: {ok: true}},
+    {name: 'target only: http', md: {'function-target': 'helloHttp'}, want: {ok: true, functionTarget: 'helloHttp', signatureType: 'http'}},
+    {name: 'cloudevent', md: {'function-target': 'onEvent', 'function-signature-type': 'cloudevent'}, want: {ok: true, functionTarget: 'onEvent', signatureType: 'cloudevent'}},
+    {name: 'signature without target', md: {'function-signature-type': 'http'}, want: {ok: false}},
+    {name: 'target with shell characters', md: {'function-target': 'x; rm -rf /'}, want: {ok: false}},
+    {name: 'unknown signature', md: {'function-target': 'x', 'function-signature-type': 'grpc'}, want: {ok: false}},
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = functionSettings(c.md);
+      if (c.want.ok) assert.deepEqual(got, c.want);
+      else assert.equal(got.ok, false);
+    });
+  }
+});
+
+describe('image names', () => {
+  const cfg = {region: 'europe-west1', projectId: 'p-123', repository: 'dropdeploy'};
+  it('tags the release image with vN', () => assert.equal(releaseImageTag(cfg, 'hello', 3), 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3'));
+  it('deploys by digest, never by tag', () => {
+    assert.equal(imageByDigest('europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3', 'sha256:abc'), 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@sha256:abc');
+    assert.equal(imageByDigest('localhost:5000/r/hello:v3', 'sha256:abc'), 'localhost:5000/r/hello@sha256:abc');
+  });
+});
+
+describe('sourceKey', () => {
+  it('differs per generation and has no slash', () => {
+    const a = sourceKey('b', 'hello/v1.tar.gz', '1');
+    assert.notEqual(a, sourceKey('b', 'hello/v1.tar.gz', '2'));
+    assert.ok(!a.includes('/'));
+  });
+  it('is never "." or ".."', () => assert.notEqual(sourceKey('.', '.', ''), '..'));
+});
