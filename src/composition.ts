@@ -30,24 +30,29 @@ async function grpcEndpoint(endpoint: string | undefined): Promise<Record<string
 
 /** The production dependencies for `config`. */
 export function createDeps(config: Config): Deps {
-  const pubsub = once(async () => new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId}));
+  const closers: Array<() => Promise<unknown>> = [];
+  const opened = <T extends {close(): Promise<unknown>} | {terminate(): Promise<unknown>}>(client: T): T => {
+    closers.push(() => ('terminate' in client ? client.terminate() : client.close()));
+    return client;
+  };
+  const pubsub = once(async () => opened(new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId})));
   return {
     config,
     store: once<ReleaseStore>(async () => {
       const {Firestore} = await import('@google-cloud/firestore');
       const {FirestoreReleaseStore} = await import('./releases/firestore-store');
-      const db = new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true});
+      const db = opened(new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true}));
       return new FirestoreReleaseStore(db, config.firestore.root);
     }),
     builds: once<Builds>(async () => {
       const {CloudBuildClient} = await import('@google-cloud/cloudbuild');
       const {CloudBuildAdapter} = await import('./google/cloud-build');
-      return new CloudBuildAdapter(new CloudBuildClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudBuild)}), config.projectId);
+      return new CloudBuildAdapter(opened(new CloudBuildClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudBuild)})), config.projectId);
     }),
     services: once<Services>(async () => {
       const {ServicesClient} = await import('@google-cloud/run');
       const {CloudRunAdapter} = await import('./google/cloud-run');
-      return new CloudRunAdapter(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)}), config.projectId, config.region);
+      return new CloudRunAdapter(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region);
     }),
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');
@@ -56,5 +61,8 @@ export function createDeps(config: Config): Deps {
     now: () => new Date(),
     newId: () => randomUUID(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    close: async () => {
+      await Promise.all(closers.splice(0).map((close) => close().catch(() => undefined)));
+    },
   };
 }

@@ -17,6 +17,8 @@ export interface Deps {
   /** A unique id for one handler invocation (the holder of its leases). */
   newId(): string;
   sleep(ms: number): Promise<void>;
+  /** Closes the clients built so far (tests and the local stack; a function instance just ends). */
+  close(): Promise<void>;
 }
 
 /** What a handler reports back, for logs and tests. */

@@ -1,0 +1,176 @@
+/**
+ * A whole controller stack for one integration test: the official Pub/Sub and Firestore
+ * emulators (started by the test harness; a fresh project id isolates each stack), the local
+ * Cloud Build and Cloud Run gRPC emulators, and the event function served by the Functions
+ * Framework over HTTP. Cloud Build status messages reach the function through a real Pub/Sub
+ * push subscription, so a failed handler is redelivered by Pub/Sub itself.
+ */
+import type {AddressInfo} from 'node:net';
+import type {Server} from 'node:http';
+import {randomUUID} from 'node:crypto';
+import * as functions from '@google-cloud/functions-framework';
+import {getTestServer} from '@google-cloud/functions-framework/testing';
+import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
+import {parseConfig, type Config} from '../../src/config';
+import {createDeps} from '../../src/composition';
+import {handleEvent} from '../../src/controller/handle-event';
+import type {Deps} from '../../src/controller/deps';
+import {Logger} from '../../src/log';
+import {CloudBuildEmulator, publishToCloudBuildsTopic} from '../../local/cloud-build/emulator';
+import {CloudRunEmulator} from '../../local/cloud-run/emulator';
+
+/** A status event as a subscriber sees it. */
+export interface SeenEvent {
+  type: string;
+  subject: string;
+  id: string;
+  orderingKey: string;
+  data: Record<string, unknown> & {state: string; release?: number; service?: string};
+}
+
+/** Fails the test run when the emulators the harness should have started are missing. */
+export function requireEmulators(): void {
+  if (!process.env.PUBSUB_EMULATOR_HOST || !process.env.FIRESTORE_EMULATOR_HOST) {
+    throw new Error('PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST are not set: run the integration tests with `npm test`, which starts the emulators');
+  }
+}
+
+/** A running stack. */
+export class Stack {
+  readonly events: SeenEvent[] = [];
+  private constructor(
+    /** The controller's log lines (JSON). */
+    readonly logs: string[],
+    readonly config: Config,
+    readonly deps: Deps,
+    readonly build: CloudBuildEmulator,
+    readonly run: CloudRunEmulator,
+    readonly pubsub: PubSub,
+    readonly url: string,
+    private readonly server: Server,
+    private readonly statusSub: Subscription,
+  ) {}
+
+  /** Starts a stack in a project of its own. */
+  static async start(opts: {env?: Record<string, string>} = {}): Promise<Stack> {
+    requireEmulators();
+    const projectId = `dd-${randomUUID().slice(0, 8)}`;
+    const pubsub = new PubSub({projectId});
+    const [statusTopic] = await pubsub.createTopic('dropdeploy-status');
+    const [buildsTopic] = await pubsub.createTopic('cloud-builds');
+    const [statusSub] = await statusTopic.createSubscription('observer', {enableMessageOrdering: true});
+    const build = new CloudBuildEmulator({onStatus: publishToCloudBuildsTopic(buildsTopic)});
+    const run = new CloudRunEmulator();
+    const [buildPort, runPort] = await Promise.all([build.start(), run.start()]);
+    const config = parseConfig({
+      DROPDEPLOY_PROJECT: projectId,
+      DROPDEPLOY_REGION: 'europe-west1',
+      DROPDEPLOY_REPOSITORY: 'dropdeploy',
+      DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status',
+      DROPDEPLOY_BUCKETS: 'dd-sources',
+      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`,
+      DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
+      DROPDEPLOY_LEASE_SECONDS: '30',
+      DROPDEPLOY_WAIT_SECONDS: '20',
+      ...opts.env,
+    });
+    const deps = createDeps(config);
+    const logs: string[] = [];
+    const log = new Logger({format: 'json', write: (l) => logs.push(l)});
+    const target = `dropdeployEvents_${projectId.replace(/-/g, '_')}`;
+    functions.cloudEvent(target, async (event: functions.CloudEvent<unknown>) => {
+      await handleEvent(deps, event, log);
+    });
+    const server = getTestServer(target);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await buildsTopic.createSubscription('controller', {
+      pushConfig: {pushEndpoint: `${url}/projects/${projectId}/topics/cloud-builds`},
+      ackDeadlineSeconds: 60,
+    });
+    const stack = new Stack(logs, config, deps, build, run, pubsub, url, server, statusSub);
+    statusSub.on('message', (m: Message) => {
+      stack.events.push({
+        type: m.attributes['ce-type'], subject: m.attributes['ce-subject'], id: m.attributes['ce-id'],
+        orderingKey: m.orderingKey ?? '', data: JSON.parse(m.data.toString()),
+      });
+      m.ack();
+    });
+    return stack;
+  }
+
+  /** POSTs a CloudEvent in binary content mode, as Eventarc delivers it; returns the HTTP status. */
+  async postEvent(type: string, data: unknown, source = '//storage.googleapis.com/projects/_/buckets/dd-sources'): Promise<number> {
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': randomUUID(),
+        'ce-source': source, 'ce-type': type, 'ce-time': new Date().toISOString(),
+      },
+      body: JSON.stringify(data),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** Delivers an upload the way Eventarc does (storage `finalized`). */
+  upload(object: string, generation: string, extra: Record<string, unknown> = {}): Promise<number> {
+    return this.postEvent('google.cloud.storage.object.v1.finalized', {
+      bucket: 'dd-sources', name: object, generation, size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==', crc32c: 'yZRlqg==',
+      contentType: 'application/gzip', ...extra,
+    });
+  }
+
+  /** Delivers an upload as a GCS notification in a raw Pub/Sub push envelope. */
+  async notify(object: string, generation: string): Promise<number> {
+    const obj = {bucket: 'dd-sources', name: object, generation, size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww=='};
+    const res = await fetch(`${this.url}/projects/${this.config.projectId}/topics/dd-notifications`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({
+        subscription: `projects/${this.config.projectId}/subscriptions/dd-notifications-push`,
+        message: {
+          attributes: {eventType: 'OBJECT_FINALIZE', bucketId: 'dd-sources', objectId: object, objectGeneration: generation, payloadFormat: 'JSON_API_V1'},
+          data: Buffer.from(JSON.stringify(obj)).toString('base64'), messageId: randomUUID(), publishTime: new Date().toISOString(),
+        },
+      }),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  /** The id of the build the emulator received for release `release` of `service`. */
+  buildIdOf(service: string, release: number): string {
+    const b = this.build.builds().find((x) => (x as {tags?: string[]}).tags?.includes(`dd-${service}-v${release}`));
+    if (!b) throw new Error(`no build of ${service} v${release}; builds: ${this.build.builds().map((x) => JSON.stringify((x as {tags?: unknown}).tags)).join(' ')}`);
+    return (b as {id: string}).id;
+  }
+
+  /** Status events for one release, in arrival order. */
+  statesOf(service: string, release: number): string[] {
+    return this.events.filter((e) => e.subject === `services/${service}/releases/${release}`).map((e) => e.data.state);
+  }
+
+  /** Polls `check` until it returns a truthy value; fails with `what` and recent logs after `ms`. */
+  async waitFor<T>(what: string, check: () => T | Promise<T>, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await check();
+      if (v) return v;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${what}\nevents: ${JSON.stringify(this.events.map((e) => [e.subject, e.data.state]))}\nlogs:\n${this.logs.slice(-15).join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops everything this stack started. */
+  async stop(): Promise<void> {
+    await this.statusSub.close();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections?.();
+    await this.deps.close();
+    await Promise.all([this.build.stop(), this.run.stop()]);
+    await this.pubsub.close();
+  }
+}
