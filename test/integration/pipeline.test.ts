@@ -5,9 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {grpc} from 'google-gax';
+import {CloudBuildClient} from '@google-cloud/cloudbuild';
+import {ServicesClient} from '@google-cloud/run';
 import {Stack} from './stack';
 
-const FINAL = ['deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected'];
+const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
+
+/** Releases stored for a service, via the store's own reads. */
+async function releaseCount(stack: Stack, service: string): Promise<number> {
+  const store = await stack.deps.store();
+  let n = 0;
+  while (await store.get(service, n + 1)) n++;
+  return n;
+}
 
 describe('core pipeline', {timeout: 120_000}, () => {
   let stack: Stack;
@@ -41,6 +52,152 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal(stored?.state, 'deployed');
     assert.deepEqual(stored?.published, ['accepted', 'building', 'deploying', 'deployed']);
   });
-});
 
-export {FINAL};
+  it('(b) 10 concurrent deliveries of one upload plus its Pub/Sub notification: one release, one build', async () => {
+    const deliveries = [
+      ...Array.from({length: 10}, () => stack.upload('dup/app.zip', '2001')),
+      stack.notify('dup/app.zip', '2001'),
+    ];
+    const statuses = await Promise.all(deliveries);
+    assert.deepEqual(statuses, Array(11).fill(204));
+    assert.equal(await releaseCount(stack, 'dup'), 1);
+    const builds = stack.build.callsTo('CreateBuild').filter((c) => JSON.stringify(c.request).includes('dup/app.zip'));
+    assert.equal(builds.length, 1);
+    const r = await (await stack.deps.store()).get('dup', 1);
+    assert.equal(r?.state, 'building');
+    await stack.waitFor('accepted and building events', () => new Set(stack.statesOf('dup', 1)).size === 2);
+    // Once more after it settled: still nothing new.
+    assert.equal(await stack.upload('dup/app.zip', '2001'), 204);
+    assert.equal(await releaseCount(stack, 'dup'), 1);
+    assert.equal(stack.build.callsTo('CreateBuild').filter((c) => JSON.stringify(c.request).includes('dup/app.zip')).length, 1);
+    // A new generation of the same object is a new source.
+    assert.equal(await stack.upload('dup/app.zip', '2002'), 204);
+    assert.equal(await releaseCount(stack, 'dup'), 2);
+  });
+
+  it('(c) v2 finishes before v1: v2 deployed, v1 superseded, the service keeps v2', async () => {
+    await stack.upload('race/v1.tgz', '3001');
+    await stack.upload('race/v2.tgz', '3002');
+    const [b1, b2] = [stack.buildIdOf('race', 1), stack.buildIdOf('race', 2)];
+    await stack.build.setStatus(b2, 'SUCCESS', {digest: DIGEST('2')});
+    await stack.waitFor('v2 deployed', () => stack.statesOf('race', 2).includes('deployed'));
+    await stack.build.setStatus(b1, 'SUCCESS', {digest: DIGEST('1')});
+    await stack.waitFor('v1 superseded', () => stack.statesOf('race', 1).includes('superseded'));
+    const v1 = await (await stack.deps.store()).get('race', 1);
+    assert.equal(v1?.state, 'superseded');
+    assert.equal(v1?.supersededBy, 2);
+    assert.ok(!stack.statesOf('race', 1).includes('deploying'), 'v1 never started deploying');
+    const svc = stack.run.getService('race') as {template: {containers: Array<{image: string}>}};
+    assert.match(svc.template.containers[0].image, /@sha256:2{64}$/);
+    assert.equal(stack.run.revisions('race').length, 1, 'only v2 made a revision');
+  });
+
+  it('(d) a failed build: build_failed with the status, detail and log URL; nothing deployed', async () => {
+    await stack.upload('broken/v1.zip', '4001');
+    const id = stack.buildIdOf('broken', 1);
+    await stack.build.setStatus(id, 'WORKING');
+    await stack.build.setStatus(id, 'FAILURE', {failureDetail: 'Step #0 - "build": npm ERR! missing script: build'});
+    await stack.waitFor('build_failed', () => stack.statesOf('broken', 1).includes('build_failed'));
+    const ev = stack.events.find((e) => e.subject === 'services/broken/releases/1' && e.data.state === 'build_failed')!;
+    const error = ev.data.error as {code: string; message: string};
+    assert.equal(error.code, 'BUILD_FAILURE');
+    assert.match(error.message, /ended FAILURE: Step #0 - "build": npm ERR! missing script: build; logs: http/);
+    assert.ok(ev.data.buildLogUrl);
+    assert.equal(stack.run.getService('broken'), undefined);
+    assert.deepEqual(stack.statesOf('broken', 1), ['accepted', 'building', 'build_failed']);
+  });
+
+  it('(e) Cloud Run answers UNAVAILABLE once: the handler fails, Pub/Sub redelivers, the deploy completes', async () => {
+    await stack.upload('flaky/v1.zip', '5001');
+    stack.run.injectFault({method: 'CreateService', code: grpc.status.UNAVAILABLE, times: 1});
+    await stack.build.setStatus(stack.buildIdOf('flaky', 1), 'SUCCESS', {digest: DIGEST('e')});
+    await stack.waitFor('flaky deployed', () => stack.statesOf('flaky', 1).includes('deployed'));
+    assert.equal(stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('flaky')).length, 2, 'one failed, one redelivered');
+    assert.ok(stack.logs.some((l) => l.includes('will be redelivered') && l.includes('UNAVAILABLE')), 'the failure was reported for redelivery');
+    assert.equal(await releaseCount(stack, 'flaky'), 1);
+    assert.equal(stack.run.revisions('flaky').length, 1);
+  });
+
+  it('(f) a build the controller did not start is ignored', async () => {
+    const client = new CloudBuildClient({apiEndpoint: '127.0.0.1', port: stack.build.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      const [op] = await client.createBuild({projectId: stack.config.projectId, build: {steps: [{name: 'ubuntu', args: ['true']}], tags: ['nightly'], images: ['x/other:1']}});
+      const foreign = (op.metadata as unknown as {build: {id: string}}).build.id;
+      // Another build that claims our substitutions but lacks our tag: still not ours.
+      const [op2] = await client.createBuild({projectId: stack.config.projectId, build: {steps: [{name: 'ubuntu'}], substitutions: {_DD_SERVICE: 'hello', _DD_RELEASE: '1'}}});
+      const impostor = (op2.metadata as unknown as {build: {id: string}}).build.id;
+      const before = stack.events.length;
+      await stack.build.setStatus(foreign, 'SUCCESS');
+      await stack.build.setStatus(impostor, 'SUCCESS');
+      await stack.waitFor('both builds seen', () => [foreign, impostor].every((id) => stack.logs.some((l) => l.includes(id) && l.includes('ignored'))));
+      assert.equal(stack.events.length, before);
+      assert.equal(stack.run.services().length, new Set(stack.run.services().map((s) => (s as {name: string}).name)).size);
+      assert.ok(!stack.run.callsTo('UpdateService').some((c) => JSON.stringify(c.request).includes('x/other')));
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('(g) settings an operator set on the service (env var, memory) survive an update', async () => {
+    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      await stack.upload('keep/v1.zip', '7001');
+      await stack.build.setStatus(stack.buildIdOf('keep', 1), 'SUCCESS', {digest: DIGEST('7')});
+      await stack.waitFor('keep v1 deployed', () => stack.statesOf('keep', 1).includes('deployed'));
+      const name = `projects/${stack.config.projectId}/locations/europe-west1/services/keep`;
+      const [svc] = await client.getService({name});
+      svc.template!.containers![0].env = [{name: 'GREETING', value: 'hello from ops'}];
+      svc.template!.containers![0].resources = {limits: {memory: '1Gi', cpu: '2'}};
+      svc.labels = {...svc.labels, team: 'payments'};
+      const [op] = await client.updateService({service: svc});
+      await op.promise();
+      await stack.upload('keep/v2.zip', '7002');
+      await stack.build.setStatus(stack.buildIdOf('keep', 2), 'SUCCESS', {digest: DIGEST('8')});
+      await stack.waitFor('keep v2 deployed', () => stack.statesOf('keep', 2).includes('deployed'));
+      const [now] = await client.getService({name});
+      const c = now.template!.containers![0];
+      assert.match(c.image!, /@sha256:8{64}$/);
+      assert.deepEqual(c.env?.map((e) => [e.name, e.value]), [['GREETING', 'hello from ops']]);
+      assert.equal(c.resources?.limits?.memory, '1Gi');
+      assert.equal(now.labels?.team, 'payments');
+      assert.equal(now.labels?.['dropdeploy-release'], 'v2');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('(h) a redelivery during a running deploy waits for it and starts no second deploy', async () => {
+    await stack.upload('slow/v1.zip', '8001');
+    const id = stack.buildIdOf('slow', 1);
+    stack.run.injectFault({method: 'CreateService', delayMs: 1500, times: 1});
+    await stack.build.setStatus(id, 'SUCCESS', {digest: DIGEST('5')});
+    await stack.waitFor('deploy started', () => stack.run.callsTo('CreateService').some((c) => JSON.stringify(c.request).includes('slow')));
+    // The same status again, directly, while the first delivery is still deploying.
+    const status = await stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
+      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-slow-v1'], substitutions: {_DD_SERVICE: 'slow', _DD_RELEASE: '1'}},
+      `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+    assert.equal(status, 204);
+    const stored = await (await stack.deps.store()).get('slow', 1);
+    assert.equal(stored?.state, 'deployed', 'the duplicate answered only after the deploy finished');
+    assert.equal(stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('slow')).length, 1);
+    assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('slow')).length, 0);
+  });
+
+  it('an invalid service name is rejected: no release, no build, a rejected event naming the object', async () => {
+    const builds = stack.build.callsTo('CreateBuild').length;
+    assert.equal(await stack.upload('Bad_Name/v1.zip', '9001'), 204);
+    const ev = await stack.waitFor('rejected event', () => stack.events.find((e) => e.subject === 'objects/Bad_Name/v1.zip'));
+    assert.equal(ev.type, 'dev.dropdeploy.release.v1.rejected');
+    assert.match((ev.data.error as {message: string}).message, /uppercase/);
+    assert.equal(stack.build.callsTo('CreateBuild').length, builds);
+  });
+
+  it('malformed and foreign events are acknowledged, not retried', async () => {
+    assert.equal(await stack.postEvent('com.example.unknown', {x: 1}), 204);
+    assert.equal(await stack.postEvent('google.cloud.storage.object.v1.finalized', {bucket: 'dd-sources'}), 204);
+    assert.equal(await stack.upload('hello/v9.zip', '1', {bucket: 'someone-elses-bucket'}), 204);
+    assert.equal(await stack.upload('hello/readme.txt', '1'), 204);
+    assert.ok(stack.logs.some((l) => l.includes('unsupported event type')));
+    assert.ok(stack.logs.some((l) => l.includes('someone-elses-bucket is not a source bucket')));
+  });
+});

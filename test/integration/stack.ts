@@ -152,11 +152,11 @@ export class Stack {
   }
 
   /** Polls `check` until it returns a truthy value; fails with `what` and recent logs after `ms`. */
-  async waitFor<T>(what: string, check: () => T | Promise<T>, ms = 30_000): Promise<T> {
+  async waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<NonNullable<T>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const v = await check();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       if (Date.now() > deadline) {
         throw new Error(`timed out waiting for ${what}\nevents: ${JSON.stringify(this.events.map((e) => [e.subject, e.data.state]))}\nlogs:\n${this.logs.slice(-15).join('\n')}`);
       }
