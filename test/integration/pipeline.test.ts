@@ -8,6 +8,7 @@ import {after, before, describe, it} from 'node:test';
 import {grpc} from 'google-gax';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import {ServicesClient} from '@google-cloud/run';
+import {validateEventData} from '../event-schema';
 import {Stack} from './stack';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
@@ -42,6 +43,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     const image = 'europe-west1-docker.pkg.dev/' + stack.config.projectId + '/dropdeploy/hello@sha256:' + 'a'.repeat(64);
     assert.equal(deployed.data.image, image);
     assert.equal(deployed.data.buildId, buildId);
+    for (const e of stack.events) assert.ok(validateEventData(e.data), JSON.stringify(validateEventData.errors));
     assert.ok(deployed.data.revision);
     assert.ok(deployed.data.url);
     assert.deepEqual(deployed.data.source, {bucket: 'dd-sources', object: 'hello/v1.tar.gz', generation: '1001', size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==', crc32c: 'yZRlqg==', contentType: 'application/gzip'});

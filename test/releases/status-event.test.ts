@@ -3,6 +3,7 @@ import {describe, it} from 'node:test';
 import {HTTP} from 'cloudevents';
 import {markBuilding, markDeploying, newRelease} from '../../src/releases/release';
 import {rejectedObjectMessage, releaseStatusMessage} from '../../src/releases/status-event';
+import {validateEventData} from '../event-schema';
 
 const ctx = {projectId: 'p-123', region: 'europe-west1'};
 const T0 = new Date('2026-11-28T09:00:00Z');
@@ -57,5 +58,26 @@ describe('rejectedObjectMessage', () => {
     assert.equal(m.attributes['ce-id'], 'objects/b/Bad_Name/v1.zip#5/rejected');
     const data = JSON.parse(m.data.toString());
     assert.deepEqual(data.error, {code: 'INVALID_SERVICE_NAME', message: 'uppercase'});
+  });
+});
+
+describe('the documented data schema (schemas/release-event.v1.json)', () => {
+  const validate = validateEventData;
+  const full = markDeploying(markBuilding(base, {buildId: 'b1', logUrl: 'https://log'}, T1).release, 'r/hello@sha256:1', T1).release;
+
+  it('accepts every state of a release', () => {
+    for (const state of ['accepted', 'building', 'deploying'] as const) {
+      const data = JSON.parse(releaseStatusMessage(full, state, ctx).data.toString());
+      assert.ok(validate(data), JSON.stringify(validate.errors));
+    }
+  });
+  it('accepts a rejected upload', () => {
+    const data = JSON.parse(rejectedObjectMessage({bucket: 'b', object: 'X/y.zip', generation: '1'}, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {...ctx, now: T0}).data.toString());
+    assert.ok(validate(data), JSON.stringify(validate.errors));
+  });
+  it('refuses an unknown state (the schema is not vacuous)', () => {
+    const data = JSON.parse(releaseStatusMessage(full, 'building', ctx).data.toString());
+    assert.equal(validate({...data, state: 'exploded'}), false);
+    assert.equal(validate({...data, source: {bucket: 'b'}}), false);
   });
 });
