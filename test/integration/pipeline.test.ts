@@ -202,4 +202,45 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.ok(stack.logs.some((l) => l.includes('unsupported event type')));
     assert.ok(stack.logs.some((l) => l.includes('someone-elses-bucket is not a source bucket')));
   });
+
+  it('(i) a revision that fails to start: deploy_failed with Cloud Run\'s message', async () => {
+    // The default revision runner of the local Cloud Run fails images whose name contains "crash".
+    await stack.upload('crash/v1.zip', '10001');
+    await stack.build.setStatus(stack.buildIdOf('crash', 1), 'SUCCESS', {digest: DIGEST('c')});
+    await stack.waitFor('deploy_failed', () => stack.statesOf('crash', 1).includes('deploy_failed'));
+    const r = await (await stack.deps.store()).get('crash', 1);
+    assert.equal(r?.error?.code, 'REVISION_FAILED');
+    assert.match(r!.error!.message, /is not ready and cannot serve traffic/);
+    assert.deepEqual(stack.statesOf('crash', 1), ['accepted', 'building', 'deploying', 'deploy_failed']);
+  });
+
+  it('(j) Cloud Build answers UNAVAILABLE on CreateBuild: the upload handler fails, the redelivery creates exactly one build', async () => {
+    stack.build.injectFault({method: 'CreateBuild', code: grpc.status.UNAVAILABLE, times: 1});
+    assert.equal(await stack.upload('retry/v1.zip', '11001'), 500, 'the platform is asked to redeliver');
+    assert.equal(await stack.upload('retry/v1.zip', '11001'), 204, 'the redelivery succeeds');
+    const calls = stack.build.callsTo('CreateBuild').filter((c) => JSON.stringify(c.request).includes('retry/v1.zip'));
+    assert.equal(calls.length, 2, 'one faulted call, one real');
+    assert.equal(stack.build.builds().filter((b) => JSON.stringify(b).includes('retry/v1.zip')).length, 1);
+    assert.ok(stack.build.callsTo('ListBuilds').length >= 1, 'the retry looked for a build of the earlier attempt first');
+    assert.equal(await releaseCount(stack, 'retry'), 1);
+    assert.equal((await (await stack.deps.store()).get('retry', 1))?.state, 'building');
+  });
+
+  it('(k) a managed-elsewhere service of the same name is never touched', async () => {
+    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: 'foreign',
+        service: {labels: {team: 'other'}, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
+      await op.promise();
+      await stack.upload('foreign/v1.zip', '12001');
+      await stack.build.setStatus(stack.buildIdOf('foreign', 1), 'SUCCESS', {digest: DIGEST('f')});
+      await stack.waitFor('deploy_failed', () => stack.statesOf('foreign', 1).includes('deploy_failed'));
+      const r = await (await stack.deps.store()).get('foreign', 1);
+      assert.equal(r?.error?.code, 'NOT_MANAGED');
+      assert.match(r!.error!.message, /not managed by dropdeploy/);
+      assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('foreign')).length, 0);
+    } finally {
+      await client.close();
+    }
+  });
 });
