@@ -1,0 +1,69 @@
+/**
+ * Runs the controller's two functions exactly as on Google Cloud: the Functions Framework
+ * serving the compiled `dist/src/index.js`, one process per target, configured only through
+ * environment variables.
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {join} from 'node:path';
+import {freePort} from './gcloud-emulators';
+
+/** The repository root (this file compiles to dist/local/). */
+export const REPO_ROOT = join(__dirname, '..', '..');
+const FF_MAIN = join(REPO_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+
+/** A running function process. */
+export interface RunningFunction {
+  target: string;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the Functions Framework for `target` on a free loopback port and waits until it answers. */
+export async function startFunction(opts: {
+  target: string;
+  signatureType: 'http' | 'cloudevent';
+  env: Record<string, string>;
+  onOutput?: (line: string) => void;
+  timeoutMs?: number;
+}): Promise<RunningFunction> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [FF_MAIN, `--target=${opts.target}`, `--signature-type=${opts.signatureType}`,
+    `--source=${join(REPO_ROOT, 'dist', 'src', 'index.js')}`, `--port=${port}`], {
+    cwd: REPO_ROOT,
+    env: {...process.env, ...opts.env, HOST: '127.0.0.1'},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const onData = (b: Buffer) => {
+    const text = b.toString();
+    tail = (tail + text).slice(-4000);
+    for (const line of text.split('\n')) if (line.trim()) opts.onOutput?.(line);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the ${opts.target} function exited with code ${child.exitCode}:\n${tail}`);
+    try {
+      await (await fetch(url, {method: 'GET'})).arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the ${opts.target} function did not listen on ${url}:\n${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    target: opts.target, url, pid: child.pid!,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => { clearTimeout(kill); resolve(); });
+      child.kill('SIGTERM');
+    }),
+  };
+}

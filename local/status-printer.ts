@@ -1,0 +1,30 @@
+/**
+ * Prints status events readably as they arrive on the status topic (the local stack's
+ * subscriber, and an example of one).
+ */
+import type {Message} from '@google-cloud/pubsub';
+
+const COLORS: Record<string, string> = {
+  accepted: '36', building: '33', deploying: '35', deployed: '32',
+  build_failed: '31', deploy_failed: '31', superseded: '90', rejected: '31',
+};
+
+/** One line for a status message: `12:00:01 hello v3 deployed  http://…  (revision …)`. */
+export function formatStatus(m: Pick<Message, 'attributes' | 'data'>, color: boolean): string {
+  const type = m.attributes['ce-type'] ?? '';
+  const state = type.replace('dev.dropdeploy.release.v1.', '');
+  let data: Record<string, unknown> = {};
+  try {
+    data = JSON.parse(m.data.toString()) as Record<string, unknown>;
+  } catch {
+    // print what we can
+  }
+  const who = data.service ? `${String(data.service)} v${String(data.release)}` : m.attributes['ce-subject'] ?? '?';
+  const time = (m.attributes['ce-time'] ?? new Date().toISOString()).slice(11, 19);
+  const detail = state === 'deployed' ? `${String(data.url ?? '')}  (revision ${String(data.revision ?? '?')})`
+    : state === 'building' ? `build ${String(data.buildId ?? '')}  log: ${String(data.buildLogUrl ?? '')}`
+    : state === 'superseded' ? `v${String(data.supersededBy ?? '?')} was deployed first`
+    : data.error ? String((data.error as {message?: string}).message ?? '') : '';
+  const label = color ? `\x1b[${COLORS[state] ?? '0'}m${state.padEnd(13)}\x1b[0m` : state.padEnd(13);
+  return `${time}  ${who.padEnd(24)} ${label} ${detail}`.trimEnd();
+}
