@@ -15,11 +15,17 @@ export {defaultRunner, containerFailedMessage, type RevisionRunner, type Revisio
 /** Options of {@link CloudRunEmulator}. */
 export interface CloudRunEmulatorOptions {
   /** Decides whether new revisions become ready; default: ready unless the image contains `crash`. */
-  runner?: RevisionRunner;
-  /** The stable URL of a service; default a `https://<service>-<hash>-<region>.a.run.app` look-alike. */
-  serviceUri?: (name: {project: string; location: string; service: string}) => string;
+  runner?: ScalingRunner;
+  /** A service's stable URL, asked once at creation; default a `https://<service>-<hash>-<region>.a.run.app` look-alike. */
+  serviceUri?: (name: {project: string; location: string; service: string}) => string | Promise<string>;
   /** Written to creator / lastModifier. */
   principal?: string;
+}
+
+/** A runner that can also scale down a revision once traffic has moved away from it. */
+export interface ScalingRunner extends RevisionRunner {
+  /** Called with the revision id when it no longer receives traffic; it may stop after requests in flight. */
+  retire?(revisionId: string): void;
 }
 
 interface ServiceRecord {
@@ -41,7 +47,7 @@ const newEtag = () => randomBytes(12).toString('base64url');
 export class CloudRunEmulator extends GrpcEmulator {
   private readonly records = new Map<string, ServiceRecord>();
   private readonly operations = new OperationStore();
-  private readonly runner: RevisionRunner;
+  private readonly runner: ScalingRunner;
   private readonly urls = new Map<string, string>();
   private stopped = false;
 
@@ -129,15 +135,23 @@ export class CloudRunEmulator extends GrpcEmulator {
     return {services: services.map((r) => clonePlain(r.service))};
   }
 
-  private createService(req: Plain): Plain {
+  private async createService(req: Plain): Promise<Plain> {
     parseParent(req.parent);
     const id = checkServiceId(req.serviceId);
     const name = `${req.parent}/services/${id}`;
     if (this.records.has(name)) throw rpc.alreadyExists(`Resource '${id}' already exists.`);
-    return this.rollout(name, undefined, req.service ?? {}, !!req.validateOnly);
+    checkTemplate(req.service?.template); // before a URL (perhaps a router port) is allocated for nothing
+    const uri = await this.newServiceUri(name);
+    // A concurrent create may have won while the URL was allocated.
+    if (this.records.has(name)) throw rpc.alreadyExists(`Resource '${id}' already exists.`);
+    return this.rollout(name, undefined, req.service ?? {}, !!req.validateOnly, uri);
   }
 
-  private updateService(req: Plain): Plain {
+  private async newServiceUri(name: string): Promise<string> {
+    return (this.opts.serviceUri ?? defaultServiceUri)(parseName(name, 'service'));
+  }
+
+  private async updateService(req: Plain): Promise<Plain> {
     const spec: Plain = req.service ?? {};
     const name = spec.name as string;
     const parsed = parseName(name, 'service');
@@ -145,7 +159,11 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (!record) {
       if (!req.allowMissing) throw rpc.notFound(notFoundMessage('SERVICE', parsed));
       checkServiceId(parsed.service);
-      return this.rollout(name, undefined, spec, !!req.validateOnly);
+      checkTemplate(spec.template);
+      const uri = await this.newServiceUri(name);
+      // Created meanwhile: apply this request to it as an ordinary update.
+      if (this.records.has(name)) return this.updateService(req);
+      return this.rollout(name, undefined, spec, !!req.validateOnly, uri);
     }
     if (spec.etag && spec.etag !== record.service.etag) {
       // AIP-154: a stale etag is ABORTED (HTTP 409), see aip-dev/google.aip.dev#705.
@@ -153,11 +171,11 @@ export class CloudRunEmulator extends GrpcEmulator {
     }
     const paths: string[] = req.updateMask?.paths ?? [];
     const merged = paths.length === 0 ? spec : {...mutableFields(record.service), ...pickTopLevel(mutableFields(spec), paths)};
-    return this.rollout(name, record, merged, !!req.validateOnly);
+    return this.rollout(name, record, merged, !!req.validateOnly, record.service.uri);
   }
 
   /** Applies a full spec to a new or existing service; starts a revision when the template changed. */
-  private rollout(name: string, record: ServiceRecord | undefined, spec: Plain, validateOnly: boolean): Plain {
+  private rollout(name: string, record: ServiceRecord | undefined, spec: Plain, validateOnly: boolean, uri: string): Plain {
     const parsed = parseName(name, 'service');
     checkTemplate(spec.template);
     const prev: Plain = record?.service ?? {};
@@ -172,7 +190,6 @@ export class CloudRunEmulator extends GrpcEmulator {
     }
     const traffic: Plain[] = spec.traffic?.length ? spec.traffic : [{type: LATEST, percent: 100}];
     checkTraffic(traffic, revisions, revId);
-    const uri: string = prev.uri ?? (this.opts.serviceUri ?? defaultServiceUri)(parsed);
     const principal = this.opts.principal ?? 'dropdeploy-local@example.com';
     const next: Plain = {
       ...mutableFields(spec),
@@ -226,6 +243,7 @@ export class CloudRunEmulator extends GrpcEmulator {
         Object.assign(service, readyConditions(now));
         service.trafficStatuses = trafficStatuses(service.traffic, service.latestReadyRevision, service.uri);
       }
+      this.retireUnserved(record);
       this.operations.finish(opName, {response: {type: SERVICE, value: service}});
       return;
     }
@@ -263,6 +281,17 @@ export class CloudRunEmulator extends GrpcEmulator {
       record.revisions.delete(id);
     }
     return this.operations.finish(opName, {response: {type: REVISION, value: revision}})!;
+  }
+
+  /** Cloud Run scales a revision without traffic to zero; a runner that can, stops it after requests in flight. */
+  private retireUnserved(record: ServiceRecord): void {
+    if (!this.runner.retire) return;
+    const served = new Set((record.service.trafficStatuses ?? []).filter((t: Plain) => t.percent > 0 || t.tag).map((t: Plain) => t.revision));
+    for (const id of record.revisions.keys()) {
+      if (!this.urls.has(id) || served.has(id)) continue;
+      this.urls.delete(id);
+      this.runner.retire(id);
+    }
   }
 
   private async stopRevisions(record: ServiceRecord, ids: string[]): Promise<void> {

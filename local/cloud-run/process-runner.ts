@@ -1,0 +1,147 @@
+import {mkdirSync} from 'node:fs';
+import {join} from 'node:path';
+import type {LocalRegistry} from '../registry';
+import {answersHttp, freePort, RevisionProcess} from './revision-process';
+import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './runner';
+
+/** Options of {@link createProcessRunner}. */
+export interface ProcessRunnerOptions {
+  /** Where the images that revisions name are resolved. */
+  registry: LocalRegistry;
+  /** One `<revision id>.log` per revision is written here. */
+  logDir: string;
+  /** How long a new revision has to answer HTTP before it counts as failed; default 30 s. */
+  startupTimeoutMs?: number;
+  /** How long a revision that lost its traffic keeps running for requests in flight; default 10 s. */
+  retireAfterMs?: number;
+  /** Time between SIGTERM and SIGKILL when stopping; default 3 s. */
+  killGraceMs?: number;
+}
+
+/** A {@link RevisionRunner} that runs each revision as a local process tree. */
+export interface ProcessRunner extends RevisionRunner {
+  stop(revisionId: string): Promise<void>;
+  /** Stops the revision after `retireAfterMs`, as Cloud Run scales a revision without traffic to zero. */
+  retire(revisionId: string): void;
+  /** The last lines the revision's process wrote (stdout and stderr), also after it ended. */
+  logOf(revisionId: string): string;
+  /** The log file of a revision. */
+  logFileOf(revisionId: string): string;
+  /** The pid (= process group id) of a revision's running process. */
+  pidOf(revisionId: string): number | undefined;
+  /** Stops every revision it runs. */
+  stopAll(): Promise<void>;
+}
+
+const TAIL_IN_MESSAGE = 20;
+const POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs revisions as real processes: the image's entrypoint in its rootfs, on a free loopback
+ * port, ready once it answers HTTP on `/`. Cloud Run's reserved variables (PORT, K_SERVICE,
+ * K_REVISION, K_CONFIGURATION) are set the way the platform sets them.
+ */
+export function createProcessRunner(opts: ProcessRunnerOptions): ProcessRunner {
+  const startupTimeoutMs = opts.startupTimeoutMs ?? 30_000;
+  const retireAfterMs = opts.retireAfterMs ?? 10_000;
+  const killGraceMs = opts.killGraceMs ?? 3_000;
+  const running = new Map<string, RevisionProcess>();
+  const ended = new Map<string, RevisionProcess>();
+  const retiring = new Map<string, NodeJS.Timeout>();
+  mkdirSync(opts.logDir, {recursive: true});
+  const logFileOf = (id: string) => join(opts.logDir, `${id}.log`);
+
+  // Detached children outlive their parent; a stack that exits without stopping them would leak them.
+  const killOnExit = () => running.forEach((proc) => proc.killNow());
+  process.on('exit', killOnExit);
+
+  async function stop(id: string): Promise<void> {
+    clearTimeout(retiring.get(id));
+    retiring.delete(id);
+    const proc = running.get(id);
+    if (!proc) return;
+    running.delete(id);
+    ended.set(id, proc);
+    await proc.kill(killGraceMs);
+  }
+
+  async function start(rev: RevisionToStart): Promise<RevisionReadiness> {
+    await stop(rev.name);
+    const image = opts.registry.resolve(rev.image);
+    if (!image) {
+      return {
+        ready: false,
+        message:
+          `Revision '${rev.name}' is not ready and cannot serve traffic. Image '${rev.image}' not found: ` +
+          `it is not in the local registry at ${opts.registry.root}. Build it locally first.`,
+      };
+    }
+    const port = await freePort();
+    const [command, ...args] = image.config.entrypoint;
+    const proc = new RevisionProcess({
+      // The host's own Node, not whichever `node` PATH finds first, so apps run on the version tested here.
+      argv: [command === 'node' ? process.execPath : command, ...args],
+      cwd: join(image.rootfs, image.config.workingDir ?? '.'),
+      env: {
+        // Like a container, the app does not inherit the host's environment (credentials, emulator hosts):
+        // only a PATH so that the entrypoint can be found, then what the image and the service set.
+        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        ...image.config.env,
+        ...rev.env,
+        PORT: String(port),
+        K_SERVICE: rev.service,
+        K_REVISION: rev.name,
+        K_CONFIGURATION: rev.service,
+      },
+      logFile: logFileOf(rev.name),
+    });
+    running.set(rev.name, proc);
+    // A revision that exits is no longer running (the router then answers 502 for it); what it spawned goes too.
+    void proc.ended.then(() => {
+      if (running.get(rev.name) !== proc) return;
+      running.delete(rev.name);
+      ended.set(rev.name, proc);
+      void proc.kill(killGraceMs);
+    });
+    const failure = await waitUntilReady(proc, port, startupTimeoutMs);
+    if (!failure) return {ready: true, url: `http://127.0.0.1:${port}`};
+    await stop(rev.name);
+    await proc.kill(killGraceMs); // what it spawned may outlive it
+    const tail = proc.tail(TAIL_IN_MESSAGE);
+    const log = tail ? `Last lines of its log (${proc.spec.logFile}):\n${tail}` : `Its log is empty (${proc.spec.logFile}).`;
+    return {ready: false, message: `${containerFailedMessage(rev.name, port)}\nThe container ${failure}.\n${log}`};
+  }
+
+  return {
+    start,
+    stop,
+    retire(id) {
+      if (!running.has(id) || retiring.has(id)) return;
+      retiring.set(id, setTimeout(() => void stop(id), retireAfterMs).unref());
+    },
+    logOf: (id) => (running.get(id) ?? ended.get(id))?.tail() ?? '',
+    logFileOf,
+    pidOf: (id) => running.get(id)?.pid,
+    async stopAll() {
+      await Promise.all([...new Set([...running.keys(), ...retiring.keys()])].map(stop));
+      process.off('exit', killOnExit);
+    },
+  };
+}
+
+/** Polls until the process answers HTTP; otherwise says why it is not ready (it exited, or the timeout passed). */
+async function waitUntilReady(proc: RevisionProcess, port: number, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const outcome = await Promise.race([
+      proc.ended.then((how) => ({how})),
+      answersHttp(port, deadline - Date.now()).then((ok) => ({ok})),
+    ]);
+    if ('how' in outcome) return outcome.how;
+    if (outcome.ok) return undefined;
+    if (Date.now() >= deadline) return `did not answer HTTP on port ${port} within ${timeoutMs} ms`;
+    await sleep(POLL_MS);
+  }
+}
