@@ -1,0 +1,152 @@
+/**
+ * The local build: what Cloud Build plus Google's Node.js buildpacks do for a dropdeploy
+ * build, done on this machine without Docker. It reads exactly the generation named in the
+ * build, extracts it safely, installs with npm, decides the start command as the buildpack
+ * would, and pushes the result to the local registry.
+ */
+import {existsSync} from 'node:fs';
+import {mkdir, rm} from 'node:fs/promises';
+import {join} from 'node:path';
+import {generationPath, readObject} from '../bucket/object-store';
+import type {BuildRunner} from '../cloud-build/runners';
+import type {Plain} from '../grpc/protos';
+import type {LocalRegistry} from '../registry';
+import type {BuildLogs} from './build-log';
+import {BuildFailure} from './build-failure';
+import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
+import {ExtractError, extractArchive, type ExtractLimits} from './extract';
+import {runStep} from './run-step';
+
+/** Options of {@link createLocalBuilder}. */
+export interface LocalBuilderOptions {
+  /** The local bucket's object store root. */
+  storeRoot: string;
+  /** The one local bucket's name; builds from any other bucket fail. */
+  bucket: string;
+  registry: LocalRegistry;
+  /** Where each build gets its scratch folder `<buildId>/`, removed when it ends. */
+  workRoot: string;
+  limits?: Partial<ExtractLimits>;
+  /** Path of npm; default `npm` from PATH. */
+  npm?: string;
+  logs: BuildLogs;
+}
+
+/** A BuildRunner that can also be told a build was cancelled (the emulator's CancelBuild does not call the runner). */
+export type LocalBuilder = BuildRunner & {
+  /** Stops a running build's work (kills its processes); its status is left as the emulator set it. */
+  cancel(buildId: string): void;
+};
+
+/** The message of a source with a Dockerfile. */
+export const DOCKERFILE_MESSAGE =
+  'this source has a Dockerfile, and the local build cannot run Docker (no Docker daemon here): ' +
+  'remove the Dockerfile to build it with buildpacks locally, or deploy it on Google Cloud';
+
+/** Creates the runner to give the CloudBuildEmulator: each build runs asynchronously to a terminal status. */
+export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
+  const running = new Map<string, AbortController>();
+  const runner = ((build: Plain, control) => {
+    const id = build.id as string;
+    const abort = new AbortController();
+    running.set(id, abort);
+    const log = (line: string) => opts.logs.line(id, line);
+    opts.logs.append(id, '');
+    const seconds = timeoutSeconds(build.timeout);
+    const timer = setTimeout(() => {
+      log(`TIMEOUT: the build did not finish within ${seconds}s; stopping it`);
+      abort.abort();
+      control.setStatus('TIMEOUT', {failureDetail: `build timed out after ${seconds}s`});
+    }, Math.min(seconds * 1000, 2 ** 31 - 1));
+    void (async () => {
+      try {
+        control.setStatus('WORKING');
+        const digest = await buildImage(build, opts, log, abort.signal);
+        if (abort.signal.aborted) return;
+        log(`DONE: pushed ${build.images[0]}@${digest}`);
+        control.setStatus('SUCCESS', {digest});
+      } catch (err) {
+        if (abort.signal.aborted) return; // timed out or cancelled: that status is already set
+        if (err instanceof BuildFailure) {
+          log(`ERROR: ${err.reason}`);
+          control.setStatus('FAILURE', {failureDetail: err.detail()});
+        } else {
+          log(`ERROR: the local builder failed: ${(err as Error).stack ?? String(err)}`);
+          control.setStatus('INTERNAL_ERROR', {failureDetail: `the local builder failed: ${(err as Error).message}`});
+        }
+      } finally {
+        clearTimeout(timer);
+        running.delete(id);
+        await rm(join(opts.workRoot, id), {recursive: true, force: true}).catch(() => undefined);
+      }
+    })();
+    return () => abort.abort();
+  }) as LocalBuilder;
+  runner.cancel = (buildId) => {
+    const abort = running.get(buildId);
+    if (!abort) return;
+    opts.logs.line(buildId, 'CANCELLED: the build was cancelled; stopping it');
+    abort.abort();
+  };
+  return runner;
+}
+
+async function buildImage(build: Plain, opts: LocalBuilderOptions, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+  const src = build.source?.storageSource ?? {};
+  const url = `gs://${src.bucket}/${src.object}#${src.generation}`;
+  const image: string | undefined = build.images?.[0];
+  if (!image) throw new BuildFailure('the build names no image to push (images is empty)');
+  log(`Fetching source ${url}`);
+  if (src.bucket !== opts.bucket) {
+    throw new BuildFailure(`the source ${url} is in bucket "${src.bucket}", but the local stack only has the bucket "${opts.bucket}"`);
+  }
+  if (!readObject(opts.storeRoot, src.object, String(src.generation))) {
+    throw new BuildFailure(`the source ${url} does not exist: generation ${src.generation} of "${src.object}" is not in the local bucket`);
+  }
+  const dir = join(opts.workRoot, build.id);
+  await rm(dir, {recursive: true, force: true});
+  await mkdir(dir, {recursive: true});
+  let root: string;
+  try {
+    const out = await extractArchive(generationPath(opts.storeRoot, src.object, String(src.generation)), src.object, join(dir, 'src'), opts.limits);
+    const inner = out.root === join(dir, 'src') ? '' : `; building its top-level folder "${out.root.slice(dir.length + 5)}"`;
+    log(`Extracted ${out.entries} entries (${out.bytes} bytes)${inner}`);
+    root = out.root;
+  } catch (err) {
+    if (err instanceof ExtractError) throw new BuildFailure(`the source archive was refused: ${err.message}`);
+    throw err;
+  }
+  if (existsSync(join(root, 'Dockerfile'))) throw new BuildFailure(DOCKERFILE_MESSAGE);
+  const pkg = readPackageJson(root);
+  const fn = functionTarget(build.steps?.[0]?.env);
+  log(fn ? `Node.js function "${fn.target}" (${fn.signatureType})` : 'Node.js application');
+  const lockfile = existsSync(join(root, 'package-lock.json')) || existsSync(join(root, 'npm-shrinkwrap.json'));
+  const env = buildEnv(build.steps?.[0]?.env);
+  for (const args of npmSteps(pkg, lockfile)) {
+    if (signal.aborted) throw new Error('aborted');
+    const npm = opts.npm ?? 'npm';
+    log(`Running: npm ${args.join(' ')}`);
+    const res = await runStep(npm, args, {cwd: root, env, signal, onOutput: (text) => opts.logs.append(build.id, text)});
+    if (res.code !== 0) {
+      throw new BuildFailure(`npm ${args[0] === 'run' ? `run ${args[1]}` : args[0]} failed (${res.code === null ? `killed by ${res.signal}` : `exit code ${res.code}`})`, res.tail);
+    }
+  }
+  const config = imageConfig(root, pkg, fn);
+  log(`Entrypoint: ${JSON.stringify(config.entrypoint)}`);
+  if (signal.aborted) throw new Error('aborted');
+  return opts.registry.push(image, root, config);
+}
+
+/** The env of npm steps: ours, without the npm_* variables of any npm that started us, plus the step's env. */
+function buildEnv(stepEnv: string[] | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  for (const e of stepEnv ?? []) env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
+  return env;
+}
+
+/** The build's timeout in seconds: a Duration (`{seconds}`) or its JSON form (`"600s"`); 600 if unset. */
+function timeoutSeconds(timeout: unknown): number {
+  const raw = typeof timeout === 'string' ? parseFloat(timeout) : Number((timeout as {seconds?: unknown} | undefined)?.seconds ?? NaN);
+  return Number.isFinite(raw) && raw > 0 ? raw : 600;
+}

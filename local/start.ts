@@ -1,0 +1,74 @@
+/**
+ * `npm start`: the whole dropdeploy pipeline on this machine, no cloud project needed.
+ * Drop an archive (or `npm run drop -- examples/hello-app`) and watch it become a URL.
+ */
+import {rmSync} from 'node:fs';
+import {join, relative} from 'node:path';
+import {REPO_ROOT} from './functions';
+import {LocalStack} from './stack';
+import {formatStatus} from './status-printer';
+
+const color = process.stdout.isTTY === true;
+const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+const verbose = process.argv.includes('--verbose');
+
+/** Prints a controller log line (JSON) readably; quiet below NOTICE unless --verbose. */
+function printLog(line: string): void {
+  if (!line.startsWith('{')) {
+    if (verbose || /^(bucket|eventarc):/.test(line)) console.log(dim(line));
+    return;
+  }
+  try {
+    const e = JSON.parse(line) as {severity?: string; message?: string};
+    const loud = ['NOTICE', 'WARNING', 'ERROR'].includes(e.severity ?? '');
+    if (verbose || loud) console.log(dim(`${(e.severity ?? 'INFO').padEnd(7)} ${e.message ?? line}`));
+  } catch {
+    console.log(dim(line));
+  }
+}
+
+async function main(): Promise<void> {
+  const problem = LocalStack.prerequisiteProblem();
+  if (problem) {
+    console.error(`npm start needs the Pub/Sub and Firestore emulators, but ${problem}.`);
+    process.exit(1);
+  }
+  const root = join(REPO_ROOT, '.dropdeploy');
+  console.log(dim('starting the local stack: Pub/Sub and Firestore emulators, Cloud Build and Cloud Run emulators, the controller …'));
+  const t0 = Date.now();
+  const stack = await LocalStack.start({root, onLog: printLog, onStatus: (m) => console.log(formatStatus(m, color)), notifications: process.argv.includes('--notifications')});
+  const i = stack.info;
+  const rel = relative(process.cwd(), i.bucketDir) || i.bucketDir;
+  console.log(`
+${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`)}
+
+  Drop an archive:     ${bold('npm run drop -- examples/hello-app')}      (another terminal)
+                       or copy <service>/<name>.tar.gz|.tgz|.zip into ${rel}/ (write elsewhere, then mv)
+  A function:          npm run drop -- examples/hello-function --function helloHttp
+  Controller events:   ${i.eventUrl}
+  Controller API:      ${i.apiUrl}
+  Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
+  Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
+  Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
+
+Status events appear below as they arrive. Ctrl-C stops everything.
+`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(dim(`\n${signal}: stopping every process of the local stack …`));
+    await stack.stop();
+    rmSync(join(root, 'local.json'), {force: true});
+    console.log(dim('stopped.'));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(`npm start failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,218 @@
+import {after, before, describe, it} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {CloudBuildClient} from '@google-cloud/cloudbuild';
+import {CloudBuildEmulator, TERMINAL_STATUSES, type BuildJson} from '../../local/cloud-build/emulator';
+import {generationPath, objectDir} from '../../local/bucket/object-store';
+import {BuildLogs} from '../../local/build/build-log';
+import {imageConfig} from '../../local/build/detect-node';
+import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../local/build/local-builder';
+import {startLogServer, type LogServer} from '../../local/build/log-server';
+import {clientOptions} from '../../local/grpc/client-options';
+import {LocalRegistry, type ImageConfig} from '../../local/registry';
+import {buildSpec} from '../../src/releases/build-request';
+import type {Source} from '../../src/releases/release';
+import {tarGz, zip, type TarEntry} from './fixtures-archives';
+
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+const PROJECT = 'demo-project';
+const BUCKET = 'dd-sources';
+const base = mkdtempSync(join(tmpdir(), 'dd-builder-'));
+const storeRoot = join(base, 'store');
+const registry = new LocalRegistry(join(base, 'registry'));
+const logs = new BuildLogs();
+const builder = createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot: join(base, 'work'), logs});
+const statuses: BuildJson[] = [];
+let emu: CloudBuildEmulator;
+let client: CloudBuildClient;
+let logServer: LogServer;
+let generation = 1000;
+
+/** Stores `bytes` as a new generation of `object`, as the local bucket does. */
+function putObject(object: string, bytes: Buffer): string {
+  const gen = String(++generation);
+  mkdirSync(objectDir(storeRoot, object), {recursive: true});
+  writeFileSync(generationPath(storeRoot, object, gen), bytes);
+  const now = new Date().toISOString();
+  writeFileSync(`${generationPath(storeRoot, object, gen)}.json`, JSON.stringify({
+    bucket: BUCKET, name: object, generation: gen, metageneration: '1', size: String(bytes.length),
+    md5Hash: '', crc32c: '', contentType: 'application/gzip', timeCreated: now, updated: now,
+  }));
+  return gen;
+}
+
+/** Uploads an archive and starts the build the controller would request for it; resolves with the terminal Build. */
+async function build(object: string, bytes: Buffer, extra: Partial<Source> = {}, timeoutSeconds = 120) {
+  const source: Source = {bucket: BUCKET, object, generation: putObject(object, bytes), ...extra};
+  const service = object.split('/')[0];
+  const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', build: {timeoutSeconds}}, {service, release: 1}, source);
+  const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
+  const id = (op.metadata as any).build.id as string;
+  return {id, image: spec.images[0], done: () => waitFor(id, (s) => TERMINAL_STATUSES.includes(s))};
+}
+
+async function waitFor(id: string, ok: (status: string) => boolean) {
+  for (;;) {
+    const [b] = await client.getBuild({projectId: PROJECT, id});
+    if (ok(String(b.status))) return b;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const pkgJson = (extra: object = {}) => ({name: 'app', version: '1.0.0', private: true, ...extra});
+const app = (dir: string, files: TarEntry[]): TarEntry[] => [{name: `${dir}/`, type: '5'}, ...files.map((f) => ({...f, name: `${dir}/${f.name}`}))];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('local builder through the Cloud Build emulator and the official client', () => {
+  before(async () => {
+    logServer = await startLogServer(logs);
+    emu = new CloudBuildEmulator({
+      runner: builder,
+      logBaseUrl: logServer.url,
+      onStatus: (b) => {
+        statuses.push(b);
+        // The composition root's wiring: CancelBuild only changes the status; the builder stops the work.
+        if (b.status === 'CANCELLED') builder.cancel(b.id as string);
+      },
+    });
+    client = new CloudBuildClient(clientOptions(await emu.start()));
+  });
+  after(async () => {
+    await client.close();
+    await emu.stop();
+    await logServer.close();
+    rmSync(base, {recursive: true, force: true});
+  });
+
+  it('builds an app (wrapped in its folder) into an image that serves on PORT', async () => {
+    const server = "require('http').createServer((q, s) => s.end('hello ' + process.env.NODE_ENV)).listen(process.env.PORT);\n";
+    const b = await build('hello/app.tgz', tarGz(app('app', [
+      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {start: 'node server.js'}}))},
+      {name: 'server.js', data: server},
+    ])));
+    const done = await b.done();
+    assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
+    assert.deepEqual(statuses.filter((s) => s.id === b.id).map((s) => s.status), ['QUEUED', 'WORKING', 'SUCCESS']);
+    const image = registry.resolve(b.image)!;
+    const config: ImageConfig = image.config;
+    assert.equal(done.results!.images![0].digest, image.digest);
+    assert.deepEqual(image.config, {entrypoint: ['node', 'server.js'], env: {NODE_ENV: 'production'}});
+    assert.equal(done.logUrl, `${logServer.url}/builds/${b.id}`);
+    const log = await (await fetch(done.logUrl!)).text();
+    assert.match(log, /Running: npm install --no-audit --no-fund --omit=dev\n/);
+    assert.match(log, /up to date|added 0 packages/);
+    assert.equal((await fetch(`${logServer.url}/builds/nope`)).status, 404);
+    assert.ok(!existsSync(join(base, 'work', b.id)), 'the scratch folder is removed');
+
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const [cmd, ...args] = config.entrypoint;
+    const child = spawn(cmd, args, {cwd: join(image.rootfs, config.workingDir ?? ''), env: {...process.env, ...config.env, PORT: String(port)}, stdio: 'ignore'});
+    try {
+      let body = '';
+      for (let i = 0; i < 100 && !body; i++) {
+        body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+        if (!body) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(body, 'hello production');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('fails a source with a Dockerfile with the Docker message', async () => {
+    const done = await (await build('dock/app.tar.gz', tarGz([{name: 'Dockerfile', data: 'FROM node:20\n'}, {name: 'package.json', data: '{}'}]))).done();
+    assert.equal(done.status, 'FAILURE');
+    assert.equal(done.statusDetail, DOCKERFILE_MESSAGE);
+    assert.equal(done.failureInfo?.detail, DOCKERFILE_MESSAGE);
+  });
+
+  it('fails a source without package.json', async () => {
+    const done = await (await build('bare/app.zip', zip([{name: 'index.js', data: 'console.log(1)'}]))).done();
+    assert.equal(done.status, 'FAILURE');
+    assert.match(done.statusDetail!, /only builds Node\.js sources with a package\.json/);
+  });
+
+  it('fails a function source without the Functions Framework, naming it', async () => {
+    const b = await build('fn/app.tgz', tarGz([
+      {name: 'package.json', data: JSON.stringify(pkgJson())},
+      {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
+    ]), {functionTarget: 'hello', signatureType: 'http'});
+    const done = await b.done();
+    assert.equal(done.status, 'FAILURE');
+    assert.match(done.statusDetail!, /function \(target "hello"\) but @google-cloud\/functions-framework is not installed/);
+  });
+
+  it('fails an unsafe archive, naming the entry, and a generation that does not exist', async () => {
+    const evil = await (await build('evil/app.zip', zip([{name: 'package.json', data: '{}'}, {name: '../evil', data: 'x'}]))).done();
+    assert.equal(evil.status, 'FAILURE');
+    assert.match(evil.statusDetail!, /^the source archive was refused: entry "\.\.\/evil" points outside the archive root/);
+    assert.ok(!existsSync(join(base, 'work', 'evil')) && !existsSync(join(base, 'evil')));
+
+    const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
+      {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'});
+    const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
+    const ghost = await waitFor((op.metadata as any).build.id, (s) => TERMINAL_STATUSES.includes(s));
+    assert.equal(ghost.status, 'FAILURE');
+    assert.match(ghost.statusDetail!, /gs:\/\/dd-sources\/ghost\/app\.tgz#999999 does not exist/);
+  });
+
+  it('fails with the tail of npm output when gcp-build fails', async () => {
+    const done = await (await build('broken/app.tgz', tarGz([
+      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'echo compiling; echo "error TS2322: boom" >&2; exit 3'}}))},
+      {name: 'index.js', data: ''},
+    ]))).done();
+    assert.equal(done.status, 'FAILURE');
+    assert.match(done.statusDetail!, /^npm run gcp-build failed \(exit code 3\)\n[^]*error TS2322: boom/);
+  });
+
+  for (const how of ['TIMEOUT', 'CANCELLED'] as const) {
+    it(`${how === 'TIMEOUT' ? 'times out' : 'cancels'} a build and kills its processes`, async () => {
+      const pidFile = join(base, `${how}.pid`);
+      const script = `node -e "require('fs').writeFileSync('${pidFile}', String(process.pid)); setInterval(() => {}, 1000)"`;
+      const b = await build(`slow-${how.toLowerCase()}/app.tgz`, tarGz([
+        {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': script}}))},
+        {name: 'index.js', data: ''},
+      ]), {}, how === 'TIMEOUT' ? 3 : 120);
+      while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8')) await new Promise((r) => setTimeout(r, 50));
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      assert.ok(alive(pid));
+      if (how === 'CANCELLED') await client.cancelBuild({projectId: PROJECT, id: b.id});
+      const done = await b.done();
+      assert.equal(done.status, how);
+      for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!alive(pid), 'the gcp-build process was killed');
+      assert.match(logs.get(b.id)!, new RegExp(`${how}: `));
+    });
+  }
+});
+
+describe('imageConfig for a function', () => {
+  it('runs the Functions Framework bin from node_modules with the target and signature type', () => {
+    const root = mkdtempSync(join(tmpdir(), 'dd-fn-'));
+    try {
+      const ff = join(root, 'node_modules', '@google-cloud', 'functions-framework');
+      mkdirSync(ff, {recursive: true});
+      writeFileSync(join(ff, 'package.json'), JSON.stringify({bin: {'functions-framework': './build/src/main.js'}}));
+      assert.deepEqual(imageConfig(root, {}, {target: 'hello', signatureType: 'cloudevent'}), {
+        entrypoint: ['node', 'node_modules/@google-cloud/functions-framework/build/src/main.js', '--target=hello', '--signature-type=cloudevent'],
+        env: {NODE_ENV: 'production', FUNCTION_TARGET: 'hello', FUNCTION_SIGNATURE_TYPE: 'cloudevent'},
+      });
+      assert.deepEqual(imageConfig(root, {scripts: {start: 'NODE_OPTIONS=-r x node a.js'}}, undefined).entrypoint,
+        ['sh', '-c', 'export PATH="$PWD/node_modules/.bin:$PATH"; NODE_OPTIONS=-r x node a.js']);
+    } finally {
+      rmSync(root, {recursive: true, force: true});
+    }
+  });
+});
