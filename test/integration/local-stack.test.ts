@@ -1,0 +1,98 @@
+/**
+ * End to end through `npm start`'s own code (LocalStack): drop the example app, get a URL
+ * that answers; drop v2, the same URL answers v2; drop a source that crashes at start,
+ * deploy_failed with the crash and v2 still answers; drop the function example, its URL
+ * invokes the function.
+ */
+import assert from 'node:assert/strict';
+import {cpSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, before, describe, it} from 'node:test';
+import type {Message} from '@google-cloud/pubsub';
+import {drop} from '../../local/drop';
+import {REPO_ROOT} from '../../local/functions';
+import {LocalStack} from '../../local/stack';
+import {requireEmulators} from './stack';
+
+interface Seen {
+  state: string;
+  data: {service?: string; release?: number; url?: string; error?: {message: string}; revision?: string};
+}
+
+describe('the local stack (npm start)', {timeout: 240_000}, () => {
+  let stack: LocalStack;
+  const seen: Seen[] = [];
+  const logs: string[] = [];
+  const root = mkdtempSync(join(tmpdir(), 'dd-local-'));
+
+  const waitState = async (service: string, release: number, states: string[], ms = 120_000): Promise<Seen> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = seen.find((e) => e.data.service === service && e.data.release === release && states.includes(e.state));
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no ${states.join('/')} for ${service} v${release}; saw ${JSON.stringify(seen.map((e) => [e.data.service, e.data.release, e.state]))}\n${logs.slice(-30).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const get = async (url: string) => (await (await fetch(url)).text()).trim();
+
+  /** A copy of the example app whose server answers with `version`, or crashes at start. */
+  const appVariant = (version: string, crash = false) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dd-app-'));
+    cpSync(join(REPO_ROOT, 'examples', 'hello-app'), dir, {recursive: true});
+    const server = join(dir, 'server.js');
+    const code = readFileSync(server, 'utf8').replace("process.env.APP_VERSION || 'v1'", `'${version}'`);
+    writeFileSync(server, crash ? `console.error('boom: DATABASE_URL is not set'); process.exit(3);\n${code}` : code);
+    return dir;
+  };
+
+  before(async () => {
+    requireEmulators();
+    stack = await LocalStack.start({
+      root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l),
+      onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: JSON.parse(m.data.toString())}),
+    });
+  });
+  after(async () => { await stack?.stop(); });
+
+  it('writes every endpoint to local.json', () => {
+    const info = JSON.parse(readFileSync(join(root, 'local.json'), 'utf8'));
+    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'bucket', 'bucketDir', 'statusTopic']) {
+      assert.ok(info[k], `local.json has ${k}`);
+    }
+  });
+
+  it('drop the example app → deployed → its URL answers', async () => {
+    drop(stack.info.bucketDir, {path: join(REPO_ROOT, 'examples', 'hello-app'), service: 'hello'});
+    const ev = await waitState('hello', 1, ['deployed', 'build_failed', 'deploy_failed']);
+    assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
+    assert.match(await get(ev.data.url!), /^Hello from dropdeploy \(v1\) — revision hello-/);
+  });
+
+  it('drop v2 → the same URL answers v2', async () => {
+    const v1 = await waitState('hello', 1, ['deployed']);
+    drop(stack.info.bucketDir, {path: appVariant('v2'), service: 'hello'}, new Date(Date.now() + 1000));
+    const ev = await waitState('hello', 2, ['deployed', 'build_failed', 'deploy_failed']);
+    assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
+    assert.equal(ev.data.url, v1.data.url, 'the service URL is stable');
+    assert.match(await get(ev.data.url!), /\(v2\)/);
+  });
+
+  it('drop a source that crashes at start → deploy_failed with the crash; v2 still answers', async () => {
+    const v2 = await waitState('hello', 2, ['deployed']);
+    drop(stack.info.bucketDir, {path: appVariant('v3', true), service: 'hello'}, new Date(Date.now() + 2000));
+    const ev = await waitState('hello', 3, ['deployed', 'build_failed', 'deploy_failed']);
+    assert.equal(ev.state, 'deploy_failed');
+    assert.match(ev.data.error!.message, /boom: DATABASE_URL is not set/);
+    assert.match(ev.data.error!.message, /is not ready and cannot serve traffic/);
+    assert.match(await get(v2.data.url!), /\(v2\)/);
+  });
+
+  it('drop the function example (target in metadata) → its URL invokes the function', async () => {
+    drop(stack.info.bucketDir, {path: join(REPO_ROOT, 'examples', 'hello-function'), service: 'greeter', functionTarget: 'helloHttp'});
+    const ev = await waitState('greeter', 1, ['deployed', 'build_failed', 'deploy_failed'], 180_000);
+    assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
+    assert.equal(await get(`${ev.data.url}/?name=dropdeploy`), 'Hello, dropdeploy! (a function deployed by dropdeploy)');
+  });
+});
