@@ -75,7 +75,7 @@ export function drop(bucketDir: string, args: DropArgs, now = new Date()): strin
 }
 
 function main(): void {
-  const info = join(REPO_ROOT, '.dropdeploy', 'local.json');
+  const info = join(process.env.DROPDEPLOY_LOCAL_DIR ?? join(REPO_ROOT, '.dropdeploy'), 'local.json');
   if (!existsSync(info)) {
     console.error('No local stack found (.dropdeploy/local.json is missing): start it first with `npm start` in another terminal.');
     process.exit(2);

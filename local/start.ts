@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     console.error(`npm start needs the Pub/Sub and Firestore emulators, but ${problem}.`);
     process.exit(1);
   }
-  const root = join(REPO_ROOT, '.dropdeploy');
+  // DROPDEPLOY_LOCAL_DIR lets tests (and a second stack) keep their state elsewhere.
+  const root = process.env.DROPDEPLOY_LOCAL_DIR ?? join(REPO_ROOT, '.dropdeploy');
   console.log(dim('starting the local stack: Pub/Sub and Firestore emulators, Cloud Build and Cloud Run emulators, the controller …'));
   const t0 = Date.now();
   const stack = await LocalStack.start({root, onLog: printLog, onStatus: (m) => console.log(formatStatus(m, color)), notifications: process.argv.includes('--notifications')});

@@ -20,6 +20,8 @@ interface Seen {
   data: {service?: string; release?: number; url?: string; error?: {message: string}; revision?: string};
 }
 
+// Every upload is delivered twice here: as Eventarc's `finalized` event and as a GCS
+// notification through Pub/Sub; each must still make exactly one release.
 describe('the local stack (npm start)', {timeout: 240_000}, () => {
   let stack: LocalStack;
   const seen: Seen[] = [];
@@ -50,7 +52,7 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
   before(async () => {
     requireEmulators();
     stack = await LocalStack.start({
-      root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l),
+      root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l), notifications: true,
       onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: JSON.parse(m.data.toString())}),
     });
   });
@@ -94,5 +96,12 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     const ev = await waitState('greeter', 1, ['deployed', 'build_failed', 'deploy_failed'], 180_000);
     assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
     assert.equal(await get(`${ev.data.url}/?name=dropdeploy`), 'Hello, dropdeploy! (a function deployed by dropdeploy)');
+  });
+
+  it('each upload, delivered both by Eventarc and by Pub/Sub notification, made exactly one release', async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    const accepted = seen.filter((e) => e.state === 'accepted').map((e) => `${e.data.service}/${e.data.release}`);
+    assert.deepEqual([...new Set(accepted)].sort(), ['greeter/1', 'hello/1', 'hello/2', 'hello/3']);
+    assert.ok(logs.some((l) => l.includes('duplicate delivery')), 'the second delivery was seen and recognised');
   });
 });
