@@ -1,7 +1,7 @@
 /**
- * Runs the controller's two functions exactly as on Google Cloud: the Functions Framework
- * serving the compiled `dist/src/index.js`, one process per target, configured only through
- * environment variables.
+ * Runs the controller's two functions as on Google Cloud: the Functions Framework's server
+ * for the compiled `dist/src/index.js`, one process per target, configured only through
+ * environment variables, listening on loopback only.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {join} from 'node:path';
@@ -9,7 +9,6 @@ import {freePort} from './gcloud-emulators';
 
 /** The repository root (this file compiles to dist/local/). */
 export const REPO_ROOT = join(__dirname, '..', '..');
-const FF_MAIN = join(REPO_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 
 /** A running function process. */
 export interface RunningFunction {
@@ -22,16 +21,14 @@ export interface RunningFunction {
 /** Starts the Functions Framework for `target` on a free loopback port and waits until it answers. */
 export async function startFunction(opts: {
   target: string;
-  signatureType: 'http' | 'cloudevent';
   env: Record<string, string>;
   onOutput?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<RunningFunction> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [FF_MAIN, `--target=${opts.target}`, `--signature-type=${opts.signatureType}`,
-    `--source=${join(REPO_ROOT, 'dist', 'src', 'index.js')}`, `--port=${port}`], {
+  const child: ChildProcess = spawn(process.execPath, [join(__dirname, 'function-host.js'), `--target=${opts.target}`, `--port=${port}`], {
     cwd: REPO_ROOT,
-    env: {...process.env, ...opts.env, HOST: '127.0.0.1'},
+    env: {...process.env, ...opts.env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';

@@ -9,6 +9,7 @@ import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
 import {BucketWatcher} from './bucket/watcher';
+import {startStorageApi} from './bucket/storage-api';
 import type {StoredObject} from './bucket/object-store';
 import {BuildLogs} from './build/build-log';
 import {createLocalBuilder} from './build/local-builder';
@@ -35,6 +36,8 @@ export interface LocalInfo {
   bucketDir: string;
   statusTopic: string;
   buildLogsUrl: string;
+  /** The local bucket's Cloud Storage JSON API (object metadata). */
+  storageEndpoint: string;
   pid: number;
 }
 
@@ -85,6 +88,8 @@ export class LocalStack {
       const topics = await Promise.all([STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]));
       const [statusTopic, buildsTopic, notificationsTopic] = topics;
 
+      const storageApi = await startStorageApi(dirs.store, BUCKET);
+      stops.unshift(() => storageApi.close());
       const registry = new LocalRegistry(dirs.registry);
       const logs = new BuildLogs();
       const logServer: LogServer = await startLogServer(logs);
@@ -107,11 +112,13 @@ export class LocalStack {
         DROPDEPLOY_PROJECT: PROJECT, DROPDEPLOY_REGION: REGION, DROPDEPLOY_REPOSITORY: 'dropdeploy',
         DROPDEPLOY_STATUS_TOPIC: STATUS_TOPIC, DROPDEPLOY_BUCKETS: BUCKET,
         DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`, DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
-        DROPDEPLOY_LOG_FORMAT: 'json',
+        DROPDEPLOY_LOG_FORMAT: 'json', DROPDEPLOY_STORAGE_ENDPOINT: storageApi.url,
+        // The local API listens on loopback only and has no callers to tell apart.
+        DROPDEPLOY_API_AUTH: 'none',
       };
       const functions: RunningFunction[] = await Promise.all([
-        startFunction({target: 'dropdeployEvents', signatureType: 'cloudevent', env, onOutput: log}),
-        startFunction({target: 'dropdeployApi', signatureType: 'http', env, onOutput: log}),
+        startFunction({target: 'dropdeployEvents', env, onOutput: log}),
+        startFunction({target: 'dropdeployApi', env, onOutput: log}),
       ]);
       stops.unshift(...functions.map((f) => () => f.stop()));
       const [events, api] = functions;
@@ -151,7 +158,7 @@ export class LocalStack {
       const info: LocalInfo = {
         projectId: PROJECT, region: REGION, pubsubEmulatorHost: pubsubEmu.host, firestoreEmulatorHost: firestoreEmu.host,
         cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, eventUrl: events.url, apiUrl: api.url,
-        bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: logServer.url, pid: process.pid,
+        bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: logServer.url, storageEndpoint: storageApi.url, pid: process.pid,
       };
       const file = join(opts.root, 'local.json');
       writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2) + '\n');

@@ -5,7 +5,7 @@
 import {randomUUID} from 'node:crypto';
 import type {Config} from './config';
 import type {Deps} from './controller/deps';
-import type {Builds, ReleaseStore, Services, StatusPublisher} from './ports';
+import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from './ports';
 
 /** Memoises an async factory: built on first call, shared afterwards, retried if it failed. */
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -57,6 +57,12 @@ export function createDeps(config: Config): Deps {
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');
       return new PubSubStatusPublisher(await pubsub(), config.statusTopic);
+    }),
+    objects: once<Objects>(async () => {
+      const {Storage} = await import('@google-cloud/storage');
+      const {CloudStorageAdapter} = await import('./google/cloud-storage');
+      // A local JSON API needs no credentials; on Google Cloud the default ones apply.
+      return new CloudStorageAdapter(new Storage(config.storageEndpoint ? {projectId: config.projectId, apiEndpoint: config.storageEndpoint} : {projectId: config.projectId}));
     }),
     now: () => new Date(),
     newId: () => randomUUID(),

@@ -40,6 +40,22 @@ export interface Config {
   /** host:port of local gRPC emulators (plaintext); unset on Google Cloud. */
   endpoints: {cloudBuild?: string; cloudRun?: string};
   logFormat: 'json' | 'pretty';
+  /** The HTTP API's caller checks. */
+  api: ApiConfig;
+  /** http://host:port of a local Cloud Storage JSON API; unset on Google Cloud. */
+  storageEndpoint?: string;
+}
+
+/** How the HTTP API authenticates callers: always explicit, never guessed from a request. */
+export interface ApiConfig {
+  /** `google-id-token`: a Google-signed ID token is required (Cloud Run IAM checks it first on Google Cloud); `none`: the local stack. */
+  auth: 'google-id-token' | 'none';
+  /** Accepted token audiences; empty means `https://<Host header>`, the function's own URL. */
+  audiences: string[];
+  /** If set, only these callers (`user:…`, `serviceAccount:…` or a bare email) may call the API. */
+  adminPrincipals: string[];
+  /** Where the token signing certificates (PEM JSON) come from; Google's by default. */
+  certsUrl?: string;
 }
 
 const MACHINE_TYPES = ['UNSPECIFIED', 'N1_HIGHCPU_8', 'N1_HIGHCPU_32', 'E2_HIGHCPU_8', 'E2_HIGHCPU_32', 'E2_MEDIUM'];
@@ -113,6 +129,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const endpoint = (name: string) => optional(name, 'host:port of a local emulator, e.g. 127.0.0.1:9100',
     (v) => /^[\w.-]+:\d{1,5}$/.test(v));
 
+  const list = (name: string) => (get(name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const auth = optional('DROPDEPLOY_API_AUTH', 'google-id-token or none', (v) => v === 'google-id-token' || v === 'none') ?? 'google-id-token';
+  const adminPrincipals = list('DROPDEPLOY_ADMIN_PRINCIPALS');
+  for (const p of adminPrincipals) {
+    if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p)) problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);
+  }
+  const audiences = list('DROPDEPLOY_API_AUDIENCE');
+  for (const a of audiences) if (!/^https?:\/\/\S+$/.test(a)) problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is not a URL`);
+  const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
+
   const config: Config = {
     projectId, region, repository, statusTopic, buckets,
     prefix: prefix && !prefix.endsWith('/') ? prefix + '/' : prefix,
@@ -130,6 +156,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     waitSeconds: integer('DROPDEPLOY_WAIT_SECONDS', 60, 0, 540),
     endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
+    api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL')},
+    storageEndpoint: httpUrl('DROPDEPLOY_STORAGE_ENDPOINT'),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -18,4 +18,4 @@ functions.cloudEvent('dropdeployEvents', async (event: functions.CloudEvent<unkn
 });
 
 /** The HTTP function: the operator API. */
-functions.http('dropdeployApi', (req, res) => handleHttp(deps, req, res));
+functions.http('dropdeployApi', (req, res) => handleHttp(deps, req, res, log));

@@ -51,6 +51,22 @@ export type LeaseOutcome<T> =
   | {kind: 'busy'; release: Release; holder?: number}
   | {kind: 'done'; release: Release};
 
+/** What the store knows of a service. */
+export interface ServiceSummary {
+  service: string;
+  lastRelease: number;
+  deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
+}
+
+/** A new release made by an operator (redeploy or rollback). */
+export interface ManualRelease {
+  trigger: Trigger;
+  actor: string;
+  source?: Source;
+  rollbackOf?: number;
+  image?: string;
+}
+
 /** The release store (Firestore): all state, every decision made inside a transaction. */
 export interface ReleaseStore {
   /** The release of an uploaded generation, creating it (v = next number) exactly once. */
@@ -71,4 +87,32 @@ export interface ReleaseStore {
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */
   markPublished(service: string, release: number, states: string[]): Promise<void>;
+  /**
+   * A new release of a known service (v = next number); with an idempotency key, a repeated
+   * request returns the release it made the first time (`created: false`). `requestHash`
+   * tells a reuse of the key for a different request (then `conflict: true`).
+   */
+  createRelease(service: string, init: ManualRelease, now: Date, idempotency?: {key: string; requestHash: string}): Promise<{release: Release; created: boolean; conflict?: boolean}>;
+  /** A page of releases, newest first; `next` is the release number to continue below. */
+  listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}>;
+  getService(service: string): Promise<ServiceSummary | undefined>;
+  listServices(): Promise<ServiceSummary[]>;
+}
+
+/** An object in Cloud Storage, as much as dropdeploy needs of it. */
+export interface ObjectInfo {
+  bucket: string;
+  name: string;
+  generation: string;
+  size?: string;
+  md5Hash?: string;
+  crc32c?: string;
+  contentType?: string;
+  metadata: Record<string, string>;
+}
+
+/** Cloud Storage: read one object generation's metadata. */
+export interface Objects {
+  /** The object at `generation` (or the live one when omitted), or undefined when it does not exist. */
+  get(bucket: string, object: string, generation?: string): Promise<ObjectInfo | undefined>;
 }

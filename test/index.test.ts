@@ -51,9 +51,11 @@ describe('src/index.ts', () => {
     const server: Server = getTestServer('dropdeployApi');
     const url = await serve(server);
     try {
-      const res = await fetch(url + '/');
-      assert.equal(res.status, 200);
-      assert.equal((await res.json() as {name: string}).name, 'dropdeploy');
+      // Auth is on by default: no token, no answer — and still no client library loaded.
+      const res = await fetch(url + '/v1/services');
+      assert.equal(res.status, 401);
+      assert.equal((await res.json() as {error: {status: string}}).error.status, 'UNAUTHENTICATED');
+      assert.deepEqual(loadedHeavy(), []);
       const missing = await fetch(url + '/v1/nothing');
       assert.equal(missing.status, 404);
       assert.deepEqual(Object.keys((await missing.json() as {error: object}).error), ['code', 'status', 'message']);

@@ -4,7 +4,7 @@
  */
 import type {Config} from '../config';
 import type {Logger} from '../log';
-import type {Builds, ReleaseStore, Services, StatusPublisher} from '../ports';
+import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from '../ports';
 
 /** The handlers' dependencies. */
 export interface Deps {
@@ -13,6 +13,7 @@ export interface Deps {
   builds(): Promise<Builds>;
   services(): Promise<Services>;
   publisher(): Promise<StatusPublisher>;
+  objects(): Promise<Objects>;
   now(): Date;
   /** A unique id for one handler invocation (the holder of its leases). */
   newId(): string;

@@ -1,20 +1,108 @@
 /**
- * The HTTP API (operators: redeploy, rollback, history). This is its skeleton: the routes
- * come with the API issue; until then every path answers in the Google API error shape.
+ * The HTTP API for operators, Google-API shaped, JSON in and out:
+ *   GET  /v1/services                                    services and their deployed release
+ *   GET  /v1/services/{service}/releases?pageSize=&pageToken=   newest first
+ *   GET  /v1/services/{service}/releases/{n}
+ *   POST /v1/services/{service}:redeploy   {} | {"source": {"bucket","object","generation"}}
+ *   POST /v1/services/{service}:rollback   {"release": N}
+ * A repeated POST with the same Idempotency-Key starts no second release.
  */
+import {createHash} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import type {Deps} from '../controller/deps';
+import {redeploy, rollback, type Idempotency} from '../controller/manual';
+import {type Logger, traceName} from '../log';
+import type {Release} from '../releases/release';
+import {authenticate} from './auth';
+import {ApiError, toApiError} from './errors';
+import {matchRoute} from './routes';
+import {redeployBody, rollbackBody} from './validate';
 
-/** Writes a Google-API-shaped error. */
-export function sendError(res: Response, code: number, status: string, message: string): void {
-  res.status(code).json({error: {code, status, message}});
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_PAGE = 100;
+
+/** A release as the API shows it (outbox bookkeeping left out). */
+export function releaseView(r: Release): Omit<Release, 'published'> {
+  const {published: _p, ...view} = r;
+  return view;
 }
 
 /** Handles one HTTP request. */
-export async function handleHttp(deps: Deps, req: Request, res: Response): Promise<void> {
-  if (req.method === 'GET' && (req.path === '/' || req.path === '')) {
-    res.json({name: 'dropdeploy', project: deps.config.projectId, region: deps.config.region, api: 'v1 (routes not yet available)'});
-    return;
+export async function handleHttp(deps: Deps, req: Request, res: Response, root: Logger): Promise<void> {
+  const trace = traceName(deps.config.projectId, req.get('traceparent'), req.get('x-cloud-trace-context'));
+  const log = root.withTrace(trace).with({method: req.method, path: req.path});
+  try {
+    const route = matchRoute(req.method, req.path);
+    const caller = await authenticate(deps.config.api, req.headers, deps.now());
+    const store = await deps.store();
+    const ctx = {deps, log: log.with({actor: caller.actor})};
+    switch (route.kind) {
+      case 'listServices': {
+        res.json({services: await store.listServices()});
+        return;
+      }
+      case 'listReleases': {
+        const {pageSize, below} = paging(req.query);
+        if (!await store.getService(route.service)) throw ApiError.notFound(`dropdeploy manages no service "${route.service}"`);
+        const page = await store.listReleases(route.service, pageSize, below);
+        res.json({releases: page.releases.map(releaseView), ...(page.next !== undefined ? {nextPageToken: pageToken(page.next)} : {})});
+        return;
+      }
+      case 'getRelease': {
+        const r = await store.get(route.service, route.release);
+        if (!r) {
+          const known = await store.getService(route.service);
+          throw ApiError.notFound(known ? `release ${route.release} of "${route.service}" does not exist (the newest is ${known.lastRelease})` : `dropdeploy manages no service "${route.service}"`);
+        }
+        res.json(releaseView(r));
+        return;
+      }
+      case 'redeploy':
+      case 'rollback': {
+        const body = jsonBody(req);
+        const idempotency = idempotencyOf(req, route.kind, route.service, body);
+        const result = route.kind === 'redeploy'
+          ? await redeploy(ctx, route.service, {actor: caller.actor, source: redeployBody(body).source, idempotency})
+          : await rollback(ctx, route.service, rollbackBody(body).release, {actor: caller.actor, idempotency});
+        res.status(202).json(releaseView(result.release));
+        return;
+      }
+    }
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.httpStatus >= 500) log.error(`API ${req.method} ${req.path} failed: ${e.message}`);
+    else log.info(`API ${req.method} ${req.path} refused (${e.httpStatus}): ${e.message}`);
+    for (const [k, v] of Object.entries(e.headers)) res.set(k, v);
+    res.status(e.httpStatus).json(e.body());
   }
-  sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.path}; the release API is not available in this version`);
+}
+
+/** The parsed JSON body of a POST, after the size and content-type checks. */
+function jsonBody(req: Request): unknown {
+  const size = req.rawBody?.length ?? Number(req.get('content-length') ?? 0);
+  if (size > MAX_BODY_BYTES) throw new ApiError(413, 'INVALID_ARGUMENT', `the request body is ${size} bytes; at most ${MAX_BODY_BYTES} are accepted`);
+  if (size === 0) return {};
+  if (!req.is('application/json')) throw new ApiError(415, 'INVALID_ARGUMENT', `Content-Type must be application/json, not ${req.get('content-type') ?? 'missing'}`);
+  return req.body;
+}
+
+function idempotencyOf(req: Request, action: string, service: string, body: unknown): Idempotency | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw ApiError.invalid('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  return {key, requestHash: createHash('sha256').update(JSON.stringify([action, service, body])).digest('hex')};
+}
+
+function paging(query: Request['query']): {pageSize: number; below?: number} {
+  const size = query.pageSize === undefined ? 20 : Number(query.pageSize);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw ApiError.invalid('pageSize', `must be a whole number from 1 to ${MAX_PAGE}`);
+  if (query.pageToken === undefined || query.pageToken === '') return {pageSize: size};
+  const below = typeof query.pageToken === 'string' ? Number(Buffer.from(query.pageToken, 'base64url').toString('utf8').replace(/^below:/, '')) : NaN;
+  if (!Number.isSafeInteger(below) || below < 1) throw ApiError.invalid('pageToken', 'is not a token from a previous answer');
+  return {pageSize: size, below};
+}
+
+function pageToken(below: number): string {
+  return Buffer.from(`below:${below}`).toString('base64url');
 }

@@ -7,7 +7,8 @@
  */
 import {FieldValue, type DocumentReference, type Firestore, type Transaction} from '@google-cloud/firestore';
 import {classify, grpcCode, PermanentError} from '../errors';
-import type {LeaseOutcome, ReleaseStore} from '../ports';
+import {createHash} from 'node:crypto';
+import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
 import {sourceKey} from './naming';
 import {markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
 
@@ -197,4 +198,58 @@ export class FirestoreReleaseStore implements ReleaseStore {
     await this.releaseRef(service, n).update({published: FieldValue.arrayUnion(...states)})
       .catch((err) => { throw classify(err, 'Firestore update of published states'); });
   }
+
+  private requestRef(service: string, key: string): DocumentReference<RequestDoc> {
+    const id = createHash('sha256').update(`${service}\n${key}`).digest('hex');
+    return this.db.collection(`${this.root}_requests`).doc(id) as DocumentReference<RequestDoc>;
+  }
+
+  async createRelease(service: string, init: ManualRelease, now: Date, idempotency?: {key: string; requestHash: string}): Promise<{release: Release; created: boolean; conflict?: boolean}> {
+    return this.run('release creation', async (t) => {
+      const sRef = this.serviceRef(service);
+      const reqRef = idempotency && this.requestRef(service, idempotency.key);
+      const [svc, req] = await Promise.all([t.get(sRef), reqRef ? t.get(reqRef) : Promise.resolve(undefined)]);
+      if (!svc.exists) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+      const earlier = req?.data();
+      if (earlier) {
+        const existing = await t.get(this.releaseRef(service, earlier.release));
+        return {release: toRelease(existing.data()!), created: false, conflict: earlier.requestHash !== idempotency!.requestHash};
+      }
+      const n = (svc.data()?.lastRelease ?? 0) + 1;
+      const release = newRelease({service, release: n, ...init}, now);
+      t.create(this.releaseRef(service, n), plain(release));
+      t.set(sRef, {lastRelease: n}, {merge: true});
+      if (reqRef) t.create(reqRef, {service, key: idempotency!.key, requestHash: idempotency!.requestHash, release: n, createTime: now.toISOString()});
+      return {release, created: true};
+    });
+  }
+
+  async listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}> {
+    let q = this.serviceRef(service).collection('releases').orderBy('release', 'desc');
+    if (below !== undefined) q = q.where('release', '<', below);
+    const snap = await q.limit(pageSize + 1).get().catch((err) => { throw classify(err, 'Firestore list of releases'); });
+    const releases = snap.docs.slice(0, pageSize).map((d) => toRelease(d.data() as ReleaseDoc));
+    return snap.docs.length > pageSize ? {releases, next: releases[releases.length - 1].release} : {releases};
+  }
+
+  async getService(service: string): Promise<ServiceSummary | undefined> {
+    const snap = await this.serviceRef(service).get().catch((err) => { throw classify(err, 'Firestore read of a service'); });
+    return snap.exists ? summary(snap.data()!) : undefined;
+  }
+
+  async listServices(): Promise<ServiceSummary[]> {
+    const snap = await this.db.collection(`${this.root}_services`).orderBy('service').get()
+      .catch((err) => { throw classify(err, 'Firestore list of services'); });
+    return snap.docs.map((d) => summary(d.data() as ServiceDoc));
+  }
+}
+
+interface RequestDoc {
+  service: string; key: string; requestHash: string; release: number; createTime: string;
+}
+
+function summary(doc: ServiceDoc): ServiceSummary {
+  const s: ServiceSummary = {service: doc.service, lastRelease: doc.lastRelease ?? 0};
+  if (doc.deployed) s.deployed = doc.deployed;
+  return s;
 }

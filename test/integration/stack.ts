@@ -18,6 +18,13 @@ import type {Deps} from '../../src/controller/deps';
 import {Logger} from '../../src/log';
 import {CloudBuildEmulator, publishToCloudBuildsTopic} from '../../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
+import {handleHttp} from '../../src/http/api';
+import {startStorageApi, type StorageApi} from '../../local/bucket/storage-api';
+import {ensureStore, generationPath, objectDir} from '../../local/bucket/object-store';
+import {objectChecksums} from '../../local/bucket/checksums';
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
 /** A status event as a subscriber sees it. */
 export interface SeenEvent {
@@ -47,8 +54,12 @@ export class Stack {
     readonly run: CloudRunEmulator,
     readonly pubsub: PubSub,
     readonly url: string,
-    private readonly server: Server,
+    /** The HTTP API function's URL. */
+    readonly apiUrl: string,
+    private readonly servers: Server[],
     private readonly statusSub: Subscription,
+    private readonly storage: StorageApi,
+    private readonly storeRoot: string,
   ) {}
 
   /** Starts a stack in a project of its own. */
@@ -62,6 +73,9 @@ export class Stack {
     const build = new CloudBuildEmulator({onStatus: publishToCloudBuildsTopic(buildsTopic)});
     const run = new CloudRunEmulator();
     const [buildPort, runPort] = await Promise.all([build.start(), run.start()]);
+    const storeRoot = mkdtempSync(join(tmpdir(), 'dd-objects-'));
+    ensureStore(storeRoot);
+    const storage = await startStorageApi(storeRoot, 'dd-sources');
     const config = parseConfig({
       DROPDEPLOY_PROJECT: projectId,
       DROPDEPLOY_REGION: 'europe-west1',
@@ -72,6 +86,8 @@ export class Stack {
       DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
       DROPDEPLOY_LEASE_SECONDS: '30',
       DROPDEPLOY_WAIT_SECONDS: '20',
+      DROPDEPLOY_STORAGE_ENDPOINT: storage.url,
+      DROPDEPLOY_API_AUTH: 'none',
       ...opts.env,
     });
     const deps = createDeps(config);
@@ -81,14 +97,16 @@ export class Stack {
     functions.cloudEvent(target, async (event: functions.CloudEvent<unknown>) => {
       await handleEvent(deps, event, log);
     });
-    const server = getTestServer(target);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    functions.http(`${target}_api`, (req, res) => handleHttp(deps, req, res, log));
+    const [server, apiServer] = [getTestServer(target), getTestServer(`${target}_api`)];
+    await Promise.all([server, apiServer].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
     await buildsTopic.createSubscription('controller', {
       pushConfig: {pushEndpoint: `${url}/projects/${projectId}/topics/cloud-builds`},
       ackDeadlineSeconds: 60,
     });
-    const stack = new Stack(logs, config, deps, build, run, pubsub, url, server, statusSub);
+    const stack = new Stack(logs, config, deps, build, run, pubsub, url, apiUrl, [server, apiServer], statusSub, storage, storeRoot);
     statusSub.on('message', (m: Message) => {
       stack.events.push({
         type: m.attributes['ce-type'], subject: m.attributes['ce-subject'], id: m.attributes['ce-id'],
@@ -111,6 +129,28 @@ export class Stack {
     });
     await res.arrayBuffer();
     return res.status;
+  }
+
+  /** Stores an object generation in the test bucket (read through the Cloud Storage JSON API). */
+  putObject(object: string, generation: string, content = 'archive', metadata?: Record<string, string>): void {
+    mkdirSync(objectDir(this.storeRoot, object), {recursive: true});
+    const path = generationPath(this.storeRoot, object, generation);
+    writeFileSync(path, content);
+    const time = new Date().toISOString();
+    writeFileSync(`${path}.json`, JSON.stringify({bucket: 'dd-sources', name: object, generation, metageneration: '1', size: String(content.length),
+      ...objectChecksums(Buffer.from(content)), contentType: 'application/gzip', timeCreated: time, updated: time, ...(metadata ? {metadata} : {})}));
+  }
+
+  /** Calls the HTTP API; returns status and parsed JSON. */
+  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: any}> {
+    const res = await fetch(this.apiUrl + path, {
+      method, headers: {...(body !== undefined ? {'content-type': 'application/json'} : {}), ...headers},
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: unknown = text;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return {status: res.status, json};
   }
 
   /** Delivers an upload the way Eventarc does (storage `finalized`). */
@@ -167,8 +207,11 @@ export class Stack {
   /** Stops everything this stack started. */
   async stop(): Promise<void> {
     await this.statusSub.close();
-    await new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeAllConnections?.();
+    for (const server of this.servers) {
+      server.closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    await this.storage.close();
     await this.deps.close();
     await Promise.all([this.build.stop(), this.run.stop()]);
     await this.pubsub.close();

@@ -1,0 +1,51 @@
+/**
+ * The API's routes, parsed from method and path. Pure. A path that looks like a route but
+ * carries a bad service name or release number is a 400 naming the field, never a 404.
+ */
+import {serviceNameProblem} from '../releases/naming';
+import {ApiError} from './errors';
+
+/** A matched route. */
+export type Route =
+  | {kind: 'listServices'}
+  | {kind: 'listReleases'; service: string}
+  | {kind: 'getRelease'; service: string; release: number}
+  | {kind: 'redeploy'; service: string}
+  | {kind: 'rollback'; service: string};
+
+const ALLOWED: Record<Route['kind'], string> = {
+  listServices: 'GET', listReleases: 'GET', getRelease: 'GET', redeploy: 'POST', rollback: 'POST',
+};
+
+function service(raw: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw ApiError.invalid('service', `"${raw}" is not a valid path segment`);
+  }
+  const problem = serviceNameProblem(name);
+  if (problem) throw ApiError.invalid('service', problem);
+  return name;
+}
+
+function releaseNumber(raw: string): number {
+  const n = /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n)) throw ApiError.invalid('release', `"${decodeURIComponent(raw)}" is not a release number (1, 2, 3 …)`);
+  return n;
+}
+
+/** Matches `method path` to a route; throws 404 for unknown paths and 405 for a wrong method. */
+export function matchRoute(method: string, path: string): Route {
+  const p = path.replace(/\/+$/, '') || '/';
+  let route: Route | undefined;
+  let m: RegExpExecArray | null;
+  if (p === '/v1/services') route = {kind: 'listServices'};
+  else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p))) route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
+  else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/]+)$/.exec(p))) route = {kind: 'getRelease', service: service(m[1]), release: releaseNumber(m[2])};
+  else if ((m = /^\/v1\/services\/(.+)\/releases$/.exec(p))) route = {kind: 'listReleases', service: service(m[1])};
+  else if ((m = /^\/v1\/services\/([^/]+):([^/]*)$/.exec(p))) throw ApiError.notFound(`unknown method ":${m[2]}"; use :redeploy or :rollback`);
+  if (!route) throw ApiError.notFound(`no route for ${method} ${path}; see GET /v1/services`);
+  if (method !== ALLOWED[route.kind]) throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${ALLOWED[route.kind]}`, {allow: ALLOWED[route.kind]});
+  return route;
+}

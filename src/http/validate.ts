@@ -1,0 +1,52 @@
+/**
+ * Request body validation: unknown fields and wrong types are refused, naming the field.
+ */
+import {ApiError} from './errors';
+
+/** The body of `:redeploy`. */
+export interface RedeployBody {
+  source?: {bucket: string; object: string; generation: string};
+}
+
+/** The body of `:rollback`. */
+export interface RollbackBody {
+  release: number;
+}
+
+function object(v: unknown, field: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw ApiError.invalid(field, 'must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function onlyFields(o: Record<string, unknown>, allowed: string[], prefix: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw ApiError.invalid(prefix + k, `unknown field; allowed: ${allowed.map((a) => prefix + a).join(', ') || '(none)'}`);
+  }
+}
+
+function text(o: Record<string, unknown>, field: string, prefix: string): string {
+  const v = o[field];
+  if (typeof v !== 'string' || !v) throw ApiError.invalid(prefix + field, 'is required and must be a non-empty string');
+  return v;
+}
+
+/** Validates a `:redeploy` body: `{}` or `{"source": {"bucket", "object", "generation"}}`. */
+export function redeployBody(body: unknown): RedeployBody {
+  const o = object(body, 'body');
+  onlyFields(o, ['source'], '');
+  if (o.source === undefined) return {};
+  const s = object(o.source, 'source');
+  onlyFields(s, ['bucket', 'object', 'generation'], 'source.');
+  const generation = typeof s.generation === 'number' && Number.isSafeInteger(s.generation) ? String(s.generation) : s.generation;
+  if (typeof generation !== 'string' || !/^\d{1,19}$/.test(generation)) throw ApiError.invalid('source.generation', 'is required: the object generation as a decimal string, e.g. "1764320400000000"');
+  return {source: {bucket: text(s, 'bucket', 'source.'), object: text(s, 'object', 'source.'), generation}};
+}
+
+/** Validates a `:rollback` body: `{"release": N}`. */
+export function rollbackBody(body: unknown): RollbackBody {
+  const o = object(body, 'body');
+  onlyFields(o, ['release'], '');
+  const n = typeof o.release === 'string' && /^\d+$/.test(o.release) ? Number(o.release) : o.release;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw ApiError.invalid('release', 'is required: the release number to roll back to, e.g. {"release": 4}');
+  return {release: n};
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import {after, before, describe, it} from 'node:test';
+import {authenticate, PLATFORM_VERIFIED_SIGNATURE} from '../../src/http/auth';
+import {ApiError} from '../../src/http/errors';
+import {startTokenIssuer, type TokenIssuer} from './id-tokens';
+
+describe('authenticate (Google ID tokens, verified against a local signing key)', () => {
+  let issuer: TokenIssuer;
+  before(async () => { issuer = await startTokenIssuer(); });
+  after(async () => { await issuer.close(); });
+  const api = (over: object = {}) => ({auth: 'google-id-token' as const, audiences: ['https://api.example'], adminPrincipals: ['user:ops@example.com', 'ci@p.iam.gserviceaccount.com'], certsUrl: issuer.certsUrl, ...over});
+  const bearer = (t: string) => ({authorization: `Bearer ${t}`, host: 'api.example'});
+  const refused = async (p: Promise<unknown>, status: number, message: RegExp) => {
+    await assert.rejects(p, (e: unknown) => e instanceof ApiError && e.httpStatus === status && message.test(e.message));
+  };
+
+  it('accepts an admin user and names the actor', async () => {
+    assert.deepEqual(await authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com'})), new Date()), {actor: 'user:ops@example.com'});
+  });
+  it('accepts an admin service account given as a bare email', async () => {
+    const c = await authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ci@p.iam.gserviceaccount.com'})), new Date());
+    assert.equal(c.actor, 'serviceAccount:ci@p.iam.gserviceaccount.com');
+  });
+  it('without ADMIN_PRINCIPALS any verified caller is admitted (Cloud Run IAM decides)', async () => {
+    const c = await authenticate(api({adminPrincipals: []}), bearer(issuer.token({aud: 'https://api.example', email: 'dev@example.com'})), new Date());
+    assert.equal(c.actor, 'user:dev@example.com');
+  });
+  it('the audience defaults to https://<Host>', async () => {
+    const c = await authenticate(api({audiences: []}), {authorization: `Bearer ${issuer.token({aud: 'https://dd-api-xyz.run.app', email: 'ops@example.com'})}`, host: 'dd-api-xyz.run.app'}, new Date());
+    assert.equal(c.actor, 'user:ops@example.com');
+  });
+  it('no token → 401', () => refused(authenticate(api(), {host: 'api.example'}, new Date()), 401, /missing "Authorization: Bearer/));
+  it('not a bearer token → 401', () => refused(authenticate(api(), {authorization: 'Basic abc'}, new Date()), 401, /missing/));
+  it('another audience → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://other.example', email: 'ops@example.com'})), new Date()), 401, /refused/));
+  it('expired → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600})), new Date()), 401, /refused/));
+  it('a forged signature → 401', async () => {
+    const t = issuer.token({aud: 'https://api.example', email: 'ops@example.com'});
+    const forged = t.slice(0, t.lastIndexOf('.') + 1) + Buffer.from('not the signature').toString('base64url');
+    await refused(authenticate(api(), bearer(forged), new Date()), 401, /refused/);
+  });
+  it('a tampered payload → 401', async () => {
+    const [h, , sig] = issuer.token({aud: 'https://api.example', email: 'dev@example.com'}).split('.');
+    const body = Buffer.from(JSON.stringify({iss: 'https://accounts.google.com', aud: 'https://api.example', email: 'ops@example.com', exp: 9e9, iat: 1})).toString('base64url');
+    await refused(authenticate(api(), bearer(`${h}.${body}.${sig}`), new Date()), 401, /refused/);
+  });
+  it('a verified caller who is not an admin → 403', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'intruder@example.com'})), new Date()), 403, /user:intruder@example\.com may not call.*DROPDEPLOY_ADMIN_PRINCIPALS/));
+  it('a token without email → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example'})), new Date()), 401, /no verified email/));
+
+  describe('tokens Cloud Run verified already (signature replaced by the platform)', () => {
+    const stripped = (claims: Record<string, unknown>) => {
+      const [h, b] = issuer.token(claims).split('.');
+      return `${h}.${b}.${PLATFORM_VERIFIED_SIGNATURE}`;
+    };
+    it('accepted with the right audience', async () => {
+      assert.equal((await authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com'})), new Date())).actor, 'user:ops@example.com');
+    });
+    it('still checked for audience, expiry and admin', async () => {
+      await refused(authenticate(api(), bearer(stripped({aud: 'https://x.example', email: 'ops@example.com'})), new Date()), 401, /audience/);
+      await refused(authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', exp: 1})), new Date()), 401, /expired/);
+      await refused(authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'eve@example.com'})), new Date()), 403, /may not call/);
+    });
+  });
+
+  it('auth none (the local stack) admits everyone as "local"', async () => {
+    assert.deepEqual(await authenticate({auth: 'none', audiences: [], adminPrincipals: []}, {}, new Date()), {actor: 'local'});
+  });
+});
