@@ -8,6 +8,8 @@ export interface RecordedCall {
   method: string;
   request: unknown;
   at: number;
+  /** The gRPC code an injected fault answered with, if one did. */
+  faulted?: number;
 }
 
 /** Handles one unary RPC: plain request in, plain response out; throw {@link RpcError} to fail it. */
@@ -110,8 +112,10 @@ export abstract class GrpcEmulator {
 
   private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<Plain, Plain> {
     return (call, callback) => {
-      this.calls.push({method, request: clonePlain(call.request), at: Date.now()});
+      const record: RecordedCall = {method, request: clonePlain(call.request), at: Date.now()};
+      this.calls.push(record);
       const fault = this.faults.take(method);
+      if (fault?.code) record.faulted = fault.code;
       const run = async () => {
         if (fault?.delayMs) await sleep(fault.delayMs);
         if (fault?.code) {

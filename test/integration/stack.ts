@@ -16,7 +16,7 @@ import {createDeps} from '../../src/composition';
 import {handleEvent} from '../../src/controller/handle-event';
 import type {Deps} from '../../src/controller/deps';
 import {Logger} from '../../src/log';
-import {CloudBuildEmulator, publishToCloudBuildsTopic} from '../../local/cloud-build/emulator';
+import {CloudBuildEmulator, publishToCloudBuildsTopic, type BuildRunner} from '../../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
 import {handleHttp} from '../../src/http/api';
 import {startStorageApi, type StorageApi} from '../../local/bucket/storage-api';
@@ -63,14 +63,14 @@ export class Stack {
   ) {}
 
   /** Starts a stack in a project of its own. */
-  static async start(opts: {env?: Record<string, string>} = {}): Promise<Stack> {
+  static async start(opts: {env?: Record<string, string>; buildRunner?: BuildRunner} = {}): Promise<Stack> {
     requireEmulators();
     const projectId = `dd-${randomUUID().slice(0, 8)}`;
     const pubsub = new PubSub({projectId});
     const [statusTopic] = await pubsub.createTopic('dropdeploy-status');
     const [buildsTopic] = await pubsub.createTopic('cloud-builds');
     const [statusSub] = await statusTopic.createSubscription('observer', {enableMessageOrdering: true});
-    const build = new CloudBuildEmulator({onStatus: publishToCloudBuildsTopic(buildsTopic)});
+    const build = new CloudBuildEmulator({onStatus: publishToCloudBuildsTopic(buildsTopic), runner: opts.buildRunner});
     const run = new CloudRunEmulator();
     const [buildPort, runPort] = await Promise.all([build.start(), run.start()]);
     const storeRoot = mkdtempSync(join(tmpdir(), 'dd-objects-'));
