@@ -136,7 +136,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p)) problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);
   }
   const audiences = list('DROPDEPLOY_API_AUDIENCE');
-  for (const a of audiences) if (!/^https?:\/\/\S+$/.test(a)) problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is not a URL`);
+  // A URL (the API's own, or a custom audience), or an OAuth client id: gcloud's user tokens
+  // (`gcloud auth print-identity-token`) carry gcloud's client id as their audience.
+  for (const a of audiences) {
+    if (!/^https?:\/\/\S+$/.test(a) && !/^[\w-]+\.apps\.googleusercontent\.com$/.test(a)) problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is neither a URL nor an OAuth client id (….apps.googleusercontent.com)`);
+  }
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {

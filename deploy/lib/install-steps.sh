@@ -1,0 +1,272 @@
+# shellcheck shell=bash
+# The install steps, in dependency order. Each checks what exists and creates only what
+# is missing. The names come from install.sh (see its usage text).
+
+# cloudfunctions is not in the issue's list but `gcloud functions deploy` needs it.
+REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions)
+
+# Optional controller settings taken from the operator's environment when set (src/config.ts).
+PASSTHROUGH_VARS=(DROPDEPLOY_PREFIX DROPDEPLOY_BUILD_MACHINE_TYPE DROPDEPLOY_BUILD_TIMEOUT_SECONDS
+  DROPDEPLOY_SERVICE_MEMORY DROPDEPLOY_SERVICE_CPU DROPDEPLOY_SERVICE_MAX_INSTANCES DROPDEPLOY_SERVICE_INGRESS
+  DROPDEPLOY_FIRESTORE_DATABASE DROPDEPLOY_FIRESTORE_ROOT DROPDEPLOY_LEASE_SECONDS DROPDEPLOY_WAIT_SECONDS
+  DROPDEPLOY_LOG_FORMAT DROPDEPLOY_API_AUDIENCE DROPDEPLOY_ADMIN_PRINCIPALS)
+
+ensure_apis() {
+  local api missing=() enabled=""
+  if ((DRY_RUN)); then
+    say "check: enabled APIs (would run: $(shell_quote gcloud services list --enabled "--project=$PROJECT" '--format=value(config.name)'))"
+    missing=("${REQUIRED_APIS[@]}")
+  else
+    enabled=$(query gcloud services list --enabled "--project=$PROJECT" '--format=value(config.name)')
+    for api in "${REQUIRED_APIS[@]}"; do
+      if grep -qxF "$api.googleapis.com" <<<"$enabled"; then
+        exists "API $api.googleapis.com"
+      else
+        missing+=("$api")
+      fi
+    done
+  fi
+  ((${#missing[@]})) || return 0
+  local names=()
+  for api in "${missing[@]}"; do names+=("$api.googleapis.com"); done
+  mutate enable "APIs ${names[*]}" gcloud services enable "${names[@]}" "--project=$PROJECT"
+}
+
+# The project number names the Google-managed service agents.
+lookup_project_number() {
+  if ((DRY_RUN)); then
+    PROJECT_NUMBER=PROJECT_NUMBER
+    say "check: project number, written PROJECT_NUMBER below (would run: $(shell_quote gcloud projects describe "$PROJECT" '--format=value(projectNumber)'))"
+  else
+    PROJECT_NUMBER=$(query gcloud projects describe "$PROJECT" '--format=value(projectNumber)')
+  fi
+  PUBSUB_AGENT="service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+ensure_bucket() {
+  if probe "bucket gs://$BUCKET" gcloud storage buckets describe "gs://$BUCKET" "--project=$PROJECT" --format=none; then
+    exists "bucket gs://$BUCKET"
+  else
+    mutate create "bucket gs://$BUCKET" gcloud storage buckets create "gs://$BUCKET" "--project=$PROJECT" \
+      "--location=$REGION" --uniform-bucket-level-access --public-access-prevention
+  fi
+}
+
+ensure_repository() {
+  if probe "repository $REPOSITORY" gcloud artifacts repositories describe "$REPOSITORY" "--location=$REGION" "--project=$PROJECT" --format=none; then
+    exists "Artifact Registry repository $REPOSITORY"
+  else
+    mutate create "Artifact Registry repository $REPOSITORY" gcloud artifacts repositories create "$REPOSITORY" \
+      "--location=$REGION" "--project=$PROJECT" --repository-format=docker \
+      '--description=dropdeploy images' --labels=managed-by=dropdeploy
+  fi
+}
+
+ensure_firestore() {
+  if probe "Firestore database $FIRESTORE_DB" gcloud firestore databases describe "--database=$FIRESTORE_DB" "--project=$PROJECT" --format=none; then
+    exists "Firestore database $FIRESTORE_DB"
+  else
+    mutate create "Firestore database $FIRESTORE_DB" gcloud firestore databases create "--database=$FIRESTORE_DB" \
+      "--location=$FIRESTORE_LOCATION" --type=firestore-native "--project=$PROJECT"
+  fi
+}
+
+ensure_topic() {
+  local topic=$1
+  if probe "topic $topic" gcloud pubsub topics describe "$topic" "--project=$PROJECT" --format=none; then
+    exists "topic $topic"
+  else
+    # The label lets --uninstall tell a cloud-builds topic it created from one that was there before.
+    mutate create "topic $topic" gcloud pubsub topics create "$topic" "--project=$PROJECT" --labels=managed-by=dropdeploy
+  fi
+}
+
+ensure_topics() {
+  ensure_topic "$STATUS_TOPIC"
+  # Cloud Build publishes build status to a topic named cloud-builds only if it exists.
+  ensure_topic cloud-builds
+  ensure_topic "$DLQ_TOPIC"
+  # A dead-letter topic with no subscription drops what it receives.
+  if probe "subscription $DLQ_SUB" gcloud pubsub subscriptions describe "$DLQ_SUB" "--project=$PROJECT" --format=none; then
+    exists "subscription $DLQ_SUB"
+  else
+    mutate create "subscription $DLQ_SUB (keeps dead events 7 days)" gcloud pubsub subscriptions create "$DLQ_SUB" \
+      "--topic=$DLQ_TOPIC" "--project=$PROJECT" --message-retention-duration=7d --expiration-period=never \
+      --labels=managed-by=dropdeploy
+  fi
+}
+
+ensure_service_account() {
+  local email=$1 title=$2
+  if probe "service account $email" gcloud iam service-accounts describe "$email" "--project=$PROJECT" --format=none; then
+    exists "service account $email"
+  else
+    mutate create "service account $email" gcloud iam service-accounts create "${email%%@*}" "--project=$PROJECT" \
+      "--display-name=$title"
+  fi
+}
+
+ensure_service_accounts() {
+  ensure_service_account "$SA_CONTROLLER" 'dropdeploy controller (both functions)'
+  ensure_service_account "$SA_BUILDER" 'dropdeploy builds (Cloud Build)'
+  ensure_service_account "$SA_TRIGGER" 'dropdeploy Eventarc triggers'
+  ensure_service_account "$SA_RUNTIME" 'Services deployed by dropdeploy'
+}
+
+# The roles, each with its reason, are listed in deploy/README.md; keep the two in step.
+ensure_roles() {
+  local controller="serviceAccount:$SA_CONTROLLER" builder="serviceAccount:$SA_BUILDER" trigger="serviceAccount:$SA_TRIGGER"
+  grant project "$PROJECT" roles/datastore.user "$controller"
+  grant project "$PROJECT" roles/cloudbuild.builds.editor "$controller"
+  grant project "$PROJECT" roles/run.developer "$controller"
+  grant service-account "$SA_BUILDER" roles/iam.serviceAccountUser "$controller"
+  grant service-account "$SA_RUNTIME" roles/iam.serviceAccountUser "$controller"
+  grant topic "$STATUS_TOPIC" roles/pubsub.publisher "$controller"
+  grant bucket "gs://$BUCKET" roles/storage.objectViewer "$controller"
+
+  grant bucket "gs://$BUCKET" roles/storage.objectViewer "$builder"
+  grant repository "$REPOSITORY" roles/artifactregistry.writer "$builder"
+  grant project "$PROJECT" roles/logging.logWriter "$builder"
+
+  grant project "$PROJECT" roles/eventarc.eventReceiver "$trigger"
+
+  local agent
+  if ((DRY_RUN)); then
+    agent="service-$PROJECT_NUMBER@gs-project-accounts.iam.gserviceaccount.com"
+    say "check: Cloud Storage service agent (would run: $(shell_quote gcloud storage service-agent "--project=$PROJECT"))"
+  else
+    agent=$(query gcloud storage service-agent "--project=$PROJECT")
+  fi
+  grant project "$PROJECT" roles/pubsub.publisher "serviceAccount:$agent"
+  grant topic "$DLQ_TOPIC" roles/pubsub.publisher "serviceAccount:$PUBSUB_AGENT"
+}
+
+# env_vars_flag: --set-env-vars with the controller's configuration (src/config.ts).
+env_vars_flag() {
+  local pairs=(
+    "DROPDEPLOY_PROJECT=$PROJECT"
+    "DROPDEPLOY_REGION=$REGION"
+    "DROPDEPLOY_REPOSITORY=$REPOSITORY"
+    "DROPDEPLOY_STATUS_TOPIC=$STATUS_TOPIC"
+    "DROPDEPLOY_BUCKETS=$BUCKET"
+    "DROPDEPLOY_BUILD_SERVICE_ACCOUNT=$SA_BUILDER"
+    "DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT=$SA_RUNTIME"
+  ) name
+  for name in "${PASSTHROUGH_VARS[@]}"; do
+    if [[ -n ${!name:-} ]]; then pairs+=("$name=${!name}"); fi
+  done
+  if [[ ${pairs[*]} == *,* ]]; then
+    # A value with a comma needs gcloud's alternate delimiter (see `gcloud topic escaping`).
+    printf '%s' "--set-env-vars=^|^$(IFS='|' && printf '%s' "${pairs[*]}")"
+  else
+    printf '%s' "--set-env-vars=$(IFS=, && printf '%s' "${pairs[*]}")"
+  fi
+}
+
+# deploy_function NAME ENTRY_POINT INGRESS: both functions are private HTTP functions; the
+# event function receives its CloudEvents from the Eventarc triggers created below.
+deploy_function() {
+  local name=$1 entry=$2 ingress=$3
+  if probe "function $name" gcloud functions describe "$name" "--region=$REGION" "--project=$PROJECT" --format=none; then
+    if ((!REDEPLOY)); then
+      exists "function $name (--redeploy deploys this checkout's code and settings again)"
+      return 0
+    fi
+    say "redeploy: function $name"
+  fi
+  mutate deploy "function $name" gcloud functions deploy "$name" --gen2 "--region=$REGION" "--project=$PROJECT" \
+    --runtime=nodejs22 "--source=$SOURCE_DIR" "--entry-point=$entry" --trigger-http --no-allow-unauthenticated \
+    "--ingress-settings=$ingress" "--service-account=$SA_CONTROLLER" --timeout=540s --memory=512Mi \
+    "$(env_vars_flag)" --update-labels=managed-by=dropdeploy --quiet
+}
+
+ensure_functions() {
+  # Eventarc and Pub/Sub count as internal traffic, so the event function takes nothing else.
+  deploy_function "$FN_EVENTS" dropdeployEvents internal-only
+  deploy_function "$FN_API" dropdeployApi all
+  grant run-service "$FN_EVENTS" roles/run.invoker "serviceAccount:$SA_TRIGGER"
+  local member
+  for member in "${INVOKERS[@]}"; do
+    grant run-service "$FN_API" roles/run.invoker "$member"
+  done
+  ((${#INVOKERS[@]})) || say "note: no --invoker given: only principals with project-wide invoker rights (such as Owners) can call $FN_API"
+}
+
+# find_upload_trigger_location: an Eventarc storage trigger must live where its bucket is
+# (a bucket that existed before may be multi-region). Sets UPLOAD_TRIGGER_LOCATION.
+find_upload_trigger_location() {
+  local location=""
+  if ((!DRY_RUN)) && probe "bucket gs://$BUCKET" gcloud storage buckets describe "gs://$BUCKET" "--project=$PROJECT" --format=none; then
+    location=$(query gcloud storage buckets describe "gs://$BUCKET" "--project=$PROJECT" '--format=value(location)')
+  fi
+  location=${location,,}
+  UPLOAD_TRIGGER_LOCATION=${location:-$REGION}
+}
+
+# ensure_trigger NAME LOCATION FILTER_OR_FLAG...: an Eventarc trigger to the event function.
+ensure_trigger() {
+  local name=$1 location=$2
+  shift 2
+  if probe "trigger $name" gcloud eventarc triggers describe "$name" "--location=$location" "--project=$PROJECT" --format=none; then
+    exists "trigger $name"
+  else
+    mutate_retry create "trigger $name" gcloud eventarc triggers create "$name" "--location=$location" "--project=$PROJECT" \
+      "--destination-run-service=$FN_EVENTS" "--destination-run-region=$REGION" \
+      "--service-account=$SA_TRIGGER" --labels=managed-by=dropdeploy "$@"
+  fi
+  configure_trigger_subscription "$name" "$location"
+}
+
+# The subscription Eventarc created for a trigger: retries with backoff, a dead-letter
+# topic, and an ack deadline (also the push timeout) longer than the 540 s handler.
+configure_trigger_subscription() {
+  local name=$1 location=$2 sub current
+  local describe=(gcloud eventarc triggers describe "$name" "--location=$location" "--project=$PROJECT"
+    '--format=value(transport.pubsub.subscription)')
+  local tab=$'\t'
+  local want="$ACK_DEADLINE_SECONDS${tab}projects/$PROJECT/topics/$DLQ_TOPIC${tab}$MAX_DELIVERY_ATTEMPTS${tab}10s${tab}600s"
+  local update=(--ack-deadline="$ACK_DEADLINE_SECONDS" "--dead-letter-topic=projects/$PROJECT/topics/$DLQ_TOPIC"
+    "--max-delivery-attempts=$MAX_DELIVERY_ATTEMPTS" --min-retry-delay=10s --max-retry-delay=600s "--project=$PROJECT")
+  if ((DRY_RUN)); then
+    # Pasteable: the subscription name is only known once the trigger exists.
+    say "configure: subscription of trigger $name (retries, dead-letter topic, ack deadline ${ACK_DEADLINE_SECONDS}s)"
+    say "  SUB=\$($(shell_quote "${describe[@]}"))"
+    say "  $(shell_quote gcloud pubsub subscriptions update) \"\$SUB\" $(shell_quote "${update[@]}")"
+    say "  $(shell_quote gcloud pubsub subscriptions add-iam-policy-binding) \"\$SUB\" $(shell_quote "--project=$PROJECT" "--member=serviceAccount:$PUBSUB_AGENT" --role=roles/pubsub.subscriber --format=none)"
+    CHANGES=$((CHANGES + 2))
+    return 0
+  fi
+  sub=$(query "${describe[@]}")
+  [[ -n $sub ]] || die "trigger $name has no Pub/Sub subscription yet; run the installer again in a minute"
+  current=$(query gcloud pubsub subscriptions describe "$sub" "--project=$PROJECT" \
+    '--format=value(ackDeadlineSeconds,deadLetterPolicy.deadLetterTopic,deadLetterPolicy.maxDeliveryAttempts,retryPolicy.minimumBackoff,retryPolicy.maximumBackoff)')
+  if [[ $current == "$want" ]]; then
+    exists "retries, dead-letter topic and ${ACK_DEADLINE_SECONDS}s ack deadline on $sub"
+  else
+    mutate_retry configure "retries, dead-letter topic and ${ACK_DEADLINE_SECONDS}s ack deadline on $sub" \
+      gcloud pubsub subscriptions update "$sub" "${update[@]}"
+  fi
+  # Dead-lettering forwards as the Pub/Sub service agent: it must read here and publish there.
+  grant subscription "$sub" roles/pubsub.subscriber "serviceAccount:$PUBSUB_AGENT"
+}
+
+ensure_triggers() {
+  find_upload_trigger_location
+  ensure_trigger "$TRIGGER_UPLOADS" "$UPLOAD_TRIGGER_LOCATION" \
+    --event-filters=type=google.cloud.storage.object.v1.finalized "--event-filters=bucket=$BUCKET"
+  ensure_trigger "$TRIGGER_BUILDS" "$REGION" \
+    --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished "--transport-topic=projects/$PROJECT/topics/cloud-builds"
+}
+
+run_install() {
+  ensure_apis
+  lookup_project_number
+  ensure_bucket
+  ensure_repository
+  ensure_firestore
+  ensure_topics
+  ensure_service_accounts
+  ensure_roles
+  ensure_functions
+  ensure_triggers
+}

@@ -1,0 +1,391 @@
+/**
+ * deploy/install.sh against a recording stub `gcloud` (test/deploy/stub-gcloud.sh) first on PATH:
+ * the plan for an empty project, idempotency, dry run, uninstall, argument and prerequisite errors.
+ * Nothing here talks to Google Cloud.
+ */
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {after, before, describe, it} from 'node:test';
+
+const ROOT = resolve(__dirname, '../../..');
+const INSTALL = join(ROOT, 'deploy', 'install.sh');
+const STUB = join(ROOT, 'test', 'deploy', 'stub-gcloud.sh');
+const BASH = spawnSync('sh', ['-c', 'command -v bash'], {encoding: 'utf8'}).stdout.trim() || '/bin/bash';
+
+const PROJECT_NUMBER = '123456789012'; // what the stub answers
+const P = 'my-project';
+const R = 'europe-west1';
+const BUCKET = `dropdeploy-sources-${P}`;
+const sa = (name: string) => `serviceAccount:dropdeploy-${name}@${P}.iam.gserviceaccount.com`;
+const PUBSUB_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+const STORAGE_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`;
+const BASE = ['--project', P, '--region', R, '--invoker', 'user:a@b.com', '--invoker=group:ops@example.com'];
+const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm',
+  'add-iam-policy-binding', 'remove-iam-policy-binding']);
+
+const sandboxes: string[] = [];
+after(() => { for (const d of sandboxes) rmSync(d, {recursive: true, force: true}); });
+
+interface Sandbox {dir: string; bin: string; log: string; state: string}
+interface Run {status: number | null; stdout: string; stderr: string; calls: string[][]}
+
+/** A temp dir holding a `gcloud` that runs the stub, its call log and its project state. */
+function sandbox(existing: string[] = []): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'dropdeploy-install-'));
+  sandboxes.push(dir);
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'gcloud'), `#!/bin/sh\nexec "${BASH}" "${STUB}" "$@"\n`);
+  chmodSync(join(bin, 'gcloud'), 0o755);
+  const sb = {dir, bin, log: join(dir, 'calls.jsonl'), state: join(dir, 'state')};
+  // Resources that were there before the installer (the stub's file naming: '/' → '%', ' ' → '_').
+  mkdirSync(join(sb.state, 'res'), {recursive: true});
+  for (const key of existing) writeFileSync(join(sb.state, 'res', key.replace(/\//g, '%').replace(/ /g, '_')), '');
+  return sb;
+}
+
+function run(sb: Sandbox, args: string[], opts: {mode?: 'none-exist' | 'all-exist'; env?: Record<string, string>; path?: string} = {}): Run {
+  rmSync(sb.log, {force: true});
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('DROPDEPLOY_') && !k.startsWith('CLOUDSDK_')) env[k] = v;
+  }
+  Object.assign(env, {
+    PATH: opts.path ?? `${sb.bin}:${process.env.PATH ?? ''}`,
+    STUB_LOG: sb.log, STUB_STATE: sb.state, STUB_MODE: opts.mode ?? 'none-exist', RETRY_DELAY_SECONDS: '0',
+  }, opts.env);
+  const r = spawnSync(BASH, [INSTALL, ...args], {env, encoding: 'utf8', timeout: 60_000});
+  const calls = existsSync(sb.log)
+    ? readFileSync(sb.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
+    : [];
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr, calls};
+}
+
+function ok(r: Run): Run {
+  assert.equal(r.status, 0, `installer failed\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r;
+}
+
+const verbOf = (argv: string[]) => argv.find((a) => MUTATING.has(a) || a === 'describe' || a === 'get-iam-policy' || a === 'list');
+const mutations = (r: Run) => r.calls.filter((c) => MUTATING.has(verbOf(c) ?? ''));
+const show = (calls: string[][]) => calls.map((c) => 'gcloud ' + c.join(' ')).join('\n');
+
+/** The calls that contain every one of `parts` as a whole argument. */
+function callsWith(r: Run, ...parts: string[]): string[][] {
+  return r.calls.filter((c) => parts.every((p) => c.includes(p)));
+}
+function oneCall(r: Run, ...parts: string[]): string[] {
+  const found = callsWith(r, ...parts);
+  assert.equal(found.length, 1, `expected one call with ${parts.join(' ')}; got:\n${show(found)}\nall calls:\n${show(r.calls)}`);
+  return found[0];
+}
+const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+function envVars(argv: string[]): Record<string, string> {
+  let spec = flag(argv, 'set-env-vars') ?? '';
+  let sep = ',';
+  const alt = /^\^(.)\^/.exec(spec);
+  if (alt) { sep = alt[1]; spec = spec.slice(3); }
+  return Object.fromEntries(spec.split(sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+/** member → sorted roles granted by the run, from every add-iam-policy-binding. */
+function grants(r: Run): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const c of callsWith(r, 'add-iam-policy-binding')) {
+    const member = flag(c, 'member') ?? '';
+    (out[member] ??= []).push(`${flag(c, 'role')} on ${c.slice(0, c.indexOf('add-iam-policy-binding')).join(' ')} ${c[c.indexOf('add-iam-policy-binding') + 1]}`);
+  }
+  for (const k of Object.keys(out)) out[k].sort();
+  return out;
+}
+
+describe('deploy/install.sh in an empty project', () => {
+  const sb = sandbox();
+  let r: Run;
+  before(() => { r = ok(run(sb, BASE)); });
+
+  it('enables every API it needs', () => {
+    const enable = oneCall(r, 'services', 'enable');
+    for (const api of ['run', 'cloudbuild', 'artifactregistry', 'eventarc', 'pubsub', 'firestore', 'storage', 'iam', 'cloudfunctions']) {
+      assert.ok(enable.includes(`${api}.googleapis.com`), `${api} not enabled: ${enable.join(' ')}`);
+    }
+  });
+
+  it('creates a private source bucket, a Docker repository and a native Firestore database', () => {
+    oneCall(r, 'storage', 'buckets', 'create', `gs://${BUCKET}`, '--uniform-bucket-level-access', '--public-access-prevention', `--location=${R}`);
+    oneCall(r, 'artifacts', 'repositories', 'create', 'dropdeploy', '--repository-format=docker', `--location=${R}`);
+    oneCall(r, 'firestore', 'databases', 'create', '--type=firestore-native', '--database=(default)');
+  });
+
+  it('creates the status, cloud-builds and dead-letter topics and a subscription on the dead-letter topic', () => {
+    for (const t of ['dropdeploy-status', 'cloud-builds', 'dropdeploy-dead-letter']) oneCall(r, 'pubsub', 'topics', 'create', t);
+    oneCall(r, 'pubsub', 'subscriptions', 'create', 'dropdeploy-dead-letter-sub', '--topic=dropdeploy-dead-letter');
+  });
+
+  it('creates the controller, build, trigger and runtime service accounts', () => {
+    const made = callsWith(r, 'iam', 'service-accounts', 'create').map((c) => c[3]).sort();
+    assert.deepEqual(made, ['dropdeploy-builder', 'dropdeploy-controller', 'dropdeploy-runtime', 'dropdeploy-trigger']);
+  });
+
+  it('grants exactly the least-privilege roles listed in deploy/README.md', () => {
+    assert.deepEqual(grants(r), {
+      [sa('controller')]: [
+        `roles/cloudbuild.builds.editor on projects ${P}`,
+        `roles/datastore.user on projects ${P}`,
+        `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-builder@${P}.iam.gserviceaccount.com`,
+        `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-runtime@${P}.iam.gserviceaccount.com`,
+        'roles/pubsub.publisher on pubsub topics dropdeploy-status',
+        `roles/run.developer on projects ${P}`,
+        `roles/storage.objectViewer on storage buckets gs://${BUCKET}`,
+      ],
+      [sa('builder')]: [
+        'roles/artifactregistry.writer on artifacts repositories dropdeploy',
+        `roles/logging.logWriter on projects ${P}`,
+        `roles/storage.objectViewer on storage buckets gs://${BUCKET}`,
+      ],
+      [sa('trigger')]: [
+        `roles/eventarc.eventReceiver on projects ${P}`,
+        'roles/run.invoker on run services dropdeploy-events',
+      ],
+      [STORAGE_AGENT]: [`roles/pubsub.publisher on projects ${P}`],
+      [PUBSUB_AGENT]: [
+        'roles/pubsub.publisher on pubsub topics dropdeploy-dead-letter',
+        `roles/pubsub.subscriber on pubsub subscriptions projects/${P}/subscriptions/eventarc-${R}-dropdeploy-builds-sub-000`,
+        `roles/pubsub.subscriber on pubsub subscriptions projects/${P}/subscriptions/eventarc-${R}-dropdeploy-uploads-sub-000`,
+      ],
+      'user:a@b.com': ['roles/run.invoker on run services dropdeploy-api'],
+      'group:ops@example.com': ['roles/run.invoker on run services dropdeploy-api'],
+    });
+  });
+
+  it('grants no basic or admin role anywhere', () => {
+    const roles = r.calls.flatMap((c) => c.filter((a) => a.startsWith('--role=')).map((a) => a.slice(7)));
+    assert.ok(roles.length > 0);
+    for (const role of roles) {
+      assert.ok(!['roles/editor', 'roles/owner', 'roles/viewer'].includes(role) && !/admin/i.test(role), `broad role ${role}`);
+    }
+    assert.ok(!r.calls.some((c) => c.some((a) => /allUsers|allAuthenticatedUsers|--allow-unauthenticated/.test(a))), 'something is public');
+  });
+
+  it('deploys both functions from this repository on nodejs22, private, with their configuration', () => {
+    const want = {
+      DROPDEPLOY_PROJECT: P, DROPDEPLOY_REGION: R, DROPDEPLOY_REPOSITORY: 'dropdeploy',
+      DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status', DROPDEPLOY_BUCKETS: BUCKET,
+      DROPDEPLOY_BUILD_SERVICE_ACCOUNT: sa('builder').slice('serviceAccount:'.length),
+      DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT: sa('runtime').slice('serviceAccount:'.length),
+    };
+    for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi']]) {
+      const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,
+        `--entry-point=${entry}`, '--no-allow-unauthenticated', `--service-account=${sa('controller').slice(15)}`);
+      assert.deepEqual(envVars(d), want);
+      assert.ok(parseInt(flag(d, 'timeout') ?? '0', 10) >= 540, `timeout of ${name}`);
+    }
+    assert.equal(flag(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'), 'ingress-settings'), 'internal-only');
+  });
+
+  it('routes uploads and Cloud Build statuses to the event function through Eventarc', () => {
+    const common = ['--destination-run-service=dropdeploy-events', `--destination-run-region=${R}`, `--service-account=${sa('trigger').slice(15)}`];
+    oneCall(r, 'eventarc', 'triggers', 'create', 'dropdeploy-uploads', ...common,
+      '--event-filters=type=google.cloud.storage.object.v1.finalized', `--event-filters=bucket=${BUCKET}`);
+    oneCall(r, 'eventarc', 'triggers', 'create', 'dropdeploy-builds', ...common,
+      '--event-filters=type=google.cloud.pubsub.topic.v1.messagePublished', `--transport-topic=projects/${P}/topics/cloud-builds`);
+  });
+
+  it('turns on retries, a dead-letter topic and a 600 s ack deadline on both trigger subscriptions', () => {
+    for (const trigger of ['dropdeploy-uploads', 'dropdeploy-builds']) {
+      const u = oneCall(r, 'pubsub', 'subscriptions', 'update', `projects/${P}/subscriptions/eventarc-${R}-${trigger}-sub-000`);
+      assert.equal(flag(u, 'ack-deadline'), '600');
+      assert.equal(flag(u, 'dead-letter-topic'), `projects/${P}/topics/dropdeploy-dead-letter`);
+      const attempts = Number(flag(u, 'max-delivery-attempts'));
+      assert.ok(attempts >= 5 && attempts <= 100, `max-delivery-attempts ${attempts}`);
+      assert.ok(flag(u, 'min-retry-delay') && flag(u, 'max-retry-delay'), 'retry policy');
+    }
+  });
+
+  it('creates nothing a second time and says so', () => {
+    const again = ok(run(sb, BASE));
+    assert.deepEqual(mutations(again), [], show(mutations(again)));
+    assert.ok(again.calls.some((c) => c.includes('describe')));
+    assert.match(again.stdout, /nothing to do/);
+    assert.match(again.stdout, /exists: function dropdeploy-events/);
+  });
+});
+
+describe('deploy/install.sh against a project where everything exists', () => {
+  it('issues only reads and reports nothing to do', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    const r = ok(run(sb, BASE, {mode: 'all-exist'}));
+    assert.deepEqual(mutations(r), [], show(mutations(r)));
+    assert.ok(r.calls.every((c) => ['describe', 'get-iam-policy', 'list', undefined].includes(verbOf(c))), show(r.calls));
+    assert.match(r.stdout, /nothing to do/);
+  });
+
+  it('redeploys the functions, and only them, with --redeploy', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    const r = ok(run(sb, [...BASE, '--redeploy'], {mode: 'all-exist'}));
+    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')), ['functions deploy dropdeploy-events', 'functions deploy dropdeploy-api']);
+  });
+});
+
+describe('deploy/install.sh --dry-run', () => {
+  it('runs no gcloud command at all and prints every command, pasteable', () => {
+    const sb = sandbox();
+    const r = ok(run(sb, [...BASE, '--dry-run']));
+    assert.deepEqual(r.calls, []);
+    assert.match(r.stdout, /^check: bucket gs:\/\/dropdeploy-sources-my-project \(would run: gcloud storage buckets describe/m);
+    assert.match(r.stdout, /^ {2}gcloud functions deploy dropdeploy-events --gen2 .*--runtime=nodejs22/m);
+    assert.match(r.stdout, /^ {2}gcloud eventarc triggers create dropdeploy-uploads /m);
+    assert.match(r.stdout, /^ {2}gcloud pubsub subscriptions update "\$SUB" --ack-deadline=600 --dead-letter-topic=/m);
+    assert.match(r.stdout, /^ {2}gcloud firestore databases create '--database=\(default\)'/m);
+    assert.match(r.stdout, /none made/);
+  });
+
+  it('prints the uninstall plan without running anything', () => {
+    const sb = sandbox();
+    const r = ok(run(sb, [...BASE, '--uninstall', '--dry-run']));
+    assert.deepEqual(r.calls, []);
+    assert.match(r.stdout, /gcloud functions delete dropdeploy-events/);
+    assert.doesNotMatch(r.stdout, /storage rm|buckets delete|repositories delete/);
+  });
+});
+
+describe('deploy/install.sh --uninstall', () => {
+  const deletes = (r: Run) => mutations(r).filter((c) => ['delete', 'rm'].includes(verbOf(c) ?? '')).map((c) => c.slice(0, 4).join(' '));
+
+  it('removes what it created in reverse order and keeps the bucket, repository and runtime account', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    const r = ok(run(sb, [...BASE, '--uninstall']));
+    assert.deepEqual(deletes(r), [
+      `eventarc triggers delete dropdeploy-uploads`,
+      `eventarc triggers delete dropdeploy-builds`,
+      `functions delete dropdeploy-events --region=${R}`,
+      `functions delete dropdeploy-api --region=${R}`,
+      `pubsub subscriptions delete dropdeploy-dead-letter-sub`,
+      `pubsub topics delete dropdeploy-status`,
+      `pubsub topics delete dropdeploy-dead-letter`,
+      `pubsub topics delete cloud-builds`,
+      `iam service-accounts delete dropdeploy-controller@${P}.iam.gserviceaccount.com`,
+      `iam service-accounts delete dropdeploy-builder@${P}.iam.gserviceaccount.com`,
+      `iam service-accounts delete dropdeploy-trigger@${P}.iam.gserviceaccount.com`,
+    ]);
+    // Project-level grants are removed before their accounts go.
+    const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding').map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`);
+    assert.equal(revoked.length, 5, revoked.join('\n'));
+    assert.equal(callsWith(r, 'storage', 'buckets', 'remove-iam-policy-binding').length, 2);
+    assert.match(r.stdout, /keep: bucket gs:\/\/dropdeploy-sources-my-project and repository dropdeploy/);
+    const again = ok(run(sb, [...BASE, '--uninstall']));
+    assert.deepEqual(mutations(again), [], show(mutations(again)));
+    assert.match(again.stdout, /nothing to do/);
+  });
+
+  it('keeps a cloud-builds topic that was there before', () => {
+    const sb = sandbox(['pubsub topics cloud-builds']);
+    const install = ok(run(sb, BASE));
+    assert.match(install.stdout, /exists: topic cloud-builds/);
+    const r = ok(run(sb, [...BASE, '--uninstall']));
+    assert.ok(!deletes(r).some((d) => d.includes('cloud-builds')));
+    assert.match(r.stdout, /keep: topic cloud-builds/);
+  });
+
+  it('deletes the bucket, repository and runtime account too with --purge', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    const r = ok(run(sb, [...BASE, '--uninstall', '--purge']));
+    const d = deletes(r);
+    assert.ok(d.includes(`storage rm --recursive gs://${BUCKET}`), d.join('\n'));
+    assert.ok(d.includes(`artifacts repositories delete dropdeploy`), d.join('\n'));
+    assert.ok(d.includes(`iam service-accounts delete dropdeploy-runtime@${P}.iam.gserviceaccount.com`), d.join('\n'));
+  });
+});
+
+describe('deploy/install.sh prerequisites', () => {
+  it('names a missing --project and runs nothing', () => {
+    const sb = sandbox();
+    const r = run(sb, ['--region', R]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--project is missing/);
+    assert.deepEqual(r.calls, []);
+  });
+
+  it('names a missing --region', () => {
+    const r = run(sandbox(), ['--project', P]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--region is missing/);
+  });
+
+  it('refuses to make the API public', () => {
+    const r = run(sandbox(), [...BASE, '--invoker', 'allUsers']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /public/);
+  });
+
+  it('says so when gcloud is not on PATH', () => {
+    const sb = sandbox();
+    const empty = join(sb.dir, 'empty');
+    mkdirSync(empty);
+    const r = run(sb, BASE, {path: empty});
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /gcloud is not on PATH/);
+  });
+
+  it('says so when gcloud is not authenticated, before changing anything', () => {
+    const sb = sandbox();
+    const r = run(sb, BASE, {env: {STUB_NO_AUTH: '1'}});
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /not authenticated.*gcloud auth login/);
+    assert.deepEqual(mutations(r), []);
+  });
+
+  it('stops instead of creating when a check fails for another reason than NOT_FOUND', () => {
+    const sb = sandbox();
+    const denied = join(sb.dir, 'denied');
+    mkdirSync(denied);
+    // A gcloud whose describes are refused: the installer must not take "denied" for "absent".
+    writeFileSync(join(denied, 'gcloud'), `#!/bin/sh
+case " $* " in *" buckets describe "*) echo "ERROR: PERMISSION_DENIED: caller lacks permission" >&2; exit 1;; esac
+exec "${sb.bin}/gcloud" "$@"
+`);
+    chmodSync(join(denied, 'gcloud'), 0o755);
+    const r = run(sb, BASE, {path: `${denied}:${process.env.PATH ?? ''}`});
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /could not check .*PERMISSION_DENIED/);
+    assert.ok(!mutations(r).some((c) => verbOf(c) === 'create'), show(mutations(r)));
+  });
+
+  it('passes optional controller settings from the environment to the functions', () => {
+    const sb = sandbox();
+    const r = ok(run(sb, BASE, {env: {DROPDEPLOY_WAIT_SECONDS: '120', DROPDEPLOY_PREFIX: 'deploy/', DROPDEPLOY_SERVICE_MEMORY: '1Gi',
+      DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,serviceAccount:ci@my-project.iam.gserviceaccount.com',
+      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100'}}));
+    const env = envVars(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'));
+    assert.equal(env.DROPDEPLOY_WAIT_SECONDS, '120');
+    // A value with commas goes through gcloud's alternate delimiter syntax intact.
+    assert.equal(env.DROPDEPLOY_ADMIN_PRINCIPALS, 'user:a@b.com,serviceAccount:ci@my-project.iam.gserviceaccount.com');
+    // Settings of the local stack are not for Google Cloud.
+    assert.equal(env.DROPDEPLOY_CLOUD_BUILD_ENDPOINT, undefined);
+    assert.equal(env.DROPDEPLOY_PREFIX, 'deploy/');
+    assert.equal(env.DROPDEPLOY_SERVICE_MEMORY, '1Gi');
+  });
+});
+
+describe('deploy/ scripts', () => {
+  it('are shellcheck clean', (t) => {
+    const version = spawnSync('shellcheck', ['--version'], {encoding: 'utf8'});
+    if (version.error) {
+      const msg = 'shellcheck is not installed (Debian: apt-get install shellcheck)';
+      if (process.env.CI === 'true') assert.fail(`${msg}; CI requires it`);
+      console.error(`\n*** SKIPPED: ${msg}: deploy/*.sh NOT linted ***\n`);
+      t.skip(msg);
+      return;
+    }
+    const r = spawnSync('bash', ['-c', 'shellcheck -x deploy/*.sh deploy/lib/*.sh'], {cwd: ROOT, encoding: 'utf8'});
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+});
