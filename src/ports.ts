@@ -69,8 +69,12 @@ export interface ManualRelease {
 
 /** The release store (Firestore): all state, every decision made inside a transaction. */
 export interface ReleaseStore {
-  /** The release of an uploaded generation, creating it (v = next number) exactly once. */
-  claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date): Promise<{release: Release; created: boolean}>;
+  /**
+   * The release of an uploaded generation, creating it (v = next number) exactly once. The
+   * creator also gets the release's build lease in the same transaction (`buildLease`), so it
+   * can start the build without another round trip.
+   */
+  claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}>;
   get(service: string, release: number): Promise<Release | undefined>;
   /** Applies a pure change inside a transaction; returns the stored record. */
   update(service: string, release: number, change: (r: Release) => Release | undefined): Promise<Release>;

@@ -27,10 +27,11 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
     return lease.release;
   }
   const r = lease.release;
-  await publishPending(ctx, r);
   let outcome: DeployOutcome;
   try {
-    outcome = await rollout(ctx, r, lease.value.image);
+    // `deploying` is announced while Cloud Run is called, not before: no added latency, and
+    // the outbox still publishes it before `deployed`.
+    [outcome] = await Promise.all([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]);
   } catch (err) {
     if (err instanceof DropdeployError && !err.retryable) outcome = {ok: false, code: err.code, message: err.message};
     else {

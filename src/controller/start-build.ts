@@ -5,19 +5,26 @@
 import {PermanentError, type DropdeployError} from '../errors';
 import {buildSpec, releaseBuildTag} from '../releases/build-request';
 import {markBuildFailed, markBuilding, type Release} from '../releases/release';
+import type {LeaseOutcome} from '../ports';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
 import {retryWhileBusy} from './wait';
 
-/** Starts the build of an `accepted` release exactly once, or finds the one already started. */
-export async function startBuild(ctx: Ctx, release: Release): Promise<Release> {
+/**
+ * Starts the build of an `accepted` release exactly once, or finds the one already started.
+ * `heldBy` is the lease holder when the caller already holds the build lease (it just
+ * created the release).
+ */
+export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): Promise<Release> {
   const {deps, log} = ctx;
   const store = await deps.store();
-  const holder = deps.newId();
-  const lease = await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
-    const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), deps.config.leaseSeconds * 1000);
-    return l.kind === 'busy' ? undefined : l;
-  });
+  const holder = heldBy ?? deps.newId();
+  const lease: LeaseOutcome<{earlierAttempt: boolean}> = heldBy
+    ? {kind: 'go', release, value: {earlierAttempt: false}}
+    : await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
+      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), deps.config.leaseSeconds * 1000);
+      return l.kind === 'busy' ? undefined : l;
+    });
   if (lease.kind === 'done') return lease.release;
   const r = lease.release;
   if (!r.source) throw new PermanentError(`release ${r.service} v${r.release} has no source to build`, 'NO_SOURCE');

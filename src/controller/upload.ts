@@ -33,13 +33,21 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
     source.signatureType = fn.signatureType;
   }
   const store = await deps.store();
+  const holder = deps.newId();
   const {release, created} = await store.claimSource(named.service, source,
-    {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${input.via === 'storage' ? 'Eventarc' : 'Pub/Sub notification'})`}, deps.now());
+    {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${input.via === 'storage' ? 'Eventarc' : 'Pub/Sub notification'})`},
+    deps.now(), {holder, leaseMs: deps.config.leaseSeconds * 1000});
   const c: Ctx = {deps, log: log.with({service: release.service, release: release.release})};
   c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
+  // A new release goes straight to its build (its creator holds the build lease); its
+  // `accepted` event is published with `building` right after, from the outbox.
+  if (created) {
+    const after = await startBuild(c, release, holder);
+    return {action: 'accepted', detail: after.state, service: after.service, release: after.release};
+  }
   await publishPending(c, release);
   const after = release.state === 'accepted' ? await startBuild(c, release) : release;
-  return {action: created ? 'accepted' : 'duplicate', detail: after.state, service: after.service, release: after.release};
+  return {action: 'duplicate', detail: after.state, service: after.service, release: after.release};
 }
 
 /** No release, no build: the rejection is announced under the object's name. */

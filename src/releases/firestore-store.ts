@@ -64,7 +64,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     }
   }
 
-  async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date): Promise<{release: Release; created: boolean}> {
+  async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}> {
     const ref = this.sourceRef(source);
     // Fast path without a transaction: a create-if-absent picks one winner among concurrent
     // duplicates in a few ms, where a contended transaction would take seconds.
@@ -97,7 +97,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       }
       const n = (svc.data()?.lastRelease ?? 0) + 1;
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
-      t.create(this.releaseRef(service, n), plain(release));
+      const doc: ReleaseDoc = {...release, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
+      t.create(this.releaseRef(service, n), plain(doc));
       t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
       t.set(ref, {bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString(), release: n});
       return {release, created: true};
