@@ -1,14 +1,14 @@
 /**
- * Cold start: spawn a Functions Framework process → its first upload event answered, for a
- * bare function and for dropdeploy's event function (which reaches Firestore, Cloud Build and
- * Pub/Sub on that first event), with the process's RSS after that event.
+ * Cold start: spawn a Functions Framework process → its first request answered, with the
+ * process's RSS after that request.
  */
-import {spawn} from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {freePort} from '../local/gcloud-emulators';
 
-const ROOT = join(__dirname, '..', '..');
+/** The repository root (this file compiles to dist/bench/). */
+export const ROOT = join(__dirname, '..', '..');
 const FF_MAIN = join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 
 /** One measurement. */
@@ -17,46 +17,71 @@ export interface ColdStart {
   rssMb: number;
 }
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+/** A request to send: a CloudEvent (binary mode) or a plain GET. */
+export type Probe = {kind: 'event'; type: string; data: unknown} | {kind: 'get'; path: string};
+
+/** Resident memory of `pid` in MB. */
+export function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   return Math.round(kb / 102.4) / 10;
 }
 
-/** Spawns the function and posts `event` until it is answered with 2xx; kills it after. */
-export async function coldStart(opts: {source: string; target: string; env: NodeJS.ProcessEnv; event: {type: string; data: unknown}}): Promise<ColdStart> {
+/** CPU time (user + system) of `pid` so far, in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+}
+
+/** Starts the Functions Framework CLI serving `target` from `source`. */
+export async function spawnFunction(opts: {source: string; target: string; signature: 'http' | 'cloudevent'; env: NodeJS.ProcessEnv}): Promise<{child: ChildProcess; url: string; stderr: () => string}> {
   const port = await freePort();
-  const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [FF_MAIN, `--target=${opts.target}`, `--source=${opts.source}`, `--port=${port}`, '--signature-type=cloudevent'], {
+  const child = spawn(process.execPath, [FF_MAIN, `--target=${opts.target}`, `--source=${opts.source}`, `--port=${port}`, `--signature-type=${opts.signature}`], {
     env: {...process.env, ...opts.env}, stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT,
   });
   let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
+  return {child, url: `http://127.0.0.1:${port}`, stderr: () => stderr};
+}
+
+/** Sends `probe` once; resolves with the HTTP status, or undefined while nothing listens. */
+export async function send(url: string, probe: Probe): Promise<number | undefined> {
+  try {
+    const res = probe.kind === 'get' ? await fetch(url + probe.path) : await fetch(url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': String(Math.random()), 'ce-source': '//bench', 'ce-type': probe.type},
+      body: JSON.stringify(probe.data),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Spawn → first `probe` answered 2xx; the process is killed after. */
+export async function coldStart(opts: {source: string; target: string; signature: 'http' | 'cloudevent'; env: NodeJS.ProcessEnv; probe: Probe}): Promise<ColdStart> {
+  const t0 = process.hrtime.bigint();
+  const {child, url, stderr} = await spawnFunction(opts);
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the function exited with ${child.exitCode}: ${stderr}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/`, {
-          method: 'POST',
-          headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': String(Math.random()), 'ce-source': '//bench', 'ce-type': opts.event.type},
-          body: JSON.stringify(opts.event.data),
-        });
-        await res.arrayBuffer();
-        if (res.ok) break;
-        throw new Error(`answered ${res.status}: ${stderr.slice(-2000)}`);
-      } catch (err) {
-        if ((err as Error).message.startsWith('answered')) throw err;
-        await new Promise((r) => setTimeout(r, 5));
+      if (child.exitCode !== null) throw new Error(`${opts.target} exited with ${child.exitCode}: ${stderr()}`);
+      const status = await send(url, opts.probe);
+      if (status !== undefined) {
+        if (status >= 300) throw new Error(`${opts.target} answered ${status}: ${stderr()}`);
+        return {ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6), rssMb: rssMb(child.pid!)};
       }
+      await new Promise((r) => setTimeout(r, 5));
     }
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    return {ms: Math.round(ms), rssMb: rssMb(child.pid!)};
   } finally {
     child.kill('SIGKILL');
   }
 }
 
-/** The bare function's source file. */
-export const BARE_SOURCE = join(ROOT, 'bench', 'fixtures', 'bare.js');
-/** dropdeploy's compiled entry point. */
-export const DROPDEPLOY_SOURCE = join(ROOT, 'dist', 'src', 'index.js');
+/** Compiled fixtures and entry points. */
+export const SOURCES = {
+  bare: join(ROOT, 'bench', 'fixtures', 'bare.js'),
+  bareHttp: join(ROOT, 'bench', 'fixtures', 'bare-http.js'),
+  floorEvents: join(ROOT, 'bench', 'fixtures', 'floor-events.js'),
+  floorApi: join(ROOT, 'bench', 'fixtures', 'floor-api.js'),
+  dropdeploy: join(ROOT, 'dist', 'src', 'index.js'),
+};

@@ -1,31 +1,45 @@
 /**
  * `npm run bench`: starts the emulators, measures, prints a table and writes
  * bench/results.json. Numbers, never assertions.
+ *   BENCH_RUNS (cold starts per variant, default 5), BENCH_EVENTS (default 1000).
  */
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
+import {createDeps} from '../src/composition';
+import {parseConfig} from '../src/config';
 import {CloudBuildEmulator} from '../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../local/cloud-run/emulator';
 import {startFirestoreEmulator, startPubSubEmulator} from '../local/gcloud-emulators';
-import {BARE_SOURCE, coldStart, DROPDEPLOY_SOURCE, type ColdStart} from './cold-start';
+import {coldStart, ROOT, SOURCES, type ColdStart, type Probe} from './cold-start';
+import {localEndToEnd} from './local-e2e';
+import {burst, perEvent} from './overhead';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
+function summary(runs: ColdStart[]) {
+  return {medianMs: median(runs.map((x) => x.ms)), medianRssMb: median(runs.map((x) => x.rssMb)), runs};
+}
+
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+const row = (cells: Array<string | number>, widths: number[]) => '  ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+
 async function main(): Promise<void> {
   const projectId = 'dd-bench';
   process.env.METADATA_SERVER_DETECTION = 'none';
   const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(projectId), startFirestoreEmulator()]);
+  process.env.PUBSUB_EMULATOR_HOST = pubsubEmu.host;
+  process.env.FIRESTORE_EMULATOR_HOST = firestoreEmu.host;
   const build = new CloudBuildEmulator();
   const run = new CloudRunEmulator();
   try {
     const [buildPort, runPort] = await Promise.all([build.start(), run.start()]);
-    process.env.PUBSUB_EMULATOR_HOST = pubsubEmu.host;
     const pubsub = new PubSub({projectId});
     await pubsub.createTopic('status');
     await pubsub.close();
@@ -34,29 +48,71 @@ async function main(): Promise<void> {
       DROPDEPLOY_PROJECT: projectId, DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
       DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_LOG_FORMAT: 'json',
       DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`, DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
+      DROPDEPLOY_API_AUTH: 'none', DROPDEPLOY_FIRESTORE_ROOT: 'coldstart',
     };
+    // A release for the API's read path to read.
+    const deps = createDeps(parseConfig(env));
+    await (await deps.store()).claimSource('readme', {bucket: 'dd-sources', object: 'readme/v1.zip', generation: '1'}, {trigger: 'upload', actor: 'bench'}, new Date(), {holder: 'bench', leaseMs: 1});
+    await deps.close();
+
     let gen = Date.now() * 1000;
-    const upload = () => ({type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: `bench/${gen}.zip`, generation: String(gen++), size: '10'}});
-    const bare: ColdStart[] = [];
-    const dd: ColdStart[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      bare.push(await coldStart({source: BARE_SOURCE, target: 'bare', env, event: upload()}));
-      dd.push(await coldStart({source: DROPDEPLOY_SOURCE, target: 'dropdeployEvents', env, event: upload()}));
-    }
-    const results = {
-      machine: {node: process.version, runs: RUNS},
-      coldStart: {
-        bareFunction: {medianMs: median(bare.map((x) => x.ms)), medianRssMb: median(bare.map((x) => x.rssMb)), runs: bare},
-        dropdeployEvents: {medianMs: median(dd.map((x) => x.ms)), medianRssMb: median(dd.map((x) => x.rssMb)), runs: dd},
-      },
+    const upload = (): Probe => ({kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: `cold/${gen}.zip`, generation: String(gen++), size: '10'}});
+    const read: Probe = {kind: 'get', path: '/v1/services/readme/releases/1'};
+    const variants = {
+      bareEvent: {source: SOURCES.bare, target: 'bare', signature: 'cloudevent' as const, probe: upload},
+      floorEvent: {source: SOURCES.floorEvents, target: 'floorEvents', signature: 'cloudevent' as const, probe: upload},
+      dropdeployEvent: {source: SOURCES.dropdeploy, target: 'dropdeployEvents', signature: 'cloudevent' as const, probe: upload},
+      bareHttp: {source: SOURCES.bareHttp, target: 'bareHttp', signature: 'http' as const, probe: () => read},
+      floorHttp: {source: SOURCES.floorApi, target: 'floorApi', signature: 'http' as const, probe: () => read},
+      dropdeployHttp: {source: SOURCES.dropdeploy, target: 'dropdeployApi', signature: 'http' as const, probe: () => read},
     };
-    const ratio = results.coldStart.dropdeployEvents.medianMs / results.coldStart.bareFunction.medianMs;
-    console.log('\ncold start: spawn → first upload event answered (median of %d)', RUNS);
-    console.log('  %s  %s  %s', 'function'.padEnd(36), 'ms'.padStart(7), 'RSS MB'.padStart(7));
-    console.log('  %s  %s  %s', 'bare Functions Framework'.padEnd(36), String(results.coldStart.bareFunction.medianMs).padStart(7), String(results.coldStart.bareFunction.medianRssMb).padStart(7));
-    console.log('  %s  %s  %s', 'dropdeploy event fn (release+build)'.padEnd(36), String(results.coldStart.dropdeployEvents.medianMs).padStart(7), String(results.coldStart.dropdeployEvents.medianRssMb).padStart(7));
-    console.log('  ratio dropdeploy / bare: %s', ratio.toFixed(2));
-    const out = join(__dirname, '..', '..', 'bench', 'results.json');
+    const cold: Record<string, ColdStart[]> = {};
+    for (let i = 0; i < RUNS; i++) {
+      for (const [name, v] of Object.entries(variants)) {
+        (cold[name] ??= []).push(await coldStart({source: v.source, target: v.target, signature: v.signature, env, probe: v.probe()}));
+      }
+    }
+    const cs = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, summary(v)]));
+    console.log(`\ncold start: spawn → first request answered (median of ${RUNS}; event = an upload that makes a release and starts its build)`);
+    const w = [44, 8, 8];
+    console.log(row(['function', 'ms', 'RSS MB'], w));
+    const label: Record<string, string> = {
+      bareEvent: '(a) bare Functions Framework, event', floorEvent: '(b) floor: FF + the upload path\'s clients + calls',
+      dropdeployEvent: '(c) dropdeploy event function', bareHttp: '(a) bare Functions Framework, HTTP',
+      floorHttp: '(b) floor: FF + Firestore + one read', dropdeployHttp: '(c) dropdeploy API, GET a release',
+    };
+    for (const [k, v] of Object.entries(cs)) console.log(row([label[k], v.medianMs, v.medianRssMb], w));
+    const coldRatios = {
+      eventVsBare: ratio(cs.dropdeployEvent.medianMs, cs.bareEvent.medianMs), eventVsFloor: ratio(cs.dropdeployEvent.medianMs, cs.floorEvent.medianMs),
+      httpVsBare: ratio(cs.dropdeployHttp.medianMs, cs.bareHttp.medianMs), httpVsFloor: ratio(cs.dropdeployHttp.medianMs, cs.floorHttp.medianMs),
+    };
+    console.log(`  ratios: event c/a ${coldRatios.eventVsBare}, c/b ${coldRatios.eventVsFloor}; http c/a ${coldRatios.httpVsBare}, c/b ${coldRatios.httpVsFloor}`);
+
+    const {dropdeploy: ours, floor: base} = await perEvent(env, build, EVENTS);
+    const overheadRatio = ratio(ours.latency.p50, base.latency.p50);
+    console.log(`\nper event (${EVENTS} sequential uploads, warm): event sent → CreateBuild received, ms`);
+    const w2 = [44, 7, 7, 7];
+    console.log(row(['', 'p50', 'p95', 'p99'], w2));
+    console.log(row(['dropdeploy event function', ours.latency.p50, ours.latency.p95, ours.latency.p99], w2));
+    console.log(row(['floor: the same API calls made directly', base.latency.p50, base.latency.p95, base.latency.p99], w2));
+    console.log(`  ratio p50 ${overheadRatio}; controller CPU ${ours.cpuMsPerEvent} ms per event`);
+
+    const b = await burst(env, build);
+    console.log(`\nburst: ${b.deliveries} deliveries (${b.distinctUploads} distinct uploads, 30% duplicates) over 50 services, 50 in flight`);
+    console.log(`  ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}; controller CPU ${Math.round(b.controllerCpuShare * 100)}% of one core`);
+
+    const e2e = await localEndToEnd();
+    console.log('\nlocal end to end (npm start\'s stack, examples/hello-app), ms');
+    console.log(`  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`);
+
+    const results = {
+      machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
+      coldStart: {...cs, ratios: coldRatios},
+      perEvent: {events: EVENTS, dropdeploy: ours, floor: base, p50Ratio: overheadRatio},
+      burst: b,
+      localEndToEnd: e2e,
+    };
+    const out = join(ROOT, 'bench', 'results.json');
     mkdirSync(join(out, '..'), {recursive: true});
     writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
     console.log(`\nwritten ${out}`);

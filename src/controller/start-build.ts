@@ -35,8 +35,8 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
     const found = lease.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(r.service, r.release)) : undefined;
     const build = found ?? await builds.create(buildSpec(deps.config, r, r.source));
     log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {buildId: build.buildId, logUrl: build.logUrl});
+    // The lease needs no release: it only guards the `accepted` state, which this ends.
     const updated = await store.update(r.service, r.release, (cur) => markBuilding(cur, build, deps.now()).release);
-    await store.releaseLease(r.service, r.release, holder);
     await publishPending(ctx, updated);
     return updated;
   } catch (err) {

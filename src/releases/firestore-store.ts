@@ -5,7 +5,7 @@
  *   <root>_sources/{bucket/object#generation}    — which release an uploaded generation became
  * Every decision that two deliveries could race on is made inside a transaction.
  */
-import {FieldValue, type DocumentReference, type Firestore, type Transaction} from '@google-cloud/firestore';
+import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
 import {classify, grpcCode, PermanentError} from '../errors';
 import {createHash} from 'node:crypto';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
@@ -28,6 +28,12 @@ type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null
 const ALREADY_EXISTS = 6;
 const CLAIM_POLL_MS = 50;
 const CLAIM_POLL_TIMES = 40;
+
+/** Two documents in one batched read inside a transaction. */
+async function getBoth<A, B>(t: Transaction, a: DocumentReference<A>, b: DocumentReference<B>): Promise<[DocumentSnapshot<A>, DocumentSnapshot<B>]> {
+  const [x, y] = await t.getAll(a as unknown as DocumentReference, b as unknown as DocumentReference);
+  return [x as unknown as DocumentSnapshot<A>, y as unknown as DocumentSnapshot<B>];
+}
 
 /** Drops undefined fields, which Firestore refuses. */
 function plain<T>(value: T): T {
@@ -89,7 +95,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       // safe to run by anyone, any number of times.
     }
     return this.run('release allocation', async (t) => {
-      const [src, svc] = await Promise.all([t.get(ref), t.get(this.serviceRef(service))]);
+      // One batched read: parallel t.get()s are serialised by the transaction's lazy begin.
+      const [src, svc] = await getBoth(t, ref, this.serviceRef(service));
       const known = src.data()?.release;
       if (known !== undefined) {
         const existing = await t.get(this.releaseRef(service, known));
@@ -142,7 +149,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.run('deploy lock', async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
-      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       if (!rSnap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
       const release = toRelease(rSnap.data()!);
       if (TERMINAL.has(release.state)) return {kind: 'done', release};
@@ -167,7 +174,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.run('deploy result', async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
-      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       const release = toRelease(rSnap.data()!);
       const svc = sSnap.data();
       const deployedNewer = (svc?.deployed?.release ?? 0) > n;
@@ -188,7 +195,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     await this.run('lease release', async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
-      const [rSnap, sSnap] = await Promise.all([t.get(rRef), t.get(sRef)]);
+      const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       if (rSnap.data()?.buildLease?.holder === holder) t.update(rRef, {buildLease: null});
       if (sSnap.data()?.lock?.holder === holder) t.set(sRef, {lock: null}, {merge: true});
     });
@@ -209,7 +216,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.run('release creation', async (t) => {
       const sRef = this.serviceRef(service);
       const reqRef = idempotency && this.requestRef(service, idempotency.key);
-      const [svc, req] = await Promise.all([t.get(sRef), reqRef ? t.get(reqRef) : Promise.resolve(undefined)]);
+      const [svc, req] = reqRef ? await getBoth(t, sRef, reqRef) : [await t.get(sRef), undefined];
       if (!svc.exists) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
       const earlier = req?.data();
       if (earlier) {

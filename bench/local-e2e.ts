@@ -1,0 +1,70 @@
+/**
+ * Local end to end: drop the example app into a running local stack → its URL answers, split
+ * by the release's own state times (build = building → deploying, start = deploying →
+ * deployed); beside it, the same install and start done by hand.
+ */
+import {spawn, spawnSync} from 'node:child_process';
+import {cpSync, mkdtempSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {Message} from '@google-cloud/pubsub';
+import {drop} from '../local/drop';
+import {freePort} from '../local/gcloud-emulators';
+import {LocalStack} from '../local/stack';
+import {ROOT} from './cold-start';
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function untilAnswers(url: string): Promise<void> {
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Drop → serving through the local stack, and the same work by hand. */
+export async function localEndToEnd(): Promise<Record<string, number>> {
+  const events: Array<{state: string; time: number; url?: string}> = [];
+  const stack = await LocalStack.start({root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
+    onStatus: (m: Message) => {
+      const d = JSON.parse(m.data.toString()) as {state: string; stateTime: string; url?: string};
+      events.push({state: d.state, time: Date.parse(d.stateTime), url: d.url});
+    }});
+  try {
+    const t0 = now();
+    drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello'});
+    while (!events.some((e) => e.state === 'deployed' || e.state.endsWith('failed'))) await new Promise((r) => setTimeout(r, 5));
+    const deployed = events.find((e) => e.state === 'deployed');
+    if (!deployed) throw new Error(`the example did not deploy: ${JSON.stringify(events)}`);
+    await untilAnswers(deployed.url!);
+    const t1 = now();
+    const at = (s: string) => events.find((e) => e.state === s)!.time;
+
+    // By hand: copy, npm install (as the builder does), node server.js until it answers.
+    const dir = mkdtempSync(join(tmpdir(), 'dd-bench-hand-'));
+    const h0 = now();
+    cpSync(join(ROOT, 'examples', 'hello-app'), dir, {recursive: true});
+    spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund'], {cwd: dir});
+    const h1 = now();
+    const port = await freePort();
+    const child = spawn(process.execPath, ['server.js'], {cwd: dir, env: {...process.env, PORT: String(port)}, stdio: 'ignore'});
+    await untilAnswers(`http://127.0.0.1:${port}/`);
+    const h2 = now();
+    child.kill('SIGKILL');
+    return {
+      dropToServingMs: Math.round(t1 - t0),
+      dropToAcceptedMs: Math.round(at('accepted') - t0),
+      buildMs: at('deploying') - at('building'),
+      startMs: at('deployed') - at('deploying'),
+      byHandInstallMs: Math.round(h1 - h0),
+      byHandStartMs: Math.round(h2 - h1),
+      byHandTotalMs: Math.round(h2 - h0),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
