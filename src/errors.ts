@@ -51,6 +51,16 @@ export const GRPC_CODE_NAMES: Record<number, string> = {
 const RETRYABLE_CODES = new Set([1, 2, 4, 8, 10, 13, 14]);
 const NETWORK_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH']);
 
+/** A message for any thrown value, even one without a prototype or a usable toString. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
+}
+
 /** The numeric gRPC code of an SDK error, if it carries one. */
 export function grpcCode(err: unknown): number | undefined {
   const code = (err as {code?: unknown} | null)?.code;
@@ -65,7 +75,7 @@ export function grpcCode(err: unknown): number | undefined {
 export function classify(err: unknown, what: string): DropdeployError {
   if (err instanceof DropdeployError) return err;
   const code = grpcCode(err);
-  const detail = (err as Error | undefined)?.message ?? String(err);
+  const detail = describeError(err);
   if (code !== undefined) {
     const name = GRPC_CODE_NAMES[code] ?? `CODE_${code}`;
     const message = `${what} failed with ${name}: ${detail}`;

@@ -13,10 +13,12 @@ export function asString(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
 /** A non-negative int64 that may arrive as a string or a number, as a decimal string. */
 export function asInt64String(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
-  if (typeof v === 'string' && /^\d{1,19}$/.test(v)) return v.replace(/^0+(?=\d)/, '');
+  if (typeof v === 'string' && /^\d{1,19}$/.test(v) && BigInt(v) <= INT64_MAX) return v.replace(/^0+(?=\d)/, '');
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 /**
  * API errors in the shape Google APIs answer: `{"error": {"code", "status", "message"}}`.
  */
-import {DropdeployError} from '../errors';
+import {describeError, DropdeployError} from '../errors';
 
 /** An error answered to the caller. */
 export class ApiError extends Error {
@@ -37,6 +37,6 @@ export function toApiError(err: unknown): ApiError {
     const http = HTTP_OF_CODE[err.code] ?? 500;
     return new ApiError(http, http === 500 ? 'INTERNAL' : err.code, err.message);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = describeError(err);
   return new ApiError(503, 'UNAVAILABLE', `${message}; retry the request with the same Idempotency-Key to resume it`, {'retry-after': '5'});
 }

@@ -31,7 +31,7 @@ function service(raw: string): string {
 
 function releaseNumber(raw: string): number {
   const n = /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n)) throw ApiError.invalid('release', `"${decodeURIComponent(raw)}" is not a release number (1, 2, 3 …)`);
+  if (!Number.isSafeInteger(n)) throw ApiError.invalid('release', `"${raw}" is not a release number (1, 2, 3 …)`);
   return n;
 }
 

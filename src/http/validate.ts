@@ -1,6 +1,7 @@
 /**
  * Request body validation: unknown fields and wrong types are refused, naming the field.
  */
+import {asInt64String} from '../events/json';
 import {ApiError} from './errors';
 
 /** The body of `:redeploy`. */
@@ -37,8 +38,8 @@ export function redeployBody(body: unknown): RedeployBody {
   if (o.source === undefined) return {};
   const s = object(o.source, 'source');
   onlyFields(s, ['bucket', 'object', 'generation'], 'source.');
-  const generation = typeof s.generation === 'number' && Number.isSafeInteger(s.generation) ? String(s.generation) : s.generation;
-  if (typeof generation !== 'string' || !/^\d{1,19}$/.test(generation)) throw ApiError.invalid('source.generation', 'is required: the object generation as a decimal string, e.g. "1764320400000000"');
+  const generation = asInt64String(s.generation);
+  if (generation === undefined) throw ApiError.invalid('source.generation', 'is required: the object generation as a decimal string, e.g. "1764320400000000"');
   return {source: {bucket: text(s, 'bucket', 'source.'), object: text(s, 'object', 'source.'), generation}};
 }
 

@@ -9,6 +9,7 @@ import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestor
 import {classify, grpcCode, PermanentError} from '../errors';
 import {createHash} from 'node:crypto';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
+import {KeyedMutex} from './keyed-mutex';
 import {sourceKey} from './naming';
 import {markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
 
@@ -26,8 +27,13 @@ interface SourceDoc {
 type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
 
 const ALREADY_EXISTS = 6;
+const ABORTED = 10;
+const TX_ATTEMPTS = 12;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// A duplicate waits this long (polling) for the first delivery to number the release before
+// it runs the numbering transaction itself (the first may have died).
 const CLAIM_POLL_MS = 50;
-const CLAIM_POLL_TIMES = 40;
+const CLAIM_POLL_TIMES = 100;
 
 /** Two documents in one batched read inside a transaction. */
 async function getBoth<A, B>(t: Transaction, a: DocumentReference<A>, b: DocumentReference<B>): Promise<[DocumentSnapshot<A>, DocumentSnapshot<B>]> {
@@ -47,6 +53,8 @@ function toRelease(doc: ReleaseDoc): Release {
 
 /** {@link ReleaseStore} on Firestore. */
 export class FirestoreReleaseStore implements ReleaseStore {
+  private readonly queue = new KeyedMutex();
+
   constructor(private readonly db: Firestore, private readonly root: string) {}
 
   private serviceRef(service: string): DocumentReference<ServiceDoc> {
@@ -62,12 +70,25 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.db.collection(`${this.root}_sources`).doc(sourceKey(source.bucket, source.object, source.generation)) as DocumentReference<SourceDoc>;
   }
 
-  private async run<T>(what: string, fn: (t: Transaction) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.runTransaction(fn, {maxAttempts: 10});
-    } catch (err) {
-      throw classify(err, `Firestore ${what}`);
-    }
+  /**
+   * Runs a transaction, retrying contention (ABORTED) itself: the client's own retry waits
+   * 1 s or more before the second attempt, which made a burst of uploads to one service crawl.
+   * Jittered waits from 25 ms doubling to 1 s keep contended transactions moving. Transactions
+   * on the same document (`key`: a service, or a release) are queued within this instance, so
+   * they only contend with other instances.
+   */
+  private async run<T>(what: string, key: string, fn: (t: Transaction) => Promise<T>): Promise<T> {
+    const attempt = async () => {
+      for (let n = 1; ; n++) {
+        try {
+          return await this.db.runTransaction(fn, {maxAttempts: 1});
+        } catch (err) {
+          if (grpcCode(err) !== ABORTED || n >= TX_ATTEMPTS) throw classify(err, `Firestore ${what}`);
+          await sleep(Math.min(1000, 25 * 2 ** (n - 1)) * (0.5 + Math.random()));
+        }
+      }
+    };
+    return this.queue.run(key, attempt);
   }
 
   async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}> {
@@ -89,12 +110,12 @@ export class FirestoreReleaseStore implements ReleaseStore {
           const existing = await this.get(service, n);
           if (existing) return {release: existing, created: false};
         }
-        await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+        await sleep(CLAIM_POLL_MS);
       }
       // The winner has not allocated a number: it may have crashed. The transaction below is
       // safe to run by anyone, any number of times.
     }
-    return this.run('release allocation', async (t) => {
+    return this.run('release allocation', service, async (t) => {
       // One batched read: parallel t.get()s are serialised by the transaction's lazy begin.
       const [src, svc] = await getBoth(t, ref, this.serviceRef(service));
       const known = src.data()?.release;
@@ -118,7 +139,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async update(service: string, n: number, change: (r: Release) => Release | undefined): Promise<Release> {
-    return this.run('release update', async (t) => {
+    return this.run('release update', `${service}#${n}`, async (t) => {
       const ref = this.releaseRef(service, n);
       const snap = await t.get(ref);
       if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
@@ -131,7 +152,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async leaseBuild(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
-    return this.run('build lease', async (t) => {
+    return this.run('build lease', `${service}#${n}`, async (t) => {
       const ref = this.releaseRef(service, n);
       const snap = await t.get(ref);
       if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
@@ -146,7 +167,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async leaseDeploy(service: string, n: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>> {
-    return this.run('deploy lock', async (t) => {
+    return this.run('deploy lock', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
@@ -171,7 +192,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async finishDeploy(service: string, n: number, outcome: {revision: string; url?: string} | {error: {code: string; message: string}}, now: Date): Promise<Release> {
-    return this.run('deploy result', async (t) => {
+    return this.run('deploy result', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
@@ -192,7 +213,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async releaseLease(service: string, n: number, holder: string): Promise<void> {
-    await this.run('lease release', async (t) => {
+    await this.run('lease release', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
@@ -213,7 +234,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async createRelease(service: string, init: ManualRelease, now: Date, idempotency?: {key: string; requestHash: string}): Promise<{release: Release; created: boolean; conflict?: boolean}> {
-    return this.run('release creation', async (t) => {
+    return this.run('release creation', service, async (t) => {
       const sRef = this.serviceRef(service);
       const reqRef = idempotency && this.requestRef(service, idempotency.key);
       const [svc, req] = reqRef ? await getBoth(t, sRef, reqRef) : [await t.get(sRef), undefined];

@@ -1,3 +1,5 @@
+import {createHash} from 'node:crypto';
+
 /**
  * Pure naming rules: which objects are sources, which service they name, and the names
  * dropdeploy gives to images and builds.
@@ -80,9 +82,17 @@ export function imageByDigest(taggedImage: string, digest: string): string {
 
 /** The Firestore document id of a source: bucket, object and generation. */
 export function sourceKey(bucket: string, object: string, generation: string): string {
-  // Object names may contain '/', which Firestore ids cannot; encode instead of hashing so
-  // an operator can read the key.
-  return encodeURIComponent(`${bucket}/${object}#${generation}`).replace(/\./g, '%2E');
+  // Readable when it can be: object names may contain '/', which ids cannot, so the key is
+  // percent-encoded ('%2F' always appears in it). Names that cannot be encoded (lone UTF-16
+  // surrogates) or would pass Firestore's 1,500-byte id limit are hashed instead; a hashed key
+  // has no '%', so the two forms never collide.
+  try {
+    const readable = encodeURIComponent(`${bucket}/${object}#${generation}`).replace(/\./g, '%2E');
+    if (Buffer.byteLength(readable) <= 1500) return readable;
+  } catch {
+    // not encodable: hash below
+  }
+  return `h-${createHash('sha256').update(JSON.stringify([bucket, object, generation])).digest('hex')}`;
 }
 
 /** Object metadata keys that make a source a function (set at upload, e.g. `--custom-metadata`). */

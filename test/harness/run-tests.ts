@@ -5,7 +5,7 @@
  * it could not run.
  */
 import {spawn} from 'node:child_process';
-import {readdirSync, statSync} from 'node:fs';
+import {readFileSync, readdirSync, statSync} from 'node:fs';
 import {join, relative} from 'node:path';
 import {emulatorPrerequisiteProblem, startFirestoreEmulator, startPubSubEmulator, type RunningEmulator} from '../../local/gcloud-emulators';
 
@@ -29,7 +29,8 @@ async function main(): Promise<number> {
       console.error(`FAIL: the integration tests need the Pub/Sub and Firestore emulators, and ${problem}`);
       return 1;
     }
-    const integration = files.filter((f) => f.includes(`${join('test', 'integration')}`));
+    // A test file needs the emulators when it reads their hosts or asks for them.
+    const integration = files.filter((f) => /requireEmulators|PUBSUB_EMULATOR_HOST|FIRESTORE_EMULATOR_HOST/.test(readFileSync(f, 'utf8')));
     files = files.filter((f) => !integration.includes(f));
     console.error(`WARNING: ${problem}.\nNOT RUN (${integration.length} integration test files): ${integration.map((f) => relative(TEST_ROOT, f)).join(', ')}`);
   } else {

@@ -1,0 +1,20 @@
+/**
+ * One-at-a-time per key inside this process. Transactions on one service's document that
+ * overlap in one instance only deadlock each other in Firestore (both read, both want to
+ * write, one is aborted and retried); queueing them here costs nothing and removes that.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier `run` with the same key has settled. */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.then(() => undefined, () => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
