@@ -1,0 +1,89 @@
+/**
+ * Human output: tables and lines. Pure: the clock comes in as `now`, so the same releases
+ * always print the same way.
+ */
+import type {ApiRelease, ApiService} from './types';
+
+/** Lays out rows under a header, columns padded to their widest cell; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** How long ago `time` was, short: `42s ago`, `5m ago`, `3h ago`, `2d ago`; the date beyond a month. */
+export function age(time: string, now: Date): string {
+  const t = new Date(time);
+  const s = Math.max(0, Math.floor((now.getTime() - t.getTime()) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  if (s < 30 * 86_400) return `${Math.floor(s / 86_400)}d ago`;
+  return t.toISOString().slice(0, 10);
+}
+
+/** Wall-clock time of day, `HH:MM:SS` in the local zone. */
+export function clock(time: string | Date): string {
+  const t = new Date(time);
+  return [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** Shortens `s` to `max` characters, marking the cut. */
+export function snippet(s: string, max: number): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length <= max ? one : one.slice(0, max - 1).trimEnd() + '…';
+}
+
+/** Where a release came from: `object#generation`, or `rollback to vN`. */
+export function sourceOf(r: ApiRelease): string {
+  if (r.rollbackOf !== undefined) return `rollback to v${r.rollbackOf}`;
+  return r.source ? `${r.source.object}#${r.source.generation}` : '-';
+}
+
+/** What went wrong with a release, in a few words. */
+export function problemOf(r: ApiRelease, max = 60): string {
+  if (r.state === 'superseded' && r.supersededBy !== undefined) return `superseded by v${r.supersededBy}`;
+  return r.error ? snippet(`${r.error.code}: ${r.error.message}`, max) : '';
+}
+
+/** The releases table. */
+export function releasesTable(releases: ApiRelease[], now: Date): string {
+  if (!releases.length) return 'no releases yet\n';
+  return table(['RELEASE', 'STATE', 'TRIGGER', 'CREATED', 'SOURCE', 'REVISION', 'ERROR'],
+    releases.map((r) => [`v${r.release}`, r.state, r.trigger, age(r.createTime, now), sourceOf(r), r.revision ?? '-', problemOf(r)]));
+}
+
+/** The services table. */
+export function servicesTable(services: ApiService[], now: Date): string {
+  if (!services.length) return 'dropdeploy manages no services yet: upload a source archive to a source bucket\n';
+  return table(['SERVICE', 'DEPLOYED', 'SINCE', 'LATEST', 'REVISION', 'URL'],
+    services.map((s) => [s.service, s.deployed ? `v${s.deployed.release}` : '-', s.deployed ? age(s.deployed.time, now) : '-',
+      `v${s.lastRelease}`, s.deployed?.revision ?? '-', s.deployed?.url ?? '-']));
+}
+
+/** `dropdeploy status`: the deployed release, and the newest one when it is another. */
+export function statusText(service: ApiService, newest: ApiRelease | undefined, now: Date): string {
+  const lines: string[] = [];
+  const d = service.deployed;
+  if (d) {
+    lines.push(`${service.service}: v${d.release} deployed ${age(d.time, now)}`);
+    if (d.url) lines.push(`  url       ${d.url}`);
+    if (d.revision) lines.push(`  revision  ${d.revision}`);
+    if (d.image) lines.push(`  image     ${d.image}`);
+  } else {
+    lines.push(`${service.service}: nothing deployed yet`);
+  }
+  if (newest && newest.release !== d?.release) {
+    const problem = problemOf(newest, 100);
+    lines.push(`newest: v${newest.release} ${newest.state} (${newest.trigger}, ${sourceOf(newest)}, ${age(newest.createTime, now)})${problem ? ` ${problem}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One progress line: a state a release reached, with the time and what is new about it. */
+export function progressLine(r: ApiRelease, entry: {state: string; time: string; reason?: string}): string {
+  const extra = entry.state === 'building' && r.buildLogUrl ? `build log: ${r.buildLogUrl}`
+    : entry.state === 'deployed' && r.url ? `${r.url}${r.revision ? ` (revision ${r.revision})` : ''}`
+      : entry.reason ?? '';
+  return `${clock(entry.time)}  v${r.release}  ${entry.state.padEnd(13)} ${extra}`.trimEnd();
+}

@@ -1,0 +1,147 @@
+/**
+ * The `dropdeploy` CLI end to end: the compiled CLI as a child process against a real local
+ * stack (official Pub/Sub and Firestore emulators, local Cloud Build and Cloud Run emulators).
+ */
+import assert from 'node:assert/strict';
+import {after, before, describe, it} from 'node:test';
+import {Stack} from '../integration/stack';
+import {cli, startCli, type CliResult} from './run-cli';
+
+const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
+const haveEmulators = Boolean(process.env.PUBSUB_EMULATOR_HOST && process.env.FIRESTORE_EMULATOR_HOST);
+const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+
+/** The states a run printed as progress lines (`HH:MM:SS  vN  state …`), in order. */
+function printedStates(out: string, n: number): string[] {
+  return [...out.matchAll(new RegExp(`^\\d\\d:\\d\\d:\\d\\d  v${n}  (\\w+)`, 'gm'))].map((m) => m[1]);
+}
+
+describe('dropdeploy CLI against a local stack', {timeout: 180_000, skip: !haveEmulators && process.env.CI !== 'true' && 'needs the emulators: run it with `node dist/test/harness/run-tests.js cli`'}, () => {
+  let stack: Stack;
+  let url: string;
+  const dd = (...args: string[]) => cli([...args, '--url', url]);
+
+  before(async () => {
+    stack = await Stack.start();
+    url = stack.apiUrl;
+    for (const n of [1, 2]) {
+      assert.equal(await stack.upload(`web/v${n}.zip`, `10${n}`), 204);
+      await stack.build.setStatus(stack.buildIdOf('web', n), 'SUCCESS', {digest: DIGEST(String(n))});
+      await stack.waitFor(`web v${n} deployed`, () => stack.statesOf('web', n).includes('deployed'));
+    }
+  });
+  after(async () => { await stack?.stop(); });
+
+  it('releases: a table of both releases; --json is the API\'s JSON', async () => {
+    const r = await dd('releases', 'web');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^RELEASE +STATE +TRIGGER +CREATED +SOURCE +REVISION +ERROR\n/);
+    assert.match(r.stdout, /^v2 +deployed +upload +\d+s ago +web\/v2\.zip#102 +web-\S+\n/m);
+    assert.match(r.stdout, /^v1 +deployed +upload +\d+s ago +web\/v1\.zip#101 +web-\S+\n/m);
+    const j = await dd('releases', 'web', '--json');
+    assert.equal(j.code, 0, show(j));
+    const parsed = JSON.parse(j.stdout) as {releases: Array<{release: number}>};
+    assert.deepEqual(parsed.releases.map((x) => x.release), [2, 1]);
+    const one = await dd('releases', 'web', '--limit', '1', '--json');
+    assert.deepEqual((JSON.parse(one.stdout) as {releases: unknown[]}).releases.length, 1);
+  });
+
+  it('status: the deployed release and its URL', async () => {
+    const deployedUrl = (await stack.api('GET', '/v1/services/web/releases/2')).json.url as string;
+    assert.ok(deployedUrl);
+    const r = await dd('status', 'web');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^web: v2 deployed \d+s ago\n/);
+    assert.ok(r.stdout.includes(`  url       ${deployedUrl}\n`), r.stdout);
+    assert.doesNotMatch(r.stdout, /newest/);
+  });
+
+  it('services: a table with web', async () => {
+    const r = await dd('services');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^SERVICE +DEPLOYED +SINCE +LATEST +REVISION +URL\nweb +v2 +\d+s ago +v2 +web-\S+ +http/);
+  });
+
+  it('rollback web 1: waits, prints the states as they come, exits 0', async () => {
+    const r = await dd('rollback', 'web', 'v1');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^rollback of web to v1: release v3\n/);
+    assert.deepEqual(printedStates(r.stdout, 3), ['accepted', 'deploying', 'deployed']);
+    assert.match((await stack.api('GET', '/v1/services/web/releases/3')).json.image, /@sha256:1{64}$/);
+  });
+
+  it('redeploy web: follows a slow build through building → deploying → deployed, exits 0', async () => {
+    const run = startCli(['redeploy', 'web', '--url', url]);
+    // The build stays QUEUED until completed here: the CLI must be visibly waiting on it first.
+    await stack.waitFor('the CLI to show v4 building', () => /v4  building/.test(run.stdout()), 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(run.child.exitCode, null, 'still waiting');
+    await stack.build.setStatus(stack.buildIdOf('web', 4), 'SUCCESS', {digest: DIGEST('4')});
+    const r = await run.done;
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(printedStates(r.stdout, 4), ['accepted', 'building', 'deploying', 'deployed']);
+    assert.match(r.stdout, /v4  building +build log: http:\/\/127\.0\.0\.1:\d+\/builds\/\S+\n/);
+    assert.match(r.stdout, /v4  deployed +http\S+ \(revision web-\S+\)\n/);
+    assert.ok(r.ms > 1500, `took ${r.ms} ms`);
+  });
+
+  it('redeploy --no-wait: returns at once with the release number', async () => {
+    const r = await dd('redeploy', 'web', '--no-wait');
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^v5 building: redeploy of web; follow it with `dropdeploy releases web`\n$/);
+    assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    stack.putObject('web/v1.zip', '101');
+    const j = await dd('redeploy', 'web', '--no-wait', '--json', '--source', 'gs://dd-sources/web/v1.zip#101');
+    assert.equal(j.code, 0, show(j));
+    const release = JSON.parse(j.stdout) as {release: number; state: string; source: {generation: string}};
+    assert.deepEqual([release.release, release.state, release.source.generation], [6, 'building', '101']);
+  });
+
+  it('a failing build: exit 1 with the error and the build log URL', async () => {
+    const run = startCli(['redeploy', 'web', '--url', url]);
+    await stack.waitFor('the CLI to show v7 building', () => /v7  building/.test(run.stdout()), 20_000);
+    await stack.build.setStatus(stack.buildIdOf('web', 7), 'FAILURE', {failureDetail: 'npm ERR! missing script: build'});
+    const r = await run.done;
+    assert.equal(r.code, 1, show(r));
+    assert.deepEqual(printedStates(r.stdout, 7), ['accepted', 'building', 'build_failed']);
+    const logUrl = (await stack.api('GET', '/v1/services/web/releases/7')).json.buildLogUrl as string;
+    assert.match(r.stderr, /^dropdeploy: v7 of web ended build_failed: BUILD_FAILURE: .*npm ERR! missing script: build/m);
+    assert.ok(r.stderr.includes(`build log: ${logUrl}\n`), r.stderr);
+  });
+
+  it('logs: the build log URL of a release, or of the newest built one', async () => {
+    const v1 = (await stack.api('GET', '/v1/services/web/releases/1')).json.buildLogUrl as string;
+    const r = await dd('logs', 'web', '1');
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, `${v1}\n`);
+    const newest = await dd('logs', 'web');
+    assert.equal(newest.stdout, `${(await stack.api('GET', '/v1/services/web/releases/7')).json.buildLogUrl}\n`);
+    const rollback = await dd('logs', 'web', 'v3');
+    assert.equal(rollback.code, 1, show(rollback));
+    assert.match(rollback.stderr, /v3 of web has no build log: it is a rollback to v1.*`dropdeploy logs web 1`/);
+  });
+
+  it('rollback to a release that never deployed: the API\'s reason, exit 1', async () => {
+    const r = await dd('rollback', 'web', '7');
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, /release v7 of "web" was never deployed \(it is build_failed\).*\(409 FAILED_PRECONDITION\)/);
+  });
+
+  it('an unknown service: exit 1 with what to do', async () => {
+    for (const args of [['releases', 'ghost'], ['status', 'ghost'], ['rollback', 'ghost', '1'], ['logs', 'ghost', '1']]) {
+      const r = await dd(...args);
+      assert.equal(r.code, 1, show(r));
+      assert.equal(r.stderr, 'dropdeploy: dropdeploy manages no service ghost; see `dropdeploy services`\n', args.join(' '));
+    }
+  });
+
+  it('usage errors: exit 2 with the usage line, nothing sent', async () => {
+    const r = await dd('rollback', 'web');
+    assert.equal(r.code, 2, show(r));
+    assert.equal(r.stderr, 'dropdeploy: rollback: missing <release>\nusage: dropdeploy rollback <service> <release> [--no-wait] [--timeout SECONDS]\n');
+    const bad = await dd('redeploy', 'web', '--source', 'gs://dd-sources/web/v1.zip');
+    assert.equal(bad.code, 2, show(bad));
+    assert.match(bad.stderr, /no #GENERATION/);
+    assert.equal((await dd('releases', 'web', '--verbose')).code, 2);
+  });
+});
