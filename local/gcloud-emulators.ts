@@ -53,6 +53,20 @@ async function waitReady(url: string, child: ChildProcess, name: string, output:
   throw new Error(`the ${name} emulator did not answer on ${url} within ${timeoutMs / 1000}s:\n${output()}`);
 }
 
+/** Waits until nothing listens on `port` (a killed JVM lets go of it a moment after its parent exits). */
+async function waitPortFree(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function killGroup(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.pid === undefined) return resolve();
@@ -83,7 +97,10 @@ async function start(name: string, args: string[], timeoutMs: number): Promise<R
     await killGroup(child);
     throw err;
   }
-  return {name, host, stop: () => killGroup(child)};
+  return {name, host, stop: async () => {
+    await killGroup(child);
+    await waitPortFree(port);
+  }};
 }
 
 /** Starts the Pub/Sub emulator. */

@@ -48,8 +48,12 @@ export interface Config {
 
 /** How the HTTP API authenticates callers: always explicit, never guessed from a request. */
 export interface ApiConfig {
-  /** `google-id-token`: a Google-signed ID token is required (Cloud Run IAM checks it first on Google Cloud); `none`: the local stack. */
-  auth: 'google-id-token' | 'none';
+  /**
+   * `cloud-run-iam`: the API is private and Cloud Run IAM has verified each caller's ID token
+   * (it hands the token on with its signature replaced); `google-id-token`: the controller
+   * verifies every token's signature itself; `none`: the local stack, on loopback only.
+   */
+  auth: 'cloud-run-iam' | 'google-id-token' | 'none';
   /** Accepted token audiences; empty means `https://<Host header>`, the function's own URL. */
   audiences: string[];
   /** If set, only these callers (`user:…`, `serviceAccount:…` or a bare email) may call the API. */
@@ -130,7 +134,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     (v) => /^[\w.-]+:\d{1,5}$/.test(v));
 
   const list = (name: string) => (get(name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const auth = optional('DROPDEPLOY_API_AUTH', 'google-id-token or none', (v) => v === 'google-id-token' || v === 'none') ?? 'google-id-token';
+  const auth = optional('DROPDEPLOY_API_AUTH', 'cloud-run-iam, google-id-token or none', (v) => ['cloud-run-iam', 'google-id-token', 'none'].includes(v)) ?? 'google-id-token';
   const adminPrincipals = list('DROPDEPLOY_ADMIN_PRINCIPALS');
   for (const p of adminPrincipals) {
     if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p)) problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);

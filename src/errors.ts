@@ -61,10 +61,10 @@ export function describeError(err: unknown): string {
   }
 }
 
-/** The numeric gRPC code of an SDK error, if it carries one. */
+/** The numeric gRPC code (0–16) of an SDK error, if it carries one (HTTP statuses are not). */
 export function grpcCode(err: unknown): number | undefined {
   const code = (err as {code?: unknown} | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  return typeof code === 'number' && Number.isInteger(code) && code >= 0 && code <= 16 ? code : undefined;
 }
 
 /**

@@ -82,11 +82,12 @@ export interface ReleaseStore {
   leaseBuild(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>>;
   /**
    * Takes the service's deploy lock for `release` and moves it to `deploying`, or supersedes it
-   * when a newer release was deployed or is deploying; `busy` while another holds the lock.
+   * when a newer release was deployed; `busy` while another holds the lock, or while a newer
+   * release that started deploying has not ended (it may already serve).
    */
   leaseDeploy(service: string, release: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>>;
   /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */
-  finishDeploy(service: string, release: number, outcome: {revision: string; url?: string} | {error: ReleaseError}, now: Date): Promise<Release>;
+  finishDeploy(service: string, release: number, outcome: {revision: string; url?: string} | {error: ReleaseError}, holder: string, now: Date): Promise<Release>;
   /** Frees a lease after a retryable failure so the redelivery can go on at once. */
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */

@@ -151,6 +151,8 @@ env_vars_flag() {
     "DROPDEPLOY_BUCKETS=$BUCKET"
     "DROPDEPLOY_BUILD_SERVICE_ACCOUNT=$SA_BUILDER"
     "DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT=$SA_RUNTIME"
+    # The API is private: Cloud Run IAM verifies callers' ID tokens before the controller.
+    "DROPDEPLOY_API_AUTH=cloud-run-iam"
   ) name
   for name in "${PASSTHROUGH_VARS[@]}"; do
     if [[ -n ${!name:-} ]]; then pairs+=("$name=${!name}"); fi

@@ -21,8 +21,8 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   if (input.tags.length && !input.tags.includes(BUILD_TAG)) return ignored(log, 'not a dropdeploy build');
   if (!TERMINAL_BUILD_STATUSES.has(input.status)) return ignored(log, `status ${input.status} is not terminal`);
   const build = await (await deps.builds()).get(input.buildId);
-  const owner = releaseOfBuild(build);
-  if (!owner) return ignored(log, 'not a dropdeploy build (no dropdeploy tag and substitutions)');
+  const owner = releaseOfBuild(build, deps.config.firestore.root);
+  if (!owner) return ignored(log, 'not a build of this dropdeploy installation (tag dropdeploy and substitutions _DD_ROOT, _DD_SERVICE, _DD_RELEASE)');
   if (!TERMINAL_BUILD_STATUSES.has(build.status)) return ignored(log, `GetBuild says ${build.status}; waiting for the terminal status`);
   log = log.with({service: owner.service, release: owner.release});
   const c: Ctx = {deps, log};
@@ -32,7 +32,7 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   if (r.buildId !== build.id) {
     // A build whose id was never recorded (a crash right after CreateBuild) is adopted if it
     // carries the release's own tag; any other build is not this release's.
-    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(r.service, r.release))) {
+    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) {
       return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
     }
     r = await store.update(r.service, r.release, (cur) => markBuilding(cur, {buildId: build.id, logUrl: build.logUrl}, deps.now()).release);

@@ -27,20 +27,21 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
     return lease.release;
   }
   const r = lease.release;
+  // `deploying` is announced while Cloud Run is called, not before (no added latency; the
+  // outbox still publishes it before `deployed`). The rollout is always awaited: its outcome
+  // must be recorded before the lock is let go, even when the announcement failed.
+  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]);
   let outcome: DeployOutcome;
-  try {
-    // `deploying` is announced while Cloud Run is called, not before: no added latency, and
-    // the outbox still publishes it before `deployed`.
-    [outcome] = await Promise.all([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]);
-  } catch (err) {
-    if (err instanceof DropdeployError && !err.retryable) outcome = {ok: false, code: err.code, message: err.message};
-    else {
-      await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
-      throw err;
-    }
+  if (rolled.status === 'fulfilled') outcome = rolled.value;
+  else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable) outcome = {ok: false, code: rolled.reason.code, message: rolled.reason.message};
+  else {
+    await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
+    throw rolled.reason;
   }
   const done = await store.finishDeploy(r.service, r.release,
-    outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}}, deps.now());
+    outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}}, holder, deps.now());
+  // A failed announcement of `deploying` is retried by the redelivery (the outbox still owes it).
+  if (announced.status === 'rejected') throw announced.reason;
   if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
   else log.error(`deploy of ${r.service} v${r.release} ended ${done.state}: ${done.error?.message ?? ''}`);
   await publishPending(ctx, done);

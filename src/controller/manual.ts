@@ -48,7 +48,12 @@ export async function rollback(ctx: Ctx, service: string, target: number, opts: 
   return act(ctx, service, init, opts.idempotency, (r) => deployRelease(ctx, r, r.image!));
 }
 
-/** Makes (or finds) the release, then does its next step unless a delivery already did. */
+/**
+ * Makes (or finds) the release, then does its next step. A repeated request resumes a release
+ * its first attempt left unfinished: `accepted` (the build or deploy never started) and, for a
+ * rollback, `deploying` (no event will ever redeliver it). A redeploy in `building` goes on by
+ * its build's own status event.
+ */
 async function act(ctx: Ctx, service: string, init: ManualRelease, idempotency: Idempotency | undefined, next: (r: Release) => Promise<Release>): Promise<ActionResult> {
   const store = await ctx.deps.store();
   const made = await store.createRelease(service, init, ctx.deps.now(), idempotency);
@@ -59,18 +64,27 @@ async function act(ctx: Ctx, service: string, init: ManualRelease, idempotency: 
   log.notice(`${made.created ? 'release' : 'repeated request for release'} v${made.release.release} (${init.trigger}) by ${init.actor}`);
   const c: Ctx = {deps: ctx.deps, log};
   await publishPending(c, made.release);
-  const release = made.release.state === 'accepted' ? await next(made.release) : made.release;
+  const r = made.release;
+  const resume = r.state === 'accepted' || (r.state === 'deploying' && r.trigger === 'rollback');
+  const release = resume ? await next(r) : r;
   return {release, created: made.created};
 }
 
 /** The newest release that has a source (a rollback carries its target's). */
 async function newestSource(ctx: Ctx, service: string): Promise<Source> {
   const store = await ctx.deps.store();
+  const allowed = ctx.deps.config.buckets;
   let below: number | undefined;
   for (;;) {
     const page = await store.listReleases(service, 50, below);
     const hit = page.releases.find((r) => r.source);
-    if (hit?.source) return hit.source;
+    if (hit?.source) {
+      // Buckets can be removed from DROPDEPLOY_BUCKETS since; nothing outside them is built.
+      if (!allowed.includes(hit.source.bucket)) {
+        throw new PermanentError(`the newest source of "${service}" is in bucket ${hit.source.bucket}, which is no longer a source bucket (${allowed.join(', ')}); upload a new archive`, 'FAILED_PRECONDITION');
+      }
+      return hit.source;
+    }
     if (page.next === undefined) throw new PermanentError(`service "${service}" has no release with a source to rebuild; upload an archive first`, 'FAILED_PRECONDITION');
     below = page.next;
   }

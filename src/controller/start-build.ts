@@ -32,7 +32,7 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
     const builds = await deps.builds();
     // Only after an attempt that may have died between CreateBuild and recording its id:
     // the build is then found by its release tag instead of being started twice.
-    const found = lease.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(r.service, r.release)) : undefined;
+    const found = lease.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)) : undefined;
     const build = found ?? await builds.create(buildSpec(deps.config, r, r.source));
     log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {buildId: build.buildId, logUrl: build.logUrl});
     // The lease needs no release: it only guards the `accepted` state, which this ends.

@@ -2,7 +2,7 @@
  * Cloud Storage adapter: the {@link Objects} port on `@google-cloud/storage` (JSON API).
  */
 import type {Storage} from '@google-cloud/storage';
-import {classify} from '../errors';
+import {classify, describeError, PermanentError, RetryableError} from '../errors';
 import type {ObjectInfo, Objects} from '../ports';
 
 const NOT_FOUND = 404;
@@ -23,8 +23,17 @@ export class CloudStorageAdapter implements Objects {
       if (m.contentType) info.contentType = m.contentType;
       return info;
     } catch (err) {
-      if ((err as {code?: unknown}).code === NOT_FOUND) return undefined;
-      throw classify(err, `Cloud Storage read of gs://${bucket}/${object}${generation ? '#' + generation : ''}`);
+      const status = (err as {code?: unknown}).code;
+      const what = `Cloud Storage read of gs://${bucket}/${object}${generation ? '#' + generation : ''}`;
+      if (status === NOT_FOUND) return undefined;
+      // The JSON API answers HTTP statuses: map them as Google's own retry guidance does.
+      if (status === 429 || (typeof status === 'number' && status >= 500)) {
+        throw new RetryableError(`${what} failed with HTTP ${status}: ${describeError(err)}`, status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE', {cause: err});
+      }
+      if (status === 401 || status === 403) {
+        throw new PermanentError(`${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`, 'PERMISSION_DENIED', {cause: err});
+      }
+      throw classify(err, what);
     }
   }
 }

@@ -7,7 +7,7 @@
  *   POST /v1/services/{service}:rollback   {"release": N}
  * A repeated POST with the same Idempotency-Key starts no second release.
  */
-import {createHash} from 'node:crypto';
+import {createHash, randomUUID} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import type {Deps} from '../controller/deps';
 import {redeploy, rollback, type Idempotency} from '../controller/manual';
@@ -62,6 +62,7 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
       case 'rollback': {
         const body = jsonBody(req);
         const idempotency = idempotencyOf(req, route.kind, route.service, body);
+        res.set('idempotency-key', idempotency.key);
         const result = route.kind === 'redeploy'
           ? await redeploy(ctx, route.service, {actor: caller.actor, source: redeployBody(body).source, idempotency})
           : await rollback(ctx, route.service, rollbackBody(body).release, {actor: caller.actor, idempotency});
@@ -87,11 +88,14 @@ function jsonBody(req: Request): unknown {
   return req.body;
 }
 
-function idempotencyOf(req: Request, action: string, service: string, body: unknown): Idempotency | undefined {
-  const key = req.get('idempotency-key');
-  if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,128}$/.test(key)) throw ApiError.invalid('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
-  return {key, requestHash: createHash('sha256').update(JSON.stringify([action, service, body])).digest('hex')};
+/**
+ * The request's Idempotency-Key, or a new one: every manual release can then be resumed by
+ * repeating the request with the key the answer names (a 503 says which).
+ */
+function idempotencyOf(req: Request, action: string, service: string, body: unknown): Idempotency {
+  const given = req.get('idempotency-key');
+  if (given !== undefined && !/^[\x21-\x7e]{1,128}$/.test(given)) throw ApiError.invalid('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  return {key: given ?? `dd-${randomUUID()}`, requestHash: createHash('sha256').update(JSON.stringify([action, service, body])).digest('hex')};
 }
 
 function paging(query: Request['query']): {pageSize: number; below?: number} {

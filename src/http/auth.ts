@@ -1,9 +1,10 @@
 /**
  * Who is calling the API. On Google Cloud the function is private: Cloud Run IAM admits only
- * callers with the invoker role and a Google ID token. The controller then verifies that token
- * itself (audience = its own URL), checks the caller against DROPDEPLOY_ADMIN_PRINCIPALS, and
- * records the caller as the release's actor. The local stack runs with auth `none`, on
- * loopback only. The mode is configuration, never inferred from a request.
+ * callers with the invoker role and a Google ID token (mode `cloud-run-iam`). The controller
+ * verifies a token's signature itself when it has one (audience = its own URL; always, in mode
+ * `google-id-token`), checks the caller against DROPDEPLOY_ADMIN_PRINCIPALS, and records the
+ * caller as the release's actor. The local stack runs with auth `none`, on loopback only. The
+ * mode is configuration, never inferred from a request.
  */
 import type {ApiConfig} from '../config';
 import {ApiError} from './errors';
@@ -63,9 +64,14 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
   const audiences = api.audiences.length ? api.audiences : [hostAudience(headers)];
   let payload: TokenPayload;
   if (token.split('.')[2] === PLATFORM_VERIFIED_SIGNATURE) {
+    // Only Cloud Run IAM may vouch for a token without its signature; anywhere else such a
+    // token is a forgery waiting to happen.
+    if (api.auth !== 'cloud-run-iam') {
+      throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token has no signature to verify; if the API is private behind Cloud Run IAM, set DROPDEPLOY_API_AUTH=cloud-run-iam');
+    }
+    // Cloud Run checked signature and audience by its own rules (gcloud's user tokens carry
+    // gcloud's client id as audience); expiry, identity and admin list are checked here.
     payload = decodePayload(token);
-    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.some((a) => a && audiences.includes(a))) throw new ApiError(401, 'UNAUTHENTICATED', `the ID token is for audience ${String(payload.aud)}, not ${audiences.join(' or ')}`);
     if (!payload.exp || payload.exp * 1000 < now.getTime()) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token has expired; get a new one');
   } else {
     try {

@@ -38,5 +38,5 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(http, http === 500 ? 'INTERNAL' : err.code, err.message);
   }
   const message = describeError(err);
-  return new ApiError(503, 'UNAVAILABLE', `${message}; retry the request with the same Idempotency-Key to resume it`, {'retry-after': '5'});
+  return new ApiError(503, 'UNAVAILABLE', `${message}; retry the request with the same Idempotency-Key header (see the answer's Idempotency-Key) to resume it`, {'retry-after': '5'});
 }

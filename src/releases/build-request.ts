@@ -23,14 +23,17 @@ export const BUILDPACKS_BUILDER = 'gcr.io/buildpacks/builder:latest';
 /** The `pack` CLI image, as Cloud Run's deploy-from-source uses it. */
 export const PACK_IMAGE = 'gcr.io/k8s-skaffold/pack';
 
-/** The tags that name a release's build: `dd-<service>-v<n>` lets ListBuilds find it again. */
-export function releaseBuildTag(service: string, release: number): string {
-  return `dd-${service}-v${release}`;
+/**
+ * The tag that names a release's build, so ListBuilds finds it again: `dd-<root>-<service>-v<n>`,
+ * where `root` (DROPDEPLOY_FIRESTORE_ROOT) tells two installations in one project apart.
+ */
+export function releaseBuildTag(root: string, service: string, release: number): string {
+  return `dd-${root}-${service}-v${release}`;
 }
 
-/** What the tags and substitutions of a build say about the release it belongs to. */
-export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Record<string, string> | null}): {service: string; release: number} | undefined {
-  if (!b.tags?.includes(BUILD_TAG)) return undefined;
+/** What the tags and substitutions of a build say about the release of installation `root` it belongs to. */
+export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Record<string, string> | null}, root: string): {service: string; release: number} | undefined {
+  if (!b.tags?.includes(BUILD_TAG) || b.substitutions?._DD_ROOT !== root) return undefined;
   const service = b.substitutions?._DD_SERVICE;
   const release = Number(b.substitutions?._DD_RELEASE);
   if (!service || !Number.isInteger(release) || release < 1) return undefined;
@@ -43,7 +46,7 @@ export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Recor
  * target the way Cloud Run functions do); pushes `…/<service>:v<n>`.
  */
 export function buildSpec(
-  config: {projectId: string; region: string; repository: string; build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number}},
+  config: {projectId: string; region: string; repository: string; firestore: {root: string}; build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number}},
   release: Pick<Release, 'service' | 'release'>,
   source: Source,
 ): BuildSpec {
@@ -72,8 +75,8 @@ export function buildSpec(
     source: {storageSource: {bucket: source.bucket, object: source.object, generation: source.generation}},
     steps: [{id: 'build', name: 'gcr.io/cloud-builders/docker', entrypoint: 'bash', args: ['-c', script], env}],
     images: [image],
-    tags: [BUILD_TAG, releaseBuildTag(release.service, release.release)],
-    substitutions: {_DD_SERVICE: release.service, _DD_RELEASE: String(release.release)},
+    tags: [BUILD_TAG, releaseBuildTag(config.firestore.root, release.service, release.release)],
+    substitutions: {_DD_ROOT: config.firestore.root, _DD_SERVICE: release.service, _DD_RELEASE: String(release.release)},
     timeout: {seconds: config.build.timeoutSeconds},
     options: {substitutionOption: 'ALLOW_LOOSE'},
   };

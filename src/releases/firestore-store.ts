@@ -18,6 +18,8 @@ interface ServiceDoc {
   lastRelease?: number;
   deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
   lock?: {release: number; holder: string; until: number} | null;
+  /** The newest release that ever started deploying (never decreases). */
+  deployStarted?: number;
 }
 
 interface SourceDoc {
@@ -175,38 +177,48 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const release = toRelease(rSnap.data()!);
       if (TERMINAL.has(release.state)) return {kind: 'done', release};
       const svc = sSnap.data();
-      const lock = svc?.lock && svc.lock.until > now.getTime() && svc.lock.holder !== holder ? svc.lock : undefined;
-      const newer = Math.max(svc?.deployed?.release ?? 0, lock?.release ?? 0);
-      if (newer > n) {
+      const deployed = svc?.deployed?.release ?? 0;
+      if (deployed > n) {
         // Newest wins: an older build that finished late never replaces newer code.
-        const superseded = markSuperseded(release, newer, now).release;
+        const superseded = markSuperseded(release, deployed, now).release;
         t.set(rRef, plain(superseded), {merge: true});
         return {kind: 'done', release: superseded};
       }
+      const lock = svc?.lock && svc.lock.until > now.getTime() && svc.lock.holder !== holder ? svc.lock : undefined;
       if (lock) return {kind: 'busy', release, holder: lock.release};
+      // A newer release that started deploying and has not ended may already serve (its
+      // handler failed after Cloud Run took the update): wait for its redelivery to finish it,
+      // then this one is superseded — or goes ahead if that deploy failed.
+      const started = svc?.deployStarted ?? 0;
+      if (started > n) {
+        const newer = (await t.get(this.releaseRef(service, started))).data();
+        if (newer && !TERMINAL.has(newer.state)) return {kind: 'busy', release, holder: started};
+      }
       const deploying = markDeploying(release, release.image ?? image, now).release;
       t.set(rRef, plain(deploying), {merge: true});
-      t.set(sRef, {service, lock: {release: n, holder, until: now.getTime() + leaseMs}}, {merge: true});
+      t.set(sRef, {service, lock: {release: n, holder, until: now.getTime() + leaseMs}, deployStarted: Math.max(started, n)}, {merge: true});
       return {kind: 'go', release: deploying, value: {image: deploying.image ?? image}};
     });
   }
 
-  async finishDeploy(service: string, n: number, outcome: {revision: string; url?: string} | {error: {code: string; message: string}}, now: Date): Promise<Release> {
+  async finishDeploy(service: string, n: number, outcome: {revision: string; url?: string} | {error: {code: string; message: string}}, holder: string, now: Date): Promise<Release> {
     return this.run('deploy result', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       const release = toRelease(rSnap.data()!);
       const svc = sSnap.data();
-      const deployedNewer = (svc?.deployed?.release ?? 0) > n;
       let next: Release;
       if ('error' in outcome) next = markDeployFailed(release, outcome.error, now).release;
-      else if (deployedNewer) next = markSuperseded(release, svc!.deployed!.release, now).release;
       else {
+        // Cloud Run serves this release now, whatever else happened meanwhile: record it.
         next = markDeployed(release, outcome, now).release;
-        t.set(sRef, plain({deployed: {release: n, image: next.image, revision: outcome.revision, url: outcome.url, time: now.toISOString()}}), {merge: true});
+        if ((svc?.deployed?.release ?? 0) < n) {
+          t.set(sRef, plain({deployed: {release: n, image: next.image, revision: outcome.revision, url: outcome.url, time: now.toISOString()}}), {merge: true});
+        }
       }
-      if (svc?.lock?.release === n) t.set(sRef, {lock: null}, {merge: true});
+      // Only this deploy's own lock: an expired one may have been taken over meanwhile.
+      if (svc?.lock?.holder === holder) t.set(sRef, {lock: null}, {merge: true});
       if (next !== release) t.set(rRef, plain(next), {merge: true});
       return next;
     });

@@ -85,8 +85,8 @@ export function notManagedReason(existing: RunService, service: string): string 
 /**
  * `existing` with the image of its serving container replaced and dropdeploy's labels and
  * annotations set; every other setting stays. Traffic goes 100% to the latest revision, which
- * also ends a split pinned by a rollback or by hand. A fixed revision name is dropped, since
- * Cloud Run refuses to reuse it.
+ * also ends a split pinned by a rollback or by hand (tagged targets stay, at 0%). A fixed
+ * revision name is dropped, since Cloud Run refuses to reuse it.
  */
 export function updatedService(existing: RunService, d: DeployRequest, service: string): RunService {
   const reason = notManagedReason(existing, service);
@@ -99,11 +99,16 @@ export function updatedService(existing: RunService, d: DeployRequest, service: 
   template.containers = containers;
   template.labels = {...template.labels, ...ownLabels(d)};
   delete template.revision;
+  const annotations = {...existing.annotations, ...ownAnnotations(d)};
+  // A rollback has no build: the previous release's build annotation would be wrong.
+  if (!d.buildId) delete annotations[ANNOTATION_BUILD];
+  // Tagged targets (preview URLs an operator added) stay, at 0%; all traffic goes to the latest.
+  const tagged = (existing.traffic ?? []).filter((t) => t.tag).map((t) => ({...t, percent: 0}));
   return {
     ...structuredClone(existing),
     labels: {...existing.labels, ...ownLabels(d)},
-    annotations: {...existing.annotations, ...ownAnnotations(d)},
+    annotations,
     template,
-    traffic: LATEST_100,
+    traffic: [...LATEST_100, ...tagged],
   };
 }

@@ -177,6 +177,8 @@ describe('deploy/install.sh in an empty project', () => {
       DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status', DROPDEPLOY_BUCKETS: BUCKET,
       DROPDEPLOY_BUILD_SERVICE_ACCOUNT: sa('builder').slice('serviceAccount:'.length),
       DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT: sa('runtime').slice('serviceAccount:'.length),
+      // Private behind Cloud Run IAM, which verifies callers before the controller does.
+      DROPDEPLOY_API_AUTH: 'cloud-run-iam',
     };
     for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi']]) {
       const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,

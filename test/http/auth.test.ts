@@ -51,13 +51,20 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
       const [h, b] = issuer.token(claims).split('.');
       return `${h}.${b}.${PLATFORM_VERIFIED_SIGNATURE}`;
     };
-    it('accepted with the right audience', async () => {
-      assert.equal((await authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com'})), new Date())).actor, 'user:ops@example.com');
+    const iam = () => api({auth: 'cloud-run-iam'});
+    it('accepted in mode cloud-run-iam, whatever audience Cloud Run accepted (gcloud user tokens)', async () => {
+      assert.equal((await authenticate(iam(), bearer(stripped({aud: '32555940559.apps.googleusercontent.com', email: 'ops@example.com'})), new Date())).actor, 'user:ops@example.com');
     });
-    it('still checked for audience, expiry and admin', async () => {
-      await refused(authenticate(api(), bearer(stripped({aud: 'https://x.example', email: 'ops@example.com'})), new Date()), 401, /audience/);
-      await refused(authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', exp: 1})), new Date()), 401, /expired/);
-      await refused(authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'eve@example.com'})), new Date()), 403, /may not call/);
+    it('still checked for expiry and admin', async () => {
+      await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', exp: 1})), new Date()), 401, /expired/);
+      await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'eve@example.com'})), new Date()), 403, /may not call/);
+    });
+    it('refused in mode google-id-token: nothing vouches for it there', async () => {
+      await refused(authenticate(api(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com'})), new Date()), 401, /set DROPDEPLOY_API_AUTH=cloud-run-iam/);
+    });
+    it('a signed token is still verified in mode cloud-run-iam', async () => {
+      const t = issuer.token({aud: 'https://api.example', email: 'ops@example.com'});
+      await refused(authenticate(iam(), bearer(t.slice(0, t.lastIndexOf('.') + 1) + 'AAAA'), new Date()), 401, /refused/);
     });
   });
 

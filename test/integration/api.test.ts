@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {grpc} from 'google-gax';
 import {Stack} from './stack';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
@@ -145,6 +146,23 @@ describe('HTTP API', {timeout: 120_000}, () => {
     const c = await stack.api('POST', '/v1/services/web:rollback', {release: 1}, h);
     assert.equal(c.status, 409);
     assert.match(c.json.error.message, /already used for a different request/);
+  });
+
+  it('a rollback that fails transiently answers 503 with a key; repeating with it resumes the same release', async () => {
+    stack.run.injectFault({method: 'UpdateService', code: grpc.status.UNAVAILABLE, times: 1});
+    const first = await fetch(`${stack.apiUrl}/v1/services/web:rollback`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({release: 2})});
+    assert.equal(first.status, 503);
+    const key = first.headers.get('idempotency-key');
+    assert.ok(key, 'the answer names the key to resume with');
+    assert.match(((await first.json()) as {error: {message: string}}).error.message, /same Idempotency-Key/);
+    const stuck = (await stack.api('GET', '/v1/services/web/releases')).json.releases[0];
+    assert.equal(stuck.trigger, 'rollback');
+    assert.equal(stuck.state, 'deploying');
+    const again = await stack.api('POST', '/v1/services/web:rollback', {release: 2}, {'idempotency-key': key!});
+    assert.equal(again.status, 202, JSON.stringify(again.json));
+    assert.equal(again.json.release, stuck.release, 'the same release, resumed');
+    assert.equal(again.json.state, 'deployed');
+    assert.match(image(), /@sha256:2{64}$/);
   });
 
   it('malformed, huge, wrongly typed requests and bad service names', async () => {

@@ -14,6 +14,7 @@ import {drop} from '../../local/drop';
 import {REPO_ROOT} from '../../local/functions';
 import {LocalStack} from '../../local/stack';
 import {requireEmulators} from './stack';
+import {cli, cliEnv} from '../cli/run-cli';
 
 interface Seen {
   state: string;
@@ -103,5 +104,17 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     const accepted = seen.filter((e) => e.state === 'accepted').map((e) => `${e.data.service}/${e.data.release}`);
     assert.deepEqual([...new Set(accepted)].sort(), ['greeter/1', 'hello/1', 'hello/2', 'hello/3']);
     assert.ok(logs.some((l) => l.includes('duplicate delivery')), 'the second delivery was seen and recognised');
+  });
+
+  it('the CLI finds the stack through local.json; a rollback to v1 makes the same URL answer v1 again', async () => {
+    const env = cliEnv({DROPDEPLOY_LOCAL_DIR: root});
+    const list = await cli(['releases', 'hello', '--json'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).releases.map((r: {release: number; state: string}) => `v${r.release} ${r.state}`), ['v3 deploy_failed', 'v2 deployed', 'v1 deployed']);
+    const rollback = await cli(['rollback', 'hello', 'v1'], env);
+    assert.equal(rollback.code, 0, rollback.stdout + rollback.stderr);
+    assert.match(rollback.stdout, /v4\s+deployed/);
+    const v1 = await waitState('hello', 1, ['deployed']);
+    assert.match(await get(v1.data.url!), /\(v1\)/);
   });
 });

@@ -176,7 +176,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.waitFor('deploy started', () => stack.run.callsTo('CreateService').some((c) => JSON.stringify(c.request).includes('slow')));
     // The same status again, directly, while the first delivery is still deploying.
     const status = await stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
-      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-slow-v1'], substitutions: {_DD_SERVICE: 'slow', _DD_RELEASE: '1'}},
+      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-dropdeploy-slow-v1'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'slow', _DD_RELEASE: '1'}},
       `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
     assert.equal(status, 204);
     const stored = await (await stack.deps.store()).get('slow', 1);

@@ -181,7 +181,7 @@ export class Stack {
 
   /** The id of the build the emulator received for release `release` of `service`. */
   buildIdOf(service: string, release: number): string {
-    const b = this.build.builds().find((x) => (x as {tags?: string[]}).tags?.includes(`dd-${service}-v${release}`));
+    const b = this.build.builds().find((x) => (x as {tags?: string[]}).tags?.includes(`dd-${this.config.firestore.root}-${service}-v${release}`));
     if (!b) throw new Error(`no build of ${service} v${release}; builds: ${this.build.builds().map((x) => JSON.stringify((x as {tags?: unknown}).tags)).join(' ')}`);
     return (b as {id: string}).id;
   }

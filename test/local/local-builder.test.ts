@@ -49,7 +49,7 @@ function putObject(object: string, bytes: Buffer): string {
 async function build(object: string, bytes: Buffer, extra: Partial<Source> = {}, timeoutSeconds = 120) {
   const source: Source = {bucket: BUCKET, object, generation: putObject(object, bytes), ...extra};
   const service = object.split('/')[0];
-  const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', build: {timeoutSeconds}}, {service, release: 1}, source);
+  const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds}}, {service, release: 1}, source);
   const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
   const id = (op.metadata as any).build.id as string;
   return {id, image: spec.images[0], done: () => waitFor(id, (s) => TERMINAL_STATUSES.includes(s))};
@@ -160,7 +160,7 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.match(evil.statusDetail!, /^the source archive was refused: entry "\.\.\/evil" points outside the archive root/);
     assert.ok(!existsSync(join(base, 'work', 'evil')) && !existsSync(join(base, 'evil')));
 
-    const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
+    const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
       {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'});
     const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
     const ghost = await waitFor((op.metadata as any).build.id, (s) => TERMINAL_STATUSES.includes(s));

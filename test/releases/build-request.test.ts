@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {buildSpec, releaseOfBuild} from '../../src/releases/build-request';
 
-const config = {projectId: 'p-123', region: 'europe-west1', repository: 'dropdeploy', build: {timeoutSeconds: 900}};
+const config = {projectId: 'p-123', region: 'europe-west1', repository: 'dropdeploy', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 900}};
 const source = {bucket: 'dd-sources', object: 'hello/v3.tar.gz', generation: '1700000000000001'};
 
 describe('buildSpec', () => {
@@ -12,9 +12,10 @@ describe('buildSpec', () => {
   });
   it('pushes the release-tagged image', () => assert.deepEqual(spec.images, ['europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3']));
   it('tags and substitutions identify the release', () => {
-    assert.deepEqual(spec.tags, ['dropdeploy', 'dd-hello-v3']);
-    assert.deepEqual(spec.substitutions, {_DD_SERVICE: 'hello', _DD_RELEASE: '3'});
-    assert.deepEqual(releaseOfBuild(spec), {service: 'hello', release: 3});
+    assert.deepEqual(spec.tags, ['dropdeploy', 'dd-dropdeploy-hello-v3']);
+    assert.deepEqual(spec.substitutions, {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'hello', _DD_RELEASE: '3'});
+    assert.deepEqual(releaseOfBuild(spec, 'dropdeploy'), {service: 'hello', release: 3});
+    assert.equal(releaseOfBuild(spec, 'staging'), undefined, 'another installation\'s build');
   });
   it('builds with a Dockerfile when present, else with buildpacks', () => {
     const script = spec.steps[0].args[1];
@@ -44,11 +45,12 @@ describe('buildSpec', () => {
 
 describe('releaseOfBuild', () => {
   const cases = [
-    {name: 'ours', b: {tags: ['dropdeploy'], substitutions: {_DD_SERVICE: 'a', _DD_RELEASE: '2'}}, want: {service: 'a', release: 2}},
-    {name: 'no dropdeploy tag', b: {tags: ['other'], substitutions: {_DD_SERVICE: 'a', _DD_RELEASE: '2'}}, want: undefined},
+    {name: 'ours', b: {tags: ['dropdeploy'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'a', _DD_RELEASE: '2'}}, want: {service: 'a', release: 2}},
+    {name: 'no dropdeploy tag', b: {tags: ['other'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'a', _DD_RELEASE: '2'}}, want: undefined},
+    {name: 'another installation', b: {tags: ['dropdeploy'], substitutions: {_DD_ROOT: 'staging', _DD_SERVICE: 'a', _DD_RELEASE: '2'}}, want: undefined},
     {name: 'no substitutions', b: {tags: ['dropdeploy']}, want: undefined},
-    {name: 'bad release number', b: {tags: ['dropdeploy'], substitutions: {_DD_SERVICE: 'a', _DD_RELEASE: 'x'}}, want: undefined},
+    {name: 'bad release number', b: {tags: ['dropdeploy'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'a', _DD_RELEASE: 'x'}}, want: undefined},
     {name: 'nulls from the API', b: {tags: null, substitutions: null}, want: undefined},
   ];
-  for (const c of cases) it(c.name, () => assert.deepEqual(releaseOfBuild(c.b), c.want));
+  for (const c of cases) it(c.name, () => assert.deepEqual(releaseOfBuild(c.b, 'dropdeploy'), c.want));
 });

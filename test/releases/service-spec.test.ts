@@ -66,6 +66,13 @@ describe('updatedService', () => {
     assert.deepEqual(got.traffic, [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}]);
     assert.equal(got.template!.revision, undefined);
   });
+  it('keeps tagged traffic targets (at 0%) and drops a stale build annotation on a rollback', () => {
+    const withTag = {...existing, annotations: {'dropdeploy.dev/build': 'b3'}, traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]};
+    const rolled = updatedService(withTag, {release: 5, image: 'r/hello@sha256:old', sourceNote: 'rollback to v2'}, 'hello');
+    assert.deepEqual(rolled.traffic, [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}, {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]);
+    assert.equal(rolled.annotations!['dropdeploy.dev/build'], undefined);
+    assert.equal(rolled.annotations!['dropdeploy.dev/source'], 'rollback to v2');
+  });
   it('does not modify its input', () => {
     assert.equal(existing.template!.containers![1].image, 'r/hello@sha256:old');
     assert.equal(existing.labels!['dropdeploy-release'], 'v3');
