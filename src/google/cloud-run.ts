@@ -3,12 +3,13 @@
  * update wait for the long-running operation, so the outcome is the rollout's.
  */
 import type {ServicesClient} from '@google-cloud/run';
-import {classify, grpcCode, wrapAsync} from '../errors';
+import {classify, describeError, grpcCode, wrapAsync} from '../errors';
 import type {DeployOutcome, Services} from '../ports';
 import type {RunService} from '../releases/service-spec';
 import {enumName, toPlain} from './plain';
 
 const NOT_FOUND = 5;
+const REVISION_NOT_READY = /Revision '[^']+' is not ready and cannot serve traffic/;
 const CONDITION_STATE: Record<number, string> = {0: 'STATE_UNSPECIFIED', 1: 'CONDITION_PENDING', 2: 'CONDITION_RECONCILING', 3: 'CONDITION_FAILED', 4: 'CONDITION_SUCCEEDED'};
 
 interface PlainService extends RunService {
@@ -56,9 +57,13 @@ export class CloudRunAdapter implements Services {
       const [svc] = await wait();
       result = toPlain<PlainService>(svc);
     } catch (err) {
+      const message = describeError(err);
+      // A revision that cannot start is the deploy's outcome, whatever code the operation
+      // carries: reports show FAILED_PRECONDITION (2025) and INTERNAL (2024) for it.
+      if (REVISION_NOT_READY.test(message)) return {ok: false, message};
       const e = classify(err, what);
       if (e.retryable || grpcCode(err) === undefined) throw e;
-      return {ok: false, message: (err as Error).message};
+      return {ok: false, message};
     }
     const state = enumName(result.terminalCondition?.state, CONDITION_STATE);
     const ready = lastSegment(result.latestReadyRevision);
