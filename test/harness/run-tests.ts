@@ -30,7 +30,7 @@ async function main(): Promise<number> {
       return 1;
     }
     // A test file needs the emulators when it reads their hosts or asks for them.
-    const integration = files.filter((f) => /requireEmulators|PUBSUB_EMULATOR_HOST|FIRESTORE_EMULATOR_HOST/.test(readFileSync(f, 'utf8')));
+    const integration = files.filter((f) => /requireEmulators|Stack\.start|PUBSUB_EMULATOR_HOST|FIRESTORE_EMULATOR_HOST/.test(readFileSync(f, 'utf8')));
     files = files.filter((f) => !integration.includes(f));
     console.error(`WARNING: ${problem}.\nNOT RUN (${integration.length} integration test files): ${integration.map((f) => relative(TEST_ROOT, f)).join(', ')}`);
   } else {
