@@ -5,7 +5,7 @@
  */
 import {DropdeployError} from '../errors';
 import type {Release} from '../releases/release';
-import {newService, notManagedReason, updatedService, type DeployRequest} from '../releases/service-spec';
+import {newService, updatedService, type DeployRequest} from '../releases/service-spec';
 import type {DeployOutcome} from '../ports';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
@@ -59,7 +59,6 @@ async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployOutco
   };
   const existing = await services.get(r.service);
   if (!existing) return services.create(r.service, newService(deps.config.service, request));
-  const reason = notManagedReason(existing, r.service);
-  if (reason) return {ok: false, code: 'NOT_MANAGED', message: reason};
+  // updatedService refuses (permanently, NOT_MANAGED) a service dropdeploy does not manage.
   return services.update(updatedService(existing, request, r.service));
 }
