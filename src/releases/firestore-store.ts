@@ -28,14 +28,9 @@ interface SourceDoc {
 
 type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
 
-const ALREADY_EXISTS = 6;
 const ABORTED = 10;
 const TX_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// A duplicate waits this long (polling) for the first delivery to number the release before
-// it runs the numbering transaction itself (the first may have died).
-const CLAIM_POLL_MS = 50;
-const CLAIM_POLL_TIMES = 100;
 
 /** Two documents in one batched read inside a transaction. */
 async function getBoth<A, B>(t: Transaction, a: DocumentReference<A>, b: DocumentReference<B>): Promise<[DocumentSnapshot<A>, DocumentSnapshot<B>]> {
@@ -95,31 +90,14 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}> {
     const ref = this.sourceRef(source);
-    // Fast path without a transaction: a create-if-absent picks one winner among concurrent
-    // duplicates in a few ms, where a contended transaction would take seconds.
-    let won = false;
-    try {
-      await ref.create({bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString()});
-      won = true;
-    } catch (err) {
-      if (grpcCode(err) !== ALREADY_EXISTS) throw classify(err, 'Firestore claim of the source');
-    }
-    if (!won) {
-      for (let i = 0; i < CLAIM_POLL_TIMES; i++) {
-        const snap = await ref.get().catch((err) => { throw classify(err, 'Firestore read of the source'); });
-        const n = snap.data()?.release;
-        if (n !== undefined) {
-          const existing = await this.get(service, n);
-          if (existing) return {release: existing, created: false};
-        }
-        await sleep(CLAIM_POLL_MS);
-      }
-      // The winner has not allocated a number: it may have crashed. The transaction below is
-      // safe to run by anyone, any number of times.
-    }
+    // One transaction, two round trips (a batched read, the commit): the source's claim, the
+    // number and the release are written together, so a claim never exists without its
+    // release. Concurrent duplicates in this instance queue on the service; across instances
+    // the loser of the commit retries and finds the winner's release.
     return this.run('release allocation', service, async (t) => {
       // One batched read: parallel t.get()s are serialised by the transaction's lazy begin.
       const [src, svc] = await getBoth(t, ref, this.serviceRef(service));
+      // A claim without a number (left by a store from before claim and number were one write) is numbered here.
       const known = src.data()?.release;
       if (known !== undefined) {
         const existing = await t.get(this.releaseRef(service, known));
