@@ -12,10 +12,10 @@ export async function publishPending({deps, log}: Ctx, r: Release): Promise<void
   const states = unpublished(r);
   if (!states.length) return;
   const publisher = await deps.publisher();
-  for (const state of states) {
-    await publisher.publish(releaseStatusMessage(r, state, deps.config));
-    log.info(`status ${state} published`, {state});
-  }
+  // All at once: they share the service's ordering key, so the client sends them in order, in
+  // one request, and a failure of one fails those after it.
+  await Promise.all(states.map((state) => publisher.publish(releaseStatusMessage(r, state, deps.config))));
+  for (const state of states) log.info(`status ${state} published`, {state});
   const store = await deps.store();
   await store.markPublished(r.service, r.release, states);
 }
