@@ -191,14 +191,19 @@ export class Stack {
     return this.events.filter((e) => e.subject === `services/${service}/releases/${release}`).map((e) => e.data.state);
   }
 
-  /** Polls `check` until it returns a truthy value; fails with `what` and recent logs after `ms`. */
+  /**
+   * Polls `check` until it returns a truthy value; fails with `what` and recent logs after `ms`
+   * (every log line and status event is written to a file the error names).
+   */
   async waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<NonNullable<T>> {
     const deadline = Date.now() + ms;
     for (;;) {
       const v = await check();
       if (v) return v as NonNullable<T>;
       if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}\nevents: ${JSON.stringify(this.events.map((e) => [e.subject, e.data.state]))}\nlogs:\n${this.logs.slice(-15).join('\n')}`);
+        const dump = join(tmpdir(), `dropdeploy-stack-${this.config.firestore.root}.log`);
+        writeFileSync(dump, [...this.logs, ...this.events.map((e) => JSON.stringify(e))].join('\n') + '\n');
+        throw new Error(`timed out waiting for ${what} (all logs and events: ${dump})\nlogs:\n${this.logs.slice(-15).join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

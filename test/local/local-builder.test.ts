@@ -12,6 +12,7 @@ import {imageConfig} from '../../local/build/detect-node';
 import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../local/build/local-builder';
 import {startLogServer, type LogServer} from '../../local/build/log-server';
 import {clientOptions} from '../../local/grpc/client-options';
+import {freePort} from '../../local/gcloud-emulators';
 import {LocalRegistry, type ImageConfig} from '../../local/registry';
 import {buildSpec} from '../../src/releases/build-request';
 import type {Source} from '../../src/releases/release';
@@ -116,15 +117,19 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.equal((await fetch(`${logServer.url}/builds/nope`)).status, 404);
     assert.ok(!existsSync(join(base, 'work', b.id)), 'the scratch folder is removed');
 
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // A port the OS says is free (a random one could be taken, and the app would just exit).
+    const port = await freePort();
     const [cmd, ...args] = config.entrypoint;
-    const child = spawn(cmd, args, {cwd: join(image.rootfs, config.workingDir ?? ''), env: {...process.env, ...config.env, PORT: String(port)}, stdio: 'ignore'});
+    const child = spawn(cmd, args, {cwd: join(image.rootfs, config.workingDir ?? ''), env: {...process.env, ...config.env, PORT: String(port)}, stdio: ['ignore', 'ignore', 'pipe']});
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     try {
       let body = '';
-      for (let i = 0; i < 100 && !body; i++) {
+      for (let i = 0; i < 200 && !body && child.exitCode === null; i++) {
         body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
         if (!body) await new Promise((r) => setTimeout(r, 50));
       }
+      assert.equal(child.exitCode, null, `the image's app exited with ${child.exitCode}: ${stderr}`);
       assert.equal(body, 'hello production');
     } finally {
       child.kill('SIGKILL');
