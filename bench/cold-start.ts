@@ -3,7 +3,7 @@
  * process's RSS after that request.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {freePort} from '../local/gcloud-emulators';
 
@@ -26,10 +26,29 @@ export function rssMb(pid: number): number {
   return Math.round(kb / 102.4) / 10;
 }
 
+/** The fields of /proc/<pid>/stat after the command name (state first). */
+function stat(pid: number | string): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+}
+
 /** CPU time (user + system) of `pid` so far, in ms. */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = stat(pid);
   return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+}
+
+/** CPU time of every live process in process group `pgid` (an emulator: gcloud and its JVM), in ms. */
+export function groupCpuMs(pgid: number): number {
+  let ms = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const fields = stat(pid);
+      if (Number(fields[2]) === pgid) ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return ms;
 }
 
 /** Starts the Functions Framework CLI serving `target` from `source`. */

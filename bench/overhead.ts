@@ -1,20 +1,37 @@
 /**
  * Per-event overhead and burst throughput of the warm event function, against the emulators:
- * event sent → CreateBuild received by the local Cloud Build, beside the same API calls made
- * directly with the same client libraries (the floor).
+ * event received → CreateBuild received by the local Cloud Build, beside the same API calls
+ * made directly with the same client libraries (the floor).
  */
 import {randomUUID} from 'node:crypto';
+import {join} from 'node:path';
 import {Firestore} from '@google-cloud/firestore';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import type {CloudBuildEmulator} from '../local/cloud-build/emulator';
 import {clientOptions} from '../local/grpc/client-options';
-import {cpuMs, send, SOURCES, spawnFunction} from './cold-start';
+import type {Config} from '../src/config';
+import {buildSpec} from '../src/releases/build-request';
+import {sourceKey} from '../src/releases/naming';
+import {newRelease, type Source} from '../src/releases/release';
+import {cpuMs, groupCpuMs, ROOT, send, SOURCES, spawnFunction} from './cold-start';
 import {percentiles, pool} from './stats';
 
 const now = () => performance.timeOrigin + performance.now();
+const RECEIVE_CLOCK = join(ROOT, 'bench', 'fixtures', 'receive-clock.js');
 
 function upload(object: string, generation: string): {kind: 'event'; type: string; data: unknown} {
   return {kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: object, generation, size: '10', md5Hash: 'x'}};
+}
+
+/** Sends one upload event; the status and the time the function process received it. */
+async function sendUpload(url: string, object: string, generation: string): Promise<{status: number; receivedAt: number}> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': randomUUID(), 'ce-source': '//bench', 'ce-type': 'google.cloud.storage.object.v1.finalized'},
+    body: JSON.stringify(upload(object, generation).data),
+  });
+  await res.arrayBuffer();
+  return {status: res.status, receivedAt: Number(res.headers.get('x-received-at'))};
 }
 
 /** The time the emulator received the CreateBuild for `object`. */
@@ -29,60 +46,89 @@ function createBuildAt(build: CloudBuildEmulator, object: string, after: number)
 
 /** Starts the controller's event function (the production entry point) with a fresh store root. */
 async function controller(env: Record<string, string>, root = `b${randomUUID().slice(0, 8)}`) {
-  const fn = await spawnFunction({source: SOURCES.dropdeploy, target: 'dropdeployEvents', signature: 'cloudevent', env: {...env, DROPDEPLOY_FIRESTORE_ROOT: root}});
+  const fn = await spawnFunction({source: SOURCES.dropdeploy, target: 'dropdeployEvents', signature: 'cloudevent', env: {
+    ...env, DROPDEPLOY_FIRESTORE_ROOT: root, NODE_OPTIONS: `--require ${RECEIVE_CLOCK}`,
+  }});
   while (await send(fn.url, {kind: 'get', path: '/'}) === undefined) await new Promise((r) => setTimeout(r, 10));
   return fn;
 }
 
+/** Drops undefined fields, as the store does before writing. */
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
 /**
- * Sequential uploads, each timed from sending the event to the emulator receiving CreateBuild,
- * alternating with the floor: the same round trips made directly with the same client
- * libraries (claim, numbering transaction, CreateBuild). Alternating keeps both on an equally
- * warm emulator.
+ * The floor: the round trips the controller makes from an upload to CreateBuild, with the same
+ * requests, made directly with the same client libraries — one transaction (a batched read of
+ * the source's claim and the service, then a commit writing the release, the service's
+ * counter and the claim) and CreateBuild with the release's build.
  */
-export async function perEvent(env: Record<string, string>, build: CloudBuildEmulator, count: number) {
-  const fn = await controller(env);
-  const db = new Firestore({projectId: env.DROPDEPLOY_PROJECT});
-  const cb = new CloudBuildClient(clientOptions(build.port));
+function floor(db: Firestore, cb: CloudBuildClient, config: Config) {
   const root = `f${randomUUID().slice(0, 8)}`;
-  const floorOnce = async (i: number) => {
-    const service = `svc-${i % 20}`;
-    const object = `${service}/f${i}.zip`;
+  return async (object: string, generation: string) => {
+    const service = object.slice(0, object.indexOf('/'));
+    const source: Source = {bucket: 'dd-sources', object, generation, size: '10', md5Hash: 'x'};
     const t0 = now();
-    await db.collection(`${root}_sources`).doc(encodeURIComponent(object)).create({service});
-    const svc = db.collection(`${root}_services`).doc(service);
-    await db.runTransaction(async (t) => {
-      const s = await t.get(svc);
-      const n = (s.data()?.last ?? 0) + 1;
-      t.set(svc, {last: n}, {merge: true});
-      t.create(svc.collection('releases').doc(String(n)), {state: 'accepted'});
-    });
-    await cb.createBuild({projectId: env.DROPDEPLOY_PROJECT, build: {source: {storageSource: {bucket: 'dd-sources', object, generation: '1'}}, steps: [{name: 'x'}]}});
-    return createBuildAt(build, object, t0)! - t0;
+    const svcRef = db.collection(`${root}_services`).doc(service);
+    const srcRef = db.collection(`${root}_sources`).doc(sourceKey(source.bucket, object, generation));
+    const release = await db.runTransaction(async (t) => {
+      const [, svc] = await t.getAll(srcRef, svcRef);
+      const n = Number(svc.get('lastRelease') ?? 0) + 1;
+      const r = newRelease({service, release: n, trigger: 'upload', actor: `gs://dd-sources/${object}#${generation} (Eventarc)`, source}, new Date());
+      t.create(svcRef.collection('releases').doc(String(n).padStart(10, '0')), plain({...r, buildLease: {holder: randomUUID(), until: Date.now() + 600_000}, buildAttempts: 1}));
+      t.set(svcRef, {service, lastRelease: n}, {merge: true});
+      t.set(srcRef, {...source, service, claimTime: new Date().toISOString(), release: n});
+      return r;
+    }, {maxAttempts: 1});
+    await cb.createBuild({projectId: config.projectId, build: buildSpec(config, release, source) as never});
+    return t0;
   };
-  const oursOnce = async (i: number, gen: number) => {
+}
+
+/**
+ * Sequential uploads, each timed from the function receiving the event (and, for reference,
+ * from sending it) to the emulator receiving CreateBuild, alternating with the floor so both
+ * run against an equally warm emulator.
+ */
+export async function perEvent(env: Record<string, string>, config: Config, build: CloudBuildEmulator, count: number) {
+  const fn = await controller(env);
+  const db = new Firestore({projectId: config.projectId});
+  const cb = new CloudBuildClient(clientOptions(build.port));
+  const floorOnce = floor(db, cb, config);
+  const gen = Date.now();
+  const oursOnce = async (i: number) => {
     const object = `svc-${i % 20}/e${i}.zip`;
-    const t0 = now();
-    const status = await send(fn.url, upload(object, String(gen + i)));
+    const sent = now();
+    const {status, receivedAt} = await sendUpload(fn.url, object, String(gen + i));
     if (status !== 204) throw new Error(`upload answered ${status}: ${fn.stderr()}`);
+    const at = createBuildAt(build, object, sent)!;
+    return {fromReceived: at - receivedAt, fromSent: at - sent};
+  };
+  const baseOnce = async (i: number) => {
+    const object = `svc-${i % 20}/f${i}.zip`;
+    const t0 = await floorOnce(object, String(gen + i));
     return createBuildAt(build, object, t0)! - t0;
   };
   try {
-    const gen = Date.now();
     for (let i = -50; i < 0; i++) {
-      await oursOnce(i, gen);
-      await floorOnce(i);
+      await oursOnce(i);
+      await baseOnce(i);
     }
-    const ours: number[] = [];
+    const received: number[] = [];
+    const sent: number[] = [];
     const base: number[] = [];
     let cpu = 0;
     for (let i = 0; i < count; i++) {
       const c0 = cpuMs(fn.child.pid!);
-      ours.push(await oursOnce(i, gen));
+      const o = await oursOnce(i);
       cpu += cpuMs(fn.child.pid!) - c0;
-      base.push(await floorOnce(i));
+      received.push(o.fromReceived);
+      sent.push(o.fromSent);
+      base.push(await baseOnce(i));
     }
-    return {dropdeploy: {latency: percentiles(ours), cpuMsPerEvent: Math.round((cpu / count) * 100) / 100}, floor: {latency: percentiles(base)}};
+    return {
+      dropdeploy: {latency: percentiles(received), fromSent: percentiles(sent), cpuMsPerEvent: Math.round((cpu / count) * 100) / 100},
+      floor: {latency: percentiles(base)},
+    };
   } finally {
     fn.child.kill('SIGKILL');
     await db.terminate();
@@ -90,8 +136,11 @@ export async function perEvent(env: Record<string, string>, build: CloudBuildEmu
   }
 }
 
-/** 1000 uploads over 50 services, 30% duplicates, shuffled, 50 in flight. */
-export async function burst(env: Record<string, string>, build: CloudBuildEmulator) {
+/**
+ * 1000 uploads over 50 services, 30% duplicates, shuffled, 50 in flight; with the CPU share of
+ * the controller, each emulator and this process (the load, and the in-process Cloud Build).
+ */
+export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}) {
   const root = `burst${randomUUID().slice(0, 8)}`;
   const fn = await controller(env, root);
   try {
@@ -99,17 +148,20 @@ export async function burst(env: Record<string, string>, build: CloudBuildEmulat
     const distinct = Array.from({length: 700}, (_, i) => ({object: `burst-${i % 50}/b${i}.zip`, generation: String(gen + i)}));
     const deliveries = [...distinct, ...Array.from({length: 300}, (_, i) => distinct[(i * 7) % distinct.length])].sort(() => Math.random() - 0.5);
     const before = build.callsTo('CreateBuild').length;
-    const cpu0 = cpuMs(fn.child.pid!);
+    const cpu = () => ({controller: cpuMs(fn.child.pid!), firestore: groupCpuMs(emulators.firestore), pubsub: groupCpuMs(emulators.pubsub), bench: process.cpuUsage()});
+    const cpu0 = cpu();
     const t0 = now();
     let retries = 0;
     await pool(deliveries, 50, async (d) => {
       for (;;) {
-        if (await send(fn.url, upload(d.object, d.generation)) === 204) return;
+        if ((await sendUpload(fn.url, d.object, d.generation)).status === 204) return;
         retries++;
       }
     });
     const seconds = (now() - t0) / 1000;
-    const cpuShare = (cpuMs(fn.child.pid!) - cpu0) / 1000 / seconds;
+    const cpu1 = cpu();
+    const share = (ms: number) => Math.round((ms / 1000 / seconds) * 100) / 100;
+    const benchMs = (cpu1.bench.user + cpu1.bench.system - cpu0.bench.user - cpu0.bench.system) / 1000;
     const db = new Firestore({projectId: env.DROPDEPLOY_PROJECT});
     const services = await db.collection(`${root}_services`).get();
     const releases = services.docs.reduce((n, d) => n + Number(d.get('lastRelease') ?? 0), 0);
@@ -119,7 +171,10 @@ export async function burst(env: Record<string, string>, build: CloudBuildEmulat
       deliveries: deliveries.length, distinctUploads: distinct.length, seconds: Math.round(seconds * 10) / 10,
       eventsPerSecond: Math.round(deliveries.length / seconds), redeliveries: retries,
       createBuildCalls: build.callsTo('CreateBuild').length - before,
-      controllerCpuShare: Math.round(cpuShare * 100) / 100,
+      cpuShare: {
+        controller: share(cpu1.controller - cpu0.controller), firestoreEmulator: share(cpu1.firestore - cpu0.firestore),
+        pubsubEmulator: share(cpu1.pubsub - cpu0.pubsub), benchAndCloudBuildEmulator: share(benchMs),
+      },
     };
   } finally {
     fn.child.kill('SIGKILL');

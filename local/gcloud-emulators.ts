@@ -11,6 +11,8 @@ export interface RunningEmulator {
   name: string;
   /** host:port, as PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST want it. */
   host: string;
+  /** The process group of gcloud and its Java child (benchmarks read its CPU time). */
+  processGroup: number;
   stop(): Promise<void>;
 }
 
@@ -97,7 +99,7 @@ async function start(name: string, args: string[], timeoutMs: number): Promise<R
     await killGroup(child);
     throw err;
   }
-  return {name, host, stop: async () => {
+  return {name, host, processGroup: child.pid!, stop: async () => {
     await killGroup(child);
     await waitPortFree(port);
   }};

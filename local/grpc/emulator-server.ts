@@ -113,7 +113,8 @@ export abstract class GrpcEmulator {
   private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<Plain, Plain> {
     return (call, callback) => {
       // Sub-millisecond, on the same clock as Date.now(), so benchmarks can time calls.
-      const record: RecordedCall = {method, request: clonePlain(call.request), at: performance.timeOrigin + performance.now()};
+      const at = performance.timeOrigin + performance.now();
+      const record: RecordedCall = {method, request: clonePlain(call.request), at};
       this.calls.push(record);
       const fault = this.faults.take(method);
       if (fault?.code) record.faulted = fault.code;
