@@ -48,7 +48,7 @@ export interface StatusPublisher {
 /** What a step that needs exclusivity found when it tried to take its lease. */
 export type LeaseOutcome<T> =
   | {kind: 'go'; release: Release; value: T}
-  | {kind: 'busy'; release: Release; holder?: number}
+  | {kind: 'busy'; release: Release; holder?: number; stalled?: Release}
   | {kind: 'done'; release: Release};
 
 /** What the store knows of a service. */
@@ -83,7 +83,9 @@ export interface ReleaseStore {
   /**
    * Takes the service's deploy lock for `release` and moves it to `deploying`, or supersedes it
    * when a newer release was deployed; `busy` while another holds the lock, or while a newer
-   * release that started deploying has not ended (it may already serve).
+   * release that started deploying has not ended (it may already serve). In the latter case
+   * nobody holds the lock (its deploy failed half way or died), and `stalled` is that release:
+   * the caller may finish it rather than wait for its own redelivery.
    */
   leaseDeploy(service: string, release: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>>;
   /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */

@@ -18,8 +18,17 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   const holder = deps.newId();
   const lease = await retryWhileBusy(ctx, `a deploy of service ${release.service}`, async () => {
     const l = await store.leaseDeploy(release.service, release.release, image, holder, deps.now(), deps.config.leaseSeconds * 1000);
-    if (l.kind === 'busy') log.info(`waiting for the deploy of ${release.service} v${l.holder} to finish`);
-    return l.kind === 'busy' ? undefined : l;
+    if (l.kind !== 'busy') return l;
+    if (l.stalled?.image) {
+      // A newer release's deploy stopped half way (its handler failed or died) and nobody holds
+      // the lock: finish it here. Waiting for its own redelivery could take long, or never
+      // come while deliveries like this one hold the push subscription's slots.
+      log.notice(`finishing the interrupted deploy of ${release.service} v${l.stalled.release} first`);
+      await deployRelease({deps, log: log.with({release: l.stalled.release})}, l.stalled, l.stalled.image);
+    } else {
+      log.info(`waiting for the deploy of ${release.service} v${l.holder} to finish`);
+    }
+    return undefined;
   });
   if (lease.kind === 'done') {
     await publishPending(ctx, lease.release);

@@ -170,7 +170,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const started = svc?.deployStarted ?? 0;
       if (started > n) {
         const newer = (await t.get(this.releaseRef(service, started))).data();
-        if (newer && !TERMINAL.has(newer.state)) return {kind: 'busy', release, holder: started};
+        // No live lock is held (checked above): that deploy stopped half way.
+        if (newer && !TERMINAL.has(newer.state)) return {kind: 'busy', release, holder: started, stalled: toRelease(newer)};
       }
       const deploying = markDeploying(release, release.image ?? image, now).release;
       t.set(rRef, plain(deploying), {merge: true});
