@@ -2,6 +2,7 @@
  * A Cloud Build status event: act only on terminal statuses of builds this controller
  * started, confirmed with GetBuild; a failure is recorded, a success goes on to deploy.
  */
+import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
 import {BUILD_TAG, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
@@ -23,7 +24,11 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   const build = await (await deps.builds()).get(input.buildId);
   const owner = releaseOfBuild(build, deps.config.firestore.root);
   if (!owner) return ignored(log, 'not a build of this dropdeploy installation (tag dropdeploy and substitutions _DD_ROOT, _DD_SERVICE, _DD_RELEASE)');
-  if (!TERMINAL_BUILD_STATUSES.has(build.status)) return ignored(log, `GetBuild says ${build.status}; waiting for the terminal status`);
+  if (!TERMINAL_BUILD_STATUSES.has(build.status)) {
+    // The message says the build ended; acknowledging it now would lose the build's end, as
+    // Cloud Build sends it only once. Ask for the redelivery until GetBuild agrees.
+    throw new RetryableError(`build ${input.buildId}: the status message says ${input.status} but GetBuild says ${build.status}; the event will be redelivered`, 'BUILD_STATUS_PENDING');
+  }
   log = log.with({service: owner.service, release: owner.release});
   const c: Ctx = {deps, log};
   const store = await deps.store();
