@@ -9,6 +9,7 @@ import {grpc} from 'google-gax';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import {ServicesClient} from '@google-cloud/run';
 import {validateEventData} from '../event-schema';
+import {imageByDigest, releaseImageTag} from '../../src/releases/naming';
 import {Stack} from './stack';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
@@ -224,6 +225,42 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.ok(stack.build.callsTo('ListBuilds').length >= 1, 'the retry looked for a build of the earlier attempt first');
     assert.equal(await releaseCount(stack, 'retry'), 1);
     assert.equal((await (await stack.deps.store()).get('retry', 1))?.state, 'building');
+  });
+
+  it('(l) a newer deploy that stopped half way is finished by an older release\'s delivery, not left to its own redelivery', async () => {
+    await stack.upload('stall/v1.zip', '12001');
+    await stack.upload('stall/v2.zip', '12002');
+    const store = await stack.deps.store();
+    const image2 = imageByDigest(releaseImageTag(stack.config, 'stall', 2), DIGEST('b'));
+    // v2's handler took the lock, moved v2 to deploying and failed before Cloud Run took the
+    // update, letting the lock go — exactly what a retryable failure leaves behind. Its own
+    // build status is never redelivered here.
+    assert.equal((await store.leaseDeploy('stall', 2, image2, 'failed-handler', new Date(), 60_000)).kind, 'go');
+    await store.releaseLease('stall', 2, 'failed-handler');
+    await stack.build.setStatus(stack.buildIdOf('stall', 1), 'SUCCESS', {digest: DIGEST('a')});
+    await stack.waitFor('v1 superseded', () => stack.statesOf('stall', 1).includes('superseded'));
+    const [v1, v2] = [await store.get('stall', 1), await store.get('stall', 2)];
+    assert.equal(v2?.state, 'deployed');
+    assert.equal(v1?.state, 'superseded');
+    assert.equal(v1?.supersededBy, 2);
+    const svc = stack.run.getService('stall') as {template: {containers: Array<{image: string}>}};
+    assert.equal(svc.template.containers[0].image, image2);
+    assert.ok(stack.logs.some((l) => l.includes('finishing the interrupted deploy of stall v2')));
+    assert.deepEqual(stack.statesOf('stall', 2).slice(-2), ['deploying', 'deployed']);
+  });
+
+  it('(m) a terminal status that GetBuild does not confirm yet is redelivered, not acknowledged', async () => {
+    await stack.upload('early/v1.zip', '13001');
+    const id = stack.buildIdOf('early', 1);
+    await stack.build.setStatus(id, 'WORKING');
+    const status = await stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
+      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-dropdeploy-early-v1'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'early', _DD_RELEASE: '1'}},
+      `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+    assert.equal(status, 500, 'the platform must redeliver');
+    assert.ok(stack.logs.some((l) => l.includes(`build ${id}: the status message says SUCCESS but GetBuild says WORKING`)));
+    assert.equal((await (await stack.deps.store()).get('early', 1))?.state, 'building');
+    await stack.build.setStatus(id, 'SUCCESS', {digest: DIGEST('c')});
+    await stack.waitFor('early deployed', () => stack.statesOf('early', 1).includes('deployed'));
   });
 
   it('(k) a managed-elsewhere service of the same name is never touched', async () => {
