@@ -137,24 +137,29 @@ export async function perEvent(env: Record<string, string>, config: Config, buil
 }
 
 /**
- * 1000 uploads over 50 services, 30% duplicates, shuffled, 50 in flight; with the CPU share of
- * the controller, each emulator and this process (the load, and the in-process Cloud Build).
+ * 1000 uploads over 50 services, 30% duplicates, shuffled, 50 in flight, spread over
+ * `instances` controller processes (Cloud Run scales out the same way); with the CPU share of
+ * the controllers, each emulator and this process (the load, and the in-process Cloud Build).
  */
-export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}) {
+export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}, instances = 1) {
   const root = `burst${randomUUID().slice(0, 8)}`;
-  const fn = await controller(env, root);
+  const fns = await Promise.all(Array.from({length: instances}, () => controller(env, root)));
   try {
     const gen = Date.now();
     const distinct = Array.from({length: 700}, (_, i) => ({object: `burst-${i % 50}/b${i}.zip`, generation: String(gen + i)}));
-    const deliveries = [...distinct, ...Array.from({length: 300}, (_, i) => distinct[(i * 7) % distinct.length])].sort(() => Math.random() - 0.5);
+    const deliveries = [...distinct, ...Array.from({length: 300}, (_, i) => distinct[(i * 7) % distinct.length])]
+      .sort(() => Math.random() - 0.5).map((d, i) => ({...d, url: fns[i % instances].url}));
     const before = build.callsTo('CreateBuild').length;
-    const cpu = () => ({controller: cpuMs(fn.child.pid!), firestore: groupCpuMs(emulators.firestore), pubsub: groupCpuMs(emulators.pubsub), bench: process.cpuUsage()});
+    const cpu = () => ({
+      controllers: fns.reduce((ms, fn) => ms + cpuMs(fn.child.pid!), 0), firestore: groupCpuMs(emulators.firestore),
+      pubsub: groupCpuMs(emulators.pubsub), bench: process.cpuUsage(),
+    });
     const cpu0 = cpu();
     const t0 = now();
     let retries = 0;
     await pool(deliveries, 50, async (d) => {
       for (;;) {
-        if ((await sendUpload(fn.url, d.object, d.generation)).status === 204) return;
+        if ((await sendUpload(d.url, d.object, d.generation)).status === 204) return;
         retries++;
       }
     });
@@ -167,16 +172,16 @@ export async function burst(env: Record<string, string>, build: CloudBuildEmulat
     const releases = services.docs.reduce((n, d) => n + Number(d.get('lastRelease') ?? 0), 0);
     await db.terminate();
     return {
-      releases,
+      instances, releases,
       deliveries: deliveries.length, distinctUploads: distinct.length, seconds: Math.round(seconds * 10) / 10,
       eventsPerSecond: Math.round(deliveries.length / seconds), redeliveries: retries,
       createBuildCalls: build.callsTo('CreateBuild').length - before,
       cpuShare: {
-        controller: share(cpu1.controller - cpu0.controller), firestoreEmulator: share(cpu1.firestore - cpu0.firestore),
+        controllers: share(cpu1.controllers - cpu0.controllers), firestoreEmulator: share(cpu1.firestore - cpu0.firestore),
         pubsubEmulator: share(cpu1.pubsub - cpu0.pubsub), benchAndCloudBuildEmulator: share(benchMs),
       },
     };
   } finally {
-    fn.child.kill('SIGKILL');
+    for (const fn of fns) fn.child.kill('SIGKILL');
   }
 }

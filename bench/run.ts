@@ -98,11 +98,15 @@ async function main(): Promise<void> {
     console.log(row(['dropdeploy: event sent → (with the HTTP hop)', ours.fromSent.p50, ours.fromSent.p95, ours.fromSent.p99], w2));
     console.log(`  ratio p50 ${overheadRatio} (received), ${ratio(ours.fromSent.p50, base.latency.p50)} (sent); controller CPU ${ours.cpuMsPerEvent} ms per event`);
 
-    const b = await burst(env, build, {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup});
+    const bursts = [];
+    for (const instances of [1, 2]) bursts.push(await burst(env, build, {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup}, instances));
     const pct = (x: number) => `${Math.round(x * 100)}%`;
-    console.log(`\nburst: ${b.deliveries} deliveries (${b.distinctUploads} distinct uploads, 30% duplicates) over 50 services, 50 in flight`);
-    console.log(`  ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`);
-    console.log(`  CPU, share of one core (${(await import('node:os')).cpus().length} cores): controller ${pct(b.cpuShare.controller)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`);
+    const cores = (await import('node:os')).cpus().length;
+    console.log(`\nburst: 1000 deliveries (700 distinct uploads, 30% duplicates) over 50 services, 50 in flight; CPU as a share of one core (${cores} cores)`);
+    for (const b of bursts) {
+      console.log(`  ${b.instances} controller instance${b.instances > 1 ? 's' : ''}: ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`);
+      console.log(`    CPU: controller${b.instances > 1 ? 's' : ''} ${pct(b.cpuShare.controllers)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`);
+    }
 
     const e2e = await localEndToEnd();
     console.log('\nlocal end to end (npm start\'s stack, examples/hello-app), ms');
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
       coldStart: {...cs, ratios: coldRatios},
       perEvent: {events: EVENTS, dropdeploy: ours, floor: base, p50Ratio: overheadRatio},
-      burst: b,
+      burst: bursts,
       localEndToEnd: e2e,
     };
     const out = join(ROOT, 'bench', 'results.json');
