@@ -31,10 +31,12 @@ function stat(pid: number | string): string[] {
   return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
 }
 
+/** User + system CPU time from stat fields, in ms (clock ticks of 10 ms, USER_HZ 100). */
+const statCpuMs = (fields: string[]) => (Number(fields[11]) + Number(fields[12])) * 10;
+
 /** CPU time (user + system) of `pid` so far, in ms. */
 export function cpuMs(pid: number): number {
-  const fields = stat(pid);
-  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  return statCpuMs(stat(pid));
 }
 
 /** CPU time of every live process in process group `pgid` (an emulator: gcloud and its JVM), in ms. */
@@ -43,7 +45,7 @@ export function groupCpuMs(pgid: number): number {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const fields = stat(pid);
-      if (Number(fields[2]) === pgid) ms += (Number(fields[11]) + Number(fields[12])) * 10;
+      if (Number(fields[2]) === pgid) ms += statCpuMs(fields);
     } catch {
       // The process ended while we looked.
     }
@@ -62,16 +64,21 @@ export async function spawnFunction(opts: {source: string; target: string; signa
   return {child, url: `http://127.0.0.1:${port}`, stderr: () => stderr};
 }
 
+/** Sends `probe` once (an event in binary content mode); the whole response is read. */
+export async function request(url: string, probe: Probe): Promise<Response> {
+  const res = probe.kind === 'get' ? await fetch(url + probe.path) : await fetch(url, {
+    method: 'POST',
+    headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': String(Math.random()), 'ce-source': '//bench', 'ce-type': probe.type},
+    body: JSON.stringify(probe.data),
+  });
+  await res.arrayBuffer();
+  return res;
+}
+
 /** Sends `probe` once; resolves with the HTTP status, or undefined while nothing listens. */
 export async function send(url: string, probe: Probe): Promise<number | undefined> {
   try {
-    const res = probe.kind === 'get' ? await fetch(url + probe.path) : await fetch(url, {
-      method: 'POST',
-      headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': String(Math.random()), 'ce-source': '//bench', 'ce-type': probe.type},
-      body: JSON.stringify(probe.data),
-    });
-    await res.arrayBuffer();
-    return res.status;
+    return (await request(url, probe)).status;
   } catch {
     return undefined;
   }

@@ -13,24 +13,15 @@ import type {Config} from '../src/config';
 import {buildSpec} from '../src/releases/build-request';
 import {sourceKey} from '../src/releases/naming';
 import {newRelease, type Source} from '../src/releases/release';
-import {cpuMs, groupCpuMs, ROOT, send, SOURCES, spawnFunction} from './cold-start';
+import {cpuMs, groupCpuMs, request, ROOT, send, SOURCES, spawnFunction} from './cold-start';
 import {percentiles, pool} from './stats';
 
 const now = () => performance.timeOrigin + performance.now();
 const RECEIVE_CLOCK = join(ROOT, 'bench', 'fixtures', 'receive-clock.js');
 
-function upload(object: string, generation: string): {kind: 'event'; type: string; data: unknown} {
-  return {kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: object, generation, size: '10', md5Hash: 'x'}};
-}
-
 /** Sends one upload event; the status and the time the function process received it. */
 async function sendUpload(url: string, object: string, generation: string): Promise<{status: number; receivedAt: number}> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': randomUUID(), 'ce-source': '//bench', 'ce-type': 'google.cloud.storage.object.v1.finalized'},
-    body: JSON.stringify(upload(object, generation).data),
-  });
-  await res.arrayBuffer();
+  const res = await request(url, {kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: object, generation, size: '10', md5Hash: 'x'}});
   return {status: res.status, receivedAt: Number(res.headers.get('x-received-at'))};
 }
 
