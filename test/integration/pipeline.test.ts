@@ -22,6 +22,13 @@ async function releaseCount(stack: Stack, service: string): Promise<number> {
   return n;
 }
 
+/** A SUCCESS status of one of our builds, delivered directly as Eventarc would (not via Pub/Sub). */
+function postBuildSucceeded(stack: Stack, id: string, service: string, release: number): Promise<number> {
+  return stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
+    {id, status: 'SUCCESS', tags: ['dropdeploy', `dd-dropdeploy-${service}-v${release}`], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: service, _DD_RELEASE: String(release)}},
+    `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+}
+
 describe('core pipeline', {timeout: 120_000}, () => {
   let stack: Stack;
   before(async () => { stack = await Stack.start(); });
@@ -176,9 +183,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.build.setStatus(id, 'SUCCESS', {digest: DIGEST('5')});
     await stack.waitFor('deploy started', () => stack.run.callsTo('CreateService').some((c) => JSON.stringify(c.request).includes('slow')));
     // The same status again, directly, while the first delivery is still deploying.
-    const status = await stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
-      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-dropdeploy-slow-v1'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'slow', _DD_RELEASE: '1'}},
-      `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+    const status = await postBuildSucceeded(stack, id, 'slow', 1);
     assert.equal(status, 204);
     const stored = await (await stack.deps.store()).get('slow', 1);
     assert.equal(stored?.state, 'deployed', 'the duplicate answered only after the deploy finished');
@@ -253,9 +258,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.upload('early/v1.zip', '13001');
     const id = stack.buildIdOf('early', 1);
     await stack.build.setStatus(id, 'WORKING');
-    const status = await stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
-      {id, status: 'SUCCESS', tags: ['dropdeploy', 'dd-dropdeploy-early-v1'], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: 'early', _DD_RELEASE: '1'}},
-      `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+    const status = await postBuildSucceeded(stack, id, 'early', 1);
     assert.equal(status, 500, 'the platform must redeliver');
     assert.ok(stack.logs.some((l) => l.includes(`build ${id}: the status message says SUCCESS but GetBuild says WORKING`)));
     assert.equal((await (await stack.deps.store()).get('early', 1))?.state, 'building');
