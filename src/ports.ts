@@ -78,6 +78,18 @@ export interface ReleaseStore {
   get(service: string, release: number): Promise<Release | undefined>;
   /** Applies a pure change inside a transaction; returns the stored record. */
   update(service: string, release: number, change: (r: Release) => Release | undefined): Promise<Release>;
+  /**
+   * Writes `next` over its stored release without reading it first. Only for the holder of the
+   * release's live build lease: while that lease is live nothing else changes an `accepted`
+   * release (leaseBuild and adoptBuild refuse), so the holder knows what is stored.
+   */
+  putHeld(next: Release): Promise<void>;
+  /**
+   * Records `build` on an `accepted` release whose starter did not (it failed or died right
+   * after CreateBuild); `busy` while another delivery holds the build lease, as that one is
+   * about to record it; `done` when the release is past `accepted`.
+   */
+  adoptBuild(service: string, release: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>>;
   /** Takes the build-start lease of an `accepted` release; `value` tells whether an earlier attempt may have created a build. */
   leaseBuild(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>>;
   /**

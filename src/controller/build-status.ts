@@ -6,10 +6,11 @@ import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
 import {BUILD_TAG, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
-import {markBuildFailed, markBuilding, TERMINAL} from '../releases/release';
+import {markBuildFailed, TERMINAL} from '../releases/release';
 import type {Ctx, Outcome} from './deps';
 import {deployRelease} from './deploy';
 import {publishPending} from './outbox';
+import {retryWhileBusy} from './wait';
 
 /** Build statuses after which a build never changes. */
 export const TERMINAL_BUILD_STATUSES = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
@@ -40,7 +41,13 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
     if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) {
       return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
     }
-    r = await store.update(r.service, r.release, (cur) => markBuilding(cur, {buildId: build.id, logUrl: build.logUrl}, deps.now()).release);
+    // While the delivery that started the build holds its lease, it is about to record it.
+    const {service, release} = r;
+    r = (await retryWhileBusy(c, `the recording of build ${build.id} of ${service} v${release}`, async () => {
+      const adopted = await store.adoptBuild(service, release, {buildId: build.id, logUrl: build.logUrl}, deps.now());
+      return adopted.kind === 'busy' ? undefined : adopted;
+    })).release;
+    if (r.buildId !== build.id) return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
   }
   await publishPending(c, r);
   if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};

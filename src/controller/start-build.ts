@@ -7,48 +7,78 @@ import {buildSpec, releaseBuildTag} from '../releases/build-request';
 import {markBuildFailed, markBuilding, type Release} from '../releases/release';
 import type {LeaseOutcome} from '../ports';
 import type {Ctx} from './deps';
-import {publishPending} from './outbox';
+import {publishPending, publishUnannounced} from './outbox';
 import {retryWhileBusy} from './wait';
+
+/** A build lease this delivery holds: its holder id and when it was taken (epoch ms). */
+export interface HeldLease {
+  holder: string;
+  since: number;
+}
 
 /**
  * Starts the build of an `accepted` release exactly once, or finds the one already started.
- * `heldBy` is the lease holder when the caller already holds the build lease (it just
- * created the release).
+ * `held` is the build lease when the caller already holds it (it just created the release).
  */
-export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): Promise<Release> {
+export async function startBuild(ctx: Ctx, release: Release, held?: HeldLease): Promise<Release> {
   const {deps, log} = ctx;
   const store = await deps.store();
-  const holder = heldBy ?? deps.newId();
-  const lease: LeaseOutcome<{earlierAttempt: boolean}> = heldBy
-    ? {kind: 'go', release, value: {earlierAttempt: false}}
-    : await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
-      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), deps.config.leaseSeconds * 1000);
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  let lease: HeldLease;
+  let outcome: LeaseOutcome<{earlierAttempt: boolean}>;
+  if (held) {
+    lease = held;
+    outcome = {kind: 'go', release, value: {earlierAttempt: false}};
+  } else {
+    lease = {holder: deps.newId(), since: 0};
+    outcome = await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
+      lease.since = deps.now().getTime();
+      const l = await store.leaseBuild(release.service, release.release, lease.holder, deps.now(), leaseMs);
       return l.kind === 'busy' ? undefined : l;
     });
-  if (lease.kind === 'done') return lease.release;
-  const r = lease.release;
+  }
+  if (outcome.kind === 'done') return outcome.release;
+  const r = outcome.release;
   if (!r.source) throw new PermanentError(`release ${r.service} v${r.release} has no source to build`, 'NO_SOURCE');
+  const fail = async (err: unknown): Promise<never> => {
+    await store.releaseLease(r.service, r.release, lease.holder).catch(() => undefined);
+    throw err;
+  };
+  let build: {buildId: string; logUrl?: string};
   try {
     const builds = await deps.builds();
     // Only after an attempt that may have died between CreateBuild and recording its id:
     // the build is then found by its release tag instead of being started twice.
-    const found = lease.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)) : undefined;
-    const build = found ?? await builds.create(buildSpec(deps.config, r, r.source));
+    const found = outcome.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)) : undefined;
+    build = found ?? await builds.create(buildSpec(deps.config, r, r.source));
     log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {buildId: build.buildId, logUrl: build.logUrl});
+  } catch (err) {
+    const e = err as DropdeployError;
+    if (e.retryable !== false) return fail(err);
+    // CreateBuild refused the request (invalid argument, permission): no retry can fix it.
+    log.error(`build of ${r.service} v${r.release} could not start: ${e.message}`, {code: e.code});
+    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: e.code, message: e.message}, deps.now()).release);
+    await publishPending(ctx, failed);
+    return failed;
+  }
+  try {
+    if (deps.now().getTime() < lease.since + leaseMs / 2) {
+      // Well inside the lease, the stored release is still `r`: publish its `accepted` and
+      // `building` events, then record the build and those events in one write, without a
+      // read. The events may reach a subscriber a few ms before the write lands; if the write
+      // fails, the redelivery adopts this build and records the same state.
+      const building = markBuilding(r, build, deps.now()).release;
+      const states = await publishUnannounced(ctx, building);
+      const recorded = {...building, published: [...building.published, ...states]};
+      await store.putHeld(recorded);
+      return recorded;
+    }
+    // A slow CreateBuild: the lease may end soon and another delivery take over, so read first.
     // The lease needs no release: it only guards the `accepted` state, which this ends.
     const updated = await store.update(r.service, r.release, (cur) => markBuilding(cur, build, deps.now()).release);
     await publishPending(ctx, updated);
     return updated;
   } catch (err) {
-    const e = err as DropdeployError;
-    if (e.retryable === false) {
-      // CreateBuild refused the request (invalid argument, permission): no retry can fix it.
-      log.error(`build of ${r.service} v${r.release} could not start: ${e.message}`, {code: e.code});
-      const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: e.code, message: e.message}, deps.now()).release);
-      await publishPending(ctx, failed);
-      return failed;
-    }
-    await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
-    throw err;
+    return fail(err);
   }
 }

@@ -11,7 +11,7 @@ import {createHash} from 'node:crypto';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
 import {KeyedMutex} from './keyed-mutex';
 import {sourceKey} from './naming';
-import {markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
+import {markBuilding, markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
 
 interface ServiceDoc {
   service: string;
@@ -128,6 +128,27 @@ export class FirestoreReleaseStore implements ReleaseStore {
       if (!next || next === current) return current;
       t.set(ref, plain(next), {merge: true});
       return next;
+    });
+  }
+
+  async putHeld(next: Release): Promise<void> {
+    // update(), not set(): it fails rather than create a release that does not exist.
+    await this.releaseRef(next.service, next.release).update(plain(next) as never)
+      .catch((err) => { throw classify(err, 'Firestore write of a release'); });
+  }
+
+  async adoptBuild(service: string, n: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>> {
+    return this.run('build adoption', `${service}#${n}`, async (t) => {
+      const ref = this.releaseRef(service, n);
+      const snap = await t.get(ref);
+      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+      const doc = snap.data()!;
+      const release = toRelease(doc);
+      if (doc.state !== 'accepted') return {kind: 'done', release};
+      if (doc.buildLease && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
+      const building = markBuilding(release, build, now).release;
+      t.set(ref, plain(building), {merge: true});
+      return {kind: 'go', release: building, value: undefined};
     });
   }
 

@@ -9,6 +9,7 @@ import {grpc} from 'google-gax';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import {ServicesClient} from '@google-cloud/run';
 import {validateEventData} from '../event-schema';
+import {buildSpec} from '../../src/releases/build-request';
 import {imageByDigest, releaseImageTag} from '../../src/releases/naming';
 import {Stack} from './stack';
 
@@ -264,6 +265,24 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal((await (await stack.deps.store()).get('early', 1))?.state, 'building');
     await stack.build.setStatus(id, 'SUCCESS', {digest: DIGEST('c')});
     await stack.waitFor('early deployed', () => stack.statesOf('early', 1).includes('deployed'));
+  });
+
+  it('(n) a build its starter never recorded is adopted by its status only once the starter\'s lease ends', async () => {
+    const store = await stack.deps.store();
+    const source = {bucket: 'dd-sources', object: 'orphan/v1.zip', generation: '14001'};
+    // A starter that claimed the upload and created the build, and has not recorded it yet
+    // (it is about to, or it died): it holds the build lease.
+    const {release} = await store.claimSource('orphan', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'starter', leaseMs: 60_000});
+    const {buildId} = await (await stack.deps.builds()).create(buildSpec(stack.config, release, source));
+    await stack.build.setStatus(buildId, 'SUCCESS', {digest: DIGEST('d')});
+    await stack.waitFor('the status handled', () => stack.build.callsTo('GetBuild').some((c) => JSON.stringify(c.request).includes(buildId)));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await store.get('orphan', 1))?.state, 'accepted', 'not adopted while the starter may still record it');
+    assert.deepEqual(stack.statesOf('orphan', 1), []);
+    await store.releaseLease('orphan', 1, 'starter');
+    await stack.waitFor('orphan deployed', () => stack.statesOf('orphan', 1).includes('deployed'));
+    assert.deepEqual(stack.statesOf('orphan', 1), ['accepted', 'building', 'deploying', 'deployed']);
+    assert.equal((await store.get('orphan', 1))?.buildId, buildId);
   });
 
   it('(k) a managed-elsewhere service of the same name is never touched', async () => {
