@@ -35,9 +35,15 @@ function createBuildAt(build: CloudBuildEmulator, object: string, after: number)
   return undefined;
 }
 
-/** Starts the controller's event function (the production entry point) with a fresh store root. */
-async function controller(env: Record<string, string>, root = `b${randomUUID().slice(0, 8)}`) {
-  const fn = await spawnFunction({source: SOURCES.dropdeploy, target: 'dropdeployEvents', signature: 'cloudevent', env: {
+/** The event functions a burst can load: dropdeploy's (the production entry point), or the floor's. */
+const EVENT_FUNCTIONS = {
+  dropdeploy: {source: SOURCES.dropdeploy, target: 'dropdeployEvents'},
+  floor: {source: SOURCES.floorEvents, target: 'floorEvents'},
+};
+
+/** Starts an event function with a fresh store root. */
+async function controller(env: Record<string, string>, root = `b${randomUUID().slice(0, 8)}`, variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy') {
+  const fn = await spawnFunction({...EVENT_FUNCTIONS[variant], signature: 'cloudevent', env: {
     ...env, DROPDEPLOY_FIRESTORE_ROOT: root, NODE_OPTIONS: `--require ${RECEIVE_CLOCK}`,
   }});
   while (await send(fn.url, {kind: 'get', path: '/'}) === undefined) await new Promise((r) => setTimeout(r, 10));
@@ -129,12 +135,13 @@ export async function perEvent(env: Record<string, string>, config: Config, buil
 
 /**
  * 1000 uploads over 50 services, 30% duplicates, shuffled, 50 in flight, spread over
- * `instances` controller processes (Cloud Run scales out the same way); with the CPU share of
- * the controllers, each emulator and this process (the load, and the in-process Cloud Build).
+ * `instances` processes of the event function (Cloud Run scales out the same way); with the
+ * CPU share of those processes, each emulator and this process (the load, and the in-process
+ * Cloud Build). `variant` 'floor' sends the same burst to the floor's function.
  */
-export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}, instances = 1) {
+export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}, instances = 1, variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy') {
   const root = `burst${randomUUID().slice(0, 8)}`;
-  const fns = await Promise.all(Array.from({length: instances}, () => controller(env, root)));
+  const fns = await Promise.all(Array.from({length: instances}, () => controller(env, root, variant)));
   try {
     const gen = Date.now();
     const distinct = Array.from({length: 700}, (_, i) => ({object: `burst-${i % 50}/b${i}.zip`, generation: String(gen + i)}));
@@ -163,7 +170,7 @@ export async function burst(env: Record<string, string>, build: CloudBuildEmulat
     const releases = services.docs.reduce((n, d) => n + Number(d.get('lastRelease') ?? 0), 0);
     await db.terminate();
     return {
-      instances, releases,
+      variant, instances, releases,
       deliveries: deliveries.length, distinctUploads: distinct.length, seconds: Math.round(seconds * 10) / 10,
       eventsPerSecond: Math.round(deliveries.length / seconds), redeliveries: retries,
       createBuildCalls: build.callsTo('CreateBuild').length - before,

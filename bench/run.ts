@@ -98,15 +98,27 @@ async function main(): Promise<void> {
     console.log(row(['dropdeploy: event sent → (with the HTTP hop)', ours.fromSent.p50, ours.fromSent.p95, ours.fromSent.p99], w2));
     console.log(`  ratio p50 ${overheadRatio} (received), ${ratio(ours.fromSent.p50, base.latency.p50)} (sent); controller CPU ${ours.cpuMsPerEvent} ms per event`);
 
-    const bursts = [];
-    for (const instances of [1, 2]) bursts.push(await burst(env, build, {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup}, instances));
+    const bursts: Array<Awaited<ReturnType<typeof burst>>> = [];
+    const emus = {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup};
+    // One burst of each first, not reported: the emulators' JIT warms up on the burst's mix of calls.
+    for (const variant of ['floor', 'dropdeploy'] as const) await burst(env, build, emus, 1, variant);
+    for (const instances of [1, 2]) {
+      bursts.push(await burst(env, build, emus, instances, 'floor'));
+      bursts.push(await burst(env, build, emus, instances, 'dropdeploy'));
+    }
     const pct = (x: number) => `${Math.round(x * 100)}%`;
     const cores = (await import('node:os')).cpus().length;
     console.log(`\nburst: 1000 deliveries (700 distinct uploads, 30% duplicates) over 50 services, 50 in flight; CPU as a share of one core (${cores} cores)`);
     for (const b of bursts) {
-      console.log(`  ${b.instances} controller instance${b.instances > 1 ? 's' : ''}: ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`);
-      console.log(`    CPU: controller${b.instances > 1 ? 's' : ''} ${pct(b.cpuShare.controllers)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`);
+      const who = b.variant === 'floor' ? 'floor' : 'dropdeploy';
+      console.log(`  ${who}, ${b.instances} instance${b.instances > 1 ? 's' : ''}: ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`);
+      console.log(`    CPU: ${who} ${pct(b.cpuShare.controllers)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`);
     }
+    const burstRatios = [1, 2].map((instances) => {
+      const of = (variant: string) => bursts.find((b) => b.variant === variant && b.instances === instances)!.eventsPerSecond;
+      return {instances, dropdeployVsFloor: ratio(of('dropdeploy'), of('floor'))};
+    });
+    console.log(`  throughput dropdeploy/floor: ${burstRatios.map((r) => `${r.dropdeployVsFloor} (${r.instances} instance${r.instances > 1 ? 's' : ''})`).join(', ')}`);
 
     const e2e = await localEndToEnd();
     console.log('\nlocal end to end (npm start\'s stack, examples/hello-app), ms');
@@ -116,7 +128,7 @@ async function main(): Promise<void> {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
       coldStart: {...cs, ratios: coldRatios},
       perEvent: {events: EVENTS, dropdeploy: ours, floor: base, p50Ratio: overheadRatio},
-      burst: bursts,
+      burst: {runs: bursts, throughputRatios: burstRatios},
       localEndToEnd: e2e,
     };
     const out = join(ROOT, 'bench', 'results.json');
