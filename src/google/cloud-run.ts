@@ -3,7 +3,7 @@
  * update wait for the long-running operation, so the outcome is the rollout's.
  */
 import type {ServicesClient} from '@google-cloud/run';
-import {classify, describeError, grpcCode, wrapAsync} from '../errors';
+import {classify, describeError, grpcCode, RetryableError, wrapAsync} from '../errors';
 import type {DeployOutcome, Services} from '../ports';
 import type {RunService} from '../releases/service-spec';
 import {enumName, toPlain} from './plain';
@@ -18,9 +18,21 @@ interface PlainService extends RunService {
   terminalCondition?: {state?: unknown; message?: string};
 }
 
+/** Polling a rollout: from 100 ms, ×1.3, at most 5 s apart (gax's default lets the gap grow to 60 s). */
+const POLL = {initialRetryDelayMillis: 100, retryDelayMultiplier: 1.3, maxRetryDelayMillis: 5000};
+const REPOLL_PAUSE_MS = 1000;
+
+/** The part of a gax long-running operation this adapter uses. */
+interface Rollout {
+  name?: string | null;
+  backoffSettings: {totalTimeoutMillis?: number | null};
+  promise(): Promise<unknown[]>;
+}
+
 /** {@link Services} on the Cloud Run Admin API v2. */
 export class CloudRunAdapter implements Services {
-  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string) {}
+  /** `waitMs`: how long a create or update is waited for (below the deploy lease, so the outcome is recorded under the lock). */
+  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string, private readonly waitMs = 600_000) {}
 
   private parent(): string {
     return `projects/${this.projectId}/locations/${this.region}`;
@@ -39,12 +51,39 @@ export class CloudRunAdapter implements Services {
   async create(service: string, spec: RunService): Promise<DeployOutcome> {
     const [op] = await wrapAsync(`Cloud Run CreateService ${service}`, () =>
       this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}));
-    return this.outcome(`Cloud Run CreateService ${service}`, () => op.promise());
+    return this.outcome(`Cloud Run CreateService ${service}`, () => this.settle(`Cloud Run CreateService ${service}`, op, (name) => this.client.checkCreateServiceProgress(name)));
   }
 
   async update(spec: RunService): Promise<DeployOutcome> {
     const [op] = await wrapAsync(`Cloud Run UpdateService ${spec.name}`, () => this.client.updateService({service: spec as never}));
-    return this.outcome(`Cloud Run UpdateService ${spec.name}`, () => op.promise());
+    return this.outcome(`Cloud Run UpdateService ${spec.name}`, () => this.settle(`Cloud Run UpdateService ${spec.name}`, op, (name) => this.client.checkUpdateServiceProgress(name)));
+  }
+
+  /**
+   * Waits for a rollout for at most `waitMs`. A failed poll (GetOperation unavailable) is not
+   * the rollout's outcome: Cloud Run took the change and goes on with it, so the operation is
+   * fetched again by name and waited on, rather than failing a deploy that is under way.
+   */
+  private async settle(what: string, first: Rollout, fetch: (name: string) => Promise<Rollout>): Promise<unknown[]> {
+    const deadline = Date.now() + this.waitMs;
+    let op: Rollout | undefined = first;
+    for (;;) {
+      if (op) {
+        op.backoffSettings = {...op.backoffSettings, ...POLL, totalTimeoutMillis: Math.max(1, deadline - Date.now())};
+        try {
+          return await op.promise();
+        } catch (err) {
+          // The operation's own error (done, with an error) is the outcome; so is a timeout.
+          if ((op as {latestResponse?: {done?: boolean}}).latestResponse?.done || !classify(err, what).retryable || Date.now() >= deadline) throw err;
+        }
+      }
+      await new Promise((r) => setTimeout(r, REPOLL_PAUSE_MS));
+      if (Date.now() >= deadline) throw new RetryableError(`${what}: the rollout did not finish within ${Math.round(this.waitMs / 1000)}s; the event will be redelivered`, 'ROLLOUT_TIMEOUT');
+      op = await fetch(first.name!).catch((err) => {
+        if (!classify(err, what).retryable) throw err;
+        return undefined;
+      });
+    }
   }
 
   /**

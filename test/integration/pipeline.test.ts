@@ -129,6 +129,18 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal(stack.run.revisions('flaky').length, 1);
   });
 
+  it('(o) polls of the rollout that fail (GetOperation UNAVAILABLE) do not fail the deploy: the same delivery finishes it', async () => {
+    await stack.upload('poll/v1.zip', '15001');
+    const before = stack.logs.filter((l) => l.includes('will be redelivered')).length;
+    stack.run.injectFault({method: 'GetOperation', code: grpc.status.UNAVAILABLE, times: 2});
+    await stack.build.setStatus(stack.buildIdOf('poll', 1), 'SUCCESS', {digest: DIGEST('f')});
+    await stack.waitFor('poll deployed', () => stack.statesOf('poll', 1).includes('deployed'));
+    assert.equal(stack.run.callsTo('GetOperation').filter((c) => c.faulted).length, 2, 'both faults hit polls');
+    assert.equal(stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('"poll"')).length, 1, 'one rollout, not one per delivery');
+    assert.equal(stack.logs.filter((l) => l.includes('will be redelivered')).length, before, 'no delivery failed');
+    assert.equal(stack.run.revisions('poll').length, 1);
+  });
+
   it('(f) a build the controller did not start is ignored', async () => {
     const client = new CloudBuildClient({apiEndpoint: '127.0.0.1', port: stack.build.port, sslCreds: grpc.credentials.createInsecure()});
     try {
