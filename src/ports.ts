@@ -79,11 +79,11 @@ export interface ReleaseStore {
   /** Applies a pure change inside a transaction; returns the stored record. */
   update(service: string, release: number, change: (r: Release) => Release | undefined): Promise<Release>;
   /**
-   * Writes `next` over its stored release without reading it first. Only for the holder of the
-   * release's live build lease: while that lease is live nothing else changes an `accepted`
-   * release (leaseBuild and adoptBuild refuse), so the holder knows what is stored.
+   * Writes `next` over its stored release without reading it first, if `holder` still holds
+   * the release's build lease; false (nothing written) once another delivery took it over.
+   * Nothing but a takeover changes an `accepted` release, so the holder knows what is stored.
    */
-  putHeld(next: Release): Promise<void>;
+  putHeld(next: Release, holder: string): Promise<boolean>;
   /**
    * Records `build` on an `accepted` release whose starter did not (it failed or died right
    * after CreateBuild); `busy` while another delivery holds the build lease, as that one is

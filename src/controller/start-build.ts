@@ -10,38 +10,26 @@ import type {Ctx} from './deps';
 import {publishPending, publishUnannounced} from './outbox';
 import {retryWhileBusy} from './wait';
 
-/** A build lease this delivery holds: its holder id and when it was taken (epoch ms). */
-export interface HeldLease {
-  holder: string;
-  since: number;
-}
-
 /**
  * Starts the build of an `accepted` release exactly once, or finds the one already started.
- * `held` is the build lease when the caller already holds it (it just created the release).
+ * `heldBy` is the lease holder when the caller already holds the build lease (it just
+ * created the release).
  */
-export async function startBuild(ctx: Ctx, release: Release, held?: HeldLease): Promise<Release> {
+export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): Promise<Release> {
   const {deps, log} = ctx;
   const store = await deps.store();
-  const leaseMs = deps.config.leaseSeconds * 1000;
-  let lease: HeldLease;
-  let outcome: LeaseOutcome<{earlierAttempt: boolean}>;
-  if (held) {
-    lease = held;
-    outcome = {kind: 'go', release, value: {earlierAttempt: false}};
-  } else {
-    lease = {holder: deps.newId(), since: 0};
-    outcome = await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
-      lease.since = deps.now().getTime();
-      const l = await store.leaseBuild(release.service, release.release, lease.holder, deps.now(), leaseMs);
+  const holder = heldBy ?? deps.newId();
+  const outcome: LeaseOutcome<{earlierAttempt: boolean}> = heldBy
+    ? {kind: 'go', release, value: {earlierAttempt: false}}
+    : await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
+      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), deps.config.leaseSeconds * 1000);
       return l.kind === 'busy' ? undefined : l;
     });
-  }
   if (outcome.kind === 'done') return outcome.release;
   const r = outcome.release;
   if (!r.source) throw new PermanentError(`release ${r.service} v${r.release} has no source to build`, 'NO_SOURCE');
   const fail = async (err: unknown): Promise<never> => {
-    await store.releaseLease(r.service, r.release, lease.holder).catch(() => undefined);
+    await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
     throw err;
   };
   let build: {buildId: string; logUrl?: string};
@@ -62,19 +50,17 @@ export async function startBuild(ctx: Ctx, release: Release, held?: HeldLease): 
     return failed;
   }
   try {
-    if (deps.now().getTime() < lease.since + leaseMs / 2) {
-      // Well inside the lease, the stored release is still `r`: publish its `accepted` and
-      // `building` events, then record the build and those events in one write, without a
-      // read. The events may reach a subscriber a few ms before the write lands; if the write
-      // fails, the redelivery adopts this build and records the same state.
-      const building = markBuilding(r, build, deps.now()).release;
-      const states = await publishUnannounced(ctx, building);
-      const recorded = {...building, published: [...building.published, ...states]};
-      await store.putHeld(recorded);
-      return recorded;
-    }
-    // A slow CreateBuild: the lease may end soon and another delivery take over, so read first.
-    // The lease needs no release: it only guards the `accepted` state, which this ends.
+    // While this delivery holds the lease, the stored release is still `r`: publish its
+    // `accepted` and `building` events, then record the build and those events in one write,
+    // without a read. The events may reach a subscriber a few ms before the write lands; if
+    // the write fails, the redelivery adopts this build and records the same state.
+    const building = markBuilding(r, build, deps.now()).release;
+    const states = await publishUnannounced(ctx, building);
+    const recorded = {...building, published: [...building.published, ...states]};
+    if (await store.putHeld(recorded, holder)) return recorded;
+    // The lease was taken over while this delivery was slow: record through a transaction,
+    // which never moves a release back from a later state.
+    log.notice(`the build lease of ${r.service} v${r.release} was taken over meanwhile; recording build ${build.buildId} through a transaction`);
     const updated = await store.update(r.service, r.release, (cur) => markBuilding(cur, build, deps.now()).release);
     await publishPending(ctx, updated);
     return updated;

@@ -33,16 +33,16 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
     source.signatureType = fn.signatureType;
   }
   const store = await deps.store();
-  const lease = {holder: deps.newId(), since: deps.now().getTime()};
+  const holder = deps.newId();
   const {release, created} = await store.claimSource(named.service, source,
     {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${input.via === 'storage' ? 'Eventarc' : 'Pub/Sub notification'})`},
-    new Date(lease.since), {holder: lease.holder, leaseMs: deps.config.leaseSeconds * 1000});
+    deps.now(), {holder, leaseMs: deps.config.leaseSeconds * 1000});
   const c: Ctx = {deps, log: log.with({service: release.service, release: release.release})};
   c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
   // A new release goes straight to its build (its creator holds the build lease); its
   // `accepted` event is published with `building` once the build is created.
   if (created) {
-    const after = await startBuild(c, release, lease);
+    const after = await startBuild(c, release, holder);
     return {action: 'accepted', detail: after.state, service: after.service, release: after.release};
   }
   await publishPending(c, release);

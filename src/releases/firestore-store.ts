@@ -2,6 +2,7 @@
  * The release store on Firestore. Layout (`<root>` is DROPDEPLOY_FIRESTORE_ROOT):
  *   <root>_services/{service}                    — last release number, deployed release, deploy lock
  *   <root>_services/{service}/releases/{n}       — the release record (+ its build lease)
+ *   …/releases/{n}/leases/{holder}                — the build lease's fencing token, while held
  *   <root>_sources/{bucket/object#generation}    — which release an uploaded generation became
  * Every decision that two deliveries could race on is made inside a transaction.
  */
@@ -28,6 +29,8 @@ interface SourceDoc {
 
 type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
 
+const NOT_FOUND = 5;
+const FAILED_PRECONDITION = 9;
 const ABORTED = 10;
 const TX_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +64,15 @@ export class FirestoreReleaseStore implements ReleaseStore {
   private releaseRef(service: string, n: number): DocumentReference<ReleaseDoc> {
     // Zero-padded so the console lists releases in order.
     return this.serviceRef(service).collection('releases').doc(String(n).padStart(10, '0')) as DocumentReference<ReleaseDoc>;
+  }
+
+  /**
+   * The fencing token of a build lease: it exists while `holder` holds the lease, and whoever
+   * takes the lease over (leaseBuild, adoptBuild) deletes it in the same transaction, so a
+   * write that requires it can never land after a takeover.
+   */
+  private leaseTokenRef(service: string, n: number, holder: string): DocumentReference {
+    return this.releaseRef(service, n).collection('leases').doc(holder);
   }
 
   private sourceRef(source: Source): DocumentReference<SourceDoc> {
@@ -107,6 +119,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
       const doc: ReleaseDoc = {...release, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
       t.create(this.releaseRef(service, n), plain(doc));
+      t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
       t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
       t.set(ref, {bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString(), release: n});
       return {release, created: true};
@@ -131,10 +144,20 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async putHeld(next: Release): Promise<void> {
-    // update(), not set(): it fails rather than create a release that does not exist.
-    await this.releaseRef(next.service, next.release).update(plain(next) as never)
-      .catch((err) => { throw classify(err, 'Firestore write of a release'); });
+  async putHeld(next: Release, holder: string): Promise<boolean> {
+    // One atomic batch: the release (update(), which never creates one) and the lease's token,
+    // which must still exist. Either both land or neither.
+    const batch = this.db.batch();
+    batch.update(this.releaseRef(next.service, next.release), {...plain(next), buildLease: null} as never);
+    batch.delete(this.leaseTokenRef(next.service, next.release, holder), {exists: true});
+    try {
+      await batch.commit();
+      return true;
+    } catch (err) {
+      const code = grpcCode(err);
+      if (code === NOT_FOUND || code === FAILED_PRECONDITION) return false;
+      throw classify(err, 'Firestore write of a release');
+    }
   }
 
   async adoptBuild(service: string, n: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>> {
@@ -146,8 +169,9 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const release = toRelease(doc);
       if (doc.state !== 'accepted') return {kind: 'done', release};
       if (doc.buildLease && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
+      if (doc.buildLease) t.delete(this.leaseTokenRef(service, n, doc.buildLease.holder));
       const building = markBuilding(release, build, now).release;
-      t.set(ref, plain(building), {merge: true});
+      t.set(ref, {...plain(building), buildLease: null}, {merge: true});
       return {kind: 'go', release: building, value: undefined};
     });
   }
@@ -162,7 +186,10 @@ export class FirestoreReleaseStore implements ReleaseStore {
       if (doc.state !== 'accepted') return {kind: 'done', release};
       if (doc.buildLease && doc.buildLease.holder !== holder && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
       const attempts = doc.buildAttempts ?? 0;
-      t.update(ref, {buildLease: {holder, until: now.getTime() + leaseMs}, buildAttempts: attempts + 1});
+      const until = now.getTime() + leaseMs;
+      if (doc.buildLease && doc.buildLease.holder !== holder) t.delete(this.leaseTokenRef(service, n, doc.buildLease.holder));
+      t.set(this.leaseTokenRef(service, n, holder), {until});
+      t.update(ref, {buildLease: {holder, until}, buildAttempts: attempts + 1});
       return {kind: 'go', release, value: {earlierAttempt: attempts > 0}};
     });
   }
@@ -229,7 +256,10 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
-      if (rSnap.data()?.buildLease?.holder === holder) t.update(rRef, {buildLease: null});
+      if (rSnap.data()?.buildLease?.holder === holder) {
+        t.update(rRef, {buildLease: null});
+        t.delete(this.leaseTokenRef(service, n, holder));
+      }
       if (sSnap.data()?.lock?.holder === holder) t.set(sRef, {lock: null}, {merge: true});
     });
   }

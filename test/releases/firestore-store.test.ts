@@ -1,0 +1,71 @@
+/**
+ * The build lease's fencing on the Firestore store, against the Firestore emulator: a holder
+ * records its build without a read only while nobody took its lease over.
+ */
+import assert from 'node:assert/strict';
+import {randomUUID} from 'node:crypto';
+import {after, before, describe, it} from 'node:test';
+import {Firestore} from '@google-cloud/firestore';
+import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
+import {markBuildFailed, markBuilding, type Release} from '../../src/releases/release';
+import {requireEmulators} from '../integration/stack';
+
+const MINUTE = 60_000;
+
+describe('Firestore store: build lease fencing', () => {
+  let db: Firestore;
+  let store: FirestoreReleaseStore;
+  before(() => {
+    requireEmulators();
+    db = new Firestore({projectId: 'dd-store-test'});
+    store = new FirestoreReleaseStore(db, `t${randomUUID().slice(0, 8)}`);
+  });
+  after(async () => { await db?.terminate(); });
+
+  /** A new upload release of `service` whose build lease `holder` took `ago` ms ago for `leaseMs`. */
+  async function claimed(service: string, holder: string, ago: number, leaseMs: number): Promise<Release> {
+    const source = {bucket: 'b', object: `${service}/v1.zip`, generation: '1'};
+    const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(Date.now() - ago), {holder, leaseMs});
+    assert.ok(created);
+    return release;
+  }
+
+  it('the holder writes its build without a read', async () => {
+    const r = await claimed('held', 'a', 0, MINUTE);
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'b1'}, new Date()).release, 'a'), true);
+    assert.equal((await store.get('held', 1))?.buildId, 'b1');
+    // The token went with the write: a second write by the same holder is refused.
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'b2'}, new Date()).release, 'a'), false);
+    assert.equal((await store.get('held', 1))?.buildId, 'b1');
+  });
+
+  it('a holder whose lease ended but was not taken over still writes', async () => {
+    const r = await claimed('late', 'a', 2 * MINUTE, MINUTE);
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'b1'}, new Date()).release, 'a'), true);
+    assert.equal((await store.get('late', 1))?.state, 'building');
+  });
+
+  it('after a takeover by the build status (adoptBuild), the old holder cannot move the release back', async () => {
+    const r = await claimed('adopted', 'slow', 2 * MINUTE, MINUTE);
+    assert.equal((await store.adoptBuild('adopted', 1, {buildId: 'b1'}, new Date())).kind, 'go');
+    await store.update('adopted', 1, (cur) => markBuildFailed(cur, {code: 'BUILD_FAILURE', message: 'failed'}, new Date()).release);
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'b1'}, new Date()).release, 'slow'), false);
+    assert.equal((await store.get('adopted', 1))?.state, 'build_failed');
+  });
+
+  it('after a takeover by another delivery (leaseBuild), only the new holder writes', async () => {
+    const r = await claimed('retaken', 'slow', 2 * MINUTE, MINUTE);
+    assert.equal((await store.leaseBuild('retaken', 1, 'next', new Date(), MINUTE)).kind, 'go');
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'old'}, new Date()).release, 'slow'), false);
+    assert.equal(await store.putHeld(markBuilding(r, {buildId: 'new'}, new Date()).release, 'next'), true);
+    assert.equal((await store.get('retaken', 1))?.buildId, 'new');
+  });
+
+  it('a live lease holds off adoption; a released one does not', async () => {
+    await claimed('live', 'a', 0, MINUTE);
+    assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'busy');
+    await store.releaseLease('live', 1, 'a');
+    assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'go');
+    assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'done');
+  });
+});
