@@ -101,20 +101,23 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}> {
+    return this.claim(service, source, init, now, buildLease, false);
+  }
+
+  private async claim(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}, renumber: boolean): Promise<{release: Release; created: boolean}> {
     const ref = this.sourceRef(source);
     // One transaction, two round trips (a batched read, the commit): the source's claim, the
     // number and the release are written together, so a claim never exists without its
     // release. Concurrent duplicates in this instance queue on the service; across instances
     // the loser of the commit retries and finds the winner's release.
-    return this.run('release allocation', service, async (t) => {
+    const claim = await this.run('release allocation', service, async (t): Promise<{known: number} | {created: Release}> => {
       // One batched read: parallel t.get()s are serialised by the transaction's lazy begin.
       const [src, svc] = await getBoth(t, ref, this.serviceRef(service));
-      // A claim without a number (left by a store from before claim and number were one write) is numbered here.
+      // A duplicate ends the transaction at once (its release is read after, without holding
+      // the service's document). A claim without a number, left by a store from before claim
+      // and number were one write, is numbered here.
       const known = src.data()?.release;
-      if (known !== undefined) {
-        const existing = await t.get(this.releaseRef(service, known));
-        if (existing.exists) return {release: toRelease(existing.data()!), created: false};
-      }
+      if (known !== undefined && !renumber) return {known};
       const n = (svc.data()?.lastRelease ?? 0) + 1;
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
       const doc: ReleaseDoc = {...release, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
@@ -122,8 +125,13 @@ export class FirestoreReleaseStore implements ReleaseStore {
       t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
       t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
       t.set(ref, {bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString(), release: n});
-      return {release, created: true};
+      return {created: release};
     });
+    if ('created' in claim) return {release: claim.created, created: true};
+    const existing = await this.get(service, claim.known);
+    if (existing) return {release: existing, created: false};
+    // Numbered but without its release (a store from before they were one write): number it anew.
+    return this.claim(service, source, init, now, buildLease, true);
   }
 
   async get(service: string, n: number): Promise<Release | undefined> {

@@ -7,18 +7,20 @@ import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
 import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
+import {sourceKey} from '../../src/releases/naming';
 import {markBuildFailed, markBuilding, type Release} from '../../src/releases/release';
 import {requireEmulators} from '../integration/stack';
 
 const MINUTE = 60_000;
 
-describe('Firestore store: build lease fencing', () => {
+describe('Firestore store: claims and build lease fencing', () => {
+  const root = `t${randomUUID().slice(0, 8)}`;
   let db: Firestore;
   let store: FirestoreReleaseStore;
   before(() => {
     requireEmulators();
     db = new Firestore({projectId: 'dd-store-test'});
-    store = new FirestoreReleaseStore(db, `t${randomUUID().slice(0, 8)}`);
+    store = new FirestoreReleaseStore(db, root);
   });
   after(async () => { await db?.terminate(); });
 
@@ -28,6 +30,28 @@ describe('Firestore store: build lease fencing', () => {
     const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(Date.now() - ago), {holder, leaseMs});
     assert.ok(created);
     return release;
+  }
+
+  it('a claimed generation is one release: the duplicate gets it back, not a new number', async () => {
+    const source = {bucket: 'b', object: 'dup/v1.zip', generation: '7'};
+    const lease = {holder: 'a', leaseMs: MINUTE};
+    const first = await store.claimSource('dup', source, {trigger: 'upload', actor: 'test'}, new Date(), lease);
+    const again = await store.claimSource('dup', source, {trigger: 'upload', actor: 'test'}, new Date(), {...lease, holder: 'b'});
+    assert.deepEqual([first.created, again.created], [true, false]);
+    assert.deepEqual(again.release, first.release);
+    assert.equal((await store.getService('dup'))?.lastRelease, 1);
+  });
+
+  for (const [name, claim] of [['without a number', {}], ['whose release is missing', {release: 5}]] as const) {
+    it(`a claim ${name} (left by an older store) is numbered anew`, async () => {
+      const service = `old-${Object.keys(claim).length}`;
+      const source = {bucket: 'b', object: `${service}/v1.zip`, generation: '3'};
+      await db.collection(`${root}_sources`).doc(sourceKey('b', source.object, '3')).set({...source, service, claimTime: new Date().toISOString(), ...claim});
+      const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'a', leaseMs: MINUTE});
+      assert.equal(created, true);
+      assert.equal(release.release, 1);
+      assert.equal((await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'b', leaseMs: MINUTE})).created, false);
+    });
   }
 
   it('the holder writes its build without a read', async () => {
