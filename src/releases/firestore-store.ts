@@ -29,9 +29,9 @@ interface SourceDoc {
 
 type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
 
-const NOT_FOUND = 5;
-const FAILED_PRECONDITION = 9;
-const ABORTED = 10;
+const [DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, UNAVAILABLE] = [4, 5, 8, 9, 10, 14];
+/** What run() retries: contention, and the transient codes. */
+const RETRIED = new Set([ABORTED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE]);
 const TX_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +85,11 @@ export class FirestoreReleaseStore implements ReleaseStore {
    * Jittered waits from 25 ms doubling to 1 s keep contended transactions moving. Transactions
    * on the same document (`key`: a service, or a release) are queued within this instance, so
    * they only contend with other instances.
+   *
+   * A transient failure (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) is retried here
+   * too, rather than failing the whole delivery. Its commit may have landed with the answer
+   * lost; every transaction here is safe to run again: it finds its own writes (the same lease
+   * holder, the state already reached) and does not repeat them.
    */
   private async run<T>(what: string, key: string, fn: (t: Transaction) => Promise<T>): Promise<T> {
     const attempt = async () => {
@@ -92,7 +97,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
         try {
           return await this.db.runTransaction(fn, {maxAttempts: 1});
         } catch (err) {
-          if (grpcCode(err) !== ABORTED || n >= TX_ATTEMPTS) throw classify(err, `Firestore ${what}`);
+          if (!RETRIED.has(grpcCode(err) ?? -1) || n >= TX_ATTEMPTS) throw classify(err, `Firestore ${what}`);
           await sleep(Math.min(1000, 25 * 2 ** (n - 1)) * (0.5 + Math.random()));
         }
       }
@@ -128,8 +133,11 @@ export class FirestoreReleaseStore implements ReleaseStore {
       return {created: release};
     });
     if ('created' in claim) return {release: claim.created, created: true};
-    const existing = await this.get(service, claim.known);
-    if (existing) return {release: existing, created: false};
+    const snap = await this.releaseRef(service, claim.known).get().catch((err) => { throw classify(err, 'Firestore read of a release'); });
+    const existing = snap.data();
+    // This very claim, made by an attempt whose answer was lost: its creator goes on.
+    if (existing?.state === 'accepted' && existing.buildLease?.holder === buildLease.holder) return {release: toRelease(existing), created: true};
+    if (existing) return {release: toRelease(existing), created: false};
     // Numbered but without its release (a store from before they were one write): number it anew.
     return this.claim(service, source, init, now, buildLease, true);
   }
