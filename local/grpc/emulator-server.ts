@@ -100,7 +100,7 @@ export abstract class GrpcEmulator {
     return this.calls.filter((c) => c.method === method);
   }
 
-  /** Makes the next matching call(s) fail with `code` (or be delayed) without touching state. */
+  /** Makes the next matching call(s) fail with `code` (or be delayed), without touching state unless `afterForwarding`. */
   injectFault(fault: FaultSpec): void {
     this.faults.add(fault);
   }
@@ -120,6 +120,8 @@ export abstract class GrpcEmulator {
       if (fault?.code) record.faulted = fault.code;
       const run = async () => {
         if (fault?.delayMs) await sleep(fault.delayMs);
+        // After forwarding, the call's work is done and its answer lost.
+        if (fault?.code && fault.afterForwarding) await handler(call.request);
         if (fault?.code) {
           throw new RpcError(fault.code, fault.message ?? `injected fault on ${method} (code ${fault.code})`);
         }

@@ -10,6 +10,8 @@ export interface FaultSpec {
   probability?: number;
   delayMs?: number;
   message?: string;
+  /** Do the call's work, then answer `code` anyway: the caller sees a failure of what happened. */
+  afterForwarding?: boolean;
 }
 
 interface ActiveFault extends FaultSpec {
@@ -30,9 +32,9 @@ export class FaultPlan {
 
   /** The fault that hits this call, if any, using up one of its `times`. */
   take(method: string, random: () => number = Math.random): FaultSpec | undefined {
-    const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method));
+    // The first matching fault that hits; one spared by its probability leaves the call to the next.
+    const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (f.probability === undefined || random() < f.probability));
     if (!fault) return undefined;
-    if (fault.probability !== undefined && random() >= fault.probability) return undefined;
     fault.remaining -= 1;
     this.faults = this.faults.filter((f) => f.remaining > 0);
     return fault;
