@@ -1,16 +1,35 @@
 /**
- * Reliability under faults: 200 uploads over 20 services while Cloud Build and Cloud Run
- * answer UNAVAILABLE on 20% of all calls. Uploads are redelivered the way Eventarc does
- * (until the function answers 2xx); build statuses come through a real Pub/Sub push
- * subscription, which redelivers by itself. Every upload must end terminal, with exactly one
- * release and one build, and no older release deployed over a newer one.
+ * Reliability under faults: 200 uploads over 20 services while the APIs fail the controller's
+ * calls: Cloud Build and Cloud Run (the local emulators) and Pub/Sub (the official emulator,
+ * behind a gRPC fault proxy) on 20% of all calls, Firestore (behind the proxy too) on 20% of
+ * its commits and 5% of its reads. Three in four of those faults are UNAVAILABLE before the
+ * call does anything; one in four is DEADLINE_EXCEEDED after the call did its work (the answer
+ * is lost). Reads are faulted less: the Firestore client retries each one after a second or
+ * more, and the emulator pushes build statuses two at a time, so slow handlers would stall the
+ * test, not the controller; a lost transactional read or rollback would leave the emulator's
+ * locks in place until they expire, so those are not faulted. Uploads are redelivered the way
+ * Eventarc does (until the function answers 2xx); build statuses come through a real Pub/Sub
+ * push subscription, which redelivers by itself. Every upload must end terminal, with exactly
+ * one release and one build, and no older release deployed over a newer one.
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {Firestore} from '@google-cloud/firestore';
 import {grpc} from 'google-gax';
 import type {BuildRunner} from '../../local/cloud-build/emulator';
+import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
+import type {FaultSpec} from '../../local/grpc/faults';
+import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
 import {TERMINAL, type Release} from '../../src/releases/release';
 import {Stack} from './stack';
+
+/** 20% of the calls to `method` (all when absent): 15% UNAVAILABLE (nothing done), 5% DEADLINE_EXCEEDED (done, answer lost). */
+function faults(method?: string): FaultSpec[] {
+  return [
+    {method, code: grpc.status.UNAVAILABLE, probability: 0.15, times: 1e9},
+    {method, code: grpc.status.DEADLINE_EXCEEDED, probability: 0.05 / 0.85, afterForwarding: true, times: 1e9},
+  ];
+}
 
 const SERVICES = 20;
 const UPLOADS = 200;
@@ -24,8 +43,7 @@ const runner: BuildRunner = (build, control) => {
   return () => { clearTimeout(t1); clearTimeout(t2); };
 };
 
-async function allReleases(stack: Stack, service: string): Promise<Release[]> {
-  const store = await stack.deps.store();
+async function allReleases(store: FirestoreReleaseStore, service: string): Promise<Release[]> {
   const out: Release[] = [];
   let below: number | undefined;
   for (;;) {
@@ -36,15 +54,24 @@ async function allReleases(stack: Stack, service: string): Promise<Release[]> {
   }
 }
 
-describe('faults: 20% UNAVAILABLE on every Cloud Build and Cloud Run call', {timeout: 300_000}, () => {
+describe('faults: every API fails some of its calls', {timeout: 300_000}, () => {
   let stack: Stack;
+  let proxies: {firestore: GrpcFaultProxy; pubsub: GrpcFaultProxy};
+  let db: Firestore;
+  /** The store read directly, not through the faults. */
+  let store: FirestoreReleaseStore;
   const uploads: Array<{service: string; object: string; generation: string}> = [];
   let deliveries = 0;
 
   before(async () => {
-    stack = await Stack.start({buildRunner: runner, env: {DROPDEPLOY_WAIT_SECONDS: '10'}});
-    stack.build.injectFault({code: grpc.status.UNAVAILABLE, probability: 0.2, times: 1e9});
-    stack.run.injectFault({code: grpc.status.UNAVAILABLE, probability: 0.2, times: 1e9});
+    proxies = {firestore: new GrpcFaultProxy(process.env.FIRESTORE_EMULATOR_HOST!), pubsub: new GrpcFaultProxy(process.env.PUBSUB_EMULATOR_HOST!)};
+    const [firestore, pubsub] = await Promise.all([proxies.firestore.start(), proxies.pubsub.start()]);
+    stack = await Stack.start({buildRunner: runner, env: {DROPDEPLOY_WAIT_SECONDS: '10'}, via: {firestore, pubsub}});
+    db = new Firestore({projectId: stack.config.projectId});
+    store = new FirestoreReleaseStore(db, stack.config.firestore.root);
+    for (const api of [stack.build, stack.run, proxies.pubsub]) for (const f of faults()) api.injectFault(f);
+    proxies.firestore.injectFault({method: 'BatchGetDocuments', code: grpc.status.UNAVAILABLE, probability: 0.05, times: 1e9});
+    for (const f of faults('Commit')) proxies.firestore.injectFault(f);
     for (let i = 0; i < UPLOADS; i++) {
       const service = `svc-${i % SERVICES}`;
       uploads.push({service, object: `${service}/u${i}.zip`, generation: String(1_000_000 + i)});
@@ -63,18 +90,26 @@ describe('faults: 20% UNAVAILABLE on every Cloud Build and Cloud Run call', {tim
     }));
     await stack.waitFor('every release terminal', async () => {
       for (let s = 0; s < SERVICES; s++) {
-        const rs = await allReleases(stack, `svc-${s}`);
+        const rs = await allReleases(store, `svc-${s}`);
         if (rs.length < UPLOADS / SERVICES || rs.some((r) => !TERMINAL.has(r.state))) return false;
       }
       return true;
     }, 240_000);
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+    await db?.terminate();
+    await Promise.all([proxies?.firestore.stop(), proxies?.pubsub.stop()]);
+  });
 
-  it('faults were really injected and the work was redelivered', () => {
-    const calls = [...stack.build.calls, ...stack.run.calls];
-    const faulted = calls.filter((c) => c.faulted === grpc.status.UNAVAILABLE).length;
-    assert.ok(faulted > calls.length * 0.1, `${faulted} of ${calls.length} calls faulted`);
+  it('faults were really injected into every API and the work was redelivered', () => {
+    const firestoreCommits = proxies.firestore.calls.filter((c) => c.method === 'Commit');
+    for (const [api, calls] of Object.entries({cloudBuild: stack.build.calls, cloudRun: stack.run.calls, firestoreCommits, pubsub: proxies.pubsub.calls})) {
+      const count = (code: number) => calls.filter((c) => c.faulted === code).length;
+      assert.ok(count(grpc.status.UNAVAILABLE) > calls.length * 0.08, `${api}: ${count(grpc.status.UNAVAILABLE)} of ${calls.length} calls UNAVAILABLE`);
+      assert.ok(count(grpc.status.DEADLINE_EXCEEDED) > 0, `${api}: no call answered DEADLINE_EXCEEDED after doing its work (${calls.length} calls)`);
+    }
+    assert.ok(proxies.firestore.calls.some((c) => c.method === 'BatchGetDocuments' && c.faulted === grpc.status.UNAVAILABLE), 'Firestore reads were faulted');
     assert.ok(deliveries > UPLOADS, `some uploads needed redelivery (${deliveries} deliveries for ${UPLOADS} uploads)`);
     assert.ok(stack.logs.some((l) => l.includes('will be redelivered')), 'handlers failed and asked for redelivery');
   });
@@ -82,7 +117,7 @@ describe('faults: 20% UNAVAILABLE on every Cloud Build and Cloud Run call', {tim
   it('exactly one release per upload, each ending terminal with a reason when it failed', async () => {
     for (let s = 0; s < SERVICES; s++) {
       const service = `svc-${s}`;
-      const rs = await allReleases(stack, service);
+      const rs = await allReleases(store, service);
       const mine = uploads.filter((u) => u.service === service);
       assert.equal(rs.length, mine.length, `${service}: one release per upload`);
       assert.deepEqual(rs.map((r) => r.source!.generation).sort(), mine.map((u) => u.generation).sort());
@@ -101,10 +136,13 @@ describe('faults: 20% UNAVAILABLE on every Cloud Build and Cloud Run call', {tim
   it('no older release was deployed over a newer one; each service runs its newest deployed release', async () => {
     for (let s = 0; s < SERVICES; s++) {
       const service = `svc-${s}`;
-      const deployed = stack.events.filter((e) => e.subject.startsWith(`services/${service}/`) && e.data.state === 'deployed').map((e) => e.data.release!);
-      const order = [...new Set(deployed)];
-      assert.deepEqual(order, [...order].sort((a, b) => a - b), `${service} deployed in order ${order.join(', ')}`);
-      const rs = await allReleases(stack, service);
+      // Cloud Run's revisions, oldest first, by the release each one deploys. (Status events
+      // are not the record of this: a release's `deployed` event whose publish failed goes out
+      // with the redelivery, possibly after a newer release's.)
+      const order = stack.run.revisions(service).reverse().map((r) => Number(String((r.labels as Record<string, string>)['dropdeploy-release']).slice(1)));
+      assert.ok(order.every((n) => Number.isInteger(n) && n > 0), `${service}: every revision names its release (${order.join(', ')})`);
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), `${service} rolled out in order ${order.join(', ')}`);
+      const rs = await allReleases(store, service);
       const newest = rs.filter((r) => r.state === 'deployed').sort((a, b) => b.release - a.release)[0];
       const svc = stack.run.getService(service) as {template: {containers: Array<{image: string}>}} | undefined;
       if (newest) assert.equal(svc?.template.containers[0].image, newest.image, `${service} runs v${newest.release}`);

@@ -42,6 +42,24 @@ export function requireEmulators(): void {
   }
 }
 
+/**
+ * Runs `build` with environment variables set, then restores them. The Firestore and Pub/Sub
+ * clients read their emulator host variables when built, so this points one client at other
+ * hosts (such as a fault proxy) while the test's own clients stay direct.
+ */
+export async function withEnv<T>(vars: Record<string, string>, build: () => T | Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await build();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 /** A running stack. */
 export class Stack {
   readonly events: SeenEvent[] = [];
@@ -63,7 +81,7 @@ export class Stack {
   ) {}
 
   /** Starts a stack in a project of its own. */
-  static async start(opts: {env?: Record<string, string>; buildRunner?: BuildRunner} = {}): Promise<Stack> {
+  static async start(opts: {env?: Record<string, string>; buildRunner?: BuildRunner; via?: {firestore: string; pubsub: string}} = {}): Promise<Stack> {
     requireEmulators();
     const projectId = `dd-${randomUUID().slice(0, 8)}`;
     const pubsub = new PubSub({projectId});
@@ -91,6 +109,13 @@ export class Stack {
       ...opts.env,
     });
     const deps = createDeps(config);
+    // The controller's own clients, built now, may go through other hosts (a fault proxy).
+    if (opts.via) {
+      await withEnv({FIRESTORE_EMULATOR_HOST: opts.via.firestore, PUBSUB_EMULATOR_HOST: opts.via.pubsub}, async () => {
+        await deps.store();
+        await deps.publisher();
+      });
+    }
     const logs: string[] = [];
     const log = new Logger({format: 'json', write: (l) => logs.push(l)});
     const target = `dropdeployEvents_${projectId.replace(/-/g, '_')}`;

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
+import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
 import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
 import {sourceKey} from '../../src/releases/naming';
 import {markBuildFailed, markBuilding, type Release} from '../../src/releases/release';
-import {requireEmulators} from '../integration/stack';
+import {requireEmulators, withEnv} from '../integration/stack';
 
 const MINUTE = 60_000;
 
@@ -53,6 +54,24 @@ describe('Firestore store: claims and build lease fencing', () => {
       assert.equal((await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'b', leaseMs: MINUTE})).created, false);
     });
   }
+
+  it('a claim whose commit landed but whose answer was lost is retried and found as this claim', async () => {
+    const proxy = new GrpcFaultProxy(process.env.FIRESTORE_EMULATOR_HOST!);
+    const via = await withEnv({FIRESTORE_EMULATOR_HOST: await proxy.start()}, () => new Firestore({projectId: 'dd-store-test'}));
+    try {
+      proxy.injectFault({method: 'Commit', code: 4, afterForwarding: true, times: 1});
+      const lossy = new FirestoreReleaseStore(via, root);
+      const source = {bucket: 'b', object: 'lost/v1.zip', generation: '1'};
+      const {release, created} = await lossy.claimSource('lost', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'a', leaseMs: MINUTE});
+      assert.equal(proxy.calls.filter((c) => c.method === 'Commit' && c.faulted).length, 1, 'the first commit landed and its answer was lost');
+      assert.deepEqual([release.release, created], [1, true], 'its creator goes on as the creator');
+      assert.equal(await store.putHeld(markBuilding(release, {buildId: 'b1'}, new Date()).release, 'a'), true, 'and still holds the lease');
+      assert.equal((await store.getService('lost'))?.lastRelease, 1);
+    } finally {
+      await via.terminate();
+      await proxy.stop();
+    }
+  });
 
   it('the holder writes its build without a read', async () => {
     const r = await claimed('held', 'a', 0, MINUTE);
