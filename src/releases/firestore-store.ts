@@ -75,6 +75,15 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.releaseRef(service, n).collection('leases').doc(holder);
   }
 
+  /** A release read inside `t`, which must exist. */
+  private async readRelease(t: Transaction, service: string, n: number): Promise<{ref: DocumentReference<ReleaseDoc>; doc: ReleaseDoc; release: Release}> {
+    const ref = this.releaseRef(service, n);
+    const snap = await t.get(ref);
+    if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+    const doc = snap.data()!;
+    return {ref, doc, release: toRelease(doc)};
+  }
+
   private sourceRef(source: Source): DocumentReference<SourceDoc> {
     return this.db.collection(`${this.root}_sources`).doc(sourceKey(source.bucket, source.object, source.generation)) as DocumentReference<SourceDoc>;
   }
@@ -149,10 +158,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async update(service: string, n: number, change: (r: Release) => Release | undefined): Promise<Release> {
     return this.run('release update', `${service}#${n}`, async (t) => {
-      const ref = this.releaseRef(service, n);
-      const snap = await t.get(ref);
-      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
-      const current = toRelease(snap.data()!);
+      const {ref, release: current} = await this.readRelease(t, service, n);
       const next = change(current);
       if (!next || next === current) return current;
       t.set(ref, plain(next), {merge: true});
@@ -178,11 +184,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async adoptBuild(service: string, n: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>> {
     return this.run('build adoption', `${service}#${n}`, async (t) => {
-      const ref = this.releaseRef(service, n);
-      const snap = await t.get(ref);
-      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
-      const doc = snap.data()!;
-      const release = toRelease(doc);
+      const {ref, doc, release} = await this.readRelease(t, service, n);
       if (doc.state !== 'accepted') return {kind: 'done', release};
       if (doc.buildLease && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
       if (doc.buildLease) t.delete(this.leaseTokenRef(service, n, doc.buildLease.holder));
@@ -194,11 +196,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async leaseBuild(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
     return this.run('build lease', `${service}#${n}`, async (t) => {
-      const ref = this.releaseRef(service, n);
-      const snap = await t.get(ref);
-      if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
-      const doc = snap.data()!;
-      const release = toRelease(doc);
+      const {ref, doc, release} = await this.readRelease(t, service, n);
       if (doc.state !== 'accepted') return {kind: 'done', release};
       if (doc.buildLease && doc.buildLease.holder !== holder && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
       const attempts = doc.buildAttempts ?? 0;
