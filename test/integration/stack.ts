@@ -187,16 +187,24 @@ export class Stack {
   }
 
   /** Delivers an upload as a GCS notification in a raw Pub/Sub push envelope. */
-  async notify(object: string, generation: string): Promise<number> {
+  notify(object: string, generation: string): Promise<number> {
     const obj = {bucket: 'dd-sources', name: object, generation, size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww=='};
-    const res = await fetch(`${this.url}/projects/${this.config.projectId}/topics/dd-notifications`, {
+    return this.push('dd-notifications', {
+      attributes: {eventType: 'OBJECT_FINALIZE', bucketId: 'dd-sources', objectId: object, objectGeneration: generation, payloadFormat: 'JSON_API_V1'},
+      data: Buffer.from(JSON.stringify(obj)),
+    });
+  }
+
+  /** POSTs a message of `topic` to the controller in a raw Pub/Sub push envelope; returns the HTTP status. */
+  async push(topic: string, message: {data: Buffer; attributes: Record<string, string>; messageId?: string; publishTime?: Date}): Promise<number> {
+    const res = await fetch(`${this.url}/projects/${this.config.projectId}/topics/${topic}`, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
       body: JSON.stringify({
-        subscription: `projects/${this.config.projectId}/subscriptions/dd-notifications-push`,
+        subscription: `projects/${this.config.projectId}/subscriptions/${topic}-push`,
         message: {
-          attributes: {eventType: 'OBJECT_FINALIZE', bucketId: 'dd-sources', objectId: object, objectGeneration: generation, payloadFormat: 'JSON_API_V1'},
-          data: Buffer.from(JSON.stringify(obj)).toString('base64'), messageId: randomUUID(), publishTime: new Date().toISOString(),
+          attributes: message.attributes, data: message.data.toString('base64'),
+          messageId: message.messageId ?? randomUUID(), publishTime: (message.publishTime ?? new Date()).toISOString(),
         },
       }),
     });
