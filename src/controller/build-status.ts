@@ -6,7 +6,7 @@ import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
 import {BUILD_TAG, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
-import {markBuildFailed, TERMINAL} from '../releases/release';
+import {markBuildFailed, TERMINAL, type Release} from '../releases/release';
 import type {Ctx, Outcome} from './deps';
 import {deployRelease} from './deploy';
 import {publishPending} from './outbox';
@@ -35,19 +35,18 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   const store = await deps.store();
   let r = await store.get(owner.service, owner.release);
   if (!r) return ignored(log, `release ${owner.service} v${owner.release} is not in this installation's store`);
+  const notItsBuild = (rel: Release) => ignored(log, `build ${build.id} is not the build of ${rel.service} v${rel.release} (${rel.buildId ?? 'none recorded'})`);
   if (r.buildId !== build.id) {
     // A build whose id was never recorded (a crash right after CreateBuild) is adopted if it
     // carries the release's own tag; any other build is not this release's.
-    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) {
-      return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
-    }
+    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) return notItsBuild(r);
     // While the delivery that started the build holds its lease, it is about to record it.
     const {service, release} = r;
     r = (await retryWhileBusy(c, `the recording of build ${build.id} of ${service} v${release}`, async () => {
       const adopted = await store.adoptBuild(service, release, {buildId: build.id, logUrl: build.logUrl}, deps.now());
       return adopted.kind === 'busy' ? undefined : adopted;
     })).release;
-    if (r.buildId !== build.id) return ignored(log, `build ${build.id} is not the build of ${r.service} v${r.release} (${r.buildId ?? 'none recorded'})`);
+    if (r.buildId !== build.id) return notItsBuild(r);
   }
   await publishPending(c, r);
   if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};

@@ -25,6 +25,8 @@ const REPOLL_PAUSE_MS = 1000;
 /** The part of a gax long-running operation this adapter uses. */
 interface Rollout {
   name?: string | null;
+  /** The operation as last fetched: `done` once it ended, with its result or its own error. */
+  latestResponse?: {done?: boolean | null};
   backoffSettings: {totalTimeoutMillis?: number | null};
   promise(): Promise<unknown[]>;
 }
@@ -74,7 +76,7 @@ export class CloudRunAdapter implements Services {
           return await op.promise();
         } catch (err) {
           // The operation's own error (done, with an error) is the outcome; so is a timeout.
-          if ((op as {latestResponse?: {done?: boolean}}).latestResponse?.done || !classify(err, what).retryable || Date.now() >= deadline) throw err;
+          if (op.latestResponse?.done || !classify(err, what).retryable || Date.now() >= deadline) throw err;
         }
       }
       await new Promise((r) => setTimeout(r, REPOLL_PAUSE_MS));
