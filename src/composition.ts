@@ -40,7 +40,7 @@ export function createDeps(config: Config): Deps {
     config,
     store: once<ReleaseStore>(async () => {
       const {Firestore} = await import('@google-cloud/firestore');
-      const {FirestoreReleaseStore} = await import('./releases/firestore-store');
+      const {FirestoreReleaseStore} = await import('./google/firestore-store');
       const db = opened(new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true}));
       return new FirestoreReleaseStore(db, config.firestore.root);
     }),

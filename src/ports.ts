@@ -3,7 +3,8 @@
  * `src/google/` implement them; SDK types and errors never cross them.
  */
 import type {BuildSpec} from './releases/build-request';
-import type {Release, ReleaseError, Source, Trigger} from './releases/release';
+import type {DeployResult} from './releases/decisions';
+import type {Release, Source, Trigger} from './releases/release';
 import type {RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
 
@@ -101,7 +102,9 @@ export interface ReleaseStore {
    */
   leaseDeploy(service: string, release: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>>;
   /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */
-  finishDeploy(service: string, release: number, outcome: {revision: string; url?: string} | {error: ReleaseError}, holder: string, now: Date): Promise<Release>;
+  finishDeploy(service: string, release: number, result: DeployResult, holder: string, now: Date): Promise<Release>;
+  /** Extends `holder`'s deploy lock of `release` by `leaseMs` from `now`; false once it is not theirs. */
+  renewDeployLock(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<boolean>;
   /** Frees a lease after a retryable failure so the redelivery can go on at once. */
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */

@@ -19,7 +19,7 @@ import {grpc} from 'google-gax';
 import type {BuildRunner} from '../../local/cloud-build/emulator';
 import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
 import type {FaultSpec} from '../../local/grpc/faults';
-import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
+import {FirestoreReleaseStore} from '../../src/google/firestore-store';
 import {TERMINAL, type Release} from '../../src/releases/release';
 import {Stack} from './stack';
 

@@ -4,21 +4,23 @@
  *   <root>_services/{service}/releases/{n}       — the release record (+ its build lease)
  *   …/releases/{n}/leases/{holder}                — the build lease's fencing token, while held
  *   <root>_sources/{bucket/object#generation}    — which release an uploaded generation became
- * Every decision that two deliveries could race on is made inside a transaction.
+ * Every decision that two deliveries could race on is made inside a transaction, by the pure
+ * functions of `releases/decisions.ts`: this adapter reads, asks, and writes what they answer.
  */
 import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
-import {classify, grpcCode, PermanentError} from '../errors';
 import {createHash} from 'node:crypto';
+import {classify, grpcCode, PermanentError} from '../errors';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
+import {decideAdoption, decideBuildLease, decideClaim, decideDeployLease, decideFinishDeploy, isOwnClaim, renewedLease, type BuildLeaseState, type DeployLock, type DeployResult, type Lease, type ServiceState} from '../releases/decisions';
+import {sourceKey} from '../releases/naming';
+import {newRelease, type Release, type Source, type Trigger} from '../releases/release';
 import {KeyedMutex} from './keyed-mutex';
-import {sourceKey} from './naming';
-import {markBuilding, markDeployed, markDeployFailed, markDeploying, markSuperseded, newRelease, TERMINAL, type Release, type Source, type Trigger} from './release';
 
 interface ServiceDoc {
   service: string;
   lastRelease?: number;
   deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
-  lock?: {release: number; holder: string; until: number} | null;
+  lock?: DeployLock | null;
   /** The newest release that ever started deploying (never decreases). */
   deployStarted?: number;
 }
@@ -27,7 +29,7 @@ interface SourceDoc {
   bucket: string; object: string; generation: string; service: string; claimTime: string; release?: number;
 }
 
-type ReleaseDoc = Release & {buildLease?: {holder: string; until: number} | null; buildAttempts?: number};
+type ReleaseDoc = Release & {buildLease?: Lease | null; buildAttempts?: number};
 
 const [DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, UNAVAILABLE] = [4, 5, 8, 9, 10, 14];
 /** What run() retries: contention, and the transient codes. */
@@ -49,6 +51,16 @@ function plain<T>(value: T): T {
 function toRelease(doc: ReleaseDoc): Release {
   const {buildLease: _l, buildAttempts: _a, ...r} = doc;
   return r;
+}
+
+/** A release document as the decisions see it. */
+function leaseState(doc: ReleaseDoc): BuildLeaseState {
+  return {release: toRelease(doc), buildLease: doc.buildLease, buildAttempts: doc.buildAttempts};
+}
+
+/** A service document as the decisions see it. */
+function serviceState(doc: ServiceDoc | undefined): ServiceState {
+  return {deployed: doc?.deployed?.release, lock: doc?.lock, deployStarted: doc?.deployStarted};
 }
 
 /** {@link ReleaseStore} on Firestore. */
@@ -128,11 +140,10 @@ export class FirestoreReleaseStore implements ReleaseStore {
       // One batched read: parallel t.get()s are serialised by the transaction's lazy begin.
       const [src, svc] = await getBoth(t, ref, this.serviceRef(service));
       // A duplicate ends the transaction at once (its release is read after, without holding
-      // the service's document). A claim without a number, left by a store from before claim
-      // and number were one write, is numbered here.
-      const known = src.data()?.release;
-      if (known !== undefined && !renumber) return {known};
-      const n = (svc.data()?.lastRelease ?? 0) + 1;
+      // the service's document).
+      const decision = decideClaim(src.data()?.release, svc.data()?.lastRelease, renumber);
+      if (decision.kind === 'known') return {known: decision.release};
+      const n = decision.release;
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
       const doc: ReleaseDoc = {...release, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
       t.create(this.releaseRef(service, n), plain(doc));
@@ -144,9 +155,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
     if ('created' in claim) return {release: claim.created, created: true};
     const snap = await this.releaseRef(service, claim.known).get().catch((err) => { throw classify(err, 'Firestore read of a release'); });
     const existing = snap.data();
-    // This very claim, made by an attempt whose answer was lost: its creator goes on.
-    if (existing?.state === 'accepted' && existing.buildLease?.holder === buildLease.holder) return {release: toRelease(existing), created: true};
-    if (existing) return {release: toRelease(existing), created: false};
+    if (existing) return {release: toRelease(existing), created: isOwnClaim(leaseState(existing), buildLease.holder)};
     // Numbered but without its release (a store from before they were one write): number it anew.
     return this.claim(service, source, init, now, buildLease, true);
   }
@@ -185,26 +194,23 @@ export class FirestoreReleaseStore implements ReleaseStore {
   async adoptBuild(service: string, n: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>> {
     return this.run('build adoption', `${service}#${n}`, async (t) => {
       const {ref, doc, release} = await this.readRelease(t, service, n);
-      if (doc.state !== 'accepted') return {kind: 'done', release};
-      if (doc.buildLease && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
-      if (doc.buildLease) t.delete(this.leaseTokenRef(service, n, doc.buildLease.holder));
-      const building = markBuilding(release, build, now).release;
-      t.set(ref, {...plain(building), buildLease: null}, {merge: true});
-      return {kind: 'go', release: building, value: undefined};
+      const d = decideAdoption(leaseState(doc), build, now);
+      if (d.kind !== 'go') return {kind: d.kind, release};
+      if (d.revoke) t.delete(this.leaseTokenRef(service, n, d.revoke));
+      t.set(ref, {...plain(d.release), buildLease: null}, {merge: true});
+      return {kind: 'go', release: d.release, value: undefined};
     });
   }
 
   async leaseBuild(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
     return this.run('build lease', `${service}#${n}`, async (t) => {
       const {ref, doc, release} = await this.readRelease(t, service, n);
-      if (doc.state !== 'accepted') return {kind: 'done', release};
-      if (doc.buildLease && doc.buildLease.holder !== holder && doc.buildLease.until > now.getTime()) return {kind: 'busy', release};
-      const attempts = doc.buildAttempts ?? 0;
-      const until = now.getTime() + leaseMs;
-      if (doc.buildLease && doc.buildLease.holder !== holder) t.delete(this.leaseTokenRef(service, n, doc.buildLease.holder));
-      t.set(this.leaseTokenRef(service, n, holder), {until});
-      t.update(ref, {buildLease: {holder, until}, buildAttempts: attempts + 1});
-      return {kind: 'go', release, value: {earlierAttempt: attempts > 0}};
+      const d = decideBuildLease(leaseState(doc), holder, now, leaseMs);
+      if (d.kind !== 'go') return {kind: d.kind, release};
+      if (d.revoke) t.delete(this.leaseTokenRef(service, n, d.revoke));
+      t.set(this.leaseTokenRef(service, n, holder), {until: d.lease.until});
+      t.update(ref, {buildLease: d.lease, buildAttempts: d.attempts});
+      return {kind: 'go', release, value: {earlierAttempt: d.earlierAttempt}};
     });
   }
 
@@ -215,53 +221,52 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       if (!rSnap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
       const release = toRelease(rSnap.data()!);
-      if (TERMINAL.has(release.state)) return {kind: 'done', release};
-      const svc = sSnap.data();
-      const deployed = svc?.deployed?.release ?? 0;
-      if (deployed > n) {
-        // Newest wins: an older build that finished late never replaces newer code.
-        const superseded = markSuperseded(release, deployed, now).release;
-        t.set(rRef, plain(superseded), {merge: true});
-        return {kind: 'done', release: superseded};
+      const svc = serviceState(sSnap.data());
+      let d = decideDeployLease(release, svc, image, holder, now, leaseMs);
+      if (d.kind === 'read') {
+        const newer = (await t.get(this.releaseRef(service, d.release))).data();
+        d = decideDeployLease(release, svc, image, holder, now, leaseMs, newer ? toRelease(newer) : null);
       }
-      const lock = svc?.lock && svc.lock.until > now.getTime() && svc.lock.holder !== holder ? svc.lock : undefined;
-      if (lock) return {kind: 'busy', release, holder: lock.release};
-      // A newer release that started deploying and has not ended may already serve (its
-      // handler failed after Cloud Run took the update): wait for its redelivery to finish it,
-      // then this one is superseded — or goes ahead if that deploy failed.
-      const started = svc?.deployStarted ?? 0;
-      if (started > n) {
-        const newer = (await t.get(this.releaseRef(service, started))).data();
-        // No live lock is held (checked above): that deploy stopped half way.
-        if (newer && !TERMINAL.has(newer.state)) return {kind: 'busy', release, holder: started, stalled: toRelease(newer)};
+      switch (d.kind) {
+        case 'done':
+          if (d.write) t.set(rRef, plain(d.release), {merge: true});
+          return {kind: 'done', release: d.release};
+        case 'busy':
+          return {kind: 'busy', release, holder: d.holder};
+        case 'stalled':
+          return {kind: 'busy', release, holder: d.newer.release, stalled: d.newer};
+        case 'read':
+          throw new Error(`deploy decision asked twice for release ${d.release}`);
+        case 'go':
+          t.set(rRef, plain(d.release), {merge: true});
+          t.set(sRef, {service, lock: d.lock, deployStarted: d.deployStarted}, {merge: true});
+          return {kind: 'go', release: d.release, value: {image: d.release.image ?? image}};
       }
-      const deploying = markDeploying(release, release.image ?? image, now).release;
-      t.set(rRef, plain(deploying), {merge: true});
-      t.set(sRef, {service, lock: {release: n, holder, until: now.getTime() + leaseMs}, deployStarted: Math.max(started, n)}, {merge: true});
-      return {kind: 'go', release: deploying, value: {image: deploying.image ?? image}};
     });
   }
 
-  async finishDeploy(service: string, n: number, outcome: {revision: string; url?: string} | {error: {code: string; message: string}}, holder: string, now: Date): Promise<Release> {
+  async finishDeploy(service: string, n: number, result: DeployResult, holder: string, now: Date): Promise<Release> {
     return this.run('deploy result', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       const release = toRelease(rSnap.data()!);
-      const svc = sSnap.data();
-      let next: Release;
-      if ('error' in outcome) next = markDeployFailed(release, outcome.error, now).release;
-      else {
-        // Cloud Run serves this release now, whatever else happened meanwhile: record it.
-        next = markDeployed(release, outcome, now).release;
-        if ((svc?.deployed?.release ?? 0) < n) {
-          t.set(sRef, plain({deployed: {release: n, image: next.image, revision: outcome.revision, url: outcome.url, time: now.toISOString()}}), {merge: true});
-        }
-      }
-      // Only this deploy's own lock: an expired one may have been taken over meanwhile.
-      if (svc?.lock?.holder === holder) t.set(sRef, {lock: null}, {merge: true});
-      if (next !== release) t.set(rRef, plain(next), {merge: true});
-      return next;
+      const d = decideFinishDeploy(release, serviceState(sSnap.data()), result, holder, now);
+      if (d.deployed) t.set(sRef, plain({deployed: d.deployed}), {merge: true});
+      if (d.unlock) t.set(sRef, {lock: null}, {merge: true});
+      if (d.release !== release) t.set(rRef, plain(d.release), {merge: true});
+      return d.release;
+    });
+  }
+
+  async renewDeployLock(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<boolean> {
+    return this.run('deploy lock renewal', service, async (t) => {
+      const sRef = this.serviceRef(service);
+      const lock = (await t.get(sRef)).data()?.lock;
+      const renewed = lock?.release === n ? renewedLease(lock, holder, now, leaseMs) : undefined;
+      if (!renewed) return false;
+      t.set(sRef, {lock: {...lock, until: renewed.until}}, {merge: true});
+      return true;
     });
   }
 

@@ -7,7 +7,7 @@ import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
 import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
-import {FirestoreReleaseStore} from '../../src/releases/firestore-store';
+import {FirestoreReleaseStore} from '../../src/google/firestore-store';
 import {sourceKey} from '../../src/releases/naming';
 import {markBuildFailed, markBuilding, type Release} from '../../src/releases/release';
 import {requireEmulators, withEnv} from '../integration/stack';
