@@ -52,9 +52,7 @@ export function createDeps(config: Config): Deps {
     services: once<Services>(async () => {
       const {ServicesClient} = await import('@google-cloud/run');
       const {CloudRunAdapter} = await import('./google/cloud-run');
-      return new CloudRunAdapter(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region,
-        // The rollout's wait ends before the deploy lock does.
-        config.leaseSeconds * 800);
+      return new CloudRunAdapter(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region);
     }),
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');

@@ -33,10 +33,14 @@ export interface Config {
   service: ServiceDefaults;
   /** Firestore database id and the prefix of dropdeploy's collections. */
   firestore: {databaseId: string; root: string};
-  /** How long a step (build start, deploy) may hold its lease before others take over. */
+  /** How long a step (build start, deploy) may hold its lease before others take over; above the function timeout. */
   leaseSeconds: number;
   /** How long a duplicate delivery waits for another handler's step before asking for redelivery. */
   waitSeconds: number;
+  /** The functions' request timeout on Cloud Run (what the installer deploys them with): no handler outlives it. */
+  functionTimeoutSeconds: number;
+  /** The controller's own Cloud Run services (its functions): never an upload's target. */
+  controllerServices: string[];
   /** host:port of local gRPC emulators (plaintext); unset on Google Cloud. */
   endpoints: {cloudBuild?: string; cloudRun?: string};
   logFormat: 'json' | 'pretty';
@@ -68,6 +72,9 @@ const INGRESS: Record<string, ServiceDefaults['ingress']> = {
   'internal': 'INGRESS_TRAFFIC_INTERNAL_ONLY',
   'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
 };
+/** Below this a lease is shorter than one slow Cloud Run or Cloud Build call. */
+export const MIN_LEASE_SECONDS = 10;
+const MIN_FUNCTION_TIMEOUT_SECONDS = 5;
 const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const ID_RE = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[a-z]+$/;
@@ -145,6 +152,24 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   for (const a of audiences) {
     if (!/^https?:\/\/\S+$/.test(a) && !/^[\w-]+\.apps\.googleusercontent\.com$/.test(a)) problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is neither a URL nor an OAuth client id (….apps.googleusercontent.com)`);
   }
+  // A lease must outlive any handler holding it: a handler frozen past the function timeout
+  // must not still hold a lease it could act on. The rollout wait and the wait for a busy
+  // step end inside the timeout (see `durations`).
+  const functionTimeoutSeconds = integer('DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS', 540, MIN_FUNCTION_TIMEOUT_SECONDS, 3600);
+  const leaseSeconds = integer('DROPDEPLOY_LEASE_SECONDS', 900, MIN_LEASE_SECONDS, 7200);
+  if (get('DROPDEPLOY_LEASE_SECONDS') !== undefined && leaseSeconds <= functionTimeoutSeconds) {
+    problems.push(`DROPDEPLOY_LEASE_SECONDS=${leaseSeconds} is not valid: it must be greater than the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds}), or a handler could still act after its lease was taken over`);
+  } else if (leaseSeconds <= functionTimeoutSeconds) {
+    problems.push(`DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds} is not below the default lease of ${leaseSeconds}s: set DROPDEPLOY_LEASE_SECONDS above it`);
+  }
+  const waitSeconds = integer('DROPDEPLOY_WAIT_SECONDS', Math.min(60, Math.floor(functionTimeoutSeconds / 2)), 0, 3600);
+  if (waitSeconds >= functionTimeoutSeconds) {
+    problems.push(`DROPDEPLOY_WAIT_SECONDS=${waitSeconds} is not valid: a handler's wait must end before the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds})`);
+  }
+  const controllerServices = [...new Set([...list('DROPDEPLOY_CONTROLLER_SERVICES'), ...(get('K_SERVICE') ? [get('K_SERVICE')!] : [])])];
+  for (const s of list('DROPDEPLOY_CONTROLLER_SERVICES')) {
+    if (!ID_RE.test(s)) problems.push(`DROPDEPLOY_CONTROLLER_SERVICES: "${s}" is not a Cloud Run service name`);
+  }
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {
@@ -160,8 +185,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       databaseId: optional('DROPDEPLOY_FIRESTORE_DATABASE', 'a Firestore database id', (v) => /^(\(default\)|[a-z][a-z0-9-]{2,62})$/.test(v)) ?? '(default)',
       root: optional('DROPDEPLOY_FIRESTORE_ROOT', 'a collection-name prefix of letters, digits, - and _', (v) => /^[A-Za-z][\w-]{0,40}$/.test(v)) ?? 'dropdeploy',
     },
-    leaseSeconds: integer('DROPDEPLOY_LEASE_SECONDS', 900, 5, 3600),
-    waitSeconds: integer('DROPDEPLOY_WAIT_SECONDS', 60, 0, 540),
+    leaseSeconds,
+    waitSeconds,
+    functionTimeoutSeconds,
+    controllerServices,
     endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
     api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL')},
@@ -171,3 +198,23 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return config;
 }
 
+
+/** The durations derived from the configured seconds, in milliseconds: the one place they are computed. */
+export interface Durations {
+  /** A step's lease (build start, deploy lock). */
+  leaseMs: number;
+  /** How long a delivery waits for another's step. */
+  waitMs: number;
+  /** How long one handler may run: the function timeout less a reserve for recording its outcome. */
+  handlerMs: number;
+  /** How often a held lease is renewed while its holder waits. */
+  renewEveryMs: number;
+}
+
+/** The derived durations of `c` (see {@link Durations}). */
+export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'functionTimeoutSeconds'>): Durations {
+  const timeoutMs = c.functionTimeoutSeconds * 1000;
+  // The reserve covers what follows the rollout: recording it and publishing its events.
+  const reserveMs = Math.min(30_000, Math.round(timeoutMs / 5));
+  return {leaseMs: c.leaseSeconds * 1000, waitMs: c.waitSeconds * 1000, handlerMs: timeoutMs - reserveMs, renewEveryMs: Math.round(c.leaseSeconds * 1000 / 3)};
+}

@@ -34,11 +34,11 @@ export type DeployOutcome =
   | {ok: true; revision: string; url?: string}
   | {ok: false; message: string; code?: string; revision?: string};
 
-/** Cloud Run: read, create and update services; create/update wait for the rollout. */
+/** Cloud Run: read, create and update services; create/update wait for the rollout, at most `waitMs`. */
 export interface Services {
   get(service: string): Promise<RunService | undefined>;
-  create(service: string, spec: RunService): Promise<DeployOutcome>;
-  update(spec: RunService): Promise<DeployOutcome>;
+  create(service: string, spec: RunService, waitMs: number): Promise<DeployOutcome>;
+  update(spec: RunService, waitMs: number): Promise<DeployOutcome>;
 }
 
 /** The status topic. */

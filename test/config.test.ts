@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {parseConfig} from '../src/config';
+import {durations, parseConfig} from '../src/config';
 import {ConfigError} from '../src/errors';
 
 const valid = {
@@ -64,8 +64,26 @@ describe('parseConfig', () => {
     ['DROPDEPLOY_PREFIX', '/abs'],
     ['DROPDEPLOY_CLOUD_RUN_ENDPOINT', 'http://x'],
     ['DROPDEPLOY_LEASE_SECONDS', '1'],
+    ['DROPDEPLOY_LEASE_SECONDS', '540'],
+    ['DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS', '900'],
+    ['DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS', '2'],
+    ['DROPDEPLOY_WAIT_SECONDS', '540'],
+    ['DROPDEPLOY_CONTROLLER_SERVICES', 'dropdeploy-api,Bad_Name'],
     ['DROPDEPLOY_LOG_FORMAT', 'xml'],
   ];
+  it('time limits agree: the lease outlives the function timeout, the waits end inside it', () => {
+    const c = parseConfig({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '60', DROPDEPLOY_LEASE_SECONDS: '90'});
+    assert.deepEqual([c.functionTimeoutSeconds, c.leaseSeconds, c.waitSeconds], [60, 90, 30]);
+    const d = durations(c);
+    assert.ok(d.handlerMs < 60_000 && d.handlerMs >= 45_000, `handler budget ${d.handlerMs}`);
+    assert.ok(d.renewEveryMs < d.leaseMs);
+    assert.deepEqual(durations(parseConfig(valid)), {leaseMs: 900_000, waitMs: 60_000, handlerMs: 510_000, renewEveryMs: 300_000});
+    assert.match(problems({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '900'}).join('\n'), /set DROPDEPLOY_LEASE_SECONDS above it/);
+  });
+  it('the controller\'s own services: the listed ones and K_SERVICE', () => {
+    const c = parseConfig({...valid, DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events, dropdeploy-api', K_SERVICE: 'dropdeploy-reconcile'});
+    assert.deepEqual(c.controllerServices, ['dropdeploy-events', 'dropdeploy-api', 'dropdeploy-reconcile']);
+  });
   for (const [name, value] of invalid) {
     it(`${name}=${value} is refused by name`, () => {
       const p = problems({...valid, [name]: value});

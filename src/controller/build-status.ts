@@ -31,7 +31,7 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
     throw new RetryableError(`build ${input.buildId}: the status message says ${input.status} but GetBuild says ${build.status}; the event will be redelivered`, 'BUILD_STATUS_PENDING');
   }
   log = log.with({service: owner.service, release: owner.release});
-  const c: Ctx = {deps, log};
+  const c: Ctx = {...ctx, log};
   const store = await deps.store();
   let r = await store.get(owner.service, owner.release);
   if (!r) return ignored(log, `release ${owner.service} v${owner.release} is not in this installation's store`);

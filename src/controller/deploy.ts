@@ -3,10 +3,11 @@
  * create or update the Cloud Run service and record the outcome. One deploy of a service at a
  * time; a duplicate delivery waits for the running deploy instead of starting another.
  */
-import {DropdeployError} from '../errors';
+import {durations} from '../config';
+import {describeError, DropdeployError, RetryableError} from '../errors';
+import type {DeployResult} from '../releases/decisions';
 import type {Release} from '../releases/release';
-import {newService, updatedService, type DeployRequest} from '../releases/service-spec';
-import type {DeployOutcome} from '../ports';
+import {installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
 import {retryWhileBusy} from './wait';
@@ -16,15 +17,16 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   const {deps, log} = ctx;
   const store = await deps.store();
   const holder = deps.newId();
+  const {leaseMs} = durations(deps.config);
   const lease = await retryWhileBusy(ctx, `a deploy of service ${release.service}`, async () => {
-    const l = await store.leaseDeploy(release.service, release.release, image, holder, deps.now(), deps.config.leaseSeconds * 1000);
+    const l = await store.leaseDeploy(release.service, release.release, image, holder, deps.now(), leaseMs);
     if (l.kind !== 'busy') return l;
     if (l.stalled?.image) {
       // A newer release's deploy stopped half way (its handler failed or died) and nobody holds
       // the lock: finish it here. Waiting for its own redelivery could take long, or never
       // come while deliveries like this one hold the push subscription's slots.
       log.notice(`finishing the interrupted deploy of ${release.service} v${l.stalled.release} first`);
-      await deployRelease({deps, log: log.with({release: l.stalled.release})}, l.stalled, l.stalled.image);
+      await deployRelease({...ctx, log: log.with({release: l.stalled.release})}, l.stalled, l.stalled.image);
     } else {
       log.info(`waiting for the deploy of ${release.service} v${l.holder} to finish`);
     }
@@ -38,36 +40,65 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   const r = lease.release;
   // `deploying` is announced while Cloud Run is called, not before (no added latency; the
   // outbox still publishes it before `deployed`). The rollout is always awaited: its outcome
-  // must be recorded before the lock is let go, even when the announcement failed.
-  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]);
-  let outcome: DeployOutcome;
-  if (rolled.status === 'fulfilled') outcome = rolled.value;
-  else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable) outcome = {ok: false, code: rolled.reason.code, message: rolled.reason.message};
+  // must be recorded before the lock is let go, even when the announcement failed. The lock
+  // is renewed while the rollout is waited for.
+  const renewal = keepDeployLock(ctx, r, holder);
+  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]).finally(renewal.stop);
+  let result: DeployResult;
+  if (rolled.status === 'fulfilled') result = rolled.value;
+  else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable) result = {error: {code: rolled.reason.code, message: rolled.reason.message}};
   else {
     await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
     throw rolled.reason;
   }
-  const done = await store.finishDeploy(r.service, r.release,
-    outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}}, holder, deps.now());
+  const done = await store.finishDeploy(r.service, r.release, result, holder, deps.now());
   // A failed announcement of `deploying` is retried by the redelivery (the outbox still owes it).
   if (announced.status === 'rejected') throw announced.reason;
   if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
+  else if (done.state === 'superseded') log.notice(`v${r.release} not deployed: the live service already runs v${done.supersededBy}`);
   else log.error(`deploy of ${r.service} v${r.release} ended ${done.state}: ${done.error?.message ?? ''}`);
   await publishPending(ctx, done);
   return done;
 }
 
-async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployOutcome> {
+/**
+ * Renews the deploy lock every third of a lease while the rollout is waited for, up to the
+ * handler's deadline: a handler frozen past it stops renewing, so its lock ends and another
+ * delivery (or the reconciler) takes over.
+ */
+function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void} {
+  const {deps, log} = ctx;
+  const {leaseMs, renewEveryMs} = durations(deps.config);
+  const timer = setInterval(() => {
+    if (deps.now().getTime() >= ctx.deadline) return clearInterval(timer);
+    void deps.store()
+      .then((store) => store.renewDeployLock(r.service, r.release, holder, deps.now(), leaseMs))
+      .then((held) => { if (!held) log.warn(`the deploy lock of ${r.service} v${r.release} was taken over while its rollout was waited for`); })
+      .catch((err: unknown) => log.warn(`renewing the deploy lock of ${r.service} v${r.release} failed: ${describeError(err)}`));
+  }, renewEveryMs);
+  timer.unref();
+  return {stop: () => clearInterval(timer)};
+}
+
+/**
+ * The fenced rollout: one read of the live service decides (a newer release there supersedes
+ * this one), and its etag goes with the update, so a write raced by another is refused.
+ */
+async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResult> {
   const {deps} = ctx;
   const services = await deps.services();
   const request: DeployRequest = {
+    installation: installationId(deps.config.firestore),
     release: r.release,
     image,
     sourceNote: r.rollbackOf !== undefined ? `rollback to v${r.rollbackOf}` : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
     buildId: r.buildId,
   };
-  const existing = await services.get(r.service);
-  if (!existing) return services.create(r.service, newService(deps.config.service, request));
-  // updatedService refuses (permanently, NOT_MANAGED) a service dropdeploy does not manage.
-  return services.update(updatedService(existing, request, r.service));
+  // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
+  const plan = planDeploy(await services.get(r.service), deps.config.service, request, r.service);
+  if (plan.kind === 'superseded') return {supersededBy: plan.by};
+  const waitMs = ctx.deadline - deps.now().getTime();
+  if (waitMs <= 0) throw new RetryableError(`the deploy of ${r.service} v${r.release} reached its handler's deadline before Cloud Run was called; the event will be redelivered`, 'DEADLINE');
+  const outcome = plan.kind === 'create' ? await services.create(r.service, plan.spec, waitMs) : await services.update(plan.spec, waitMs);
+  return outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
 }

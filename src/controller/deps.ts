@@ -2,7 +2,7 @@
  * What the controller's handlers need: configuration, the ports, a clock and a logger.
  * The composition root provides the real ones; each port is built on first use.
  */
-import type {Config} from '../config';
+import {durations, type Config} from '../config';
 import type {Logger} from '../log';
 import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from '../ports';
 
@@ -30,8 +30,15 @@ export interface Outcome {
   release?: number;
 }
 
-/** A handler's context: dependencies and a logger bound to the event. */
+/** A handler's context: dependencies, a logger bound to the event, and its deadline. */
 export interface Ctx {
   deps: Deps;
   log: Logger;
+  /** When this handler must be done (ms since the epoch): inside the function timeout, with a reserve. */
+  deadline: number;
+}
+
+/** A new handler context, its deadline counted from now. */
+export function newCtx(deps: Deps, log: Logger): Ctx {
+  return {deps, log, deadline: deps.now().getTime() + durations(deps.config).handlerMs};
 }

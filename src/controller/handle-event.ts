@@ -7,7 +7,7 @@ import {decodeEvent, type EventLike} from '../events/decode';
 import type {Logger} from '../log';
 import {traceName} from '../log';
 import {handleBuildStatus} from './build-status';
-import type {Deps, Outcome} from './deps';
+import {newCtx, type Deps, type Outcome} from './deps';
 import {handleUpload} from './upload';
 
 /** A CloudEvent as the Functions Framework hands it over. */
@@ -32,9 +32,9 @@ export async function handleEvent(deps: Deps, event: IncomingEvent, root: Logger
         log.info(`event ignored: ${input.reason}`);
         return {action: 'ignored', detail: input.reason};
       case 'upload':
-        return await handleUpload({deps, log}, input);
+        return await handleUpload(newCtx(deps, log), input);
       case 'build':
-        return await handleBuildStatus({deps, log}, input);
+        return await handleBuildStatus(newCtx(deps, log), input);
     }
   } catch (err) {
     const e = classify(err, 'handling the event');

@@ -62,7 +62,7 @@ async function act(ctx: Ctx, service: string, init: ManualRelease, idempotency: 
   }
   const log = ctx.log.with({service, release: made.release.release});
   log.notice(`${made.created ? 'release' : 'repeated request for release'} v${made.release.release} (${init.trigger}) by ${init.actor}`);
-  const c: Ctx = {deps: ctx.deps, log};
+  const c: Ctx = {...ctx, log};
   await publishPending(c, made.release);
   const r = made.release;
   const resume = r.state === 'accepted' || (r.state === 'deploying' && r.trigger === 'rollback');
@@ -96,7 +96,7 @@ async function exactSource(ctx: Ctx, service: string, s: {bucket: string; object
   if (!config.buckets.includes(s.bucket)) {
     throw new PermanentError(`source.bucket: "${s.bucket}" is not a source bucket of this installation (${config.buckets.join(', ')})`, 'INVALID_ARGUMENT');
   }
-  const named = classifyObject(s.object, config.prefix);
+  const named = classifyObject(s.object, config.prefix, config.controllerServices);
   if (named.kind !== 'source') throw new PermanentError(`source.object: ${named.reason}`, 'INVALID_ARGUMENT');
   if (named.service !== service) {
     throw new PermanentError(`source.object: "${s.object}" is a source of service "${named.service}", not "${service}"`, 'INVALID_ARGUMENT');

@@ -19,14 +19,14 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
     log.warn(`upload ignored: bucket ${s.bucket} is not a source bucket (DROPDEPLOY_BUCKETS=${deps.config.buckets.join(',')})`);
     return {action: 'ignored', detail: 'bucket not allowed'};
   }
-  const named = classifyObject(s.object, deps.config.prefix);
+  const named = classifyObject(s.object, deps.config.prefix, deps.config.controllerServices);
   if (named.kind === 'ignored') {
     log.info(`upload ignored: ${named.reason}`);
     return {action: 'ignored', detail: named.reason};
   }
-  if (named.kind === 'rejected') return reject({deps, log}, s, {code: 'INVALID_SERVICE_NAME', message: named.reason});
+  if (named.kind === 'rejected') return reject({...ctx, log}, s, {code: 'INVALID_SERVICE_NAME', message: named.reason});
   const fn = functionSettings(input.metadata);
-  if (!fn.ok) return reject({deps, log}, s, {code: 'INVALID_METADATA', message: fn.reason});
+  if (!fn.ok) return reject({...ctx, log}, s, {code: 'INVALID_METADATA', message: fn.reason});
   const source: Source = {...s};
   if (fn.functionTarget) {
     source.functionTarget = fn.functionTarget;
@@ -37,7 +37,7 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
   const {release, created} = await store.claimSource(named.service, source,
     {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${input.via === 'storage' ? 'Eventarc' : 'Pub/Sub notification'})`},
     deps.now(), {holder, leaseMs: deps.config.leaseSeconds * 1000});
-  const c: Ctx = {deps, log: log.with({service: release.service, release: release.release})};
+  const c: Ctx = {...ctx, log: log.with({service: release.service, release: release.release})};
   c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
   // A new release goes straight to its build (its creator holds the build lease); its
   // `accepted` event is published with `building` once the build is created.

@@ -33,8 +33,7 @@ interface Rollout {
 
 /** {@link Services} on the Cloud Run Admin API v2. */
 export class CloudRunAdapter implements Services {
-  /** `waitMs`: how long a create or update is waited for (below the deploy lease, so the outcome is recorded under the lock). */
-  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string, private readonly waitMs = 600_000) {}
+  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string) {}
 
   private parent(): string {
     return `projects/${this.projectId}/locations/${this.region}`;
@@ -50,24 +49,25 @@ export class CloudRunAdapter implements Services {
     }
   }
 
-  async create(service: string, spec: RunService): Promise<DeployOutcome> {
-    const [op] = await wrapAsync(`Cloud Run CreateService ${service}`, () =>
-      this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}));
-    return this.outcome(`Cloud Run CreateService ${service}`, () => this.settle(`Cloud Run CreateService ${service}`, op, (name) => this.client.checkCreateServiceProgress(name)));
+  async create(service: string, spec: RunService, waitMs: number): Promise<DeployOutcome> {
+    const what = `Cloud Run CreateService ${service}`;
+    const [op] = await wrapAsync(what, () => this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}));
+    return this.outcome(what, () => this.settle(what, op, (name) => this.client.checkCreateServiceProgress(name), waitMs));
   }
 
-  async update(spec: RunService): Promise<DeployOutcome> {
-    const [op] = await wrapAsync(`Cloud Run UpdateService ${spec.name}`, () => this.client.updateService({service: spec as never}));
-    return this.outcome(`Cloud Run UpdateService ${spec.name}`, () => this.settle(`Cloud Run UpdateService ${spec.name}`, op, (name) => this.client.checkUpdateServiceProgress(name)));
+  async update(spec: RunService, waitMs: number): Promise<DeployOutcome> {
+    const what = `Cloud Run UpdateService ${spec.name}`;
+    const [op] = await wrapAsync(what, () => this.client.updateService({service: spec as never}));
+    return this.outcome(what, () => this.settle(what, op, (name) => this.client.checkUpdateServiceProgress(name), waitMs));
   }
 
   /**
-   * Waits for a rollout for at most `waitMs`. A failed poll (GetOperation unavailable) is not
+   * Waits for a rollout for at most `waitMs` (the handler's deadline). A failed poll (GetOperation unavailable) is not
    * the rollout's outcome: Cloud Run took the change and goes on with it, so the operation is
    * fetched again by name and waited on, rather than failing a deploy that is under way.
    */
-  private async settle(what: string, first: Rollout, fetch: (name: string) => Promise<Rollout>): Promise<unknown[]> {
-    const deadline = Date.now() + this.waitMs;
+  private async settle(what: string, first: Rollout, fetch: (name: string) => Promise<Rollout>, waitMs: number): Promise<unknown[]> {
+    const deadline = Date.now() + waitMs;
     let op: Rollout | undefined = first;
     for (;;) {
       if (op) {
@@ -80,7 +80,7 @@ export class CloudRunAdapter implements Services {
         }
       }
       await new Promise((r) => setTimeout(r, REPOLL_PAUSE_MS));
-      if (Date.now() >= deadline) throw new RetryableError(`${what}: the rollout did not finish within ${Math.round(this.waitMs / 1000)}s; the event will be redelivered`, 'ROLLOUT_TIMEOUT');
+      if (Date.now() >= deadline) throw new RetryableError(`${what}: the rollout did not finish within ${Math.round(waitMs / 1000)}s; the event will be redelivered`, 'ROLLOUT_TIMEOUT');
       op = await fetch(first.name!).catch((err) => {
         if (!classify(err, what).retryable) throw err;
         return undefined;

@@ -9,7 +9,7 @@
  */
 import {createHash, randomUUID} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
-import type {Deps} from '../controller/deps';
+import {newCtx, type Deps} from '../controller/deps';
 import {redeploy, rollback, type Idempotency} from '../controller/manual';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
@@ -36,7 +36,7 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
     const route = matchRoute(req.method, req.path);
     const caller = await authenticate(deps.config.api, req.headers, deps.now());
     const store = await deps.store();
-    const ctx = {deps, log: log.with({actor: caller.actor})};
+    const ctx = newCtx(deps, log.with({actor: caller.actor}));
     switch (route.kind) {
       case 'listServices': {
         res.json({services: await store.listServices()});

@@ -44,7 +44,7 @@ export function archiveExtension(name: string): string | undefined {
  * are sources of `service`; other objects are ignored; a source whose service segment is not a
  * valid Cloud Run id is rejected with the reason (never "fixed up").
  */
-export function classifyObject(objectName: string, prefix = ''): ObjectClass {
+export function classifyObject(objectName: string, prefix = '', controllerServices: readonly string[] = []): ObjectClass {
   if (prefix && !objectName.startsWith(prefix)) {
     return {kind: 'ignored', reason: `object is outside the configured prefix "${prefix}"`};
   }
@@ -59,6 +59,9 @@ export function classifyObject(objectName: string, prefix = ''): ObjectClass {
   const problem = serviceNameProblem(service);
   if (problem) {
     return {kind: 'rejected', reason: `${problem}; rename the object to <service>/<file>${ext} with a valid service name`};
+  }
+  if (controllerServices.includes(service)) {
+    return {kind: 'rejected', reason: `"${service}" is one of dropdeploy's own functions (DROPDEPLOY_CONTROLLER_SERVICES), which an upload may never replace; upload under another service name`};
   }
   return {kind: 'source', service};
 }

@@ -2,6 +2,7 @@
  * The Cloud Run (v2) service a release deploys: a new service with the configured defaults,
  * or an existing one with only its image and dropdeploy's own labels/annotations changed.
  */
+import {createHash} from 'node:crypto';
 import type {ServiceDefaults} from '../config';
 import {PermanentError} from '../errors';
 
@@ -33,6 +34,11 @@ export interface RunTemplate {
 export const MANAGED_LABEL = 'managed-by';
 /** Its value. */
 export const MANAGED_VALUE = 'dropdeploy';
+/**
+ * The label that names the installation (its Firestore database and root) a service belongs
+ * to: an installation deploys only over services with its own value, never another's.
+ */
+export const INSTALLATION_LABEL = 'dropdeploy-installation';
 /** The label that names the release a service (and its revision) runs. */
 export const RELEASE_LABEL = 'dropdeploy-release';
 /** Annotations dropdeploy writes (its own namespace). */
@@ -40,8 +46,21 @@ export const ANNOTATION_SOURCE = 'dropdeploy.dev/source';
 /** The annotation that names the build the image came from. */
 export const ANNOTATION_BUILD = 'dropdeploy.dev/build';
 
+/**
+ * The installation's label value: the Firestore root, prefixed by a named database. A label
+ * value holds at most 63 lowercase letters, digits, `_` and `-`; a root that does not fit
+ * (uppercase, too long) is named by a hash, so two installations never share a value.
+ */
+export function installationId(firestore: {databaseId: string; root: string}): string {
+  const plain = firestore.databaseId === '(default)' ? firestore.root : `${firestore.databaseId}--${firestore.root}`;
+  if (/^[a-z][a-z0-9_-]{0,62}$/.test(plain)) return plain;
+  return `i-${createHash('sha256').update(`${firestore.databaseId}/${firestore.root}`).digest('hex').slice(0, 20)}`;
+}
+
 /** What a deploy of a release writes. */
 export interface DeployRequest {
+  /** The installation's label value ({@link installationId}). */
+  installation: string;
   release: number;
   image: string;
   /** `gs://bucket/object#generation`, or the rollback note. */
@@ -52,7 +71,7 @@ export interface DeployRequest {
 const LATEST_100 = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}];
 
 function ownLabels(d: DeployRequest): Record<string, string> {
-  return {[MANAGED_LABEL]: MANAGED_VALUE, [RELEASE_LABEL]: `v${d.release}`};
+  return {[MANAGED_LABEL]: MANAGED_VALUE, [INSTALLATION_LABEL]: d.installation, [RELEASE_LABEL]: `v${d.release}`};
 }
 
 function ownAnnotations(d: DeployRequest): Record<string, string> {
@@ -75,11 +94,47 @@ export function newService(defaults: ServiceDefaults, d: DeployRequest): RunServ
   return {labels: ownLabels(d), annotations: ownAnnotations(d), ingress: defaults.ingress, template, traffic: LATEST_100};
 }
 
-/** Why dropdeploy may not update `existing`, or undefined when it manages it. */
-export function notManagedReason(existing: RunService, service: string): string | undefined {
-  if (existing.labels?.[MANAGED_LABEL] === MANAGED_VALUE) return undefined;
-  return `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
-    `to let dropdeploy deploy it, add the label ${MANAGED_LABEL}=${MANAGED_VALUE} to the service, or upload under another service name`;
+/** Why installation `installation` may not update `existing`, or undefined when it manages it. */
+export function notManagedReason(existing: RunService, service: string, installation: string): string | undefined {
+  const labels = existing.labels ?? {};
+  const own = `${MANAGED_LABEL}=${MANAGED_VALUE} and ${INSTALLATION_LABEL}=${installation}`;
+  if (labels[MANAGED_LABEL] !== MANAGED_VALUE) {
+    return `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
+      `to let this dropdeploy deploy it, add the labels ${own} to the service, or upload under another service name`;
+  }
+  if (labels[INSTALLATION_LABEL] !== installation) {
+    const other = labels[INSTALLATION_LABEL] ? `another dropdeploy installation ("${labels[INSTALLATION_LABEL]}")` : 'a dropdeploy installation that did not name itself';
+    return `Cloud Run service "${service}" is managed by ${other}, not by this one ("${installation}"); ` +
+      `upload under another service name, or set its label ${INSTALLATION_LABEL}=${installation} to hand it over`;
+  }
+  return undefined;
+}
+
+/** The release a live service runs by its label (`v7` → 7), or undefined. */
+export function liveRelease(existing: RunService): number | undefined {
+  const m = /^v([1-9]\d{0,9})$/.exec(existing.labels?.[RELEASE_LABEL] ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** What deploying a release to the live service comes to. */
+export type DeployPlan =
+  | {kind: 'create'; spec: RunService}
+  | {kind: 'update'; spec: RunService}
+  /** The live service already runs a newer release of this installation: deploy nothing. */
+  | {kind: 'superseded'; by: number};
+
+/**
+ * The fenced deploy: from one read of the live service, create it, or update it with that
+ * read's etag — unless it already runs a newer release (a handler that outlived its lock
+ * must never put older code back). Refuses a service this installation does not manage.
+ */
+export function planDeploy(existing: RunService | undefined, defaults: ServiceDefaults, d: DeployRequest, service: string): DeployPlan {
+  if (!existing) return {kind: 'create', spec: newService(defaults, d)};
+  const reason = notManagedReason(existing, service, d.installation);
+  if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
+  const live = liveRelease(existing);
+  if (live !== undefined && live > d.release) return {kind: 'superseded', by: live};
+  return {kind: 'update', spec: updatedService(existing, d, service)};
 }
 
 /**
@@ -89,7 +144,7 @@ export function notManagedReason(existing: RunService, service: string): string 
  * revision name is dropped, since Cloud Run refuses to reuse it.
  */
 export function updatedService(existing: RunService, d: DeployRequest, service: string): RunService {
-  const reason = notManagedReason(existing, service);
+  const reason = notManagedReason(existing, service, d.installation);
   if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
   const template: RunTemplate = structuredClone(existing.template ?? {});
   const containers = template.containers?.length ? template.containers : [{}];

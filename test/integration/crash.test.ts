@@ -72,8 +72,9 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
     env = {
       DROPDEPLOY_PROJECT: projectId, DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy', DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status',
       DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`, DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
-      // A dead handler's lease must run out quickly here; production keeps the 900 s default.
-      DROPDEPLOY_LEASE_SECONDS: '5', DROPDEPLOY_WAIT_SECONDS: '30', DROPDEPLOY_LOG_FORMAT: 'json',
+      // A dead handler's lease must run out quickly here (the shortest allowed, above the
+      // function timeout); production keeps 540 s and the 900 s default.
+      DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '9', DROPDEPLOY_LEASE_SECONDS: '10', DROPDEPLOY_WAIT_SECONDS: '8', DROPDEPLOY_LOG_FORMAT: 'json',
     };
     deps = createDeps(parseConfig(env));
     await buildsTopic.createSubscription('controller', {pushConfig: {pushEndpoint: `http://127.0.0.1:${port}/projects/${projectId}/topics/cloud-builds`}, ackDeadlineSeconds: 60});

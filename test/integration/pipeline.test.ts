@@ -11,6 +11,11 @@ import {ServicesClient} from '@google-cloud/run';
 import {validateEventData} from '../event-schema';
 import {buildSpec} from '../../src/releases/build-request';
 import {imageByDigest, releaseImageTag} from '../../src/releases/naming';
+import {Firestore} from '@google-cloud/firestore';
+import {deployRelease} from '../../src/controller/deploy';
+import {newCtx} from '../../src/controller/deps';
+import {handleEvent} from '../../src/controller/handle-event';
+import {Logger} from '../../src/log';
 import {Stack} from './stack';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
@@ -312,6 +317,76 @@ describe('core pipeline', {timeout: 120_000}, () => {
       assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('foreign')).length, 0);
     } finally {
       await client.close();
+    }
+  });
+
+  it('(p) a handler frozen past its lock cannot put older code back: the live service\'s release fences it', async () => {
+    await stack.upload('fence/v1.zip', '16001');
+    await stack.upload('fence/v2.zip', '16002');
+    const [id1, id2] = [stack.buildIdOf('fence', 1), stack.buildIdOf('fence', 2)];
+    const image2 = imageByDigest(releaseImageTag(stack.config, 'fence', 2), DIGEST('2'));
+    // v1's handler takes the deploy lock, then freezes before it reads the service (its
+    // GetService answers 3 s late, reading the state of then).
+    stack.run.injectFault({method: 'GetService', delayMs: 3000, times: 1});
+    const reads = stack.run.callsTo('GetService').length;
+    await stack.build.setStatus(id1, 'SUCCESS', {digest: DIGEST('1')});
+    await stack.waitFor('v1 holding the lock', () => stack.run.callsTo('GetService').length > reads);
+    // Meanwhile a delivery whose clock is past v1's lease takes the lock over and deploys v2.
+    await stack.build.setStatus(id2, 'SUCCESS', {digest: DIGEST('2')});
+    const later = {...stack.deps, now: () => new Date(Date.now() + (stack.config.leaseSeconds + 1) * 1000)};
+    const b2 = stack.build.getBuild(id2) as {tags: string[]; substitutions: Record<string, string>};
+    const outcome = await handleEvent(later, {specversion: '1.0', id: 'late-2', type: 'google.cloud.cloudbuild.build.v1.statusChanged',
+      source: '//cloudbuild.googleapis.com/projects/p/locations/global/builds/' + id2, data: {id: id2, status: 'SUCCESS', tags: b2.tags, substitutions: b2.substitutions}},
+    new Logger({format: 'json', write: (l) => stack.logs.push(l)}));
+    assert.equal(outcome.action, 'deployed');
+    // v1's handler wakes up, reads the service v2 serves, and stands down.
+    await stack.waitFor('v1 superseded', () => stack.statesOf('fence', 1).includes('superseded'));
+    const v1 = await (await stack.deps.store()).get('fence', 1);
+    assert.equal(v1?.supersededBy, 2);
+    const svc = stack.run.getService('fence') as {template: {containers: Array<{image: string}>}; labels: Record<string, string>};
+    assert.equal(svc.template.containers[0].image, image2);
+    assert.equal(svc.labels['dropdeploy-release'], 'v2');
+    const writes = [...stack.run.callsTo('CreateService'), ...stack.run.callsTo('UpdateService')].filter((c) => JSON.stringify(c.request).includes(DIGEST('1')));
+    assert.equal(writes.length, 0, 'v1\'s image was never sent to Cloud Run');
+  });
+
+  it('(q) a service of another dropdeploy installation is never touched', async () => {
+    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: 'theirs',
+        service: {labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'staging', 'dropdeploy-release': 'v1'}, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
+      await op.promise();
+      await stack.upload('theirs/v1.zip', '17001');
+      await stack.build.setStatus(stack.buildIdOf('theirs', 1), 'SUCCESS', {digest: DIGEST('e')});
+      await stack.waitFor('deploy_failed', () => stack.statesOf('theirs', 1).includes('deploy_failed'));
+      const r = await (await stack.deps.store()).get('theirs', 1);
+      assert.equal(r?.error?.code, 'NOT_MANAGED');
+      assert.match(r!.error!.message, /managed by another dropdeploy installation \("staging"\)/);
+      assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('theirs')).length, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('(r) the deploy lock is renewed while its holder waits for the rollout, and only then let go', async () => {
+    await stack.upload('renew/v1.zip', '18001');
+    const store = await stack.deps.store();
+    const r = (await store.get('renew', 1))!;
+    // The shortest limits there are (renewal every 3.3 s); the rollout takes 5 s.
+    const short = {...stack.deps, config: {...stack.config, functionTimeoutSeconds: 9, leaseSeconds: 10, waitSeconds: 5}};
+    stack.run.injectFault({method: 'CreateService', delayMs: 5000, times: 1});
+    const db = new Firestore({projectId: stack.config.projectId});
+    const lock = async () => (await db.collection(`${stack.config.firestore.root}_services`).doc('renew').get()).data()?.lock as {until: number} | null | undefined;
+    try {
+      const deploying = deployRelease(newCtx(short, new Logger({format: 'json', write: (l) => stack.logs.push(l)})), r, imageByDigest(releaseImageTag(stack.config, 'renew', 1), DIGEST('9')));
+      const first = await stack.waitFor('the lock taken', lock);
+      await new Promise((res) => setTimeout(res, 4000));
+      const renewed = await lock();
+      assert.ok(renewed && renewed.until > first.until, `renewed: ${JSON.stringify({first, renewed})}`);
+      assert.equal((await deploying).state, 'deployed');
+      assert.equal(await lock(), null, 'the lock is let go once the outcome is recorded');
+    } finally {
+      await db.terminate();
     }
   });
 });

@@ -81,3 +81,14 @@ describe('sourceKey', () => {
   });
   it('is never "." or ".."', () => assert.notEqual(sourceKey('.', '.', ''), '..'));
 });
+
+describe('classifyObject: the controller\'s own functions', () => {
+  it('an upload naming one of them is rejected with the reason', () => {
+    const got = classifyObject('dropdeploy-api/x.tgz', '', ['dropdeploy-events', 'dropdeploy-api']);
+    assert.equal(got.kind, 'rejected');
+    assert.match(got.kind === 'rejected' ? got.reason : '', /"dropdeploy-api" is one of dropdeploy's own functions \(DROPDEPLOY_CONTROLLER_SERVICES\).*another service name/);
+  });
+  it('other services are sources as before', () => {
+    assert.deepEqual(classifyObject('dropdeploy-apis/x.tgz', '', ['dropdeploy-api']), {kind: 'source', service: 'dropdeploy-apis'});
+  });
+});

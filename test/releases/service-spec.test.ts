@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {newService, notManagedReason, updatedService, type RunService} from '../../src/releases/service-spec';
+import {installationId, liveRelease, newService, notManagedReason, planDeploy, updatedService, type RunService} from '../../src/releases/service-spec';
 import {PermanentError} from '../../src/errors';
 
-const deploy = {release: 4, image: 'r/hello@sha256:new', sourceNote: 'gs://b/hello/v4.zip#9', buildId: 'b4'};
+const deploy = {installation: 'dropdeploy', release: 4, image: 'r/hello@sha256:new', sourceNote: 'gs://b/hello/v4.zip#9', buildId: 'b4'};
 
 describe('newService', () => {
   it('applies the configured defaults and sends all traffic to the latest revision', () => {
     const s = newService({ingress: 'INGRESS_TRAFFIC_ALL', memory: '1Gi', cpu: '2', maxInstances: 5, serviceAccount: 'run@p.iam.gserviceaccount.com'}, deploy);
-    assert.deepEqual(s.labels, {'managed-by': 'dropdeploy', 'dropdeploy-release': 'v4'});
+    assert.deepEqual(s.labels, {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': 'v4'});
     assert.deepEqual(s.annotations, {'dropdeploy.dev/source': 'gs://b/hello/v4.zip#9', 'dropdeploy.dev/build': 'b4'});
     assert.equal(s.ingress, 'INGRESS_TRAFFIC_ALL');
     assert.deepEqual(s.template, {
-      labels: {'managed-by': 'dropdeploy', 'dropdeploy-release': 'v4'},
+      labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': 'v4'},
       containers: [{image: 'r/hello@sha256:new', resources: {limits: {memory: '1Gi', cpu: '2'}}}],
       serviceAccount: 'run@p.iam.gserviceaccount.com',
       scaling: {maxInstanceCount: 5},
@@ -25,7 +25,7 @@ describe('updatedService', () => {
   const existing: RunService = {
     name: 'projects/p/locations/r/services/hello',
     etag: '"abc"',
-    labels: {'managed-by': 'dropdeploy', 'dropdeploy-release': 'v3', team: 'payments'},
+    labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': 'v3', team: 'payments'},
     annotations: {'dropdeploy.dev/source': 'old', 'ops.example.com/owner': 'ana'},
     ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
     template: {
@@ -68,7 +68,7 @@ describe('updatedService', () => {
   });
   it('keeps tagged traffic targets (at 0%) and drops a stale build annotation on a rollback', () => {
     const withTag = {...existing, annotations: {'dropdeploy.dev/build': 'b3'}, traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]};
-    const rolled = updatedService(withTag, {release: 5, image: 'r/hello@sha256:old', sourceNote: 'rollback to v2'}, 'hello');
+    const rolled = updatedService(withTag, {installation: 'dropdeploy', release: 5, image: 'r/hello@sha256:old', sourceNote: 'rollback to v2'}, 'hello');
     assert.deepEqual(rolled.traffic, [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}, {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]);
     assert.equal(rolled.annotations!['dropdeploy.dev/build'], undefined);
     assert.equal(rolled.annotations!['dropdeploy.dev/source'], 'rollback to v2');
@@ -79,7 +79,57 @@ describe('updatedService', () => {
   });
   it('refuses a service dropdeploy does not manage', () => {
     const foreign = {...existing, labels: {team: 'payments'}};
-    assert.match(notManagedReason(foreign, 'hello')!, /not managed by dropdeploy.*managed-by=dropdeploy/);
+    assert.match(notManagedReason(foreign, 'hello', 'dropdeploy')!, /not managed by dropdeploy.*managed-by=dropdeploy and dropdeploy-installation=dropdeploy/);
     assert.throws(() => updatedService(foreign, deploy, 'hello'), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED');
+  });
+  it('refuses a service of another installation, or of one that did not name itself', () => {
+    const other = {...existing, labels: {...existing.labels, 'dropdeploy-installation': 'staging'}};
+    assert.match(notManagedReason(other, 'hello', 'dropdeploy')!, /another dropdeploy installation \("staging"\), not by this one \("dropdeploy"\)/);
+    const {'dropdeploy-installation': _i, ...unnamed} = existing.labels!;
+    assert.match(notManagedReason({...existing, labels: unnamed}, 'hello', 'dropdeploy')!, /did not name itself.*dropdeploy-installation=dropdeploy/);
+    assert.equal(notManagedReason(existing, 'hello', 'dropdeploy'), undefined);
+  });
+});
+
+describe('planDeploy (the fence)', () => {
+  const live = (label?: string): RunService => ({name: 'projects/p/locations/r/services/hello', etag: '"e7"',
+    labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', ...(label ? {'dropdeploy-release': label} : {})}, template: {containers: [{image: 'old'}]}});
+  const defaults = {ingress: 'INGRESS_TRAFFIC_ALL' as const};
+  const rows: Array<{name: string; existing?: RunService; want: string}> = [
+    {name: 'no service → create', want: 'create'},
+    {name: 'an older release serves → update', existing: live('v3'), want: 'update'},
+    {name: 'this very release serves (a redelivery) → update again, idempotent', existing: live('v4'), want: 'update'},
+    {name: 'a newer release serves → superseded, nothing sent', existing: live('v5'), want: 'superseded:5'},
+    {name: 'no release label → update', existing: live(), want: 'update'},
+    {name: 'a malformed release label is no release → update', existing: live('v05x'), want: 'update'},
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const plan = planDeploy(r.existing, defaults, deploy, 'hello');
+      assert.equal(plan.kind === 'superseded' ? `superseded:${plan.by}` : plan.kind, r.want);
+      // The update carries the etag of the very read it was planned from.
+      if (plan.kind === 'update') assert.equal(plan.spec.etag, '"e7"');
+    });
+  }
+  it('refuses another installation\'s service before looking at its release', () => {
+    const other = {...live('v1'), labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'prod', 'dropdeploy-release': 'v1'}};
+    assert.throws(() => planDeploy(other, defaults, deploy, 'hello'), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED');
+  });
+  it('reads the release label', () => {
+    assert.equal(liveRelease(live('v12')), 12);
+    assert.equal(liveRelease(live('12')), undefined);
+  });
+});
+
+describe('installationId', () => {
+  const rows: Array<{name: string; databaseId: string; root: string; want: string | RegExp}> = [
+    {name: 'the default database: the root', databaseId: '(default)', root: 'dropdeploy', want: 'dropdeploy'},
+    {name: 'a named database prefixes it', databaseId: 'ops', root: 'dd', want: 'ops--dd'},
+    {name: 'a root with uppercase is hashed (label values are lowercase)', databaseId: '(default)', root: 'Prod', want: /^i-[0-9a-f]{20}$/},
+  ];
+  for (const r of rows) it(r.name, () => assert.match(installationId(r), r.want instanceof RegExp ? r.want : new RegExp(`^${r.want}$`)));
+  it('never gives two installations one value', () => {
+    assert.notEqual(installationId({databaseId: '(default)', root: 'Prod'}), installationId({databaseId: '(default)', root: 'PROD'}));
+    for (const id of [installationId({databaseId: 'a-very-long-database-name-that-goes-on-and-on', root: 'and-a-long-root-name-too'})]) assert.ok(id.length <= 63);
   });
 });
