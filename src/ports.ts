@@ -19,14 +19,20 @@ export interface BuildInfo {
   images: Array<{name: string; digest: string}>;
   /** failureInfo.detail or statusDetail, when the build did not succeed. */
   failureDetail?: string;
+  /** The exact archive generation it built (source.storageSource). */
+  source?: {bucket: string; object: string; generation: string};
+  /** The service account it ran as (`projects/P/serviceAccounts/EMAIL`), if one was set. */
+  serviceAccount?: string;
+  /** The images it was asked to push (`images`). */
+  requestedImages: string[];
 }
 
 /** Cloud Build: start a build, read one, find one by tag. */
 export interface Builds {
   create(spec: BuildSpec): Promise<{buildId: string; logUrl?: string}>;
   get(buildId: string): Promise<BuildInfo>;
-  /** The newest build carrying `tag`, if any (recovers a build whose id was never recorded). */
-  findByTag(tag: string): Promise<{buildId: string; logUrl?: string} | undefined>;
+  /** The newest builds carrying `tag`, newest first (recovers a build whose id was never recorded). */
+  findByTag(tag: string): Promise<BuildInfo[]>;
 }
 
 /** The result of waiting for a Cloud Run create/update. */

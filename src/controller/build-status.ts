@@ -4,7 +4,7 @@
  */
 import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
-import {BUILD_TAG, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
+import {adoptionProblem, BUILD_TAG, buildSpec, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
 import {markBuildFailed, TERMINAL, type Release} from '../releases/release';
 import type {Ctx, Outcome} from './deps';
@@ -39,7 +39,13 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   if (r.buildId !== build.id) {
     // A build whose id was never recorded (a crash right after CreateBuild) is adopted if it
     // carries the release's own tag; any other build is not this release's.
-    if (r.state !== 'accepted' || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) return notItsBuild(r);
+    if (r.state !== 'accepted' || !r.source || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) return notItsBuild(r);
+    // A tag alone proves nothing: the build must be exactly the one this release asks for.
+    const problem = adoptionProblem(build, buildSpec(deps.config, r, r.source));
+    if (problem) {
+      log.warn(`build ${build.id} carries the tag of ${r.service} v${r.release} but is not its build (${problem}); not adopted`);
+      return {action: 'ignored', detail: `not the build of ${r.service} v${r.release}: ${problem}`};
+    }
     // While the delivery that started the build holds its lease, it is about to record it.
     const {service, release} = r;
     r = (await retryWhileBusy(c, `the recording of build ${build.id} of ${service} v${release}`, async () => {
@@ -60,9 +66,10 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
     return {action: 'build_failed', service: r.service, release: r.release};
   }
   const tagged = releaseImageTag(deps.config, r.service, r.release);
-  const pushed = build.images.find((i) => i.name === tagged) ?? build.images[0];
+  // Only the image this release's build was asked to push, never whatever else it pushed.
+  const pushed = build.images.find((i) => i.name === tagged);
   if (!pushed) {
-    const message = `build ${build.id} succeeded but pushed no image (expected ${tagged}); logs: ${build.logUrl ?? 'unavailable'}`;
+    const message = `build ${build.id} succeeded but did not push ${tagged} (it pushed ${build.images.map((i) => i.name).join(', ') || 'nothing'}); logs: ${build.logUrl ?? 'unavailable'}`;
     const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: 'NO_IMAGE', message}, deps.now()).release);
     await publishPending(c, failed);
     return {action: 'build_failed', service: r.service, release: r.release};

@@ -4,7 +4,8 @@
  * time; a duplicate delivery waits for the running deploy instead of starting another.
  */
 import {durations} from '../config';
-import {describeError, DropdeployError, RetryableError} from '../errors';
+import {describeError, DropdeployError, PermanentError, RetryableError} from '../errors';
+import {imageProblem} from '../releases/naming';
 import type {DeployResult} from '../releases/decisions';
 import type {Release} from '../releases/release';
 import {installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
@@ -94,6 +95,8 @@ async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResul
     sourceNote: r.rollbackOf !== undefined ? `rollback to v${r.rollbackOf}` : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
     buildId: r.buildId,
   };
+  const foreign = imageProblem(deps.config, r.service, image);
+  if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
   const plan = planDeploy(await services.get(r.service), deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};

@@ -3,9 +3,9 @@
  * build; its completion arrives as its own event.
  */
 import {PermanentError, type DropdeployError} from '../errors';
-import {buildSpec, releaseBuildTag} from '../releases/build-request';
+import {adoptionProblem, buildSpec, releaseBuildTag, type BuildSpec} from '../releases/build-request';
 import {markBuildFailed, markBuilding, type Release} from '../releases/release';
-import type {LeaseOutcome} from '../ports';
+import type {BuildInfo, LeaseOutcome} from '../ports';
 import type {Ctx} from './deps';
 import {publishPending, publishUnannounced} from './outbox';
 import {retryWhileBusy} from './wait';
@@ -35,10 +35,12 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
   let build: {buildId: string; logUrl?: string};
   try {
     const builds = await deps.builds();
+    const spec = buildSpec(deps.config, r, r.source);
     // Only after an attempt that may have died between CreateBuild and recording its id:
-    // the build is then found by its release tag instead of being started twice.
-    const found = outcome.value.earlierAttempt ? await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)) : undefined;
-    build = found ?? await builds.create(buildSpec(deps.config, r, r.source));
+    // the build is then found by its release tag instead of being started twice — if it is
+    // the very build this release asks for (a tag alone proves nothing).
+    const found = outcome.value.earlierAttempt ? adoptable(ctx, r, await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)), spec) : undefined;
+    build = found ? {buildId: found.id, logUrl: found.logUrl} : await builds.create(spec);
     log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {buildId: build.buildId, logUrl: build.logUrl});
   } catch (err) {
     const e = err as DropdeployError;
@@ -67,4 +69,14 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
   } catch (err) {
     return fail(err);
   }
+}
+
+/** The first of `candidates` that is exactly the build `spec` asks for; the others are logged and left alone. */
+function adoptable({log}: Ctx, r: Release, candidates: BuildInfo[], spec: BuildSpec): BuildInfo | undefined {
+  for (const b of candidates) {
+    const problem = adoptionProblem(b, spec);
+    if (!problem) return b;
+    log.warn(`build ${b.id} carries the tag of ${r.service} v${r.release} but is not its build (${problem}); not adopted`, {buildId: b.id});
+  }
+  return undefined;
 }

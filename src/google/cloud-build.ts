@@ -16,6 +16,9 @@ interface PlainBuild {
   id?: string; status?: unknown; logUrl?: string; tags?: string[]; substitutions?: Record<string, string>;
   statusDetail?: string; failureInfo?: {detail?: string; type?: unknown};
   results?: {images?: Array<{name?: string; digest?: string}>};
+  source?: {storageSource?: {bucket?: string; object?: string; generation?: string}};
+  serviceAccount?: string;
+  images?: string[];
 }
 
 /** {@link Builds} on the Cloud Build v1 API. */
@@ -35,11 +38,10 @@ export class CloudBuildAdapter implements Builds {
     return toInfo(toPlain<PlainBuild>(raw), buildId);
   }
 
-  async findByTag(tag: string): Promise<{buildId: string; logUrl?: string} | undefined> {
+  async findByTag(tag: string): Promise<BuildInfo[]> {
     const [builds] = await wrapAsync('Cloud Build ListBuilds', () =>
       this.client.listBuilds({projectId: this.projectId, filter: `tags="${tag}"`, pageSize: 5}, {autoPaginate: false}));
-    const found = builds.map((b) => toPlain<PlainBuild>(b)).find((b) => b.id);
-    return found ? {buildId: found.id!, logUrl: found.logUrl} : undefined;
+    return builds.map((b) => toPlain<PlainBuild>(b)).filter((b) => b.id).map((b) => toInfo(b, b.id!));
   }
 }
 
@@ -51,7 +53,11 @@ function toInfo(b: PlainBuild, id: string): BuildInfo {
     tags: b.tags ?? [],
     substitutions: b.substitutions ?? {},
     images: (b.results?.images ?? []).filter((i) => i.name && i.digest).map((i) => ({name: i.name!, digest: i.digest!})),
+    requestedImages: b.images ?? [],
   };
+  const s = b.source?.storageSource;
+  if (s?.bucket && s.object) info.source = {bucket: s.bucket, object: s.object, generation: String(s.generation ?? '')};
+  if (b.serviceAccount) info.serviceAccount = b.serviceAccount;
   const detail = b.failureInfo?.detail || b.statusDetail;
   if (detail) info.failureDetail = detail;
   return info;

@@ -40,6 +40,33 @@ export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Recor
   return {service, release};
 }
 
+/** What a build says it did, as much as adoption compares. */
+export interface BuildFacts {
+  source?: {bucket: string; object: string; generation: string};
+  serviceAccount?: string;
+  requestedImages: string[];
+}
+
+/**
+ * Why a build carrying a release's tag is not the build that release would have asked for
+ * (another source, service account or image), or undefined when it is. A tag alone is
+ * not proof: anyone who may create builds in the project can set it.
+ */
+export function adoptionProblem(build: BuildFacts, want: BuildSpec): string | undefined {
+  const w = want.source.storageSource;
+  const s = build.source;
+  if (!s || s.bucket !== w.bucket || s.object !== w.object || s.generation !== w.generation) {
+    return `it built ${s ? `gs://${s.bucket}/${s.object}#${s.generation}` : 'no Cloud Storage source'}, not gs://${w.bucket}/${w.object}#${w.generation}`;
+  }
+  if ((build.serviceAccount ?? '') !== (want.serviceAccount ?? '')) {
+    return `it ran as ${build.serviceAccount || 'the default build service account'}, not ${want.serviceAccount || 'the default build service account'}`;
+  }
+  if (build.requestedImages.length !== want.images.length || build.requestedImages.some((img, i) => img !== want.images[i])) {
+    return `it pushes ${build.requestedImages.join(', ') || 'no image'}, not ${want.images.join(', ')}`;
+  }
+  return undefined;
+}
+
 /**
  * The build of `release` from `source`: reads exactly the uploaded generation; builds with the
  * source's Dockerfile when there is one, else with Google's buildpacks (passing a function

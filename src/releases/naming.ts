@@ -76,6 +76,16 @@ export function releaseImageTag(c: {region: string; projectId: string; repositor
   return `${imageRepository(c, service)}:v${release}`;
 }
 
+/**
+ * Why `image` may not be deployed as `service`, or undefined: it must be that service's image
+ * in the configured Artifact Registry repository, by digest.
+ */
+export function imageProblem(c: {region: string; projectId: string; repository: string}, service: string, image: string): string | undefined {
+  const repo = imageRepository(c, service);
+  if (image.startsWith(`${repo}@`) && /^sha256:[0-9a-f]{64}$/.test(image.slice(repo.length + 1))) return undefined;
+  return `image ${image} is not ${repo}@sha256:<digest>: dropdeploy deploys only its own builds of the service from the configured repository`;
+}
+
 /** The immutable image reference deployed: `repo/service@sha256:…`. */
 export function imageByDigest(taggedImage: string, digest: string): string {
   const at = taggedImage.lastIndexOf('@');

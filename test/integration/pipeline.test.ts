@@ -389,4 +389,23 @@ describe('core pipeline', {timeout: 120_000}, () => {
       await db.terminate();
     }
   });
+
+  it('(s) a build that carries a release\'s tag but builds another source is not adopted', async () => {
+    const store = await stack.deps.store();
+    const source = {bucket: 'dd-sources', object: 'impostor/v1.zip', generation: '19001'};
+    const {release} = await store.claimSource('impostor', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'starter', leaseMs: 60_000});
+    await store.releaseLease('impostor', 1, 'starter');
+    // Anyone who may create builds can copy the tags and substitutions onto a build of their own.
+    const spec = buildSpec(stack.config, release, {...source, object: 'impostor/evil.zip'});
+    const {buildId} = await (await stack.deps.builds()).create(spec);
+    await stack.build.setStatus(buildId, 'SUCCESS', {digest: DIGEST('6')});
+    await stack.waitFor('the impostor refused', () => stack.logs.some((l) => l.includes(`build ${buildId} carries the tag of impostor v1 but is not its build (it built gs://dd-sources/impostor/evil.zip#19001`)));
+    assert.equal((await store.get('impostor', 1))?.state, 'accepted');
+    assert.equal(stack.run.getService('impostor'), undefined);
+    // The release's own delivery still builds its own source (the impostor is not adopted by the start either).
+    assert.equal(await stack.upload('impostor/v1.zip', '19001'), 204);
+    const own = stack.build.builds().filter((b) => JSON.stringify(b).includes('impostor/v1.zip'));
+    assert.equal(own.length, 1);
+    assert.equal((await store.get('impostor', 1))?.buildId, (own[0] as {id: string}).id);
+  });
 });

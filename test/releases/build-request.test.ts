@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildSpec, releaseOfBuild} from '../../src/releases/build-request';
+import {adoptionProblem, buildSpec, releaseOfBuild, type BuildFacts} from '../../src/releases/build-request';
 
 const config = {projectId: 'p-123', region: 'europe-west1', repository: 'dropdeploy', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 900}};
 const source = {bucket: 'dd-sources', object: 'hello/v3.tar.gz', generation: '1700000000000001'};
@@ -53,4 +53,27 @@ describe('releaseOfBuild', () => {
     {name: 'nulls from the API', b: {tags: null, substitutions: null}, want: undefined},
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(releaseOfBuild(c.b, 'dropdeploy'), c.want));
+});
+
+describe('adoptionProblem', () => {
+  const sa = 'builder@p-123.iam.gserviceaccount.com';
+  const want = buildSpec({...config, build: {timeoutSeconds: 600, serviceAccount: sa}}, {service: 'hello', release: 3}, source);
+  const exact: BuildFacts = {source: want.source.storageSource, serviceAccount: want.serviceAccount, requestedImages: want.images};
+  const rows: Array<{name: string; build: BuildFacts; want: RegExp | undefined}> = [
+    {name: 'the very build the release asks for → adopted', build: exact, want: undefined},
+    {name: 'another generation of the same object', build: {...exact, source: {...source, generation: '1'}}, want: /built gs:\/\/dd-sources\/hello\/v3\.tar\.gz#1, not .*#1700000000000001/},
+    {name: 'another object', build: {...exact, source: {...source, object: 'evil/x.tgz'}}, want: /built gs:\/\/dd-sources\/evil\/x\.tgz/},
+    {name: 'no storage source at all', build: {...exact, source: undefined}, want: /built no Cloud Storage source/},
+    {name: 'another service account', build: {...exact, serviceAccount: 'projects/p-123/serviceAccounts/owner@p-123.iam.gserviceaccount.com'}, want: /ran as projects\/p-123\/serviceAccounts\/owner@/},
+    {name: 'the default service account where one is configured', build: {...exact, serviceAccount: undefined}, want: /ran as the default build service account/},
+    {name: 'another image', build: {...exact, requestedImages: ['europe-west1-docker.pkg.dev/p-123/other/hello:v3']}, want: /pushes .*other\/hello:v3, not/},
+    {name: 'an extra image', build: {...exact, requestedImages: [...want.images, 'gcr.io/x/y']}, want: /pushes/},
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const got = adoptionProblem(r.build, want);
+      if (r.want) assert.match(got ?? '', r.want);
+      else assert.equal(got, undefined);
+    });
+  }
 });

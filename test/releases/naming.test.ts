@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {classifyObject, functionSettings, imageByDigest, releaseImageTag, serviceNameProblem, sourceKey} from '../../src/releases/naming';
+import {classifyObject, functionSettings, imageByDigest, imageProblem, releaseImageTag, serviceNameProblem, sourceKey} from '../../src/releases/naming';
 
 describe('classifyObject', () => {
   const cases: Array<{name: string; object: string; prefix?: string; want: {kind: string; service?: string; reason?: RegExp}}> = [
@@ -91,4 +91,24 @@ describe('classifyObject: the controller\'s own functions', () => {
   it('other services are sources as before', () => {
     assert.deepEqual(classifyObject('dropdeploy-apis/x.tgz', '', ['dropdeploy-api']), {kind: 'source', service: 'dropdeploy-apis'});
   });
+});
+
+describe('imageProblem', () => {
+  const c = {region: 'europe-west1', projectId: 'p-123', repository: 'dropdeploy'};
+  const digest = 'sha256:' + 'ab'.repeat(32);
+  const rows: Array<{name: string; image: string; ok: boolean}> = [
+    {name: 'the service\'s image in the repository, by digest', image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@${digest}`, ok: true},
+    {name: 'a tag, not a digest', image: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3', ok: false},
+    {name: 'another repository', image: `europe-west1-docker.pkg.dev/p-123/other/hello@${digest}`, ok: false},
+    {name: 'another service\'s image', image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello-admin@${digest}`, ok: false},
+    {name: 'another registry', image: `gcr.io/p-123/hello@${digest}`, ok: false},
+    {name: 'a malformed digest', image: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@sha256:xyz', ok: false},
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const got = imageProblem(c, 'hello', r.image);
+      if (r.ok) assert.equal(got, undefined);
+      else assert.match(got ?? '', /is not europe-west1-docker\.pkg\.dev\/p-123\/dropdeploy\/hello@sha256:<digest>/);
+    });
+  }
 });
