@@ -1,8 +1,9 @@
 /**
  * The whole pipeline on one machine: the official Pub/Sub and Firestore emulators, the local
  * Cloud Build (with the local builder) and Cloud Run (with revisions as processes) gRPC
- * emulators, the controller's two functions run by the Functions Framework with the same code
- * as on Google Cloud, the bucket folder, and a status subscriber. `npm start` and the
+ * emulators, the controller's three functions run by the Functions Framework with the same code
+ * as on Google Cloud (the reconciler called on a timer, as Cloud Scheduler calls it), the
+ * bucket folder, and a status subscriber. `npm start` and the
  * end-to-end tests both use this.
  */
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
@@ -32,6 +33,8 @@ export interface LocalInfo {
   cloudRunEndpoint: string;
   eventUrl: string;
   apiUrl: string;
+  /** The reconciler function (POST runs it once). */
+  reconcileUrl: string;
   bucket: string;
   bucketDir: string;
   statusTopic: string;
@@ -55,6 +58,10 @@ export interface LocalStackOptions {
   notifications?: boolean;
   /** Startup timeout of revisions. */
   startupTimeoutMs?: number;
+  /** Seconds between reconcile runs (Cloud Scheduler runs it every minute); 0: never. Default 10. */
+  reconcileSeconds?: number;
+  /** Controller settings on top of the stack's own (tests). */
+  env?: Record<string, string>;
 }
 
 const PROJECT = 'dropdeploy-local';
@@ -115,13 +122,19 @@ export class LocalStack {
         DROPDEPLOY_LOG_FORMAT: 'json', DROPDEPLOY_STORAGE_ENDPOINT: storageApi.url,
         // The local API listens on loopback only and has no callers to tell apart.
         DROPDEPLOY_API_AUTH: 'none',
+        // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.
+        DROPDEPLOY_RECONCILE_GRACE_SECONDS: '15',
+        ...opts.env,
       };
       const functions: RunningFunction[] = await Promise.all([
         startFunction({target: 'dropdeployEvents', env, onOutput: log}),
         startFunction({target: 'dropdeployApi', env, onOutput: log}),
+        startFunction({target: 'dropdeployReconcile', env, onOutput: log}),
       ]);
       stops.unshift(...functions.map((f) => () => f.stop()));
-      const [events, api] = functions;
+      const [events, api, reconcile] = functions;
+      const schedule = scheduleReconcile(reconcile.url, opts.reconcileSeconds ?? 10, log);
+      stops.unshift(async () => schedule.stop());
 
       // Eventarc's Pub/Sub trigger: a push subscription on cloud-builds to the event function.
       await buildsTopic.createSubscription('dropdeploy-builds', {
@@ -157,7 +170,7 @@ export class LocalStack {
 
       const info: LocalInfo = {
         projectId: PROJECT, region: REGION, pubsubEmulatorHost: pubsubEmu.host, firestoreEmulatorHost: firestoreEmu.host,
-        cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, eventUrl: events.url, apiUrl: api.url,
+        cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, eventUrl: events.url, apiUrl: api.url, reconcileUrl: reconcile.url,
         bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: logServer.url, storageEndpoint: storageApi.url, pid: process.pid,
       };
       const file = join(opts.root, 'local.json');
@@ -178,6 +191,20 @@ export class LocalStack {
 
 async function stopAll(stops: Array<() => Promise<unknown>>): Promise<void> {
   for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+}
+
+/** Calls the reconciler every `seconds`, as Cloud Scheduler does; a run still going is not started again. */
+function scheduleReconcile(url: string, seconds: number, log: (line: string) => void): {stop(): Promise<void>} {
+  if (seconds <= 0) return {stop: async () => undefined};
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= fetch(url, {method: 'POST'})
+      .then(async (res) => { await res.arrayBuffer(); if (!res.ok) log(`scheduler: the reconcile run answered ${res.status}`); })
+      .catch((err: unknown) => log(`scheduler: the reconcile run failed: ${(err as Error).message}`))
+      .finally(() => { running = undefined; });
+  }, seconds * 1000);
+  timer.unref();
+  return {stop: async () => { clearInterval(timer); await running; }};
 }
 
 /** POSTs the `finalized` CloudEvent as Eventarc does, retrying with backoff while the function fails. */

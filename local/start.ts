@@ -28,6 +28,19 @@ function printLog(line: string): void {
   }
 }
 
+/** `--reconcile-seconds N` (default 10; 0 turns the reconciler's timer off). */
+function reconcileSeconds(): number {
+  const i = process.argv.findIndex((a) => a === '--reconcile-seconds' || a.startsWith('--reconcile-seconds='));
+  if (i < 0) return 10;
+  const raw = process.argv[i].includes('=') ? process.argv[i].split('=')[1] : process.argv[i + 1];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 3600) {
+    console.error(`--reconcile-seconds: "${raw ?? ''}" is not a whole number of seconds from 0 to 3600 (0 turns the reconciler's timer off)`);
+    process.exit(2);
+  }
+  return n;
+}
+
 async function main(): Promise<void> {
   const problem = LocalStack.prerequisiteProblem();
   if (problem) {
@@ -38,7 +51,8 @@ async function main(): Promise<void> {
   const root = process.env.DROPDEPLOY_LOCAL_DIR ?? join(REPO_ROOT, '.dropdeploy');
   console.log(dim('starting the local stack: Pub/Sub and Firestore emulators, Cloud Build and Cloud Run emulators, the controller …'));
   const t0 = Date.now();
-  const stack = await LocalStack.start({root, onLog: printLog, onStatus: (m) => console.log(formatStatus(m, color)), notifications: process.argv.includes('--notifications')});
+  const stack = await LocalStack.start({root, onLog: printLog, onStatus: (m) => console.log(formatStatus(m, color)), notifications: process.argv.includes('--notifications'),
+    reconcileSeconds: reconcileSeconds()});
   const i = stack.info;
   const rel = relative(process.cwd(), i.bucketDir) || i.bucketDir;
   console.log(`
@@ -49,6 +63,7 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   A function:          npm run drop -- examples/hello-function --function helloHttp
   Controller events:   ${i.eventUrl}
   Controller API:      ${i.apiUrl}
+  Reconciler:          ${i.reconcileUrl}  (runs every ${reconcileSeconds()} s)
   Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
   Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}

@@ -41,6 +41,8 @@ export interface Config {
   functionTimeoutSeconds: number;
   /** The controller's own Cloud Run services (its functions): never an upload's target. */
   controllerServices: string[];
+  /** The reconciler: how long a release or an upload is left to the event path, how far back uploads are looked for. */
+  reconcile: {graceSeconds: number; lookbackHours: number};
   /** host:port of local gRPC emulators (plaintext); unset on Google Cloud. */
   endpoints: {cloudBuild?: string; cloudRun?: string};
   logFormat: 'json' | 'pretty';
@@ -189,6 +191,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     waitSeconds,
     functionTimeoutSeconds,
     controllerServices,
+    reconcile: {
+      graceSeconds: integer('DROPDEPLOY_RECONCILE_GRACE_SECONDS', 120, 1, 86400),
+      lookbackHours: integer('DROPDEPLOY_RECONCILE_LOOKBACK_HOURS', 24, 1, 24 * 90),
+    },
     endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
     api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL')},

@@ -5,6 +5,7 @@ import * as functions from '@google-cloud/functions-framework';
 import {createDeps} from './composition';
 import {parseConfig} from './config';
 import {handleEvent} from './controller/handle-event';
+import {Reconciler} from './controller/reconcile';
 import {handleHttp} from './http/api';
 import {Logger, stdoutSink} from './log';
 
@@ -28,3 +29,19 @@ functions.cloudEvent('dropdeployEvents', async (event: functions.CloudEvent<unkn
 
 /** The HTTP function: the operator API. */
 functions.http('dropdeployApi', (req, res) => handleHttp(deps, req, res, log));
+
+const reconciler = new Reconciler(deps, log);
+
+/**
+ * The reconciler, run by Cloud Scheduler every minute (an authenticated HTTP target; the
+ * request's body is not read). Answers what it did; a failure answers 500 and the next run
+ * tries again.
+ */
+functions.http('dropdeployReconcile', async (_req, res) => {
+  try {
+    res.json(await reconciler.run());
+  } catch (err) {
+    log.error(`reconcile run failed: ${(err as Error).message ?? String(err)}`);
+    res.status(500).json({error: {code: 500, status: 'UNAVAILABLE', message: `the reconcile run failed: ${(err as Error).message ?? String(err)}; the next run tries again`}});
+  }
+});

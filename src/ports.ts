@@ -125,6 +125,10 @@ export interface ReleaseStore {
   listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}>;
   getService(service: string): Promise<ServiceSummary | undefined>;
   listServices(): Promise<ServiceSummary[]>;
+  /** Releases not in a terminal state whose last change is before `before`, oldest first, at most `limit`. */
+  listStale(before: Date, limit: number): Promise<Release[]>;
+  /** Which of `sources` were claimed already (by any delivery, or by the reconciler). */
+  claimed(sources: Array<{bucket: string; object: string; generation: string}>): Promise<boolean[]>;
 }
 
 /** An object in Cloud Storage, as much as dropdeploy needs of it. */
@@ -139,8 +143,15 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
 }
 
-/** Cloud Storage: read one object generation's metadata. */
+/** A listed object: its live generation, and when that generation was made. */
+export interface ListedObject extends ObjectInfo {
+  timeCreated?: string;
+}
+
+/** Cloud Storage: read one object generation's metadata; list a bucket's live objects. */
 export interface Objects {
   /** The object at `generation` (or the live one when omitted), or undefined when it does not exist. */
   get(bucket: string, object: string, generation?: string): Promise<ObjectInfo | undefined>;
+  /** One page of the live objects under `prefix`, in name order; `next` continues it. */
+  list(bucket: string, prefix: string, pageSize: number, pageToken?: string): Promise<{objects: ListedObject[]; next?: string}>;
 }

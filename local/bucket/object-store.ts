@@ -50,6 +50,13 @@ export function latestGeneration(root: string, object: string): string | undefin
   return gens.length ? String(gens[gens.length - 1]) : undefined;
 }
 
+/** The names of every stored object starting with `prefix`, in lexicographic order (as the JSON API lists them). */
+export function listObjectNames(root: string, prefix = ''): string[] {
+  const dir = join(root, 'objects');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((f) => decodeURIComponent(f)).filter((name) => name.startsWith(prefix)).sort();
+}
+
 /** Ensures the store exists. */
 export function ensureStore(root: string): void {
   mkdirSync(join(root, 'objects'), {recursive: true});

@@ -1,11 +1,12 @@
 /**
  * The read side of the Cloud Storage JSON API over the local object store, so the official
  * `@google-cloud/storage` client (apiEndpoint = this server) reads object metadata as it
- * would from Google: `GET /storage/v1/b/{bucket}/o/{object}[?generation=N]`.
+ * would from Google: `GET /storage/v1/b/{bucket}/o/{object}[?generation=N]`, and lists them
+ * (`GET /storage/v1/b/{bucket}/o?prefix=&maxResults=&pageToken=`, the live generation of each).
  */
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
-import {latestGeneration, readObject} from './object-store';
+import {latestGeneration, listObjectNames, readObject, type StoredObject} from './object-store';
 
 /** A running JSON API server. */
 export interface StorageApi {
@@ -21,6 +22,11 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
 export function startStorageApi(storeRoot: string, bucket: string, port = 0): Promise<StorageApi> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const list = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
+    if (req.method === 'GET' && list) {
+      if (decodeURIComponent(list[1]) !== bucket) return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
+      return send(res, 200, listPage(storeRoot, bucket, url.searchParams));
+    }
     const m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !m) return send(res, 404, {error: {code: 404, message: `No such route: ${req.method} ${url.pathname}`}});
     const [b, object] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
@@ -40,4 +46,20 @@ export function startStorageApi(storeRoot: string, bucket: string, port = 0): Pr
       });
     });
   });
+}
+
+/** One page of objects.list: names after the page token, at most maxResults (1000 by default, as Google's). */
+function listPage(storeRoot: string, bucket: string, q: URLSearchParams): {kind: string; items: Array<StoredObject & {kind: string; id: string}>; nextPageToken?: string} {
+  const max = Math.min(1000, Math.max(1, Number(q.get('maxResults') ?? 1000) || 1000));
+  const after = q.get('pageToken') ? Buffer.from(q.get('pageToken')!, 'base64url').toString('utf8') : undefined;
+  const names = listObjectNames(storeRoot, q.get('prefix') ?? '').filter((n) => after === undefined || n > after);
+  const items: Array<StoredObject & {kind: string; id: string}> = [];
+  for (const name of names.slice(0, max)) {
+    const generation = latestGeneration(storeRoot, name);
+    const stored = generation ? readObject(storeRoot, name, generation) : undefined;
+    if (stored) items.push({kind: 'storage#object', id: `${bucket}/${name}/${stored.generation}`, ...stored});
+  }
+  const page: {kind: string; items: typeof items; nextPageToken?: string} = {kind: 'storage#objects', items};
+  if (names.length > max) page.nextPageToken = Buffer.from(names[max - 1]).toString('base64url');
+  return page;
 }

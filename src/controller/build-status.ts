@@ -4,6 +4,7 @@
  */
 import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
+import type {BuildInfo} from '../ports';
 import {adoptionProblem, BUILD_TAG, buildSpec, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
 import {markBuildFailed, TERMINAL, type Release} from '../releases/release';
@@ -54,28 +55,38 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
     })).release;
     if (r.buildId !== build.id) return notItsBuild(r);
   }
-  await publishPending(c, r);
-  if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};
+  return finishBuild(c, r, build);
+}
 
+/**
+ * The step after a build ended (`build` is the release's own, confirmed terminal): a failure
+ * is recorded, a success goes on to deploy the image it pushed. Shared with the reconciler.
+ */
+export async function finishBuild(ctx: Ctx, r: Release, build: BuildInfo): Promise<Outcome> {
+  const {deps} = ctx;
+  await publishPending(ctx, r);
+  if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};
   if (build.status !== 'SUCCESS') {
     const detail = build.failureDetail ? `: ${build.failureDetail}` : '';
-    const message = `build ${build.id} ended ${build.status}${detail}; logs: ${build.logUrl ?? r.buildLogUrl ?? 'unavailable'}`;
-    log.error(message);
-    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: `BUILD_${build.status}`, message}, deps.now()).release);
-    await publishPending(c, failed);
-    return {action: 'build_failed', service: r.service, release: r.release};
+    return failBuild(ctx, r, `BUILD_${build.status}`, `build ${build.id} ended ${build.status}${detail}; logs: ${build.logUrl ?? r.buildLogUrl ?? 'unavailable'}`);
   }
   const tagged = releaseImageTag(deps.config, r.service, r.release);
   // Only the image this release's build was asked to push, never whatever else it pushed.
   const pushed = build.images.find((i) => i.name === tagged);
   if (!pushed) {
-    const message = `build ${build.id} succeeded but did not push ${tagged} (it pushed ${build.images.map((i) => i.name).join(', ') || 'nothing'}); logs: ${build.logUrl ?? 'unavailable'}`;
-    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: 'NO_IMAGE', message}, deps.now()).release);
-    await publishPending(c, failed);
-    return {action: 'build_failed', service: r.service, release: r.release};
+    return failBuild(ctx, r, 'NO_IMAGE', `build ${build.id} succeeded but did not push ${tagged} (it pushed ${build.images.map((i) => i.name).join(', ') || 'nothing'}); logs: ${build.logUrl ?? 'unavailable'}`);
   }
-  const done = await deployRelease(c, r, imageByDigest(pushed.name, pushed.digest));
+  const done = await deployRelease(ctx, r, imageByDigest(pushed.name, pushed.digest));
   return {action: done.state, service: r.service, release: r.release};
+}
+
+/** Records a build that ended without an image to deploy. */
+export async function failBuild(ctx: Ctx, r: Release, code: string, message: string): Promise<Outcome> {
+  const {deps, log} = ctx;
+  log.error(message, {code});
+  const failed = await (await deps.store()).update(r.service, r.release, (cur) => markBuildFailed(cur, {code, message}, deps.now()).release);
+  await publishPending(ctx, failed);
+  return {action: 'build_failed', service: r.service, release: r.release};
 }
 
 function ignored(log: Ctx['log'], reason: string): Outcome {

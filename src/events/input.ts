@@ -6,8 +6,8 @@ import type {Source} from '../releases/release';
 /** A new generation of an object landed in a bucket. */
 export interface UploadInput {
   kind: 'upload';
-  /** How it arrived: Eventarc direct from Cloud Storage, or a GCS notification through Pub/Sub. */
-  via: 'storage' | 'pubsub';
+  /** How it arrived: Eventarc direct from Cloud Storage, a GCS notification through Pub/Sub, or found by the reconciler. */
+  via: 'storage' | 'pubsub' | 'reconciler';
   source: Source;
   /** Raw custom metadata of the object (function target and signature type live here). */
   metadata: Record<string, string>;

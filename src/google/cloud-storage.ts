@@ -3,7 +3,7 @@
  */
 import type {Storage} from '@google-cloud/storage';
 import {classify, describeError, PermanentError, RetryableError} from '../errors';
-import type {ObjectInfo, Objects} from '../ports';
+import type {ListedObject, ObjectInfo, Objects} from '../ports';
 
 const NOT_FOUND = 404;
 
@@ -15,25 +15,49 @@ export class CloudStorageAdapter implements Objects {
     try {
       const file = this.storage.bucket(bucket).file(object, generation ? {generation: Number(generation)} : {});
       const [m] = await file.getMetadata();
-      const info: ObjectInfo = {bucket, name: object, generation: String(m.generation), metadata: {}};
-      for (const [k, v] of Object.entries(m.metadata ?? {})) if (typeof v === 'string') info.metadata[k] = v;
-      if (m.size !== undefined) info.size = String(m.size);
-      if (m.md5Hash) info.md5Hash = m.md5Hash;
-      if (m.crc32c) info.crc32c = m.crc32c;
-      if (m.contentType) info.contentType = m.contentType;
-      return info;
+      return toInfo(bucket, object, m);
     } catch (err) {
-      const status = (err as {code?: unknown}).code;
-      const what = `Cloud Storage read of gs://${bucket}/${object}${generation ? '#' + generation : ''}`;
-      if (status === NOT_FOUND) return undefined;
-      // The JSON API answers HTTP statuses: map them as Google's own retry guidance does.
-      if (status === 429 || (typeof status === 'number' && status >= 500)) {
-        throw new RetryableError(`${what} failed with HTTP ${status}: ${describeError(err)}`, status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE', {cause: err});
-      }
-      if (status === 401 || status === 403) {
-        throw new PermanentError(`${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`, 'PERMISSION_DENIED', {cause: err});
-      }
-      throw classify(err, what);
+      if ((err as {code?: unknown}).code === NOT_FOUND) return undefined;
+      throw storageError(err, `Cloud Storage read of gs://${bucket}/${object}${generation ? '#' + generation : ''}`, bucket);
     }
   }
+
+  async list(bucket: string, prefix: string, pageSize: number, pageToken?: string): Promise<{objects: ListedObject[]; next?: string}> {
+    try {
+      const [files, next] = await this.storage.bucket(bucket).getFiles({prefix, maxResults: pageSize, autoPaginate: false, ...(pageToken ? {pageToken} : {})});
+      const objects = files.map((f): ListedObject => {
+        const info: ListedObject = toInfo(bucket, f.name, f.metadata);
+        if (f.metadata.timeCreated) info.timeCreated = String(f.metadata.timeCreated);
+        return info;
+      });
+      const token = (next as {pageToken?: string} | null)?.pageToken;
+      return token ? {objects, next: token} : {objects};
+    } catch (err) {
+      throw storageError(err, `Cloud Storage list of gs://${bucket}/${prefix}`, bucket);
+    }
+  }
+}
+
+type Metadata = {generation?: unknown; metadata?: Record<string, unknown> | null; size?: unknown; md5Hash?: string; crc32c?: string; contentType?: string};
+
+function toInfo(bucket: string, name: string, m: Metadata): ObjectInfo {
+  const info: ObjectInfo = {bucket, name, generation: String(m.generation), metadata: {}};
+  for (const [k, v] of Object.entries(m.metadata ?? {})) if (typeof v === 'string') info.metadata[k] = v;
+  if (m.size !== undefined) info.size = String(m.size);
+  if (m.md5Hash) info.md5Hash = m.md5Hash;
+  if (m.crc32c) info.crc32c = m.crc32c;
+  if (m.contentType) info.contentType = m.contentType;
+  return info;
+}
+
+/** A JSON API error as the project's error class (the API answers HTTP statuses, mapped as Google's retry guidance does). */
+function storageError(err: unknown, what: string, bucket: string): Error {
+  const status = (err as {code?: unknown}).code;
+  if (status === 429 || (typeof status === 'number' && status >= 500)) {
+    return new RetryableError(`${what} failed with HTTP ${status}: ${describeError(err)}`, status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE', {cause: err});
+  }
+  if (status === 401 || status === 403) {
+    return new PermanentError(`${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`, 'PERMISSION_DENIED', {cause: err});
+  }
+  return classify(err, what);
 }

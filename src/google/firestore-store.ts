@@ -13,7 +13,7 @@ import {classify, grpcCode, PermanentError} from '../errors';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
 import {decideAdoption, decideBuildLease, decideClaim, decideDeployLease, decideFinishDeploy, isOwnClaim, renewedLease, type BuildLeaseState, type DeployLock, type DeployResult, type Lease, type ServiceState} from '../releases/decisions';
 import {sourceKey} from '../releases/naming';
-import {newRelease, type Release, type Source, type Trigger} from '../releases/release';
+import {newRelease, STATES, TERMINAL, type Release, type Source, type Trigger} from '../releases/release';
 import {KeyedMutex} from './keyed-mutex';
 
 interface ServiceDoc {
@@ -331,6 +331,25 @@ export class FirestoreReleaseStore implements ReleaseStore {
     const snap = await this.db.collection(`${this.root}_services`).orderBy('service').get()
       .catch((err) => { throw classify(err, 'Firestore list of services'); });
     return snap.docs.map((d) => summary(d.data() as ServiceDoc));
+  }
+
+  async listStale(before: Date, limit: number): Promise<Release[]> {
+    // One collection-group query (index: state + updateTime, created by deploy/); releases of
+    // other installations in the same database are left out by their path.
+    const services = `${this.root}_services`;
+    const snap = await this.db.collectionGroup('releases')
+      .where('state', 'in', STATES.filter((s) => !TERMINAL.has(s)))
+      .where('updateTime', '<', before.toISOString())
+      .orderBy('updateTime').limit(limit).get()
+      .catch((err) => { throw classify(err, 'Firestore query of unfinished releases'); });
+    return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
+  }
+
+  async claimed(sources: Array<{bucket: string; object: string; generation: string}>): Promise<boolean[]> {
+    if (!sources.length) return [];
+    const snaps = await this.db.getAll(...sources.map((s) => this.sourceRef(s)))
+      .catch((err) => { throw classify(err, 'Firestore read of source claims'); });
+    return snaps.map((snap) => snap.exists);
   }
 }
 

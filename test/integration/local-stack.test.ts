@@ -61,9 +61,15 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
 
   it('writes every endpoint to local.json', () => {
     const info = JSON.parse(readFileSync(join(root, 'local.json'), 'utf8'));
-    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'bucket', 'bucketDir', 'statusTopic']) {
+    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'reconcileUrl', 'bucket', 'bucketDir', 'statusTopic']) {
       assert.ok(info[k], `local.json has ${k}`);
     }
+  });
+
+  it('runs the reconciler function as Cloud Scheduler would: a POST answers what the run did', async () => {
+    const res = await fetch(stack.info.reconcileUrl, {method: 'POST'});
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {releases: [], uploads: [], errors: 0});
   });
 
   it('drop the example app → deployed → its URL answers', async () => {

@@ -1,0 +1,148 @@
+/**
+ * The reconciler, the level-triggered half of "reconcile, don't react": each run reads the
+ * store for releases that have not moved for the grace period and drives each one step from
+ * what Cloud Build and Cloud Run say, and claims bucket objects no event announced. It uses
+ * the event path's own steps (leases, the exactly-once claim, newest wins), so running it
+ * beside event deliveries, or twice at once, changes nothing; it never waits for a step
+ * another holds.
+ */
+import {describeError, DropdeployError} from '../errors';
+import type {Logger} from '../log';
+import {nextStep, uploadCandidates} from '../releases/reconcile-plan';
+import type {Release, Source} from '../releases/release';
+import {failBuild, finishBuild, TERMINAL_BUILD_STATUSES} from './build-status';
+import {deployRelease} from './deploy';
+import {newCtx, type Ctx, type Deps} from './deps';
+import {publishPending} from './outbox';
+import {startBuild} from './start-build';
+import {handleUpload} from './upload';
+
+/** At most this many unfinished releases are driven per run (oldest first). */
+export const MAX_RELEASES_PER_RUN = 50;
+/** At most this many objects are listed per bucket and run; a larger bucket is walked over several runs. */
+export const MAX_OBJECTS_PER_RUN = 1000;
+
+/** What one run did: each release and upload it acted on, with why. */
+export interface ReconcileReport {
+  releases: Array<{service: string; release: number; state: string; action: string; detail?: string}>;
+  uploads: Array<{bucket: string; object: string; generation: string; action: string; detail?: string}>;
+  /** Steps that failed transiently; the next run tries again. */
+  errors: number;
+}
+
+/** One instance's reconciler: it keeps where it is in each bucket's listing between runs. */
+export class Reconciler {
+  private readonly cursors = new Map<string, string>();
+  private running: Promise<ReconcileReport> | undefined;
+
+  constructor(private readonly deps: Deps, private readonly log: Logger) {}
+
+  /** One run; a run asked for while one is under way in this instance joins it. */
+  run(): Promise<ReconcileReport> {
+    this.running ??= this.runOnce().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async runOnce(): Promise<ReconcileReport> {
+    // Never wait for a step another delivery holds: it is alive, or its lease will end.
+    const deps: Deps = {...this.deps, config: {...this.deps.config, waitSeconds: 0}};
+    const ctx = newCtx(deps, this.log.with({component: 'reconciler'}));
+    const report: ReconcileReport = {releases: [], uploads: [], errors: 0};
+    const graceMs = deps.config.reconcile.graceSeconds * 1000;
+    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - graceMs), MAX_RELEASES_PER_RUN);
+    for (const r of stale) {
+      if (deps.now().getTime() >= ctx.deadline) break;
+      report.releases.push(await this.drive(ctx, r, report));
+    }
+    for (const bucket of deps.config.buckets) {
+      if (deps.now().getTime() >= ctx.deadline) break;
+      await this.claimLost(ctx, bucket, report);
+    }
+    const acted = report.releases.length + report.uploads.length;
+    if (acted || report.errors) ctx.log.notice(`reconcile: ${report.releases.length} unfinished releases driven, ${report.uploads.length} unannounced uploads claimed, ${report.errors} transient errors`, {report});
+    else ctx.log.debug('reconcile: nothing to do');
+    return report;
+  }
+
+  /** Drives one release a step, logging what and why. */
+  private async drive(ctx: Ctx, r: Release, report: ReconcileReport): Promise<ReconcileReport['releases'][number]> {
+    const log = ctx.log.with({service: r.service, release: r.release});
+    const c: Ctx = {...ctx, log};
+    const step = nextStep(r);
+    const entry = (action: string, detail?: string) => ({service: r.service, release: r.release, state: r.state, action, ...(detail ? {detail} : {})});
+    const why = `${r.service} v${r.release} has been ${r.state} since ${r.updateTime}`;
+    try {
+      // States reached but never announced (a publish failed and its redelivery was lost).
+      await publishPending(c, r);
+      switch (step.kind) {
+        case 'none':
+          log.warn(`reconcile: ${why}, and nothing can move it: ${step.reason}`);
+          return entry('none', step.reason);
+        case 'build': {
+          log.notice(`reconcile: ${why}: starting (or finding) its build`);
+          const after = await startBuild(c, r);
+          return entry('build', after.state);
+        }
+        case 'deploy': {
+          log.notice(`reconcile: ${why}: deploying ${step.image}`);
+          const after = await deployRelease(c, r, step.image);
+          return entry('deploy', after.state);
+        }
+        case 'check-build': {
+          const build = await (await ctx.deps.builds()).get(step.buildId).catch((err: unknown) => {
+            if (err instanceof DropdeployError && err.code === 'NOT_FOUND') return undefined;
+            throw err;
+          });
+          if (!build) {
+            log.notice(`reconcile: ${why}, and Cloud Build has no build ${step.buildId}`);
+            const out = await failBuild(c, r, 'BUILD_NOT_FOUND', `build ${step.buildId} does not exist in Cloud Build; redeploy the service to build it again`);
+            return entry('build_failed', out.detail);
+          }
+          if (!TERMINAL_BUILD_STATUSES.has(build.status)) return entry('wait', `build ${build.id} is ${build.status}`);
+          log.notice(`reconcile: ${why}: build ${build.id} ended ${build.status} and its status never arrived`);
+          const out = await finishBuild(c, r, build);
+          return entry(out.action, out.detail);
+        }
+      }
+    } catch (err) {
+      const busy = err instanceof DropdeployError && err.code === 'BUSY';
+      if (!busy) {
+        report.errors++;
+        log.warn(`reconcile: ${why}; the step failed and the next run tries again: ${describeError(err)}`);
+      }
+      return entry(busy ? 'busy' : 'error', busy ? 'another delivery holds its lease' : describeError(err));
+    }
+  }
+
+  /** Lists one page of `bucket` and claims each source generation no event announced. */
+  private async claimLost(ctx: Ctx, bucket: string, report: ReconcileReport): Promise<void> {
+    const {deps} = ctx;
+    const {config} = deps;
+    try {
+      const page = await (await deps.objects()).list(bucket, config.prefix, MAX_OBJECTS_PER_RUN, this.cursors.get(bucket));
+      if (page.next) this.cursors.set(bucket, page.next);
+      else this.cursors.delete(bucket);
+      const candidates = uploadCandidates(page.objects, deps.now(), {graceMs: config.reconcile.graceSeconds * 1000, lookbackMs: config.reconcile.lookbackHours * 3600_000,
+        prefix: config.prefix, controllerServices: config.controllerServices});
+      const claimed = await (await deps.store()).claimed(candidates.map((o) => ({bucket, object: o.name, generation: o.generation})));
+      for (const [i, o] of candidates.entries()) {
+        if (claimed[i] || deps.now().getTime() >= ctx.deadline) continue;
+        const source: Source = {bucket, object: o.name, generation: o.generation};
+        for (const k of ['size', 'md5Hash', 'crc32c', 'contentType'] as const) if (o[k]) source[k] = o[k];
+        const log = ctx.log.with({bucket, object: o.name, generation: o.generation});
+        log.notice(`reconcile: gs://${bucket}/${o.name}#${o.generation} was created at ${o.timeCreated} and no event announced it: claiming it`);
+        try {
+          const out = await handleUpload({...ctx, log}, {kind: 'upload', via: 'reconciler', source, metadata: o.metadata});
+          report.uploads.push({bucket, object: o.name, generation: o.generation, action: out.action, ...(out.detail ? {detail: out.detail} : {})});
+        } catch (err) {
+          report.errors++;
+          log.warn(`reconcile: claiming gs://${bucket}/${o.name}#${o.generation} failed; the next run tries again: ${describeError(err)}`);
+          report.uploads.push({bucket, object: o.name, generation: o.generation, action: 'error', detail: describeError(err)});
+        }
+      }
+    } catch (err) {
+      report.errors++;
+      ctx.log.warn(`reconcile: listing gs://${bucket} failed; the next run tries again: ${describeError(err)}`);
+    }
+  }
+}
