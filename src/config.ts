@@ -215,12 +215,19 @@ export interface Durations {
   handlerMs: number;
   /** How often a held lease is renewed while its holder waits. */
   renewEveryMs: number;
+  /** How long the reconciler leaves a release or an upload to the event path. */
+  graceMs: number;
+  /** How far back the reconciler looks for uploads no event announced. */
+  lookbackMs: number;
 }
 
 /** The derived durations of `c` (see {@link Durations}). */
-export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'functionTimeoutSeconds'>): Durations {
+export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'functionTimeoutSeconds' | 'reconcile'>): Durations {
   const timeoutMs = c.functionTimeoutSeconds * 1000;
   // The reserve covers what follows the rollout: recording it and publishing its events.
   const reserveMs = Math.min(30_000, Math.round(timeoutMs / 5));
-  return {leaseMs: c.leaseSeconds * 1000, waitMs: c.waitSeconds * 1000, handlerMs: timeoutMs - reserveMs, renewEveryMs: Math.round(c.leaseSeconds * 1000 / 3)};
+  return {
+    leaseMs: c.leaseSeconds * 1000, waitMs: c.waitSeconds * 1000, handlerMs: timeoutMs - reserveMs, renewEveryMs: Math.round(c.leaseSeconds * 1000 / 3),
+    graceMs: c.reconcile.graceSeconds * 1000, lookbackMs: c.reconcile.lookbackHours * 3_600_000,
+  };
 }

@@ -77,7 +77,7 @@ describe('parseConfig', () => {
     const d = durations(c);
     assert.ok(d.handlerMs < 60_000 && d.handlerMs >= 45_000, `handler budget ${d.handlerMs}`);
     assert.ok(d.renewEveryMs < d.leaseMs);
-    assert.deepEqual(durations(parseConfig(valid)), {leaseMs: 900_000, waitMs: 60_000, handlerMs: 510_000, renewEveryMs: 300_000});
+    assert.deepEqual(durations(parseConfig(valid)), {leaseMs: 900_000, waitMs: 60_000, handlerMs: 510_000, renewEveryMs: 300_000, graceMs: 120_000, lookbackMs: 86_400_000});
     assert.match(problems({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '900'}).join('\n'), /set DROPDEPLOY_LEASE_SECONDS above it/);
   });
   it('the controller\'s own services: the listed ones and K_SERVICE', () => {

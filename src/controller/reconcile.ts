@@ -6,6 +6,7 @@
  * beside event deliveries, or twice at once, changes nothing; it never waits for a step
  * another holds.
  */
+import {durations} from '../config';
 import {describeError, DropdeployError} from '../errors';
 import type {Logger} from '../log';
 import {nextStep, uploadCandidates} from '../releases/reconcile-plan';
@@ -48,8 +49,7 @@ export class Reconciler {
     const deps: Deps = {...this.deps, config: {...this.deps.config, waitSeconds: 0}};
     const ctx = newCtx(deps, this.log.with({component: 'reconciler'}));
     const report: ReconcileReport = {releases: [], uploads: [], errors: 0};
-    const graceMs = deps.config.reconcile.graceSeconds * 1000;
-    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - graceMs), MAX_RELEASES_PER_RUN);
+    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - durations(deps.config).graceMs), MAX_RELEASES_PER_RUN);
     for (const r of stale) {
       if (deps.now().getTime() >= ctx.deadline) break;
       report.releases.push(await this.drive(ctx, r, report));
@@ -122,8 +122,7 @@ export class Reconciler {
       const page = await (await deps.objects()).list(bucket, config.prefix, MAX_OBJECTS_PER_RUN, this.cursors.get(bucket));
       if (page.next) this.cursors.set(bucket, page.next);
       else this.cursors.delete(bucket);
-      const candidates = uploadCandidates(page.objects, deps.now(), {graceMs: config.reconcile.graceSeconds * 1000, lookbackMs: config.reconcile.lookbackHours * 3600_000,
-        prefix: config.prefix, controllerServices: config.controllerServices});
+      const candidates = uploadCandidates(page.objects, deps.now(), {...durations(config), prefix: config.prefix, controllerServices: config.controllerServices});
       const claimed = await (await deps.store()).claimed(candidates.map((o) => ({bucket, object: o.name, generation: o.generation})));
       for (const [i, o] of candidates.entries()) {
         if (claimed[i] || deps.now().getTime() >= ctx.deadline) continue;

@@ -2,6 +2,7 @@
  * The build step of a release: `accepted` → CreateBuild → `building`. Never waits for the
  * build; its completion arrives as its own event.
  */
+import {durations} from '../config';
 import {PermanentError, type DropdeployError} from '../errors';
 import {adoptionProblem, buildSpec, releaseBuildTag, type BuildSpec} from '../releases/build-request';
 import {markBuildFailed, markBuilding, type Release} from '../releases/release';
@@ -22,7 +23,7 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
   const outcome: LeaseOutcome<{earlierAttempt: boolean}> = heldBy
     ? {kind: 'go', release, value: {earlierAttempt: false}}
     : await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
-      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), deps.config.leaseSeconds * 1000);
+      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), durations(deps.config).leaseMs);
       return l.kind === 'busy' ? undefined : l;
     });
   if (outcome.kind === 'done') return outcome.release;

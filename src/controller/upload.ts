@@ -2,6 +2,7 @@
  * An uploaded generation: check the bucket and name, make its release exactly once, and start
  * its build (or finish whatever an earlier delivery left undone).
  */
+import {durations} from '../config';
 import type {UploadInput} from '../events/input';
 import {classifyObject, functionSettings} from '../releases/naming';
 import type {Source} from '../releases/release';
@@ -38,7 +39,7 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
   const holder = deps.newId();
   const {release, created} = await store.claimSource(named.service, source,
     {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${VIA[input.via]})`},
-    deps.now(), {holder, leaseMs: deps.config.leaseSeconds * 1000});
+    deps.now(), {holder, leaseMs: durations(deps.config).leaseMs});
   const c: Ctx = {...ctx, log: log.with({service: release.service, release: release.release})};
   c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
   // A new release goes straight to its build (its creator holds the build lease); its

@@ -2,14 +2,18 @@
  * Waiting for another delivery's step: poll the store until it is done or its lease ends,
  * within the configured bound; past it, ask the platform to redeliver later.
  */
+import {durations} from '../config';
 import {RetryableError} from '../errors';
 import type {Ctx} from './deps';
 
 const POLL_MS = 250;
 
-/** Calls `attempt` until it returns a value (not undefined), or throws a retryable error after `waitSeconds`. */
-export async function retryWhileBusy<T>({deps}: Ctx, what: string, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = deps.now().getTime() + deps.config.waitSeconds * 1000;
+/**
+ * Calls `attempt` until it returns a value (not undefined), or throws a retryable error after
+ * `waitSeconds` or at the handler's deadline, whichever comes first.
+ */
+export async function retryWhileBusy<T>({deps, deadline: handlerDeadline}: Ctx, what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Math.min(handlerDeadline, deps.now().getTime() + durations(deps.config).waitMs);
   for (;;) {
     const result = await attempt();
     if (result !== undefined) return result;
