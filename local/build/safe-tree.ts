@@ -1,11 +1,12 @@
 /**
  * Writes archive entries under one destination directory and nowhere else: every path is
- * checked lexically, nothing is ever written through a symlink, links may only point inside,
- * and special files are refused.
+ * checked by the tree policy, nothing is ever written through a symlink, links may only lead
+ * inside, and special files are refused.
  */
-import {chmod, link, lstat, mkdir, open, realpath, rm, symlink, unlink, type FileHandle} from 'node:fs/promises';
-import {join, posix, sep} from 'node:path';
+import {chmod, link, lstat, mkdir, open, readdir, readlink, rm, symlink, unlink, type FileHandle} from 'node:fs/promises';
+import {join, sep} from 'node:path';
 import {ExtractError} from './extract-limits';
+import {linkRefusal, linkTarget, resolveLink, safeRelative} from './tree-policy';
 
 /** An entry as both archive formats describe it. */
 export interface ArchiveEntry {
@@ -24,27 +25,10 @@ export interface EntryWriter {
   end(): Promise<void>;
 }
 
-const ABSOLUTE = /^(?:[\\/]|[A-Za-z]:)/;
-
-/** The normalised archive-relative path of `name` ('' for the root), or throws if it is absolute or escapes. */
-export function safeRelative(name: string, what = 'entry', entry = name): string {
-  if (ABSOLUTE.test(name)) throw new ExtractError(`${what} "${name}" is an absolute path`, entry);
-  if (name.includes('\0')) throw new ExtractError(`${what} "${name}" contains a NUL byte`, entry);
-  const out: string[] = [];
-  // Backslashes count as separators: a zip made on Windows uses them, and `..\x` must not slip through.
-  for (const seg of name.split(/[\\/]+/)) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (!out.length) throw new ExtractError(`${what} "${name}" points outside the archive root (../)`, entry);
-      out.pop();
-    } else out.push(seg);
-  }
-  return out.join('/');
-}
-
 /** The destination tree being filled. */
 export class SafeTree {
-  private readonly symlinks: Array<{rel: string; name: string; target: string}> = [];
+  // The entry that made each symlink, by its path, to name it in a refusal.
+  private readonly symlinks = new Map<string, string>();
 
   constructor(readonly dest: string) {}
 
@@ -59,7 +43,7 @@ export class SafeTree {
       if (entry.type === 'dir') return undefined;
       throw new ExtractError(`entry "${name}" has no file name`, name);
     }
-    const target = entry.type === 'symlink' || entry.type === 'hardlink' ? this.checkLink(entry, rel) : undefined;
+    const target = entry.type === 'symlink' || entry.type === 'hardlink' ? linkTarget(entry, rel) : undefined;
     const path = await this.prepare(rel, name, entry.type === 'dir');
     switch (entry.type) {
       case 'dir':
@@ -67,7 +51,7 @@ export class SafeTree {
         return undefined;
       case 'symlink':
         await symlink(entry.linkTarget!, path);
-        this.symlinks.push({rel, name, target: entry.linkTarget!});
+        this.symlinks.set(rel, name);
         return undefined;
       case 'hardlink': {
         const source = await this.hardlinkSource(target!, name);
@@ -81,37 +65,19 @@ export class SafeTree {
   }
 
   /**
-   * After the last entry: each symlink must resolve inside the tree. This catches chains the
-   * lexical check cannot see (`a -> .` then `b -> a/..`).
+   * After the last entry: each symlink must lead inside the tree when every other link in it is
+   * followed, whether or not its final target exists yet. Checked on the finished tree, since a
+   * later entry can change what an earlier link leads through (`a -> .` then `b -> a/..`).
    */
   async finish(): Promise<void> {
-    const root = await realpath(this.dest);
-    for (const s of this.symlinks) {
-      let resolved: string;
-      try {
-        resolved = await realpath(join(this.dest, s.rel));
-      } catch {
-        continue; // dangling: it points at nothing, and the lexical check kept it inside
-      }
-      if (resolved !== root && !resolved.startsWith(root + sep)) {
-        throw new ExtractError(`entry "${s.name}" is a symlink to "${s.target}", which resolves outside the archive`, s.name);
-      }
-    }
-  }
-
-  private checkLink(entry: ArchiveEntry, rel: string): string {
-    const target = entry.linkTarget ?? '';
-    const kind = entry.type === 'symlink' ? 'a symlink' : 'a hard link';
-    if (!target) throw new ExtractError(`entry "${entry.name}" is ${kind} with no target`, entry.name);
-    if (ABSOLUTE.test(target)) {
-      throw new ExtractError(`entry "${entry.name}" is ${kind} to the absolute path "${target}"; links must stay inside the archive`, entry.name);
-    }
-    // A symlink's target is relative to its own folder; a tar hard link's to the archive root.
-    const from = entry.type === 'symlink' ? posix.join(posix.dirname(rel), target) : target;
-    try {
-      return safeRelative(from, 'link target', entry.name);
-    } catch {
-      throw new ExtractError(`entry "${entry.name}" is ${kind} to "${target}", which points outside the archive`, entry.name);
+    if (!this.symlinks.size) return;
+    const links = await symlinksIn(this.dest);
+    // In archive order, so that a refusal names the first entry that leads out.
+    for (const rel of new Set([...this.symlinks.keys(), ...links.keys()])) {
+      const target = links.get(rel);
+      if (target === undefined) continue; // replaced by a later entry
+      const refusal = linkRefusal(this.symlinks.get(rel) ?? rel, target, resolveLink(rel, links));
+      if (refusal) throw refusal;
     }
   }
 
@@ -145,6 +111,20 @@ export class SafeTree {
     if (!(await lstat(path)).isFile()) throw new ExtractError(`entry "${name}" is a hard link to "${targetRel}", which is not a file`, name);
     return path;
   }
+}
+
+/** Every symlink under `dest` (following none), by its path relative to `dest`, with its target. */
+async function symlinksIn(dest: string): Promise<Map<string, string>> {
+  const links = new Map<string, string>();
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const d of await readdir(dir, {withFileTypes: true})) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isSymbolicLink()) links.set(r, await readlink(join(dir, d.name)));
+      else if (d.isDirectory()) await walk(join(dir, d.name), r);
+    }
+  };
+  await walk(dest, '');
+  return links;
 }
 
 function relOf(dest: string, path: string): string {

@@ -56,6 +56,12 @@ describe('extractArchive refuses unsafe tar.gz', () => {
     {name: 'a symlink to ../../x', entries: [{name: 'sub/l', type: '2', linkname: '../../x'}], want: /entry "sub\/l" is a symlink to "\.\.\/\.\.\/x", which points outside/},
     {name: 'a symlink chain out', entries: [{name: 'a', type: '2', linkname: '.'}, {name: 'b', type: '2', linkname: 'a/..'}], want: /entry "b" is a symlink to "a\/\.\.", which resolves outside/},
     {name: 'a write through a symlink', entries: [{name: 'x', type: '2', linkname: '.'}, {name: 'x/y', type: '2', linkname: '..'}], want: /entry "x\/y" would be written through the symlink "x"/},
+    // Dangling: nothing is at the final target, so only following the links in the archive sees it is outside.
+    {name: 'a dangling symlink chain out', entries: [{name: 'sub/', type: '5'}, {name: 'sub/up', type: '2', linkname: '..'}, {name: 'out', type: '2', linkname: 'sub/up/../missing'}],
+      want: /entry "out" is a symlink to "sub\/up\/\.\.\/missing", which resolves outside the archive \(through the symlink "sub\/up"\)/},
+    {name: 'a symlink to a link that points outside', entries: [{name: 'a', type: '2', linkname: 'b'}, {name: 'here', type: '2', linkname: '.'}, {name: 'b', type: '2', linkname: 'here/../outside'}],
+      want: /entry "a" is a symlink to "b", which resolves outside the archive \(through the symlink "here"\)/},
+    {name: 'a symlink loop', entries: [{name: 'a', type: '2', linkname: 'b'}, {name: 'b', type: '2', linkname: 'a'}], want: /entry "a" is a symlink to "b", which never resolves: more than 40 links in a row/},
     {name: 'a hard link out', entries: [{name: 'h', type: '1', linkname: '../x'}], want: /entry "h" is a hard link to "\.\.\/x", which points outside/},
     {name: 'a hard link to an absolute path', entries: [{name: 'h', type: '1', linkname: '/etc/passwd'}], want: /entry "h" is a hard link to the absolute path "\/etc\/passwd"/},
     {name: 'a FIFO', entries: [{name: 'fifo', type: '6'}], want: /entry "fifo" is a FIFO; only files, directories and links are allowed/},
@@ -81,6 +87,8 @@ describe('extractArchive refuses unsafe zip', () => {
     {name: 'a drive path', entries: [{name: 'C:\\x', data: 'x'}], want: /is an absolute path/},
     {name: 'a symlink to /etc/passwd', entries: [{name: 'pw', data: '/etc/passwd', mode: 0o120777}], want: /entry "pw" is a symlink to the absolute path "\/etc\/passwd"/},
     {name: 'a symlink to ../../x', entries: [{name: 'l', data: '../../x', mode: 0o120777}], want: /entry "l" is a symlink to "\.\.\/\.\.\/x", which points outside/},
+    {name: 'a dangling symlink chain out', entries: [{name: 'sub/up', data: '..', mode: 0o120777}, {name: 'out', data: 'sub/up/../missing', mode: 0o120777}],
+      want: /entry "out" is a symlink to "sub\/up\/\.\.\/missing", which resolves outside the archive/},
     {name: 'a FIFO', entries: [{name: 'fifo', mode: 0o010644}], want: /entry "fifo" is a FIFO/},
     {name: 'a ratio bomb (50 MB of zeros)', entries: [{name: 'zeros', data: zeros(50 * 1024 * 1024)}], want: /decompression bomb \(at "zeros"\)/},
     {name: 'too many bytes', entries: [{name: 'big', data: noise(200_000)}], want: /expands to more than 100000 bytes/, limits: {maxBytes: 100_000}},
@@ -101,6 +109,9 @@ describe('extractArchive extracts what is safe', () => {
       {name: 'bin/run', data: '#!/bin/sh\n', mode: 0o755},
       {name: 'lib/a.js', data: 'module.exports = 1;\n'},
       {name: 'lib/alias.js', type: '2', linkname: 'a.js'},
+      // Dangling but inside, through other links: kept (npm install may create the target).
+      {name: 'lib/up', type: '2', linkname: '..'},
+      {name: 'later', type: '2', linkname: 'lib/up/lib/up/node_modules/x'},
       {name: 'lib/copy.js', type: '1', linkname: 'lib/a.js'},
       {name: long, data: 'pax', pax: true},
       {name: `g/${long}`, data: 'gnu', gnuLong: true},
@@ -110,6 +121,7 @@ describe('extractArchive extracts what is safe', () => {
       assert.equal(r.root, r.dest);
       assert.equal(await readFile(join(r.dest, 'lib/a.js'), 'utf8'), 'module.exports = 1;\n');
       assert.equal(await readlink(join(r.dest, 'lib/alias.js')), 'a.js');
+      assert.equal(await readlink(join(r.dest, 'later')), 'lib/up/lib/up/node_modules/x');
       assert.equal(await readFile(join(r.dest, 'lib/copy.js'), 'utf8'), 'module.exports = 1;\n');
       assert.equal((await lstat(join(r.dest, 'bin/run'))).mode & 0o111, 0o111);
       assert.equal(await readFile(join(r.dest, long), 'utf8'), 'pax');
