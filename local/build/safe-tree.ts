@@ -6,7 +6,7 @@
 import {chmod, link, lstat, mkdir, open, readdir, readlink, rm, symlink, unlink, type FileHandle} from 'node:fs/promises';
 import {join, sep} from 'node:path';
 import {ExtractError} from './extract-limits';
-import {linkRefusal, linkTarget, resolveLink, safeRelative} from './tree-policy';
+import {checkPathLength, linkRefusal, linkTarget, resolveLink, safeRelative} from './tree-policy';
 
 /** An entry as both archive formats describe it. */
 export interface ArchiveEntry {
@@ -43,6 +43,7 @@ export class SafeTree {
       if (entry.type === 'dir') return undefined;
       throw new ExtractError(`entry "${name}" has no file name`, name);
     }
+    checkPathLength(this.dest, rel, name);
     const target = entry.type === 'symlink' || entry.type === 'hardlink' ? linkTarget(entry, rel) : undefined;
     const path = await this.prepare(rel, name, entry.type === 'dir');
     switch (entry.type) {

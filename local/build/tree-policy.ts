@@ -6,6 +6,10 @@
 import {ExtractError} from './extract-limits';
 import type {ArchiveEntry} from './safe-tree';
 
+/** Bytes in one file or folder name (NAME_MAX of ext4, APFS, XFS ...). */
+export const NAME_MAX = 255;
+/** Bytes in a whole path the system accepts, without its NUL (PATH_MAX - 1). */
+export const PATH_BYTES_MAX = process.platform === 'darwin' ? 1023 : 4095;
 /** Links followed in a row before a resolution counts as a loop (Linux's limit). */
 export const MAX_LINK_HOPS = 40;
 // Path steps one resolution may take: 40 hops of long targets full of `./` would otherwise
@@ -16,13 +20,32 @@ const ABSOLUTE = /^(?:[\\/]|[A-Za-z]:)/;
 // Backslashes count as separators: a zip made on Windows uses them, and `..\x` must not slip through.
 const SEPARATORS = /[\\/]+/;
 
-/** The normalised archive-relative path of `name` ('' for the root), or throws if it is absolute or escapes. */
+/** The normalised archive-relative path of `name` ('' for the root), or throws if it is absolute, escapes, or has a name too long. */
 export function safeRelative(name: string, what = 'entry', entry = name): string {
   if (ABSOLUTE.test(name)) throw new ExtractError(`${what} "${name}" is an absolute path`, entry);
   if (name.includes('\0')) throw new ExtractError(`${what} "${name}" contains a NUL byte`, entry);
   const segs = lexical(name);
   if (!segs) throw new ExtractError(`${what} "${name}" points outside the archive root (../)`, entry);
+  for (const seg of segs) {
+    const bytes = Buffer.byteLength(seg);
+    // Refused here, by name, rather than as ENAMETOOLONG from the file system halfway through.
+    if (bytes > NAME_MAX) {
+      throw new ExtractError(`${what} "${shown(name)}" has a file or folder name of ${bytes} bytes; names may be at most ${NAME_MAX} bytes: shorten it`, entry);
+    }
+  }
   return segs.join('/');
+}
+
+/** Throws when `rel` under the folder `dest` makes a path longer than the system accepts. */
+export function checkPathLength(dest: string, rel: string, entry: string): void {
+  const bytes = Buffer.byteLength(dest) + 1 + Buffer.byteLength(rel);
+  if (bytes > PATH_BYTES_MAX) {
+    throw new ExtractError(
+      `entry "${shown(entry)}" would have a path of ${bytes} bytes in the build folder; paths may be at most ${PATH_BYTES_MAX} bytes: ` +
+        'use shorter names or fewer nested folders',
+      entry,
+    );
+  }
 }
 
 /**
@@ -38,6 +61,9 @@ export function linkTarget(entry: ArchiveEntry, rel: string): string {
     throw new ExtractError(`entry "${entry.name}" is ${kind} to the absolute path "${target}"; links must stay inside the archive`, entry.name);
   }
   if (target.includes('\0')) throw new ExtractError(`entry "${entry.name}" is ${kind} whose target contains a NUL byte`, entry.name);
+  if (Buffer.byteLength(target) > PATH_BYTES_MAX) {
+    throw new ExtractError(`entry "${entry.name}" is ${kind} with a target of ${Buffer.byteLength(target)} bytes; at most ${PATH_BYTES_MAX} are allowed`, entry.name);
+  }
   const from = entry.type === 'symlink' ? [...rel.split('/').slice(0, -1), target].join('/') : target;
   const segs = lexical(from);
   if (!segs) throw new ExtractError(`entry "${entry.name}" is ${kind} to "${target}", which points outside the archive`, entry.name);
@@ -103,4 +129,9 @@ function lexical(name: string): string[] | undefined {
     } else out.push(seg);
   }
   return out;
+}
+
+/** A name short enough to read in a message: a path of thousands of bytes is shown by its ends. */
+function shown(name: string): string {
+  return name.length > 300 ? `${name.slice(0, 60)}…${name.slice(-40)}` : name;
 }

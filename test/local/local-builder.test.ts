@@ -182,6 +182,12 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.match(done.statusDetail!, /^npm run gcp-build failed \(exit code 3\)\n[^]*error TS2322: boom/);
   });
 
+  it('fails an archive with an over-long name as a FAILURE, naming the entry and the limit', async () => {
+    const done = await (await build('longname/app.zip', zip([{name: 'package.json', data: '{}'}, {name: 'n'.repeat(300), data: 'x'}]))).done();
+    assert.equal(done.status, 'FAILURE', done.statusDetail ?? '');
+    assert.match(done.statusDetail!, /^the source archive was refused: entry "n{300}" has a file or folder name of 300 bytes; names may be at most 255 bytes/);
+  });
+
   for (const how of ['TIMEOUT', 'CANCELLED'] as const) {
     it(`${how === 'TIMEOUT' ? 'times out' : 'cancels'} a build and kills its processes`, async () => {
       const pidFile = join(base, `${how}.pid`);

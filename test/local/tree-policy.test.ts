@@ -2,7 +2,9 @@ import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {ExtractError} from '../../local/build/extract-limits';
 import type {ArchiveEntry} from '../../local/build/safe-tree';
-import {linkRefusal, linkTarget, resolveLink, safeRelative, type LinkResolution} from '../../local/build/tree-policy';
+import {
+  checkPathLength, linkRefusal, linkTarget, NAME_MAX, PATH_BYTES_MAX, resolveLink, safeRelative, type LinkResolution,
+} from '../../local/build/tree-policy';
 
 describe('resolveLink follows every link in the tree, existing target or not', () => {
   const cases: Array<{name: string; links: Record<string, string>; link: string; want: LinkResolution}> = [
@@ -44,11 +46,15 @@ describe('linkRefusal words what was wrong', () => {
 });
 
 describe('names and paths', () => {
+  const long = 'n'.repeat(NAME_MAX + 1);
   const cases: Array<{name: string; input: string; want: string | RegExp}> = [
     {name: 'a plain path', input: 'a/b.js', want: 'a/b.js'},
     {name: './ and doubled slashes', input: './a//b/./c', want: 'a/b/c'},
     {name: '.. that stays inside', input: 'a/../b', want: 'b'},
     {name: 'the root', input: './', want: ''},
+    {name: 'a name of exactly 255 bytes', input: `d/${'n'.repeat(NAME_MAX)}`, want: `d/${'n'.repeat(NAME_MAX)}`},
+    {name: 'a name of 256 bytes', input: `d/${long}`, want: /^entry "d\/n{256}" has a file or folder name of 256 bytes; names may be at most 255 bytes: shorten it$/},
+    {name: '255 characters that are 510 bytes', input: 'é'.repeat(255), want: /has a file or folder name of 510 bytes/},
     {name: '.. out', input: 'a/../../x', want: /^entry "a\/\.\.\/\.\.\/x" points outside the archive root/},
     {name: 'absolute', input: '/etc/x', want: /is an absolute path/},
     {name: 'NUL', input: 'a\0b', want: /contains a NUL byte/},
@@ -60,6 +66,14 @@ describe('names and paths', () => {
     });
   }
 
+  it('checkPathLength counts the destination too, in bytes', () => {
+    const dest = '/tmp/build/src';
+    const fits = 'x'.repeat(PATH_BYTES_MAX - dest.length - 1);
+    assert.doesNotThrow(() => checkPathLength(dest, fits, fits));
+    assert.throws(() => checkPathLength(dest, `${fits}y`, 'entry-name'),
+      new RegExp(`^ExtractError: entry "entry-name" would have a path of ${PATH_BYTES_MAX + 1} bytes in the build folder; paths may be at most ${PATH_BYTES_MAX} bytes`));
+  });
+
   const link = (name: string, linkTarget: string, type: ArchiveEntry['type'] = 'symlink'): ArchiveEntry => ({name, type, mode: 0o777, linkTarget});
   const linkCases: Array<{name: string; entry: ArchiveEntry; want: string | RegExp}> = [
     {name: 'a symlink beside its target', entry: link('lib/a', 'b.js'), want: 'lib/b.js'},
@@ -69,6 +83,7 @@ describe('names and paths', () => {
     {name: 'a hard link out', entry: link('a', '../x', 'hardlink'), want: /is a hard link to "\.\.\/x", which points outside/},
     {name: 'no target', entry: link('a', ''), want: /is a symlink with no target/},
     {name: 'an absolute target', entry: link('a', '/etc/passwd'), want: /to the absolute path "\/etc\/passwd"/},
+    {name: 'a target longer than a path may be', entry: link('a', 'x/'.repeat(2048)), want: /^entry "a" is a symlink with a target of 4096 bytes; at most \d+ are allowed$/},
   ];
   for (const c of linkCases) {
     it(`linkTarget: ${c.name}`, () => {
