@@ -6,13 +6,15 @@
  */
 import {existsSync} from 'node:fs';
 import {mkdir, rm} from 'node:fs/promises';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
 import type {BuildRunner} from '../cloud-build/runners';
 import type {Plain} from '../grpc/protos';
 import type {LocalRegistry} from '../registry';
 import type {BuildLogs} from './build-log';
+import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
 import {BuildFailure} from './build-failure';
+import {findNpm, npmLocations} from './build-host';
 import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
 import {runStep} from './run-step';
@@ -27,7 +29,7 @@ export interface LocalBuilderOptions {
   /** Where each build gets its scratch folder `<buildId>/`, removed when it ends. */
   workRoot: string;
   limits?: Partial<ExtractLimits>;
-  /** Path of npm; default `npm` from PATH. */
+  /** Path of npm; default the `npm` next to node, else in the system folders. */
   npm?: string;
   logs: BuildLogs;
 }
@@ -45,6 +47,10 @@ export const DOCKERFILE_MESSAGE =
 
 /** Creates the runner to give the CloudBuildEmulator: each build runs asynchronously to a terminal status. */
 export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
+  const nodeDir = dirname(process.execPath);
+  const npm = findNpm(opts.npm, [nodeDir, ...SYSTEM_PATH]);
+  let locations: Promise<NpmLocations> | undefined;
+  const machine: Machine = {npm, nodeDir, npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd))};
   const running = new Map<string, AbortController>();
   const runner = ((build: Plain, control) => {
     const id = build.id as string;
@@ -61,7 +67,7 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
     void (async () => {
       try {
         control.setStatus('WORKING');
-        const digest = await buildImage(build, opts, log, abort.signal);
+        const digest = await buildImage(build, opts, machine, log, abort.signal);
         if (abort.signal.aborted) return;
         log(`DONE: pushed ${build.images[0]}@${digest}`);
         control.setStatus('SUCCESS', {digest});
@@ -91,7 +97,14 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   return runner;
 }
 
-async function buildImage(build: Plain, opts: LocalBuilderOptions, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+/** What every build takes from this machine, found once per builder. */
+interface Machine {
+  npm: string;
+  nodeDir: string;
+  npmLocations(cwd: string): Promise<NpmLocations>;
+}
+
+async function buildImage(build: Plain, opts: LocalBuilderOptions, machine: Machine, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const src = build.source?.storageSource ?? {};
   const url = `gs://${src.bucket}/${src.object}#${src.generation}`;
   const image: string | undefined = build.images?.[0];
@@ -121,12 +134,15 @@ async function buildImage(build: Plain, opts: LocalBuilderOptions, log: (line: s
   const fn = functionTarget(build.steps?.[0]?.env);
   log(fn ? `Node.js function "${fn.target}" (${fn.signatureType})` : 'Node.js application');
   const lockfile = existsSync(join(root, 'package-lock.json')) || existsSync(join(root, 'npm-shrinkwrap.json'));
-  const env = buildEnv(build.steps?.[0]?.env);
+  const [home, tmp] = [join(dir, 'home'), join(dir, 'tmp')];
+  await Promise.all([mkdir(home), mkdir(tmp)]);
+  const npmAt = await machine.npmLocations(dir);
+  if (!npmAt.userconfig) log(`WARNING: ${machine.npm} did not say where its config is; npm runs with its defaults`);
+  const env = stepEnv({host: process.env, sourceRoot: root, home, tmp, nodeDir: machine.nodeDir, npm: npmAt, stepEnv: build.steps?.[0]?.env});
   for (const args of npmSteps(pkg, lockfile)) {
     if (signal.aborted) throw new Error('aborted');
-    const npm = opts.npm ?? 'npm';
     log(`Running: npm ${args.join(' ')}`);
-    const res = await runStep(npm, args, {cwd: root, env, signal, onOutput: (text) => opts.logs.append(build.id, text)});
+    const res = await runStep(machine.npm, args, {cwd: root, env, signal, onOutput: (text) => opts.logs.append(build.id, text)});
     if (res.code !== 0) {
       throw new BuildFailure(`npm ${args[0] === 'run' ? `run ${args[1]}` : args[0]} failed (${res.code === null ? `killed by ${res.signal}` : `exit code ${res.code}`})`, res.tail);
     }
@@ -135,14 +151,6 @@ async function buildImage(build: Plain, opts: LocalBuilderOptions, log: (line: s
   log(`Entrypoint: ${JSON.stringify(config.entrypoint)}`);
   if (signal.aborted) throw new Error('aborted');
   return opts.registry.push(image, root, config);
-}
-
-/** The env of npm steps: ours, without the npm_* variables of any npm that started us, plus the step's env. */
-function buildEnv(stepEnv: string[] | undefined): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
-  for (const e of stepEnv ?? []) env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
-  return env;
 }
 
 /** The build's timeout in seconds: a Duration (`{seconds}`) or its JSON form (`"600s"`); 600 if unset. */

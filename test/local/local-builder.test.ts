@@ -1,9 +1,9 @@
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import {CloudBuildEmulator, TERMINAL_STATUSES, type BuildJson} from '../../local/cloud-build/emulator';
 import {generationPath, objectDir} from '../../local/bucket/object-store';
@@ -12,6 +12,7 @@ import {imageConfig} from '../../local/build/detect-node';
 import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../local/build/local-builder';
 import {startLogServer, type LogServer} from '../../local/build/log-server';
 import {clientOptions} from '../../local/grpc/client-options';
+import {REPO_ROOT} from '../../local/functions';
 import {freePort} from '../../local/gcloud-emulators';
 import {LocalRegistry, type ImageConfig} from '../../local/registry';
 import {buildSpec} from '../../src/releases/build-request';
@@ -19,6 +20,21 @@ import type {Source} from '../../src/releases/release';
 import {tarGz, zip, type TarEntry} from './fixtures-archives';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
+
+// The builder runs inside `npm start` / `npm test`: npm's own variables, dropdeploy's
+// node_modules/.bin first on PATH, and whatever credentials the developer's shell holds.
+// None of it may reach a build step (the emulator hosts come from the test harness).
+const LEAKED = {
+  GOOGLE_APPLICATION_CREDENTIALS: '/secret/key.json', CLOUDSDK_CONFIG: '/secret/gcloud', CLOUDSDK_AUTH_ACCESS_TOKEN: 'ya29.secret',
+  AWS_ACCESS_KEY_ID: 'AKIASECRET', AWS_SECRET_ACCESS_KEY: 'aws-secret', GITHUB_TOKEN: 'ghp_secret', NPM_TOKEN: 'npm-secret',
+  NODE_AUTH_TOKEN: 'npm-secret-2', DROPDEPLOY_PROJECT: 'leaked', NODE_OPTIONS: '--max-http-header-size=16385',
+  NODE_PATH: join(REPO_ROOT, 'node_modules'), INIT_CWD: REPO_ROOT, npm_lifecycle_event: 'test', npm_package_name: 'dropdeploy',
+  npm_package_json: join(REPO_ROOT, 'package.json'), npm_config_local_prefix: REPO_ROOT, npm_command: 'test',
+};
+Object.assign(process.env, LEAKED);
+process.env.PUBSUB_EMULATOR_HOST ??= '127.0.0.1:8085';
+process.env.FIRESTORE_EMULATOR_HOST ??= '127.0.0.1:8080';
+process.env.PATH = [join(REPO_ROOT, 'node_modules', '.bin'), '/injected/by/npm/node_modules/.bin', process.env.PATH].join(':');
 
 const PROJECT = 'demo-project';
 const BUCKET = 'dd-sources';
@@ -186,6 +202,64 @@ describe('local builder through the Cloud Build emulator and the official client
     const done = await (await build('longname/app.zip', zip([{name: 'package.json', data: '{}'}, {name: 'n'.repeat(300), data: 'x'}]))).done();
     assert.equal(done.status, 'FAILURE', done.statusDetail ?? '');
     assert.match(done.statusDetail!, /^the source archive was refused: entry "n{300}" has a file or folder name of 300 bytes; names may be at most 255 bytes/);
+  });
+
+  it('runs build steps with a minimal environment: no credentials, no npm or dropdeploy variables, its own HOME and PATH', async () => {
+    const b = await build('envcheck/app.tgz', tarGz([
+      {name: 'package.json', data: JSON.stringify(pkgJson({
+        // A local stand-in for the Functions Framework, so the function builds without the network.
+        dependencies: {'@google-cloud/functions-framework': 'file:./vendor/ff'},
+        scripts: {'gcp-build': `node -e "console.log('ENV=' + JSON.stringify(process.env))"`},
+      }))},
+      {name: 'vendor/ff/package.json', data: JSON.stringify({name: '@google-cloud/functions-framework', version: '0.0.0', bin: {'functions-framework': 'main.js'}})},
+      {name: 'vendor/ff/main.js', data: ''},
+      {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
+    ]), {functionTarget: 'hello', signatureType: 'http'});
+    const done = await b.done();
+    assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
+    const line = logs.get(b.id)!.split('\n').find((l) => l.startsWith('ENV='));
+    assert.ok(line, 'the gcp-build step printed its environment');
+    const env = JSON.parse(line.slice('ENV='.length)) as Record<string, string>;
+    const scratch = join(base, 'work', b.id);
+
+    for (const k of [...Object.keys(LEAKED), 'PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'METADATA_SERVER_DETECTION']) {
+      // npm sets some of these names itself for the script it runs; then they must describe the source, not us.
+      if (!/^(INIT_CWD|npm_)/.test(k)) assert.equal(env[k], undefined, `${k} reached the build step`);
+    }
+    for (const [k, v] of Object.entries(env)) {
+      assert.ok(!v.includes(REPO_ROOT) && !v.includes('/injected/by/npm'), `${k}=${v} comes from dropdeploy's own process`);
+    }
+    assert.equal(env.npm_lifecycle_event, 'gcp-build');
+    assert.equal(env.npm_package_name, 'app');
+    assert.ok(env.INIT_CWD.startsWith(scratch), `INIT_CWD=${env.INIT_CWD}`);
+    assert.ok(env.HOME.startsWith(scratch), `HOME=${env.HOME}`);
+    assert.equal(env.GOOGLE_FUNCTION_TARGET, 'hello');
+    assert.equal(env.GOOGLE_FUNCTION_SIGNATURE_TYPE, 'http');
+    // npm installs through this machine's own npm config and cache, as it would outside the build.
+    const machine = (key: string) => execFileSync('npm', ['config', 'get', key], {cwd: base, encoding: 'utf8'}).trim();
+    assert.equal(env.npm_config_cache, machine('cache'));
+    assert.equal(env.npm_config_userconfig, machine('userconfig'));
+
+    // npm puts each folder's node_modules/.bin from the source up to / first (the source's own, then
+    // nothing: the scratch folder has no Node.js project above it), then its node-gyp shim, then ours.
+    const path = env.PATH.split(':');
+    assert.equal(path[0], join(scratch, 'src', 'node_modules', '.bin'));
+    const rest = path.filter((p) => !p.startsWith(scratch) && !p.endsWith('/node_modules/.bin') && !p.endsWith('/node-gyp-bin'));
+    assert.deepEqual(rest, [...new Set([dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'])]);
+    for (const p of path.filter((x) => x.endsWith('/node_modules/.bin'))) assert.ok(!existsSync(p) || p.startsWith(scratch), `${p} is on the build's PATH`);
+  });
+
+  it("runs the source's own tsc for a gcp-build that calls tsc", async () => {
+    const b = await build('owntsc/app.tgz', tarGz([
+      {name: 'package.json', data: JSON.stringify(pkgJson({devDependencies: {typescript: 'file:./vendor/typescript'}, scripts: {'gcp-build': 'tsc --version'}}))},
+      {name: 'vendor/typescript/package.json', data: JSON.stringify({name: 'typescript', version: '0.0.0-own', bin: {tsc: 'bin/tsc'}})},
+      {name: 'vendor/typescript/bin/tsc', data: '#!/usr/bin/env node\nconsole.log("the source\'s own tsc");\n', mode: 0o755},
+      {name: 'index.js', data: ''},
+    ]));
+    const done = await b.done();
+    assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
+    assert.match(logs.get(b.id)!, /the source's own tsc/);
+    assert.doesNotMatch(logs.get(b.id)!, /Version \d/, "dropdeploy's own tsc ran");
   });
 
   for (const how of ['TIMEOUT', 'CANCELLED'] as const) {
