@@ -10,7 +10,7 @@
  *   tags.json                        { "<repository>:<tag>": "sha256:<hex>" }
  */
 import {createHash} from 'node:crypto';
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {lstat, readdir, readFile, readlink} from 'node:fs/promises';
 import {join} from 'node:path';
 
@@ -78,7 +78,7 @@ export class LocalRegistry {
     if (!existsSync(dir)) {
       const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
       mkdirSync(tmp, {recursive: true});
-      renameSync(rootfs, join(tmp, 'rootfs'));
+      moveTree(rootfs, join(tmp, 'rootfs'));
       writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2));
       renameSync(tmp, dir);
     } else {
@@ -100,5 +100,20 @@ export class LocalRegistry {
     const dir = this.dirOf(digest);
     if (!existsSync(join(dir, 'config.json'))) return undefined;
     return {digest, rootfs: join(dir, 'rootfs'), config: JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as ImageConfig};
+  }
+}
+
+/**
+ * Renames `from` to `to`, or copies and removes it when they are on different file systems:
+ * builds happen in the system temp folder (outside any Node.js project), often a tmpfs.
+ */
+function moveTree(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    // verbatimSymlinks: a relative link stays relative instead of pointing back into `from`.
+    cpSync(from, to, {recursive: true, verbatimSymlinks: true, preserveTimestamps: true});
+    rmSync(from, {recursive: true, force: true});
   }
 }
