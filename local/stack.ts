@@ -6,7 +6,9 @@
  * bucket folder, and a status subscriber. `npm start` and the
  * end-to-end tests both use this.
  */
-import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, renameSync, writeFileSync} from 'node:fs';
+import {rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
 import {BucketWatcher} from './bucket/watcher';
@@ -84,8 +86,11 @@ export class LocalStack {
     const log = (line: string) => opts.onLog?.(line);
     try {
       const dirs = {bucket: opts.bucketDir ?? join(opts.root, 'bucket'), store: join(opts.root, 'store'), registry: join(opts.root, 'registry'),
-        work: join(opts.root, 'work'), logs: join(opts.root, 'logs')};
+        logs: join(opts.root, 'logs')};
       for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
+      // Builds run outside the repository: under `.dropdeploy/` npm and node would find dropdeploy's own node_modules.
+      const work = mkdtempSync(join(tmpdir(), 'dropdeploy-builds-'));
+      stops.push(() => rm(work, {recursive: true, force: true}));
 
       const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
       stops.push(() => pubsubEmu.stop(), () => firestoreEmu.stop());
@@ -101,7 +106,7 @@ export class LocalStack {
       const logs = new BuildLogs();
       const logServer: LogServer = await startLogServer(logs);
       stops.unshift(() => logServer.close());
-      const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: dirs.work, logs});
+      const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: work, logs});
       const publishBuild = publishToCloudBuildsTopic(buildsTopic);
       const cloudBuild = new CloudBuildEmulator({runner: builder, logBaseUrl: logServer.url, onStatus: (b) => {
         // CancelBuild only changes the status; the builder must also stop the build's processes.

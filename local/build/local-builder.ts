@@ -14,7 +14,7 @@ import type {LocalRegistry} from '../registry';
 import type {BuildLogs} from './build-log';
 import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
 import {BuildFailure} from './build-failure';
-import {findNpm, npmLocations} from './build-host';
+import {findNpm, nodeModulesAbove, npmLocations} from './build-host';
 import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
 import {runStep} from './run-step';
@@ -26,7 +26,10 @@ export interface LocalBuilderOptions {
   /** The one local bucket's name; builds from any other bucket fail. */
   bucket: string;
   registry: LocalRegistry;
-  /** Where each build gets its scratch folder `<buildId>/`, removed when it ends. */
+  /**
+   * Where each build gets its scratch folder `<buildId>/`, removed when it ends. It must not be
+   * inside a Node.js project: npm and node would find that project's node_modules from a build.
+   */
   workRoot: string;
   limits?: Partial<ExtractLimits>;
   /** Path of npm; default the `npm` next to node, else in the system folders. */
@@ -47,6 +50,15 @@ export const DOCKERFILE_MESSAGE =
 
 /** Creates the runner to give the CloudBuildEmulator: each build runs asynchronously to a terminal status. */
 export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
+  // npm puts node_modules/.bin of every folder up to / on a script's PATH, and node's require
+  // climbs the same way: no allow-list can hide a project's node_modules above the build.
+  const above = nodeModulesAbove(opts.workRoot);
+  if (above) {
+    throw new Error(
+      `the local build folder "${opts.workRoot}" is inside "${above}", which has a node_modules folder: ` +
+        "a build there would find that project's tools and packages instead of failing without its own; use a folder outside any Node.js project",
+    );
+  }
   const nodeDir = dirname(process.execPath);
   const npm = findNpm(opts.npm, [nodeDir, ...SYSTEM_PATH]);
   let locations: Promise<NpmLocations> | undefined;

@@ -80,6 +80,7 @@ async function waitFor(id: string, ok: (status: string) => boolean) {
   }
 }
 
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const pkgJson = (extra: object = {}) => ({name: 'app', version: '1.0.0', private: true, ...extra});
 const app = (dir: string, files: TarEntry[]): TarEntry[] => [{name: `${dir}/`, type: '5'}, ...files.map((f) => ({...f, name: `${dir}/${f.name}`}))];
 
@@ -260,6 +261,12 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
     assert.match(logs.get(b.id)!, /the source's own tsc/);
     assert.doesNotMatch(logs.get(b.id)!, /Version \d/, "dropdeploy's own tsc ran");
+  });
+
+  it('refuses a work folder inside a Node.js project, whose node_modules npm and node would use', () => {
+    const workRoot = join(REPO_ROOT, '.dropdeploy', 'build-work');
+    assert.throws(() => createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot, logs}),
+      new RegExp(`the local build folder "${escape(workRoot)}" is inside "${escape(REPO_ROOT)}", which has a node_modules folder`));
   });
 
   for (const how of ['TIMEOUT', 'CANCELLED'] as const) {
