@@ -18,6 +18,7 @@ import {findNpm, nodeModulesAbove, npmLocations} from './build-host';
 import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
 import {runStep} from './run-step';
+import {stepFailure} from './step-failure';
 
 /** Options of {@link createLocalBuilder}. */
 export interface LocalBuilderOptions {
@@ -155,9 +156,7 @@ async function buildImage(build: Plain, opts: LocalBuilderOptions, machine: Mach
     if (signal.aborted) throw new Error('aborted');
     log(`Running: npm ${args.join(' ')}`);
     const res = await runStep(machine.npm, args, {cwd: root, env, signal, onOutput: (text) => opts.logs.append(build.id, text)});
-    if (res.code !== 0) {
-      throw new BuildFailure(`npm ${args[0] === 'run' ? `run ${args[1]}` : args[0]} failed (${res.code === null ? `killed by ${res.signal}` : `exit code ${res.code}`})`, res.tail);
-    }
+    if (res.code !== 0) throw stepFailure(args, res);
   }
   const config = imageConfig(root, pkg, fn);
   log(`Entrypoint: ${JSON.stringify(config.entrypoint)}`);

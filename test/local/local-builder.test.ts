@@ -263,6 +263,15 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.doesNotMatch(logs.get(b.id)!, /Version \d/, "dropdeploy's own tsc ran");
   });
 
+  it('fails a gcp-build that calls tsc without typescript in its dependencies, saying what to add', async () => {
+    const done = await (await build('notsc/app.tgz', tarGz([
+      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'tsc --version'}}))},
+      {name: 'index.js', data: ''},
+    ]))).done();
+    assert.equal(done.status, 'FAILURE', `dropdeploy's own tsc ran: ${done.statusDetail ?? ''}`);
+    assert.match(done.statusDetail!, /^npm run gcp-build failed \(exit code 127\): the command "tsc" was not found\. Build tools come from the source's own dependencies: add "typescript" to devDependencies in package\.json/);
+  });
+
   it('refuses a work folder inside a Node.js project, whose node_modules npm and node would use', () => {
     const workRoot = join(REPO_ROOT, '.dropdeploy', 'build-work');
     assert.throws(() => createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot, logs}),
