@@ -10,10 +10,10 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import type {Message} from '@google-cloud/pubsub';
-import {drop} from '../../local/drop';
+import {drop, packFolder} from '../../local/drop';
 import {REPO_ROOT} from '../../local/functions';
 import {LocalStack} from '../../local/stack';
-import {requireEmulators} from './stack';
+import {putStoredObject, requireEmulators} from './stack';
 import {cli, cliEnv} from '../cli/run-cli';
 
 interface Seen {
@@ -54,6 +54,8 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     requireEmulators();
     stack = await LocalStack.start({
       root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l), notifications: true,
+      // The reconciler every second, leaving releases and uploads to their events for 3 s.
+      reconcileSeconds: 1, env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
       onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: JSON.parse(m.data.toString())}),
     });
   });
@@ -105,10 +107,19 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     assert.equal(await get(`${ev.data.url}/?name=dropdeploy`), 'Hello, dropdeploy! (a function deployed by dropdeploy)');
   });
 
+  it('an upload that no event announced (its Eventarc delivery lost) is found by the reconciler and served', async () => {
+    putStoredObject(join(root, 'store'), stack.info.bucket, 'unannounced/v1.tar.gz', '1700000000000001', readFileSync(packFolder(join(REPO_ROOT, 'examples', 'hello-app'))),
+      {timeCreated: new Date(Date.now() - 10_000)});
+    const ev = await waitState('unannounced', 1, ['deployed', 'build_failed', 'deploy_failed']);
+    assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
+    assert.match(await get(ev.data.url!), /^Hello from dropdeploy/);
+    assert.ok(logs.some((l) => l.includes('unannounced/v1.tar.gz#1700000000000001') && l.includes('no event announced it')));
+  });
+
   it('each upload, delivered both by Eventarc and by Pub/Sub notification, made exactly one release', async () => {
     await new Promise((r) => setTimeout(r, 1000));
     const accepted = seen.filter((e) => e.state === 'accepted').map((e) => `${e.data.service}/${e.data.release}`);
-    assert.deepEqual([...new Set(accepted)].sort(), ['greeter/1', 'hello/1', 'hello/2', 'hello/3']);
+    assert.deepEqual([...new Set(accepted)].sort(), ['greeter/1', 'hello/1', 'hello/2', 'hello/3', 'unannounced/1']);
     assert.ok(logs.some((l) => l.includes('duplicate delivery')), 'the second delivery was seen and recognised');
   });
 

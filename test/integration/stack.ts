@@ -61,6 +61,20 @@ export async function withEnv<T>(vars: Record<string, string>, build: () => T | 
 }
 
 /** A running stack. */
+/**
+ * Writes one generation of `object` straight into a local bucket's object store, as the bucket
+ * folder would, but announced by no event (what a lost `finalized` leaves behind).
+ */
+export function putStoredObject(storeRoot: string, bucket: string, object: string, generation: string, content: Buffer,
+  opts: {metadata?: Record<string, string>; timeCreated?: Date} = {}): void {
+  mkdirSync(objectDir(storeRoot, object), {recursive: true});
+  const path = generationPath(storeRoot, object, generation);
+  writeFileSync(path, content);
+  const time = (opts.timeCreated ?? new Date()).toISOString();
+  writeFileSync(`${path}.json`, JSON.stringify({bucket, name: object, generation, metageneration: '1', size: String(content.length),
+    ...objectChecksums(content), contentType: 'application/gzip', timeCreated: time, updated: time, ...(opts.metadata ? {metadata: opts.metadata} : {})}));
+}
+
 export class Stack {
   readonly events: SeenEvent[] = [];
   private constructor(
@@ -159,12 +173,7 @@ export class Stack {
 
   /** Stores an object generation in the test bucket (read through the Cloud Storage JSON API). */
   putObject(object: string, generation: string, content = 'archive', metadata?: Record<string, string>): void {
-    mkdirSync(objectDir(this.storeRoot, object), {recursive: true});
-    const path = generationPath(this.storeRoot, object, generation);
-    writeFileSync(path, content);
-    const time = new Date().toISOString();
-    writeFileSync(`${path}.json`, JSON.stringify({bucket: 'dd-sources', name: object, generation, metageneration: '1', size: String(content.length),
-      ...objectChecksums(Buffer.from(content)), contentType: 'application/gzip', timeCreated: time, updated: time, ...(metadata ? {metadata} : {})}));
+    putStoredObject(this.storeRoot, 'dd-sources', object, generation, Buffer.from(content), {metadata});
   }
 
   /** Calls the HTTP API; returns status and parsed JSON. */
