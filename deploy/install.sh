@@ -9,6 +9,8 @@ DEPLOY_DIR=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
 SOURCE_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
 # shellcheck source=deploy/lib/common.sh
 source "$DEPLOY_DIR/lib/common.sh"
+# shellcheck source=deploy/lib/validate.sh
+source "$DEPLOY_DIR/lib/validate.sh"
 # shellcheck source=deploy/lib/install-steps.sh
 source "$DEPLOY_DIR/lib/install-steps.sh"
 # shellcheck source=deploy/lib/uninstall-steps.sh
@@ -46,6 +48,8 @@ DROPDEPLOY_BUILD_TIMEOUT_SECONDS, DROPDEPLOY_SERVICE_MEMORY, _CPU, _MAX_INSTANCE
 DROPDEPLOY_FIRESTORE_DATABASE (also the database the installer creates),
 DROPDEPLOY_FIRESTORE_ROOT, DROPDEPLOY_LEASE_SECONDS, DROPDEPLOY_WAIT_SECONDS,
 DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS.
+Values are passed exactly as set; one with a newline or other control character is refused.
+DROPDEPLOY_API_AUTH is always cloud-run-iam (the API is private behind Cloud Run IAM).
 EOF
 }
 
@@ -104,25 +108,27 @@ parse_args() {
 }
 
 validate_args() {
-  local problems=() member
-  [[ -n $PROJECT ]] || problems+=("--project is missing: the Google Cloud project id to install into")
-  [[ -n $REGION ]] || problems+=("--region is missing: a Cloud Run region such as europe-west1")
-  [[ -z $PROJECT || $PROJECT =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || problems+=("--project \"$PROJECT\" is not a project id")
-  [[ -z $REGION || $REGION =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || problems+=("--region \"$REGION\" is not a region such as europe-west1")
+  local member
+  [[ -n $PROJECT ]] || problem "--project is missing: the Google Cloud project id to install into"
+  [[ -n $REGION ]] || problem "--region is missing: a Cloud Run region such as europe-west1"
+  [[ -z $PROJECT || $PROJECT =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || problem "--project \"$PROJECT\" is not a project id"
+  [[ -z $REGION || $REGION =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || problem "--region \"$REGION\" is not a region such as europe-west1"
   # Service account ids are 6-30 characters; the longest suffix is -controller.
   [[ $NAME_PREFIX =~ ^[a-z][a-z0-9-]{0,17}[a-z0-9]$ ]] ||
-    problems+=("--prefix \"$NAME_PREFIX\" must be 2-19 lowercase letters, digits or hyphens, starting with a letter")
-  [[ $MAX_DELIVERY_ATTEMPTS =~ ^[0-9]+$ ]] && ((MAX_DELIVERY_ATTEMPTS >= 5 && MAX_DELIVERY_ATTEMPTS <= 100)) ||
-    problems+=("--max-delivery-attempts must be a number from 5 to 100")
+    problem "--prefix \"$NAME_PREFIX\" must be 2-19 lowercase letters, digits or hyphens, starting with a letter"
+  if ! [[ $MAX_DELIVERY_ATTEMPTS =~ ^[0-9]+$ ]] || ((MAX_DELIVERY_ATTEMPTS < 5 || MAX_DELIVERY_ATTEMPTS > 100)); then
+    problem "--max-delivery-attempts must be a number from 5 to 100"
+  fi
   for member in "${INVOKERS[@]}"; do
     [[ $member =~ ^(user|group|serviceAccount|domain|principal|principalSet):.+ ]] ||
-      problems+=("--invoker \"$member\" must be an IAM principal such as user:ana@example.com")
+      problem "--invoker \"$member\" must be an IAM principal such as user:ana@example.com"
     [[ $member != allUsers && $member != allAuthenticatedUsers ]] ||
-      problems+=("--invoker $member would make the API public; name the people or accounts instead")
+      problem "--invoker $member would make the API public; name the people or accounts instead"
   done
-  ((!PURGE || UNINSTALL)) || problems+=("--purge only makes sense with --uninstall")
-  if ((${#problems[@]})); then
-    printf 'error: %s\n' "${problems[@]}" >&2
+  ((!PURGE || UNINSTALL)) || problem "--purge only makes sense with --uninstall"
+  ((UNINSTALL)) || check_env_vars
+  if ((${#PROBLEMS[@]})); then
+    printf 'error: %s\n' "${PROBLEMS[@]}" >&2
     printf 'Run deploy/install.sh --help for the options.\n' >&2
     exit 2
   fi
@@ -166,8 +172,8 @@ preflight() {
 
 main() {
   parse_args "$@"
-  validate_args
   set_names
+  validate_args
   preflight
   # No prompts: the installer runs unattended and each command says what it does.
   export CLOUDSDK_CORE_DISABLE_PROMPTS=1

@@ -5,12 +5,6 @@
 # cloudfunctions is not in the issue's list but `gcloud functions deploy` needs it.
 REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions)
 
-# Optional controller settings taken from the operator's environment when set (src/config.ts).
-PASSTHROUGH_VARS=(DROPDEPLOY_PREFIX DROPDEPLOY_BUILD_MACHINE_TYPE DROPDEPLOY_BUILD_TIMEOUT_SECONDS
-  DROPDEPLOY_SERVICE_MEMORY DROPDEPLOY_SERVICE_CPU DROPDEPLOY_SERVICE_MAX_INSTANCES DROPDEPLOY_SERVICE_INGRESS
-  DROPDEPLOY_FIRESTORE_DATABASE DROPDEPLOY_FIRESTORE_ROOT DROPDEPLOY_LEASE_SECONDS DROPDEPLOY_WAIT_SECONDS
-  DROPDEPLOY_LOG_FORMAT DROPDEPLOY_API_AUDIENCE DROPDEPLOY_ADMIN_PRINCIPALS)
-
 ensure_apis() {
   local api missing=() enabled=""
   if ((DRY_RUN)); then
@@ -141,30 +135,6 @@ ensure_roles() {
   grant topic "$DLQ_TOPIC" roles/pubsub.publisher "serviceAccount:$PUBSUB_AGENT"
 }
 
-# env_vars_flag: --set-env-vars with the controller's configuration (src/config.ts).
-env_vars_flag() {
-  local pairs=(
-    "DROPDEPLOY_PROJECT=$PROJECT"
-    "DROPDEPLOY_REGION=$REGION"
-    "DROPDEPLOY_REPOSITORY=$REPOSITORY"
-    "DROPDEPLOY_STATUS_TOPIC=$STATUS_TOPIC"
-    "DROPDEPLOY_BUCKETS=$BUCKET"
-    "DROPDEPLOY_BUILD_SERVICE_ACCOUNT=$SA_BUILDER"
-    "DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT=$SA_RUNTIME"
-    # The API is private: Cloud Run IAM verifies callers' ID tokens before the controller.
-    "DROPDEPLOY_API_AUTH=cloud-run-iam"
-  ) name
-  for name in "${PASSTHROUGH_VARS[@]}"; do
-    if [[ -n ${!name:-} ]]; then pairs+=("$name=${!name}"); fi
-  done
-  if [[ ${pairs[*]} == *,* ]]; then
-    # A value with a comma needs gcloud's alternate delimiter (see `gcloud topic escaping`).
-    printf '%s' "--set-env-vars=^|^$(IFS='|' && printf '%s' "${pairs[*]}")"
-  else
-    printf '%s' "--set-env-vars=$(IFS=, && printf '%s' "${pairs[*]}")"
-  fi
-}
-
 # deploy_function NAME ENTRY_POINT INGRESS: both functions are private HTTP functions; the
 # event function receives its CloudEvents from the Eventarc triggers created below.
 deploy_function() {
@@ -179,7 +149,7 @@ deploy_function() {
   mutate deploy "function $name" gcloud functions deploy "$name" --gen2 "--region=$REGION" "--project=$PROJECT" \
     --runtime=nodejs22 "--source=$SOURCE_DIR" "--entry-point=$entry" --trigger-http --no-allow-unauthenticated \
     "--ingress-settings=$ingress" "--service-account=$SA_CONTROLLER" --timeout=540s --memory=512Mi \
-    "$(env_vars_flag)" --update-labels=managed-by=dropdeploy --quiet
+    "$ENV_VARS_FLAG" --update-labels=managed-by=dropdeploy --quiet
 }
 
 ensure_functions() {

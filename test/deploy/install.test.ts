@@ -84,12 +84,26 @@ function oneCall(r: Run, ...parts: string[]): string[] {
 }
 const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-function envVars(argv: string[]): Record<string, string> {
+/**
+ * The --set-env-vars pairs exactly as gcloud splits them (`gcloud topic escaping`; calliope's
+ * ArgList/ArgDict): `^DELIM^` at the start picks the delimiter (any length), the key ends at the
+ * first `=`. A list, so a test can see a variable given twice (gcloud keeps the last).
+ */
+function envPairs(argv: string[]): [string, string][] {
   let spec = flag(argv, 'set-env-vars') ?? '';
   let sep = ',';
-  const alt = /^\^(.)\^/.exec(spec);
-  if (alt) { sep = alt[1]; spec = spec.slice(3); }
-  return Object.fromEntries(spec.split(sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (spec.startsWith('^') && spec.indexOf('^', 1) > 0) {
+    sep = spec.slice(1, spec.indexOf('^', 1));
+    spec = spec.slice(spec.indexOf('^', 1) + 1);
+  }
+  if (!spec.endsWith(sep)) spec += sep;
+  return spec.split(sep).slice(0, -1).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+}
+function envVars(argv: string[]): Record<string, string> {
+  const pairs = envPairs(argv);
+  const names = pairs.map(([k]) => k);
+  assert.equal(new Set(names).size, names.length, `a variable is set twice: ${names.join(' ')}`);
+  return Object.fromEntries(pairs);
 }
 
 /** member → sorted roles granted by the run, from every add-iam-policy-binding. */
@@ -374,6 +388,45 @@ exec "${sb.bin}/gcloud" "$@"
     assert.equal(env.DROPDEPLOY_CLOUD_BUILD_ENDPOINT, undefined);
     assert.equal(env.DROPDEPLOY_PREFIX, 'deploy/');
     assert.equal(env.DROPDEPLOY_SERVICE_MEMORY, '1Gi');
+  });
+});
+
+describe('deploy/install.sh controller settings from the environment', () => {
+  const refused = (env: Record<string, string>) => {
+    const r = run(sandbox(), BASE, {env});
+    assert.notEqual(r.status, 0, `accepted ${JSON.stringify(env)}\n${r.stdout}`);
+    assert.deepEqual(r.calls, [], 'refused before calling gcloud');
+    return r;
+  };
+
+  it('passes a value with "," and "|" intact: it cannot inject another variable', () => {
+    const r = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_PREFIX: 'x|DROPDEPLOY_API_AUTH=none',
+      DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,user:c@d.com'}}));
+    for (const fn of ['dropdeploy-events', 'dropdeploy-api']) {
+      const env = envVars(oneCall(r, 'functions', 'deploy', fn));
+      assert.equal(env.DROPDEPLOY_PREFIX, 'x|DROPDEPLOY_API_AUTH=none');
+      assert.equal(env.DROPDEPLOY_ADMIN_PRINCIPALS, 'user:a@b.com,user:c@d.com');
+      assert.equal(env.DROPDEPLOY_API_AUTH, 'cloud-run-iam');
+    }
+  });
+
+  it('refuses a value with a newline, naming the variable', () => {
+    const r = refused({DROPDEPLOY_PREFIX: 'deploy/\nDROPDEPLOY_API_AUTH=none'});
+    assert.match(r.stderr, /DROPDEPLOY_PREFIX.*(newline|control character)/);
+  });
+
+  it('refuses values that leave gcloud no delimiter, naming the variable', () => {
+    const every = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+    const r = refused({DROPDEPLOY_ADMIN_PRINCIPALS: every});
+    assert.match(r.stderr, /DROPDEPLOY_ADMIN_PRINCIPALS/);
+    assert.match(r.stderr, /delimiter/);
+  });
+
+  it('never takes DROPDEPLOY_API_AUTH from the environment: the API is always cloud-run-iam', () => {
+    const r = refused({DROPDEPLOY_API_AUTH: 'none'});
+    assert.match(r.stderr, /DROPDEPLOY_API_AUTH.*cloud-run-iam/);
+    const same = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_API_AUTH: 'cloud-run-iam'}}));
+    assert.equal(envVars(oneCall(same, 'functions', 'deploy', 'dropdeploy-api')).DROPDEPLOY_API_AUTH, 'cloud-run-iam');
   });
 });
 

@@ -23,6 +23,9 @@ if [[ -n ${STUB_LOG:-} ]]; then
   for a in "$@"; do
     a=${a//\\/\\\\}
     a=${a//\"/\\\"}
+    a=${a//$'\n'/\\n}
+    a=${a//$'\t'/\\t}
+    a=${a//$'\r'/\\r}
     line+="${line:+,}\"$a\""
   done
   printf '[%s]\n' "$line" >>"$STUB_LOG"
