@@ -33,7 +33,8 @@ creates only what is missing and says "nothing to do" when everything is there.
   --invoker MEMBER          may call the HTTP API, e.g. user:ana@example.com,
                             group:ops@example.com, serviceAccount:ci@P.iam.gserviceaccount.com
                             (repeatable)
-  --firestore-location LOC  location of a new Firestore database (default: REGION)
+  --firestore-location LOC  location of a new Firestore database: a region, or a multi-region
+                            such as eur3 or nam5 (default: REGION)
   --max-delivery-attempts N deliveries before an event goes to the dead-letter topic (5-100, default 10)
   --redeploy                deploy the functions again even if they exist (new code or settings)
   --dry-run                 print every command, run none (not even the checks)
@@ -41,6 +42,9 @@ creates only what is missing and says "nothing to do" when everything is there.
                             repository and the runtime service account
   --purge                   with --uninstall: delete those too
   -h, --help                this text
+
+Every name is checked against the naming rules of the service that holds it before anything
+runs; a problem names the flag and the rule.
 
 Optional controller settings (src/config.ts) are passed to the functions when set in the
 environment: DROPDEPLOY_PREFIX (object prefix), DROPDEPLOY_BUILD_MACHINE_TYPE,
@@ -107,37 +111,12 @@ parse_args() {
   done
 }
 
-validate_args() {
-  local member
-  [[ -n $PROJECT ]] || problem "--project is missing: the Google Cloud project id to install into"
-  [[ -n $REGION ]] || problem "--region is missing: a Cloud Run region such as europe-west1"
-  [[ -z $PROJECT || $PROJECT =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || problem "--project \"$PROJECT\" is not a project id"
-  [[ -z $REGION || $REGION =~ ^[a-z]+-[a-z]+[0-9]+$ ]] || problem "--region \"$REGION\" is not a region such as europe-west1"
-  # Service account ids are 6-30 characters; the longest suffix is -controller.
-  [[ $NAME_PREFIX =~ ^[a-z][a-z0-9-]{0,17}[a-z0-9]$ ]] ||
-    problem "--prefix \"$NAME_PREFIX\" must be 2-19 lowercase letters, digits or hyphens, starting with a letter"
-  if ! [[ $MAX_DELIVERY_ATTEMPTS =~ ^[0-9]+$ ]] || ((MAX_DELIVERY_ATTEMPTS < 5 || MAX_DELIVERY_ATTEMPTS > 100)); then
-    problem "--max-delivery-attempts must be a number from 5 to 100"
-  fi
-  for member in "${INVOKERS[@]}"; do
-    [[ $member =~ ^(user|group|serviceAccount|domain|principal|principalSet):.+ ]] ||
-      problem "--invoker \"$member\" must be an IAM principal such as user:ana@example.com"
-    [[ $member != allUsers && $member != allAuthenticatedUsers ]] ||
-      problem "--invoker $member would make the API public; name the people or accounts instead"
-  done
-  ((!PURGE || UNINSTALL)) || problem "--purge only makes sense with --uninstall"
-  ((UNINSTALL)) || check_env_vars
-  if ((${#PROBLEMS[@]})); then
-    printf 'error: %s\n' "${PROBLEMS[@]}" >&2
-    printf 'Run deploy/install.sh --help for the options.\n' >&2
-    exit 2
-  fi
-}
-
 set_names() {
+  BUCKET_GIVEN=${BUCKET:+1}
   BUCKET=${BUCKET:-$NAME_PREFIX-sources-$PROJECT}
   REPOSITORY=${REPOSITORY:-$NAME_PREFIX}
   STATUS_TOPIC=${STATUS_TOPIC:-$NAME_PREFIX-status}
+  FIRESTORE_LOCATION_GIVEN=${FIRESTORE_LOCATION:+1}
   FIRESTORE_LOCATION=${FIRESTORE_LOCATION:-$REGION}
   FIRESTORE_DB=${DROPDEPLOY_FIRESTORE_DATABASE:-(default)}
   DLQ_TOPIC=$NAME_PREFIX-dead-letter

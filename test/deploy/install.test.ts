@@ -391,6 +391,72 @@ exec "${sb.bin}/gcloud" "$@"
   });
 });
 
+describe('deploy/install.sh name flags', () => {
+  // [flag, value, words the message must contain]: each is refused before anything runs.
+  const bad: [string, string, RegExp][] = [
+    ['--project', 'My-Project', /6-30 lowercase letters/],
+    ['--project', 'proj-', /not ending with a hyphen/],
+    ['--region', 'europe_west1', /such as europe-west1/],
+    ['--prefix', 'Drop', /lowercase letters/],
+    ['--prefix', 'a-very-long-prefix-x', /at most 19/],
+    ['--prefix', 'goog', /goog/],
+    ['--bucket', 'ab', /at least 3/],
+    ['--bucket', 'Bad_Bucket', /lowercase letters/],
+    ['--bucket', '-bucket', /start and end with a letter or digit/],
+    ['--bucket', '192.168.0.1', /IP address/],
+    ['--bucket', 'goog-sources', /goog/],
+    ['--bucket', 'my-google-sources', /google/],
+    ['--bucket', 'my-g00gle-sources', /google/],
+    ['--bucket', 'a..b', /\.\./],
+    ['--bucket', 'x'.repeat(64), /63/],
+    ['--bucket', `${'x'.repeat(64)}.example.com`, /63/],
+    ['--bucket', 'bucket,x', /lowercase letters/],
+    ['--repository', 'Repo', /lowercase letters/],
+    ['--repository', '1repo', /starting with a letter/],
+    ['--repository', 'repo_x', /lowercase letters, digits or hyphens/],
+    ['--repository', 'r'.repeat(64), /1-63/],
+    ['--status-topic', 'ab', /3-255/],
+    ['--status-topic', '1topic', /starting with a letter/],
+    ['--status-topic', 'goog-status', /goog/],
+    ['--status-topic', 'topic/x', /letters, digits/],
+    ['--firestore-location', 'europe', /such as europe-west1/],
+    ['--firestore-location', 'EUR3', /multi-region such as eur3/],
+    ['--invoker', 'user:ana', /user:EMAIL/],
+    ['--invoker', 'user:a@b.com,user:c@d.com', /one per --invoker/],
+    ['--invoker', 'ana@example.com', /user:EMAIL/],
+    ['--invoker', 'domain:', /domain:DOMAIN/],
+  ];
+  for (const [name, value, rule] of bad) {
+    it(`refuses ${name} ${JSON.stringify(value.length > 30 ? value.slice(0, 12) + '…' : value)}, naming the flag and the rule`, () => {
+      const r = run(sandbox(), [...BASE, '--dry-run', name, value]);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.ok(r.stderr.includes(`${name} "${value}"`), `flag not named:\n${r.stderr}`);
+      assert.match(r.stderr, rule);
+      assert.deepEqual(r.calls, []);
+    });
+  }
+
+  it('accepts names the services accept', () => {
+    ok(run(sandbox(), ['--project', 'abcdef', '--region', 'us-central1', '--dry-run', '--prefix', 'd',
+      '--bucket', 'gs://my.sources_bucket-1', '--repository', 'r', '--status-topic', 'Status~topic+1%.x_y',
+      '--firestore-location', 'nam5', '--invoker', 'domain:example.com', '--invoker', 'group:ops@example.com',
+      '--invoker', 'principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/*']));
+    ok(run(sandbox(), [...BASE, '--dry-run', '--firestore-location', 'eur3']));
+  });
+
+  it('checks the names made from --prefix and --project too', () => {
+    const r = run(sandbox(), ['--project', 'my-google-project', '--region', R, '--dry-run']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bucket "dropdeploy-sources-my-google-project".*google.*--bucket/);
+  });
+
+  it('refuses a DROPDEPLOY_FIRESTORE_DATABASE that is not a database id, naming the variable', () => {
+    const r = run(sandbox(), [...BASE, '--dry-run'], {env: {DROPDEPLOY_FIRESTORE_DATABASE: 'Bad_DB'}});
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /DROPDEPLOY_FIRESTORE_DATABASE "Bad_DB".*\(default\) or 4-63/);
+  });
+});
+
 describe('deploy/install.sh controller settings from the environment', () => {
   const refused = (env: Record<string, string>) => {
     const r = run(sandbox(), BASE, {env});
