@@ -53,7 +53,9 @@ DROPDEPLOY_FIRESTORE_DATABASE (also the database the installer creates),
 DROPDEPLOY_FIRESTORE_ROOT, DROPDEPLOY_LEASE_SECONDS, DROPDEPLOY_WAIT_SECONDS,
 DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS.
 Values are passed exactly as set; one with a newline or other control character is refused.
-DROPDEPLOY_API_AUTH is always cloud-run-iam (the API is private behind Cloud Run IAM).
+DROPDEPLOY_API_AUTH is always cloud-run-iam (the API is private behind Cloud Run IAM), and
+DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS the functions' --timeout (540); DROPDEPLOY_LEASE_SECONDS
+must be greater than it.
 EOF
 }
 
@@ -65,6 +67,9 @@ REPOSITORY=""
 STATUS_TOPIC=""
 FIRESTORE_LOCATION=""
 MAX_DELIVERY_ATTEMPTS=10
+# The functions' --timeout, passed to them as DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: the build
+# lease must outlast a handler run, and the push ack deadline must too.
+FUNCTION_TIMEOUT_SECONDS=540
 ACK_DEADLINE_SECONDS=600
 INVOKERS=()
 REDEPLOY=0

@@ -148,7 +148,7 @@ deploy_function() {
   fi
   mutate deploy "function $name" gcloud functions deploy "$name" --gen2 "--region=$REGION" "--project=$PROJECT" \
     --runtime=nodejs22 "--source=$SOURCE_DIR" "--entry-point=$entry" --trigger-http --no-allow-unauthenticated \
-    "--ingress-settings=$ingress" "--service-account=$SA_CONTROLLER" --timeout=540s --memory=512Mi \
+    "--ingress-settings=$ingress" "--service-account=$SA_CONTROLLER" "--timeout=${FUNCTION_TIMEOUT_SECONDS}s" --memory=512Mi \
     "$ENV_VARS_FLAG" --update-labels=managed-by=dropdeploy --quiet
 }
 

@@ -123,6 +123,7 @@ env_pairs() {
     "DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT=$SA_RUNTIME"
     # The API is private: Cloud Run IAM verifies callers' ID tokens before the controller.
     "DROPDEPLOY_API_AUTH=cloud-run-iam"
+    "DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=$FUNCTION_TIMEOUT_SECONDS"
   )
   local name
   for name in "${PASSTHROUGH_VARS[@]}"; do
@@ -130,11 +131,23 @@ env_pairs() {
   done
 }
 
+# installer_sets NAME VALUE WHY: NAME is the installer's to set; refuses another value from the environment.
+installer_sets() {
+  local name=$1 value=$2 why=$3
+  if [[ -n ${!name:-} && ${!name} != "$value" ]]; then
+    problem "$name=${!name} is set in your environment, but the installer always sets it to $value ($why); unset it"
+  fi
+}
+
 # check_env_vars: refuses what cannot reach the functions intact and sets ENV_VARS_FLAG.
 check_env_vars() {
   local name pair delim
-  if [[ -n ${DROPDEPLOY_API_AUTH:-} && $DROPDEPLOY_API_AUTH != cloud-run-iam ]]; then
-    problem "DROPDEPLOY_API_AUTH=$DROPDEPLOY_API_AUTH is set in your environment, but the installer always deploys the API with cloud-run-iam (private, Cloud Run checks every caller); unset it"
+  installer_sets DROPDEPLOY_API_AUTH cloud-run-iam "the API is private and Cloud Run checks every caller"
+  installer_sets DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS "$FUNCTION_TIMEOUT_SECONDS" "the functions' real --timeout"
+  # The controller refuses this too; saying so here saves a deploy that cannot start.
+  local lease=${DROPDEPLOY_LEASE_SECONDS:-}
+  if [[ -n $lease ]] && { ! [[ $lease =~ ^[0-9]+$ ]] || ((10#$lease <= FUNCTION_TIMEOUT_SECONDS)); }; then
+    problem "DROPDEPLOY_LEASE_SECONDS=\"$lease\" is not valid: the build lease must be a number of seconds greater than $FUNCTION_TIMEOUT_SECONDS, the functions' timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS), or a second handler could take over a step the first is still doing"
   fi
   for name in "${PASSTHROUGH_VARS[@]}"; do
     if [[ ${!name:-} == *[[:cntrl:]]* ]]; then

@@ -193,12 +193,14 @@ describe('deploy/install.sh in an empty project', () => {
       DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT: sa('runtime').slice('serviceAccount:'.length),
       // Private behind Cloud Run IAM, which verifies callers before the controller does.
       DROPDEPLOY_API_AUTH: 'cloud-run-iam',
+      // The real --timeout, so the controller can check its lease outlasts a handler run.
+      DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '540',
     };
     for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi']]) {
       const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,
         `--entry-point=${entry}`, '--no-allow-unauthenticated', `--service-account=${sa('controller').slice(15)}`);
       assert.deepEqual(envVars(d), want);
-      assert.ok(parseInt(flag(d, 'timeout') ?? '0', 10) >= 540, `timeout of ${name}`);
+      assert.equal(flag(d, 'timeout'), `${envVars(d).DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS}s`, `timeout of ${name}`);
     }
     assert.equal(flag(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'), 'ingress-settings'), 'internal-only');
   });
@@ -486,6 +488,20 @@ describe('deploy/install.sh controller settings from the environment', () => {
     const r = refused({DROPDEPLOY_ADMIN_PRINCIPALS: every});
     assert.match(r.stderr, /DROPDEPLOY_ADMIN_PRINCIPALS/);
     assert.match(r.stderr, /delimiter/);
+  });
+
+  it('refuses a DROPDEPLOY_LEASE_SECONDS that does not outlast the functions\' 540 s timeout', () => {
+    for (const lease of ['540', '60', 'ten']) {
+      const r = refused({DROPDEPLOY_LEASE_SECONDS: lease});
+      assert.match(r.stderr, new RegExp(`DROPDEPLOY_LEASE_SECONDS="${lease}".*greater than 540`));
+    }
+    const r = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_LEASE_SECONDS: '541'}}));
+    assert.equal(envVars(oneCall(r, 'functions', 'deploy', 'dropdeploy-events')).DROPDEPLOY_LEASE_SECONDS, '541');
+  });
+
+  it('refuses DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS from the environment: it is the real --timeout', () => {
+    const r = refused({DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '900'});
+    assert.match(r.stderr, /DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS.*540/);
   });
 
   it('never takes DROPDEPLOY_API_AUTH from the environment: the API is always cloud-run-iam', () => {
