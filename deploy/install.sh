@@ -128,6 +128,7 @@ set_names() {
   DLQ_SUB=$NAME_PREFIX-dead-letter-sub
   FN_EVENTS=$NAME_PREFIX-events
   FN_API=$NAME_PREFIX-api
+  FN_RECONCILE=$NAME_PREFIX-reconcile
   TRIGGER_UPLOADS=$NAME_PREFIX-uploads
   TRIGGER_BUILDS=$NAME_PREFIX-builds
   local domain="$PROJECT.iam.gserviceaccount.com"

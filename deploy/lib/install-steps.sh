@@ -135,21 +135,27 @@ ensure_roles() {
   grant topic "$DLQ_TOPIC" roles/pubsub.publisher "serviceAccount:$PUBSUB_AGENT"
 }
 
-# deploy_function NAME ENTRY_POINT INGRESS: both functions are private HTTP functions; the
+# deploy_function NAME ENTRY_POINT INGRESS: the functions are private HTTP functions; the
 # event function receives its CloudEvents from the Eventarc triggers created below.
+# They are labelled dropdeploy-role=controller. Never managed-by=dropdeploy: that label marks
+# the services dropdeploy deploys, so on its own functions it would let an upload named after
+# one of them replace the controller (older installers set it; it is removed on every deploy).
 deploy_function() {
   local name=$1 entry=$2 ingress=$3
   if probe "function $name" gcloud functions describe "$name" "--region=$REGION" "--project=$PROJECT" --format=none; then
-    if ((!REDEPLOY)); then
+    if [[ $(query gcloud functions describe "$name" "--region=$REGION" "--project=$PROJECT" '--format=value(labels.managed-by)') == dropdeploy ]]; then
+      say "redeploy: function $name (an older installer labelled it managed-by=dropdeploy, which lets dropdeploy deploy over it)"
+    elif ((!REDEPLOY)); then
       exists "function $name (--redeploy deploys this checkout's code and settings again)"
       return 0
+    else
+      say "redeploy: function $name"
     fi
-    say "redeploy: function $name"
   fi
   mutate deploy "function $name" gcloud functions deploy "$name" --gen2 "--region=$REGION" "--project=$PROJECT" \
     --runtime=nodejs22 "--source=$SOURCE_DIR" "--entry-point=$entry" --trigger-http --no-allow-unauthenticated \
     "--ingress-settings=$ingress" "--service-account=$SA_CONTROLLER" "--timeout=${FUNCTION_TIMEOUT_SECONDS}s" --memory=512Mi \
-    "$ENV_VARS_FLAG" --update-labels=managed-by=dropdeploy --quiet
+    "$ENV_VARS_FLAG" --update-labels=dropdeploy-role=controller --remove-labels=managed-by --quiet
 }
 
 ensure_functions() {

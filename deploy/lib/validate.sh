@@ -124,6 +124,8 @@ env_pairs() {
     # The API is private: Cloud Run IAM verifies callers' ID tokens before the controller.
     "DROPDEPLOY_API_AUTH=cloud-run-iam"
     "DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=$FUNCTION_TIMEOUT_SECONDS"
+    # Its own Cloud Run services: the controller refuses uploads that would deploy over them.
+    "DROPDEPLOY_CONTROLLER_SERVICES=$FN_EVENTS,$FN_API,$FN_RECONCILE"
   )
   local name
   for name in "${PASSTHROUGH_VARS[@]}"; do
@@ -143,6 +145,7 @@ installer_sets() {
 check_env_vars() {
   local name pair delim
   installer_sets DROPDEPLOY_API_AUTH cloud-run-iam "the API is private and Cloud Run checks every caller"
+  installer_sets DROPDEPLOY_CONTROLLER_SERVICES "$FN_EVENTS,$FN_API,$FN_RECONCILE" "the controller's own functions"
   installer_sets DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS "$FUNCTION_TIMEOUT_SECONDS" "the functions' real --timeout"
   # The controller refuses this too; saying so here saves a deploy that cannot start.
   local lease=${DROPDEPLOY_LEASE_SECONDS:-}

@@ -195,6 +195,8 @@ describe('deploy/install.sh in an empty project', () => {
       DROPDEPLOY_API_AUTH: 'cloud-run-iam',
       // The real --timeout, so the controller can check its lease outlasts a handler run.
       DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '540',
+      // The controller refuses uploads that would deploy over one of its own functions.
+      DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events,dropdeploy-api,dropdeploy-reconcile',
     };
     for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi']]) {
       const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,
@@ -203,6 +205,14 @@ describe('deploy/install.sh in an empty project', () => {
       assert.equal(flag(d, 'timeout'), `${envVars(d).DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS}s`, `timeout of ${name}`);
     }
     assert.equal(flag(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'), 'ingress-settings'), 'internal-only');
+  });
+
+  it('labels its own functions as the controller, never managed-by=dropdeploy (which lets dropdeploy deploy over them)', () => {
+    for (const d of callsWith(r, 'functions', 'deploy')) {
+      assert.equal(flag(d, 'update-labels'), 'dropdeploy-role=controller');
+      assert.equal(flag(d, 'remove-labels'), 'managed-by', 'a label an older installer set is removed');
+      assert.ok(!d.some((a) => /managed-by=dropdeploy/.test(a)), d.join(' '));
+    }
   });
 
   it('routes uploads and Cloud Build statuses to the event function through Eventarc', () => {
@@ -241,6 +251,18 @@ describe('deploy/install.sh against a project where everything exists', () => {
     assert.deepEqual(mutations(r), [], show(mutations(r)));
     assert.ok(r.calls.every((c) => ['describe', 'get-iam-policy', 'list', undefined].includes(verbOf(c))), show(r.calls));
     assert.match(r.stdout, /nothing to do/);
+  });
+
+  it('redeploys a function an older installer labelled managed-by=dropdeploy, and says why', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    // What an older installer left: the label dropdeploy deploys over.
+    writeFileSync(join(sb.state, 'res', 'functions_dropdeploy-api'), 'update-labels=managed-by=dropdeploy\n');
+    const r = ok(run(sb, BASE));
+    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')), ['functions deploy dropdeploy-api']);
+    assert.match(r.stdout, /redeploy: function dropdeploy-api .*managed-by=dropdeploy/);
+    const again = ok(run(sb, BASE));
+    assert.deepEqual(mutations(again), [], show(mutations(again)));
   });
 
   it('redeploys the functions, and only them, with --redeploy', () => {
