@@ -131,6 +131,8 @@ set_names() {
   FN_RECONCILE=$NAME_PREFIX-reconcile
   TRIGGER_UPLOADS=$NAME_PREFIX-uploads
   TRIGGER_BUILDS=$NAME_PREFIX-builds
+  # Custom role ids have letters, digits, _ and . only.
+  ROLE_CONTROLLER=${NAME_PREFIX//-/_}_controller
   local domain="$PROJECT.iam.gserviceaccount.com"
   SA_CONTROLLER=$NAME_PREFIX-controller@$domain
   SA_BUILDER=$NAME_PREFIX-builder@$domain

@@ -156,3 +156,28 @@ revoke() {
     gcloud "${SCOPE_GROUP[@]}" remove-iam-policy-binding "$resource" "${SCOPE_FLAGS[@]}" "--project=$PROJECT" \
     "--member=$member" "--role=$role" "${extra[@]}" --format=none
 }
+
+# revoke_if_granted KIND RESOURCE ROLE MEMBER: removes a grant an older installer made. A dry
+# run, which cannot look, only says what it would check.
+revoke_if_granted() {
+  if ((DRY_RUN)); then
+    say "check: $3 for $4 on $1 $2, which older installers granted (would revoke it if present)"
+  elif has_binding "$@"; then
+    revoke "$@"
+  fi
+}
+
+# custom_role_state ID: whether the project custom role ID exists. Sets ROLE_STATE (absent,
+# active, or deleted: a deleted role can be undeleted for 7 days and blocks its id for up to
+# 37) and ROLE_PERMISSIONS (sorted, comma-separated). A dry run says absent.
+# shellcheck disable=SC2034 # ROLE_STATE and ROLE_PERMISSIONS are read by the install and uninstall steps
+custom_role_state() {
+  local id=$1 out
+  ROLE_STATE=absent
+  ROLE_PERMISSIONS=""
+  probe "custom role $id" gcloud iam roles describe "$id" "--project=$PROJECT" --format=none || return 0
+  out=$(query gcloud iam roles describe "$id" "--project=$PROJECT" \
+    '--format=value(deleted.yesno(yes=deleted,no=active),includedPermissions.sort().list())')
+  ROLE_STATE=${out%%$'\t'*}
+  ROLE_PERMISSIONS=${out#*$'\t'}
+}

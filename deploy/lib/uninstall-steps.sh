@@ -74,9 +74,13 @@ remove_topics() {
 remove_roles() {
   local controller="serviceAccount:$SA_CONTROLLER" builder="serviceAccount:$SA_BUILDER" trigger="serviceAccount:$SA_TRIGGER"
   # Project bindings outlive a deleted service account (as "deleted:serviceAccount:…"): remove them first.
+  local role
   revoke project "$PROJECT" roles/datastore.user "$controller"
-  revoke project "$PROJECT" roles/cloudbuild.builds.editor "$controller"
-  revoke project "$PROJECT" roles/run.developer "$controller"
+  revoke project "$PROJECT" "projects/$PROJECT/roles/$ROLE_CONTROLLER" "$controller"
+  # An install by an older installer granted these instead of the custom role.
+  for role in "${LEGACY_CONTROLLER_ROLES[@]}"; do
+    revoke_if_granted project "$PROJECT" "$role" "$controller"
+  done
   revoke project "$PROJECT" roles/logging.logWriter "$builder"
   revoke project "$PROJECT" roles/eventarc.eventReceiver "$trigger"
   # Bindings on resources that stay (bucket, repository, runtime account); the others go with their resource.
@@ -92,6 +96,23 @@ remove_roles() {
       revoke service-account "$SA_RUNTIME" roles/iam.serviceAccountUser "$controller"
     fi
   fi
+}
+
+# remove_custom_role ID: deletes the project custom role unless it is absent or deleted already.
+remove_custom_role() {
+  local id=$1
+  custom_role_state "$id"
+  if ((DRY_RUN)); then
+    mutate delete "custom role $id (if present)" gcloud iam roles delete "$id" "--project=$PROJECT" --format=none
+  elif [[ $ROLE_STATE == active ]]; then
+    mutate delete "custom role $id" gcloud iam roles delete "$id" "--project=$PROJECT" --format=none
+  else
+    say "absent: custom role $id"
+  fi
+}
+
+remove_custom_roles() {
+  remove_custom_role "$ROLE_CONTROLLER"
 }
 
 remove_service_accounts() {
@@ -122,6 +143,7 @@ run_uninstall() {
   remove_functions
   remove_topics
   remove_roles
+  remove_custom_roles
   remove_service_accounts
   purge_storage
   say "keep: Firestore database $FIRESTORE_DB (release history; delete it with: $(shell_quote gcloud firestore databases delete "--database=$FIRESTORE_DB" "--project=$PROJECT"))"

@@ -23,8 +23,12 @@ const sa = (name: string) => `serviceAccount:dropdeploy-${name}@${P}.iam.gservic
 const PUBSUB_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 const STORAGE_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`;
 const BASE = ['--project', P, '--region', R, '--invoker', 'user:a@b.com', '--invoker=group:ops@example.com'];
-const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm',
+const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm', 'undelete',
   'add-iam-policy-binding', 'remove-iam-policy-binding']);
+/** The controller's custom role: what it calls on Cloud Run and Cloud Build, nothing more. */
+const CONTROLLER_ROLE = `projects/${P}/roles/dropdeploy_controller`;
+const CONTROLLER_PERMISSIONS = ['cloudbuild.builds.create', 'cloudbuild.builds.get', 'cloudbuild.builds.list',
+  'run.operations.get', 'run.services.create', 'run.services.get', 'run.services.update'];
 
 const sandboxes: string[] = [];
 after(() => { for (const d of sandboxes) rmSync(d, {recursive: true, force: true}); });
@@ -148,12 +152,11 @@ describe('deploy/install.sh in an empty project', () => {
   it('grants exactly the least-privilege roles listed in deploy/README.md', () => {
     assert.deepEqual(grants(r), {
       [sa('controller')]: [
-        `roles/cloudbuild.builds.editor on projects ${P}`,
+        `${CONTROLLER_ROLE} on projects ${P}`,
         `roles/datastore.user on projects ${P}`,
         `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-builder@${P}.iam.gserviceaccount.com`,
         `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-runtime@${P}.iam.gserviceaccount.com`,
         'roles/pubsub.publisher on pubsub topics dropdeploy-status',
-        `roles/run.developer on projects ${P}`,
         `roles/storage.objectViewer on storage buckets gs://${BUCKET}`,
       ],
       [sa('builder')]: [
@@ -174,6 +177,14 @@ describe('deploy/install.sh in an empty project', () => {
       'user:a@b.com': ['roles/run.invoker on run services dropdeploy-api'],
       'group:ops@example.com': ['roles/run.invoker on run services dropdeploy-api'],
     });
+  });
+
+  it('creates the controller\'s custom role with exactly the permissions it uses', () => {
+    const c = oneCall(r, 'iam', 'roles', 'create', 'dropdeploy_controller', `--project=${P}`, '--stage=GA');
+    assert.deepEqual(flag(c, 'permissions')?.split(','), CONTROLLER_PERMISSIONS);
+    const roleAt = r.calls.indexOf(c);
+    const grantAt = r.calls.findIndex((g) => g.includes('add-iam-policy-binding') && g.includes(`--role=${CONTROLLER_ROLE}`));
+    assert.ok(roleAt >= 0 && roleAt < grantAt, 'the role exists before it is granted');
   });
 
   it('grants no basic or admin role anywhere', () => {
@@ -253,6 +264,27 @@ describe('deploy/install.sh against a project where everything exists', () => {
     assert.match(r.stdout, /nothing to do/);
   });
 
+  it('sets the custom role\'s permissions back when they drifted', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    writeFileSync(join(sb.state, 'res', 'iam_roles_dropdeploy_controller'), 'permissions=run.services.get;run.services.delete\n');
+    const r = ok(run(sb, BASE));
+    const u = oneCall(r, 'iam', 'roles', 'update', 'dropdeploy_controller');
+    assert.deepEqual(flag(u, 'permissions')?.split(','), CONTROLLER_PERMISSIONS);
+    assert.deepEqual(mutations(r).length, 1, show(mutations(r)));
+  });
+
+  it('revokes the broader roles an older installer granted the controller', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    const legacy = ['roles/run.developer', 'roles/cloudbuild.builds.editor'].map((role) => `${role},${sa('controller')}`);
+    writeFileSync(join(sb.state, 'bind', `projects_${P}`), readFileSync(join(sb.state, 'bind', `projects_${P}`), 'utf8') + legacy.join('\n') + '\n');
+    const r = ok(run(sb, BASE));
+    assert.deepEqual(mutations(r).map((c) => `${c.slice(0, 2).join(' ')} ${flag(c, 'role')}`).sort(),
+      ['projects remove-iam-policy-binding roles/cloudbuild.builds.editor', 'projects remove-iam-policy-binding roles/run.developer']);
+    assert.match(r.stdout, /revoke: roles\/run.developer for serviceAccount:dropdeploy-controller/);
+  });
+
   it('redeploys a function an older installer labelled managed-by=dropdeploy, and says why', () => {
     const sb = sandbox();
     ok(run(sb, BASE));
@@ -311,18 +343,35 @@ describe('deploy/install.sh --uninstall', () => {
       `pubsub topics delete dropdeploy-status`,
       `pubsub topics delete dropdeploy-dead-letter`,
       `pubsub topics delete cloud-builds`,
+      `iam roles delete dropdeploy_controller`,
       `iam service-accounts delete dropdeploy-controller@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-builder@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-trigger@${P}.iam.gserviceaccount.com`,
     ]);
-    // Project-level grants are removed before their accounts go.
-    const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding').map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`);
-    assert.equal(revoked.length, 5, revoked.join('\n'));
+    // Project-level grants are removed before their accounts (and the custom role) go.
+    const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding').map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`).sort();
+    assert.deepEqual(revoked, [
+      `${CONTROLLER_ROLE} ${sa('controller')}`,
+      `roles/datastore.user ${sa('controller')}`,
+      `roles/eventarc.eventReceiver ${sa('trigger')}`,
+      `roles/logging.logWriter ${sa('builder')}`,
+    ]);
     assert.equal(callsWith(r, 'storage', 'buckets', 'remove-iam-policy-binding').length, 2);
     assert.match(r.stdout, /keep: bucket gs:\/\/dropdeploy-sources-my-project and repository dropdeploy/);
     const again = ok(run(sb, [...BASE, '--uninstall']));
     assert.deepEqual(mutations(again), [], show(mutations(again)));
     assert.match(again.stdout, /nothing to do/);
+  });
+
+  it('undeletes its custom role when installed again (a deleted role keeps its id for weeks)', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    ok(run(sb, [...BASE, '--uninstall']));
+    const r = ok(run(sb, BASE));
+    oneCall(r, 'iam', 'roles', 'undelete', 'dropdeploy_controller');
+    assert.deepEqual(callsWith(r, 'iam', 'roles', 'create'), []);
+    const again = ok(run(sb, BASE));
+    assert.deepEqual(mutations(again), [], show(mutations(again)));
   });
 
   it('keeps a cloud-builds topic that was there before', () => {

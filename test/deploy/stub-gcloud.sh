@@ -69,7 +69,7 @@ esac
 v=-1
 for i in "${!words[@]}"; do
   case ${words[$i]} in
-    create | describe | delete | deploy | update | rm | add-iam-policy-binding | remove-iam-policy-binding | get-iam-policy)
+    create | describe | delete | undelete | deploy | update | rm | add-iam-policy-binding | remove-iam-policy-binding | get-iam-policy)
       v=$i
       break
       ;;
@@ -120,8 +120,30 @@ field() {
     deadLetterPolicy.maxDeliveryAttempts) setting max-delivery-attempts ;;
     retryPolicy.minimumBackoff) setting min-retry-delay ;;
     retryPolicy.maximumBackoff) setting max-retry-delay ;;
+    'deleted.yesno(yes=deleted,no=active)') if [[ $(setting deleted) == true ]]; then echo deleted; else echo active; fi ;;
+    'includedPermissions.sort().list()') setting permissions | tr ',;' '\n\n' | LC_ALL=C sort | paste -sd, - ;;
     *) echo "" ;;
   esac
+}
+
+# split_fields 'a,b(c,d),e': the projection's keys, commas inside parentheses kept; sets fields.
+split_fields() {
+  local spec=$1 depth=0 cur="" ch i
+  fields=()
+  for ((i = 0; i < ${#spec}; i++)); do
+    ch=${spec:i:1}
+    case $ch in
+      '(') depth=$((depth + 1)) ;;
+      ')') depth=$((depth - 1)) ;;
+    esac
+    if [[ $ch == , ]] && ((depth == 0)); then
+      fields+=("$cur")
+      cur=""
+    else
+      cur+=$ch
+    fi
+  done
+  fields+=("$cur")
 }
 
 case $verb in
@@ -144,7 +166,7 @@ case $verb in
     require
     format=${flags[format]:-}
     if [[ $format =~ ^value\((.*)\)$ ]]; then
-      IFS=, read -ra fields <<<"${BASH_REMATCH[1]}"
+      split_fields "${BASH_REMATCH[1]}"
       out=()
       for f in "${fields[@]}"; do out+=("$(field "$f")"); done
       (IFS=$'\t' && printf '%s\n' "${out[*]}")
@@ -154,7 +176,16 @@ case $verb in
     ;;
   delete | rm)
     require
-    rm -f "$res" "$bind"
+    if [[ $group == 'iam roles' ]]; then
+      # A custom role is only marked deleted; it can be undeleted for 7 days.
+      echo deleted=true >>"$res"
+    else
+      rm -f "$res" "$bind"
+    fi
+    ;;
+  undelete)
+    require
+    echo deleted=false >>"$res"
     ;;
   get-iam-policy)
     require
