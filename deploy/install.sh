@@ -20,8 +20,9 @@ usage() {
   cat <<'EOF'
 Usage: deploy/install.sh --project PROJECT --region REGION [options]
 
-Installs dropdeploy (two Cloud Run functions, their triggers, topics, bucket, repository,
-Firestore database and service accounts) into PROJECT. Run it again at any time: it
+Installs dropdeploy (three Cloud Run functions, their Eventarc triggers, the Cloud Scheduler
+job that runs the reconciler every minute, topics, bucket, repository, Firestore database,
+a custom role and service accounts) into PROJECT. Run it again at any time: it
 creates only what is missing and says "nothing to do" when everything is there.
 
   --project ID              Google Cloud project (required)
@@ -129,6 +130,7 @@ set_names() {
   FN_EVENTS=$NAME_PREFIX-events
   FN_API=$NAME_PREFIX-api
   FN_RECONCILE=$NAME_PREFIX-reconcile
+  SCHEDULER_JOB=$NAME_PREFIX-reconcile
   TRIGGER_UPLOADS=$NAME_PREFIX-uploads
   TRIGGER_BUILDS=$NAME_PREFIX-builds
   # Custom role ids have letters, digits, _ and . only.
@@ -137,6 +139,7 @@ set_names() {
   SA_CONTROLLER=$NAME_PREFIX-controller@$domain
   SA_BUILDER=$NAME_PREFIX-builder@$domain
   SA_TRIGGER=$NAME_PREFIX-trigger@$domain
+  SA_SCHEDULER=$NAME_PREFIX-scheduler@$domain
   SA_RUNTIME=$NAME_PREFIX-runtime@$domain
 }
 

@@ -3,7 +3,7 @@
 # is missing. The names come from install.sh (see its usage text).
 
 # cloudfunctions is not in the issue's list but `gcloud functions deploy` needs it.
-REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions)
+REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions cloudscheduler)
 
 # The controller's permissions on Cloud Run and Cloud Build, as one custom role on the project
 # (the services it deploys do not exist yet). The predefined roles that hold them are broader:
@@ -114,9 +114,10 @@ ensure_service_account() {
 }
 
 ensure_service_accounts() {
-  ensure_service_account "$SA_CONTROLLER" 'dropdeploy controller (both functions)'
+  ensure_service_account "$SA_CONTROLLER" 'dropdeploy controller (its functions)'
   ensure_service_account "$SA_BUILDER" 'dropdeploy builds (Cloud Build)'
   ensure_service_account "$SA_TRIGGER" 'dropdeploy Eventarc triggers'
+  ensure_service_account "$SA_SCHEDULER" 'dropdeploy Cloud Scheduler (runs the reconciler)'
   ensure_service_account "$SA_RUNTIME" 'Services deployed by dropdeploy'
 }
 
@@ -208,12 +209,53 @@ ensure_functions() {
   # Eventarc and Pub/Sub count as internal traffic, so the event function takes nothing else.
   deploy_function "$FN_EVENTS" dropdeployEvents internal-only
   deploy_function "$FN_API" dropdeployApi all
+  # Cloud Scheduler in the same project is internal traffic when it calls the run.app URL
+  # (https://cloud.google.com/run/docs/securing/ingress#settings), which the job below uses.
+  deploy_function "$FN_RECONCILE" dropdeployReconcile internal-only
   grant run-service "$FN_EVENTS" roles/run.invoker "serviceAccount:$SA_TRIGGER"
+  grant run-service "$FN_RECONCILE" roles/run.invoker "serviceAccount:$SA_SCHEDULER"
   local member
   for member in "${INVOKERS[@]}"; do
     grant run-service "$FN_API" roles/run.invoker "$member"
   done
   ((${#INVOKERS[@]})) || say "note: no --invoker given: only principals with project-wide invoker rights (such as Owners) can call $FN_API"
+}
+
+# The reconciler runs every minute: Cloud Scheduler POSTs (the body is ignored) to the reconcile
+# function's run.app URL with an OIDC token of the scheduler service account, audience that URL.
+ensure_scheduler() {
+  local url current tab=$'\t'
+  local describe_url=(gcloud functions describe "$FN_RECONCILE" "--region=$REGION" "--project=$PROJECT" '--format=value(serviceConfig.uri)')
+  # An attempt may last as long as the function may run, so a long run is not counted a failure.
+  local settings=("--location=$REGION" "--project=$PROJECT" '--schedule=* * * * *' --time-zone=Etc/UTC
+    --http-method=post "--oidc-service-account-email=$SA_SCHEDULER" "--attempt-deadline=${FUNCTION_TIMEOUT_SECONDS}s"
+    '--description=Runs the dropdeploy reconciler' --format=none)
+  if ((DRY_RUN)); then
+    # Pasteable: the URL is only known once the function exists.
+    say "check: scheduler job $SCHEDULER_JOB (would run: $(shell_quote gcloud scheduler jobs describe "$SCHEDULER_JOB" "--location=$REGION" "--project=$PROJECT" --format=none))"
+    say "create: scheduler job $SCHEDULER_JOB (every minute, POST to $FN_RECONCILE as $SA_SCHEDULER)"
+    say "  RECONCILE_URL=\$($(shell_quote "${describe_url[@]}"))"
+    say "  $(shell_quote gcloud scheduler jobs create http "$SCHEDULER_JOB" "${settings[@]}") --uri=\"\$RECONCILE_URL\" --oidc-token-audience=\"\$RECONCILE_URL\""
+    CHANGES=$((CHANGES + 1))
+    return 0
+  fi
+  url=$(query "${describe_url[@]}")
+  [[ -n $url ]] || die "function $FN_RECONCILE has no URL yet; run the installer again in a minute"
+  settings+=("--uri=$url" "--oidc-token-audience=$url")
+  if probe "scheduler job $SCHEDULER_JOB" gcloud scheduler jobs describe "$SCHEDULER_JOB" "--location=$REGION" "--project=$PROJECT" --format=none; then
+    current=$(query gcloud scheduler jobs describe "$SCHEDULER_JOB" "--location=$REGION" "--project=$PROJECT" \
+      '--format=value(schedule,httpTarget.uri,httpTarget.httpMethod,httpTarget.oidcToken.serviceAccountEmail,httpTarget.oidcToken.audience,attemptDeadline)')
+    if [[ $current == "* * * * *$tab$url${tab}POST$tab$SA_SCHEDULER$tab$url$tab${FUNCTION_TIMEOUT_SECONDS}s" ]]; then
+      exists "scheduler job $SCHEDULER_JOB"
+    else
+      mutate_retry update "scheduler job $SCHEDULER_JOB (every minute, POST to $url as $SA_SCHEDULER)" \
+        gcloud scheduler jobs update http "$SCHEDULER_JOB" "${settings[@]}"
+    fi
+  else
+    # Retried: the new service account and its invoker grant take a while to propagate.
+    mutate_retry create "scheduler job $SCHEDULER_JOB (every minute, POST to $url as $SA_SCHEDULER)" \
+      gcloud scheduler jobs create http "$SCHEDULER_JOB" "${settings[@]}"
+  fi
 }
 
 # find_upload_trigger_location: an Eventarc storage trigger must live where its bucket is
@@ -293,5 +335,6 @@ run_install() {
   ensure_custom_roles
   ensure_roles
   ensure_functions
+  ensure_scheduler
   ensure_triggers
 }

@@ -38,9 +38,14 @@ remove_triggers() {
   done
 }
 
+remove_scheduler() {
+  remove "scheduler job $SCHEDULER_JOB" gcloud scheduler jobs describe "$SCHEDULER_JOB" "--location=$REGION" "--project=$PROJECT" --format=none \
+    -- gcloud scheduler jobs delete "$SCHEDULER_JOB" "--location=$REGION" "--project=$PROJECT" --quiet
+}
+
 remove_functions() {
   local name
-  for name in "$FN_EVENTS" "$FN_API"; do
+  for name in "$FN_EVENTS" "$FN_API" "$FN_RECONCILE"; do
     remove "function $name" gcloud functions describe "$name" "--region=$REGION" "--project=$PROJECT" --format=none \
       -- gcloud functions delete "$name" "--region=$REGION" "--project=$PROJECT" --quiet
   done
@@ -116,7 +121,7 @@ remove_custom_roles() {
 }
 
 remove_service_accounts() {
-  local email accounts=("$SA_CONTROLLER" "$SA_BUILDER" "$SA_TRIGGER")
+  local email accounts=("$SA_CONTROLLER" "$SA_BUILDER" "$SA_TRIGGER" "$SA_SCHEDULER")
   ((PURGE)) && accounts+=("$SA_RUNTIME")
   for email in "${accounts[@]}"; do
     remove "service account $email" gcloud iam service-accounts describe "$email" "--project=$PROJECT" --format=none \
@@ -140,6 +145,7 @@ purge_storage() {
 
 run_uninstall() {
   remove_triggers
+  remove_scheduler
   remove_functions
   remove_topics
   remove_roles

@@ -128,7 +128,7 @@ describe('deploy/install.sh in an empty project', () => {
 
   it('enables every API it needs', () => {
     const enable = oneCall(r, 'services', 'enable');
-    for (const api of ['run', 'cloudbuild', 'artifactregistry', 'eventarc', 'pubsub', 'firestore', 'storage', 'iam', 'cloudfunctions']) {
+    for (const api of ['run', 'cloudbuild', 'artifactregistry', 'eventarc', 'pubsub', 'firestore', 'storage', 'iam', 'cloudfunctions', 'cloudscheduler']) {
       assert.ok(enable.includes(`${api}.googleapis.com`), `${api} not enabled: ${enable.join(' ')}`);
     }
   });
@@ -144,9 +144,9 @@ describe('deploy/install.sh in an empty project', () => {
     oneCall(r, 'pubsub', 'subscriptions', 'create', 'dropdeploy-dead-letter-sub', '--topic=dropdeploy-dead-letter');
   });
 
-  it('creates the controller, build, trigger and runtime service accounts', () => {
+  it('creates the controller, build, trigger, scheduler and runtime service accounts', () => {
     const made = callsWith(r, 'iam', 'service-accounts', 'create').map((c) => c[3]).sort();
-    assert.deepEqual(made, ['dropdeploy-builder', 'dropdeploy-controller', 'dropdeploy-runtime', 'dropdeploy-trigger']);
+    assert.deepEqual(made, ['dropdeploy-builder', 'dropdeploy-controller', 'dropdeploy-runtime', 'dropdeploy-scheduler', 'dropdeploy-trigger']);
   });
 
   it('grants exactly the least-privilege roles listed in deploy/README.md', () => {
@@ -168,6 +168,7 @@ describe('deploy/install.sh in an empty project', () => {
         `roles/eventarc.eventReceiver on projects ${P}`,
         'roles/run.invoker on run services dropdeploy-events',
       ],
+      [sa('scheduler')]: ['roles/run.invoker on run services dropdeploy-reconcile'],
       [STORAGE_AGENT]: [`roles/pubsub.publisher on projects ${P}`],
       [PUBSUB_AGENT]: [
         'roles/pubsub.publisher on pubsub topics dropdeploy-dead-letter',
@@ -209,13 +210,27 @@ describe('deploy/install.sh in an empty project', () => {
       // The controller refuses uploads that would deploy over one of its own functions.
       DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events,dropdeploy-api,dropdeploy-reconcile',
     };
-    for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi']]) {
+    for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi'],
+      ['dropdeploy-reconcile', 'dropdeployReconcile']]) {
       const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,
         `--entry-point=${entry}`, '--no-allow-unauthenticated', `--service-account=${sa('controller').slice(15)}`);
       assert.deepEqual(envVars(d), want);
       assert.equal(flag(d, 'timeout'), `${envVars(d).DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS}s`, `timeout of ${name}`);
     }
     assert.equal(flag(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'), 'ingress-settings'), 'internal-only');
+    // Cloud Scheduler in the same project calling the run.app URL counts as internal traffic.
+    assert.equal(flag(oneCall(r, 'functions', 'deploy', 'dropdeploy-reconcile'), 'ingress-settings'), 'internal-only');
+  });
+
+  it('runs the reconciler every minute from Cloud Scheduler, with an OIDC token only it may present', () => {
+    const url = 'https://dropdeploy-reconcile-abc123-ew.a.run.app'; // what the stub answers
+    const job = oneCall(r, 'scheduler', 'jobs', 'create', 'http', 'dropdeploy-reconcile', `--location=${R}`, `--project=${P}`,
+      '--schedule=* * * * *', `--uri=${url}`, '--http-method=post', `--oidc-service-account-email=${sa('scheduler').slice(15)}`,
+      `--oidc-token-audience=${url}`);
+    assert.equal(flag(job, 'attempt-deadline'), '540s');
+    const at = (c: string[]) => r.calls.indexOf(c);
+    assert.ok(at(oneCall(r, 'functions', 'deploy', 'dropdeploy-reconcile')) < at(job), 'the function exists first');
+    assert.ok(at(oneCall(r, 'run', 'services', 'add-iam-policy-binding', 'dropdeploy-reconcile')) < at(job), 'its invoker is granted first');
   });
 
   it('labels its own functions as the controller, never managed-by=dropdeploy (which lets dropdeploy deploy over them)', () => {
@@ -264,6 +279,16 @@ describe('deploy/install.sh against a project where everything exists', () => {
     assert.match(r.stdout, /nothing to do/);
   });
 
+  it('points the scheduler job at the reconcile function again when its settings drifted', () => {
+    const sb = sandbox();
+    ok(run(sb, BASE));
+    writeFileSync(join(sb.state, 'res', 'scheduler_jobs_dropdeploy-reconcile'), 'schedule=*/5 * * * *\nuri=https://old.example\n');
+    const r = ok(run(sb, BASE));
+    const u = oneCall(r, 'scheduler', 'jobs', 'update', 'http', 'dropdeploy-reconcile', '--schedule=* * * * *');
+    assert.equal(flag(u, 'uri'), 'https://dropdeploy-reconcile-abc123-ew.a.run.app');
+    assert.equal(mutations(r).length, 1, show(mutations(r)));
+  });
+
   it('sets the custom role\'s permissions back when they drifted', () => {
     const sb = sandbox();
     ok(run(sb, BASE));
@@ -301,7 +326,8 @@ describe('deploy/install.sh against a project where everything exists', () => {
     const sb = sandbox();
     ok(run(sb, BASE));
     const r = ok(run(sb, [...BASE, '--redeploy'], {mode: 'all-exist'}));
-    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')), ['functions deploy dropdeploy-events', 'functions deploy dropdeploy-api']);
+    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')),
+      ['functions deploy dropdeploy-events', 'functions deploy dropdeploy-api', 'functions deploy dropdeploy-reconcile']);
   });
 });
 
@@ -313,6 +339,8 @@ describe('deploy/install.sh --dry-run', () => {
     assert.match(r.stdout, /^check: bucket gs:\/\/dropdeploy-sources-my-project \(would run: gcloud storage buckets describe/m);
     assert.match(r.stdout, /^ {2}gcloud functions deploy dropdeploy-events --gen2 .*--runtime=nodejs22/m);
     assert.match(r.stdout, /^ {2}gcloud eventarc triggers create dropdeploy-uploads /m);
+    assert.match(r.stdout, /^ {2}RECONCILE_URL=\$\(gcloud functions describe dropdeploy-reconcile .*'--format=value\(serviceConfig.uri\)'\)$/m);
+    assert.match(r.stdout, /^ {2}gcloud scheduler jobs create http dropdeploy-reconcile .*'--schedule=\* \* \* \* \*'.* --uri="\$RECONCILE_URL" --oidc-token-audience="\$RECONCILE_URL"$/m);
     assert.match(r.stdout, /^ {2}gcloud pubsub subscriptions update "\$SUB" --ack-deadline=600 --dead-letter-topic=/m);
     assert.match(r.stdout, /^ {2}gcloud firestore databases create '--database=\(default\)'/m);
     assert.match(r.stdout, /none made/);
@@ -337,8 +365,10 @@ describe('deploy/install.sh --uninstall', () => {
     assert.deepEqual(deletes(r), [
       `eventarc triggers delete dropdeploy-uploads`,
       `eventarc triggers delete dropdeploy-builds`,
+      `scheduler jobs delete dropdeploy-reconcile`,
       `functions delete dropdeploy-events --region=${R}`,
       `functions delete dropdeploy-api --region=${R}`,
+      `functions delete dropdeploy-reconcile --region=${R}`,
       `pubsub subscriptions delete dropdeploy-dead-letter-sub`,
       `pubsub topics delete dropdeploy-status`,
       `pubsub topics delete dropdeploy-dead-letter`,
@@ -347,6 +377,7 @@ describe('deploy/install.sh --uninstall', () => {
       `iam service-accounts delete dropdeploy-controller@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-builder@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-trigger@${P}.iam.gserviceaccount.com`,
+      `iam service-accounts delete dropdeploy-scheduler@${P}.iam.gserviceaccount.com`,
     ]);
     // Project-level grants are removed before their accounts (and the custom role) go.
     const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding').map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`).sort();

@@ -83,6 +83,8 @@ case "$group/$verb" in
   'firestore databases/'*) name=${flags[database]:-(default)} ;;
   'iam service-accounts/create') name="$name@${flags[project]}.iam.gserviceaccount.com" ;;
   'storage/rm') group='storage buckets' ;;
+  # scheduler jobs create|update http NAME
+  'scheduler jobs/create' | 'scheduler jobs/update') name=${words[$((v + 2))]:-} ;;
   # A Cloud Run function's IAM policy is its Cloud Run service's.
   'run services/'*) group=functions ;;
 esac
@@ -116,6 +118,12 @@ field() {
     location) setting location | tr '[:lower:]' '[:upper:]' ;;
     labels.managed-by) { setting labels; setting update-labels; } | sed -n 's/.*managed-by=\([^,;]*\).*/\1/p' | head -n 1 ;;
     ackDeadlineSeconds) setting ack-deadline ;;
+    schedule) setting schedule ;;
+    httpTarget.uri) setting uri ;;
+    httpTarget.httpMethod) setting http-method | tr '[:lower:]' '[:upper:]' ;;
+    httpTarget.oidcToken.serviceAccountEmail) setting oidc-service-account-email ;;
+    httpTarget.oidcToken.audience) setting oidc-token-audience ;;
+    attemptDeadline) setting attempt-deadline ;;
     deadLetterPolicy.deadLetterTopic) setting dead-letter-topic ;;
     deadLetterPolicy.maxDeliveryAttempts) setting max-delivery-attempts ;;
     retryPolicy.minimumBackoff) setting min-retry-delay ;;
