@@ -135,6 +135,7 @@ set_names() {
   TRIGGER_BUILDS=$NAME_PREFIX-builds
   # Custom role ids have letters, digits, _ and . only.
   ROLE_CONTROLLER=${NAME_PREFIX//-/_}_controller
+  ROLE_API_POLICY=${NAME_PREFIX//-/_}_api_policy_reader
   local domain="$PROJECT.iam.gserviceaccount.com"
   SA_CONTROLLER=$NAME_PREFIX-controller@$domain
   SA_BUILDER=$NAME_PREFIX-builder@$domain

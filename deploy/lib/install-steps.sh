@@ -15,6 +15,11 @@ CONTROLLER_PERMISSIONS=(
   cloudbuild.builds.create cloudbuild.builds.get           # CreateBuild, GetBuild
   cloudbuild.builds.list                                   # ListBuilds (finding a build by its tag)
 )
+# The API checks, once per instance, that its own service has no allUsers or
+# allAuthenticatedUsers invoker (Cloud Run Admin v2 GetIamPolicy). A role of its own, granted on
+# the API service only: in the project role it would read every service's policy, and the
+# predefined roles holding it (run.viewer and up) read much more of the service.
+API_POLICY_PERMISSIONS=(run.services.getIamPolicy)
 # What installers before the custom role granted the controller on the project instead.
 LEGACY_CONTROLLER_ROLES=(roles/run.developer roles/cloudbuild.builds.editor)
 
@@ -149,6 +154,8 @@ ensure_custom_role() {
 ensure_custom_roles() {
   ensure_custom_role "$ROLE_CONTROLLER" 'dropdeploy controller' \
     'What the dropdeploy controller calls on Cloud Run and Cloud Build (deploy/README.md)' "${CONTROLLER_PERMISSIONS[@]}"
+  ensure_custom_role "$ROLE_API_POLICY" 'dropdeploy API policy check' \
+    "Lets the dropdeploy API read its own service's IAM policy (deploy/README.md)" "${API_POLICY_PERMISSIONS[@]}"
 }
 
 # The roles, each with its reason, are listed in deploy/README.md; keep the two in step.
@@ -214,6 +221,7 @@ ensure_functions() {
   deploy_function "$FN_RECONCILE" dropdeployReconcile internal-only
   grant run-service "$FN_EVENTS" roles/run.invoker "serviceAccount:$SA_TRIGGER"
   grant run-service "$FN_RECONCILE" roles/run.invoker "serviceAccount:$SA_SCHEDULER"
+  grant run-service "$FN_API" "projects/$PROJECT/roles/$ROLE_API_POLICY" "serviceAccount:$SA_CONTROLLER"
   local member
   for member in "${INVOKERS[@]}"; do
     grant run-service "$FN_API" roles/run.invoker "$member"

@@ -118,6 +118,8 @@ remove_custom_role() {
 
 remove_custom_roles() {
   remove_custom_role "$ROLE_CONTROLLER"
+  # Its only binding was on the API service, deleted with the function.
+  remove_custom_role "$ROLE_API_POLICY"
 }
 
 remove_service_accounts() {

@@ -27,6 +27,8 @@ const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm'
   'add-iam-policy-binding', 'remove-iam-policy-binding']);
 /** The controller's custom role: what it calls on Cloud Run and Cloud Build, nothing more. */
 const CONTROLLER_ROLE = `projects/${P}/roles/dropdeploy_controller`;
+/** Lets the API read its own service's IAM policy (it refuses to serve when that is public). */
+const API_POLICY_ROLE = `projects/${P}/roles/dropdeploy_api_policy_reader`;
 const CONTROLLER_PERMISSIONS = ['cloudbuild.builds.create', 'cloudbuild.builds.get', 'cloudbuild.builds.list',
   'run.operations.get', 'run.services.create', 'run.services.get', 'run.services.update'];
 
@@ -152,6 +154,7 @@ describe('deploy/install.sh in an empty project', () => {
   it('grants exactly the least-privilege roles listed in deploy/README.md', () => {
     assert.deepEqual(grants(r), {
       [sa('controller')]: [
+        `${API_POLICY_ROLE} on run services dropdeploy-api`,
         `${CONTROLLER_ROLE} on projects ${P}`,
         `roles/datastore.user on projects ${P}`,
         `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-builder@${P}.iam.gserviceaccount.com`,
@@ -186,6 +189,14 @@ describe('deploy/install.sh in an empty project', () => {
     const roleAt = r.calls.indexOf(c);
     const grantAt = r.calls.findIndex((g) => g.includes('add-iam-policy-binding') && g.includes(`--role=${CONTROLLER_ROLE}`));
     assert.ok(roleAt >= 0 && roleAt < grantAt, 'the role exists before it is granted');
+  });
+
+  it('lets the API read its own IAM policy, and no other service\'s', () => {
+    const c = oneCall(r, 'iam', 'roles', 'create', 'dropdeploy_api_policy_reader', `--project=${P}`, '--stage=GA');
+    assert.equal(flag(c, 'permissions'), 'run.services.getIamPolicy');
+    const g = oneCall(r, 'add-iam-policy-binding', `--role=${API_POLICY_ROLE}`);
+    assert.deepEqual(g.slice(0, 4), ['run', 'services', 'add-iam-policy-binding', 'dropdeploy-api']);
+    assert.ok(r.calls.indexOf(oneCall(r, 'functions', 'deploy', 'dropdeploy-api')) < r.calls.indexOf(g), 'the service exists first');
   });
 
   it('grants no basic or admin role anywhere', () => {
@@ -374,6 +385,7 @@ describe('deploy/install.sh --uninstall', () => {
       `pubsub topics delete dropdeploy-dead-letter`,
       `pubsub topics delete cloud-builds`,
       `iam roles delete dropdeploy_controller`,
+      `iam roles delete dropdeploy_api_policy_reader`,
       `iam service-accounts delete dropdeploy-controller@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-builder@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-trigger@${P}.iam.gserviceaccount.com`,
