@@ -83,6 +83,35 @@ ensure_firestore() {
   fi
 }
 
+# The reconciler's query: a collection-group query on releases, state in [...] and
+# updateTime < cutoff, ordered by updateTime. Firestore serves it only from this composite index.
+INDEX_COLLECTION_GROUP=releases
+INDEX_FIELDS=(state updateTime)
+
+ensure_index() {
+  local shown
+  shown=$(printf '%s, ' "${INDEX_FIELDS[@]}")
+  local what="composite index $INDEX_COLLECTION_GROUP (${shown%, }) for every collection named $INDEX_COLLECTION_GROUP"
+  local list=(gcloud firestore indexes composite list "--database=$FIRESTORE_DB" "--project=$PROJECT"
+    '--format=value(name.segment(-3),queryScope,fields[].fieldPath.list(),fields[].order.list())')
+  local field fields=() paths orders tab=$'\t'
+  for field in "${INDEX_FIELDS[@]}"; do fields+=("--field-config=field-path=$field,order=ascending"); done
+  paths=$(IFS=, && printf '%s' "${INDEX_FIELDS[*]}")
+  orders=$(printf 'ASCENDING,%.0s' "${INDEX_FIELDS[@]}")
+  orders=${orders%,}
+  if ((DRY_RUN)); then
+    say "check: composite index $INDEX_COLLECTION_GROUP (${shown%, }) (would run: $(shell_quote "${list[@]}"))"
+  # Firestore lists the implicit last field __name__ too, in the last field's order.
+  elif query "${list[@]}" | grep -qxE "$INDEX_COLLECTION_GROUP${tab}COLLECTION_GROUP$tab$paths(,__name__)?$tab$orders(,ASCENDING)?"; then
+    exists "$what"
+    return 0
+  fi
+  # --async: on a database with data the index takes minutes to build; until it is READY the
+  # reconciler's query fails and is tried again on the next tick.
+  mutate_retry create "$what (builds in the background)" gcloud firestore indexes composite create "--database=$FIRESTORE_DB" \
+    "--project=$PROJECT" "--collection-group=$INDEX_COLLECTION_GROUP" --query-scope=collection-group "${fields[@]}" --async --format=none
+}
+
 ensure_topic() {
   local topic=$1
   if probe "topic $topic" gcloud pubsub topics describe "$topic" "--project=$PROJECT" --format=none; then
@@ -338,6 +367,7 @@ run_install() {
   ensure_bucket
   ensure_repository
   ensure_firestore
+  ensure_index
   ensure_topics
   ensure_service_accounts
   ensure_custom_roles

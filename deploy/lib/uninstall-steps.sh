@@ -2,7 +2,7 @@
 # --uninstall: removes what the installer created, in reverse order. Kept unless --purge:
 # the source bucket (your archives), the Artifact Registry repository (the images your
 # services run) and the runtime service account (your services still run as it). Never
-# removed: the Firestore database (it may hold more than dropdeploy's data), the APIs,
+# removed: the Firestore database and its index (it may hold more than dropdeploy's data), the APIs,
 # the Cloud Storage service agent's pubsub.publisher grant (every storage trigger in the
 # project needs it) and the services dropdeploy deployed.
 
@@ -154,5 +154,5 @@ run_uninstall() {
   remove_custom_roles
   remove_service_accounts
   purge_storage
-  say "keep: Firestore database $FIRESTORE_DB (release history; delete it with: $(shell_quote gcloud firestore databases delete "--database=$FIRESTORE_DB" "--project=$PROJECT"))"
+  say "keep: Firestore database $FIRESTORE_DB and its index (release history; delete it with: $(shell_quote gcloud firestore databases delete "--database=$FIRESTORE_DB" "--project=$PROJECT"))"
 }

@@ -141,6 +141,15 @@ describe('deploy/install.sh in an empty project', () => {
     oneCall(r, 'firestore', 'databases', 'create', '--type=firestore-native', '--database=(default)');
   });
 
+  it('creates the reconciler\'s composite index on releases (state, updateTime) across collections', () => {
+    const c = oneCall(r, 'firestore', 'indexes', 'composite', 'create', '--database=(default)', '--collection-group=releases',
+      '--query-scope=collection-group');
+    assert.deepEqual(c.filter((a) => a.startsWith('--field-config=')),
+      ['--field-config=field-path=state,order=ascending', '--field-config=field-path=updateTime,order=ascending']);
+    assert.ok(r.calls.indexOf(oneCall(r, 'firestore', 'databases', 'create')) < r.calls.indexOf(c), 'the database exists first');
+    oneCall(r, 'firestore', 'indexes', 'composite', 'list', '--database=(default)');
+  });
+
   it('creates the status, cloud-builds and dead-letter topics and a subscription on the dead-letter topic', () => {
     for (const t of ['dropdeploy-status', 'cloud-builds', 'dropdeploy-dead-letter']) oneCall(r, 'pubsub', 'topics', 'create', t);
     oneCall(r, 'pubsub', 'subscriptions', 'create', 'dropdeploy-dead-letter-sub', '--topic=dropdeploy-dead-letter');
@@ -354,6 +363,8 @@ describe('deploy/install.sh --dry-run', () => {
     assert.match(r.stdout, /^ {2}gcloud scheduler jobs create http dropdeploy-reconcile .*'--schedule=\* \* \* \* \*'.* --uri="\$RECONCILE_URL" --oidc-token-audience="\$RECONCILE_URL"$/m);
     assert.match(r.stdout, /^ {2}gcloud pubsub subscriptions update "\$SUB" --ack-deadline=600 --dead-letter-topic=/m);
     assert.match(r.stdout, /^ {2}gcloud firestore databases create '--database=\(default\)'/m);
+    assert.match(r.stdout, /^check: composite index releases \(state, updateTime\) \(would run: gcloud firestore indexes composite list '--database=\(default\)'/m);
+    assert.match(r.stdout, /^ {2}gcloud firestore indexes composite create '--database=\(default\)' --project=my-project --collection-group=releases --query-scope=collection-group /m);
     assert.match(r.stdout, /none made/);
   });
 
@@ -401,6 +412,8 @@ describe('deploy/install.sh --uninstall', () => {
     ]);
     assert.equal(callsWith(r, 'storage', 'buckets', 'remove-iam-policy-binding').length, 2);
     assert.match(r.stdout, /keep: bucket gs:\/\/dropdeploy-sources-my-project and repository dropdeploy/);
+    assert.match(r.stdout, /keep: Firestore database \(default\) and its index/);
+    assert.deepEqual(callsWith(r, 'indexes', 'delete'), []);
     const again = ok(run(sb, [...BASE, '--uninstall']));
     assert.deepEqual(mutations(again), [], show(mutations(again)));
     assert.match(again.stdout, /nothing to do/);
@@ -564,6 +577,15 @@ describe('deploy/install.sh name flags', () => {
     const r = run(sandbox(), ['--project', 'my-google-project', '--region', R, '--dry-run']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /bucket "dropdeploy-sources-my-google-project".*google.*--bucket/);
+  });
+
+  it('puts the index in the database DROPDEPLOY_FIRESTORE_DATABASE names', () => {
+    const sb = sandbox();
+    const r = ok(run(sb, BASE, {env: {DROPDEPLOY_FIRESTORE_DATABASE: 'dropdeploy-db'}}));
+    oneCall(r, 'firestore', 'databases', 'create', '--database=dropdeploy-db');
+    oneCall(r, 'firestore', 'indexes', 'composite', 'create', '--database=dropdeploy-db', '--collection-group=releases');
+    const again = ok(run(sb, BASE, {env: {DROPDEPLOY_FIRESTORE_DATABASE: 'dropdeploy-db'}}));
+    assert.deepEqual(mutations(again), [], show(mutations(again)));
   });
 
   it('refuses a DROPDEPLOY_FIRESTORE_DATABASE that is not a database id, naming the variable', () => {

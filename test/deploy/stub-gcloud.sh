@@ -48,6 +48,26 @@ for a in "$@"; do
 done
 
 case "${words[*]}" in
+  'firestore indexes composite list')
+    # value(name.segment(-3),queryScope,fields[].fieldPath.list(),fields[].order.list()) of each index;
+    # like Firestore, the implicit __name__ field is listed last.
+    db=${flags[database]:-(default)}
+    for f in "$state/res/firestore_indexes_composite_${db//\//%}%"*; do
+      [[ -e $f ]] || continue
+      cg=$(grep '^collection-group=' "$f" | tail -n 1 | cut -d= -f2-)
+      scope=$(grep '^query-scope=' "$f" | tail -n 1 | cut -d= -f2- | tr '[:lower:]-' '[:upper:]_')
+      IFS=';' read -ra configs <<<"$(grep '^field-config=' "$f" | tail -n 1 | cut -d= -f2-)"
+      paths="" orders=""
+      for c in "${configs[@]}"; do
+        p=${c#field-path=}
+        paths+="${p%%,*},"
+        o=${c##*order=}
+        orders+="${o^^},"
+      done
+      printf '%s\t%s\t%s__name__\t%sASCENDING\n' "$cg" "${scope:-COLLECTION}" "$paths" "$orders"
+    done
+    exit 0
+    ;;
   'auth list')
     [[ ${STUB_NO_AUTH:-} == 1 ]] || echo tester@example.com
     exit 0
@@ -83,6 +103,8 @@ case "$group/$verb" in
   'firestore databases/'*) name=${flags[database]:-(default)} ;;
   'iam service-accounts/create') name="$name@${flags[project]}.iam.gserviceaccount.com" ;;
   'storage/rm') group='storage buckets' ;;
+  # An index has no name of its own until Firestore makes one: the stub keys it by collection group.
+  'firestore indexes composite/'*) name="${flags[database]:-(default)}/${flags[collection-group]:-}" ;;
   # scheduler jobs create|update http NAME
   'scheduler jobs/create' | 'scheduler jobs/update') name=${words[$((v + 2))]:-} ;;
   # A Cloud Run function's IAM policy is its Cloud Run service's.
