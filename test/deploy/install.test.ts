@@ -5,24 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
-import {join, resolve} from 'node:path';
-import {after, before, describe, it} from 'node:test';
-
-const ROOT = resolve(__dirname, '../../..');
-const INSTALL = join(ROOT, 'deploy', 'install.sh');
-const STUB = join(ROOT, 'test', 'deploy', 'stub-gcloud.sh');
-const BASH = spawnSync('sh', ['-c', 'command -v bash'], {encoding: 'utf8'}).stdout.trim() || '/bin/bash';
+import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {before, describe, it} from 'node:test';
+import {BASE, P, R, ROOT, ok, run, sandbox, type Run} from './install-harness';
 
 const PROJECT_NUMBER = '123456789012'; // what the stub answers
-const P = 'my-project';
-const R = 'europe-west1';
 const BUCKET = `dropdeploy-sources-${P}`;
 const sa = (name: string) => `serviceAccount:dropdeploy-${name}@${P}.iam.gserviceaccount.com`;
 const PUBSUB_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
 const STORAGE_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`;
-const BASE = ['--project', P, '--region', R, '--invoker', 'user:a@b.com', '--invoker=group:ops@example.com'];
 const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm', 'undelete',
   'add-iam-policy-binding', 'remove-iam-policy-binding']);
 /** The controller's custom role: what it calls on Cloud Run and Cloud Build, nothing more. */
@@ -31,49 +23,6 @@ const CONTROLLER_ROLE = `projects/${P}/roles/dropdeploy_controller`;
 const API_POLICY_ROLE = `projects/${P}/roles/dropdeploy_api_policy_reader`;
 const CONTROLLER_PERMISSIONS = ['cloudbuild.builds.create', 'cloudbuild.builds.get', 'cloudbuild.builds.list',
   'run.operations.get', 'run.services.create', 'run.services.get', 'run.services.update'];
-
-const sandboxes: string[] = [];
-after(() => { for (const d of sandboxes) rmSync(d, {recursive: true, force: true}); });
-
-interface Sandbox {dir: string; bin: string; log: string; state: string}
-interface Run {status: number | null; stdout: string; stderr: string; calls: string[][]}
-
-/** A temp dir holding a `gcloud` that runs the stub, its call log and its project state. */
-function sandbox(existing: string[] = []): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'dropdeploy-install-'));
-  sandboxes.push(dir);
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'gcloud'), `#!/bin/sh\nexec "${BASH}" "${STUB}" "$@"\n`);
-  chmodSync(join(bin, 'gcloud'), 0o755);
-  const sb = {dir, bin, log: join(dir, 'calls.jsonl'), state: join(dir, 'state')};
-  // Resources that were there before the installer (the stub's file naming: '/' → '%', ' ' → '_').
-  mkdirSync(join(sb.state, 'res'), {recursive: true});
-  for (const key of existing) writeFileSync(join(sb.state, 'res', key.replace(/\//g, '%').replace(/ /g, '_')), '');
-  return sb;
-}
-
-function run(sb: Sandbox, args: string[], opts: {mode?: 'none-exist' | 'all-exist'; env?: Record<string, string>; path?: string} = {}): Run {
-  rmSync(sb.log, {force: true});
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('DROPDEPLOY_') && !k.startsWith('CLOUDSDK_')) env[k] = v;
-  }
-  Object.assign(env, {
-    PATH: opts.path ?? `${sb.bin}:${process.env.PATH ?? ''}`,
-    STUB_LOG: sb.log, STUB_STATE: sb.state, STUB_MODE: opts.mode ?? 'none-exist', RETRY_DELAY_SECONDS: '0',
-  }, opts.env);
-  const r = spawnSync(BASH, [INSTALL, ...args], {env, encoding: 'utf8', timeout: 60_000});
-  const calls = existsSync(sb.log)
-    ? readFileSync(sb.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
-    : [];
-  return {status: r.status, stdout: r.stdout, stderr: r.stderr, calls};
-}
-
-function ok(r: Run): Run {
-  assert.equal(r.status, 0, `installer failed\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-  return r;
-}
 
 const verbOf = (argv: string[]) => argv.find((a) => MUTATING.has(a) || a === 'describe' || a === 'get-iam-policy' || a === 'list');
 const mutations = (r: Run) => r.calls.filter((c) => MUTATING.has(verbOf(c) ?? ''));
