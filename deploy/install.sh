@@ -26,7 +26,8 @@ a custom role and service accounts) into PROJECT. Run it again at any time: it
 creates only what is missing and says "nothing to do" when everything is there.
 
   --project ID              Google Cloud project (required)
-  --region REGION           region of the functions, bucket, repository, triggers (required)
+  --region REGION           region of the functions, bucket, repository, triggers and the
+                            scheduler job (required)
   --prefix NAME             prefix of every resource name (default: dropdeploy)
   --bucket NAME             source bucket (default: PREFIX-sources-PROJECT)
   --repository ID           Artifact Registry repository (default: PREFIX)
@@ -54,9 +55,11 @@ DROPDEPLOY_FIRESTORE_DATABASE (also the database the installer creates),
 DROPDEPLOY_FIRESTORE_ROOT, DROPDEPLOY_LEASE_SECONDS, DROPDEPLOY_WAIT_SECONDS,
 DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS.
 Values are passed exactly as set; one with a newline or other control character is refused.
-DROPDEPLOY_API_AUTH is always cloud-run-iam (the API is private behind Cloud Run IAM), and
-DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS the functions' --timeout (540); DROPDEPLOY_LEASE_SECONDS
-must be greater than it.
+The installer sets these itself and refuses another value in the environment:
+DROPDEPLOY_API_AUTH=cloud-run-iam (the API is private behind Cloud Run IAM),
+DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=540 (the functions' --timeout; DROPDEPLOY_LEASE_SECONDS
+must be greater), DROPDEPLOY_CONTROLLER_SERVICES=PREFIX-events,PREFIX-api,PREFIX-reconcile
+(the controller's own functions, which no upload may deploy over).
 EOF
 }
 
