@@ -11,6 +11,8 @@ SOURCE_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
 source "$DEPLOY_DIR/lib/common.sh"
 # shellcheck source=deploy/lib/validate.sh
 source "$DEPLOY_DIR/lib/validate.sh"
+# shellcheck source=deploy/lib/roles.sh
+source "$DEPLOY_DIR/lib/roles.sh"
 # shellcheck source=deploy/lib/install-steps.sh
 source "$DEPLOY_DIR/lib/install-steps.sh"
 # shellcheck source=deploy/lib/uninstall-steps.sh
