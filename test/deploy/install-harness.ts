@@ -69,3 +69,50 @@ export function ok(r: Run): Run {
   assert.equal(r.status, 0, `installer failed\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r;
 }
+
+/** gcloud verbs that change the project. */
+export const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm', 'undelete',
+  'add-iam-policy-binding', 'remove-iam-policy-binding']);
+
+/** The verb of a gcloud call (create, describe, …), if it has one the tests know. */
+export const verbOf = (argv: string[]) => argv.find((a) => MUTATING.has(a) || a === 'describe' || a === 'get-iam-policy' || a === 'list');
+/** The calls that change the project. */
+export const mutations = (r: Run) => r.calls.filter((c) => MUTATING.has(verbOf(c) ?? ''));
+/** Calls as command lines, for assertion messages. */
+export const show = (calls: string[][]) => calls.map((c) => 'gcloud ' + c.join(' ')).join('\n');
+
+/** The calls that contain every one of `parts` as a whole argument. */
+export function callsWith(r: Run, ...parts: string[]): string[][] {
+  return r.calls.filter((c) => parts.every((p) => c.includes(p)));
+}
+/** The one call that contains every one of `parts`; fails if there is not exactly one. */
+export function oneCall(r: Run, ...parts: string[]): string[] {
+  const found = callsWith(r, ...parts);
+  assert.equal(found.length, 1, `expected one call with ${parts.join(' ')}; got:\n${show(found)}\nall calls:\n${show(r.calls)}`);
+  return found[0];
+}
+/** The value of --NAME=VALUE in a call. */
+export const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+/**
+ * The --set-env-vars pairs exactly as gcloud splits them (`gcloud topic escaping`; calliope's
+ * ArgList/ArgDict): `^DELIM^` at the start picks the delimiter (any length), the key ends at the
+ * first `=`. A list, so a test can see a variable given twice (gcloud keeps the last).
+ */
+export function envPairs(argv: string[]): [string, string][] {
+  let spec = flag(argv, 'set-env-vars') ?? '';
+  let sep = ',';
+  if (spec.startsWith('^') && spec.indexOf('^', 1) > 0) {
+    sep = spec.slice(1, spec.indexOf('^', 1));
+    spec = spec.slice(spec.indexOf('^', 1) + 1);
+  }
+  if (!spec.endsWith(sep)) spec += sep;
+  return spec.split(sep).slice(0, -1).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+}
+/** The --set-env-vars of a call as a record; fails when a variable is set twice. */
+export function envVars(argv: string[]): Record<string, string> {
+  const pairs = envPairs(argv);
+  const names = pairs.map(([k]) => k);
+  assert.equal(new Set(names).size, names.length, `a variable is set twice: ${names.join(' ')}`);
+  return Object.fromEntries(pairs);
+}
