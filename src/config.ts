@@ -52,22 +52,30 @@ export interface Config {
   storageEndpoint?: string;
 }
 
-/** How the HTTP API authenticates callers: always explicit, never guessed from a request. */
+/**
+ * How the HTTP API authenticates callers: always explicit, never guessed from a request, and
+ * refused at start where it would admit more than intended (see {@link apiAuthProblems}).
+ */
 export interface ApiConfig {
   /**
    * `cloud-run-iam`: the API is private and Cloud Run IAM has verified each caller's ID token
-   * (it hands the token on with its signature replaced); `google-id-token`: the controller
-   * verifies every token's signature itself; `none`: the local stack, on loopback only.
+   * (it hands the token on with its signature replaced), which the controller checks, once per
+   * instance, by reading its own service's IAM policy; `google-id-token`: the controller verifies
+   * every token's signature and audience itself and admits only `adminPrincipals`; `none`: the
+   * local stack, on loopback only, never on Cloud Run.
    */
   auth: 'cloud-run-iam' | 'google-id-token' | 'none';
-  /** Accepted token audiences; empty means `https://<Host header>`, the function's own URL. */
+  /** Accepted token audiences (the API's URL, a custom audience or an OAuth client id); never taken from a request. */
   audiences: string[];
-  /** If set, only these callers (`user:…`, `serviceAccount:…` or a bare email) may call the API. */
+  /** If set, only these callers (`user:…`, `serviceAccount:…` or a bare email, any case) may call the API. */
   adminPrincipals: string[];
   /** Where the token signing certificates (PEM JSON) come from; Google's by default. */
   certsUrl?: string;
+  /** The Cloud Run service this instance runs as (`K_SERVICE`); unset off Cloud Run. */
+  service?: string;
 }
 
+const AUTH_MODES: Array<ApiConfig['auth']> = ['cloud-run-iam', 'google-id-token', 'none'];
 const MACHINE_TYPES = ['UNSPECIFIED', 'N1_HIGHCPU_8', 'N1_HIGHCPU_32', 'E2_HIGHCPU_8', 'E2_HIGHCPU_32', 'E2_MEDIUM'];
 const INGRESS: Record<string, ServiceDefaults['ingress']> = {
   'all': 'INGRESS_TRAFFIC_ALL',
@@ -143,7 +151,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     (v) => /^[\w.-]+:\d{1,5}$/.test(v));
 
   const list = (name: string) => (get(name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const auth = optional('DROPDEPLOY_API_AUTH', 'cloud-run-iam, google-id-token or none', (v) => ['cloud-run-iam', 'google-id-token', 'none'].includes(v)) ?? 'google-id-token';
+  const auth = optional('DROPDEPLOY_API_AUTH', AUTH_MODES.join(', '), (v) => (AUTH_MODES as string[]).includes(v)) ?? 'google-id-token';
   const adminPrincipals = list('DROPDEPLOY_ADMIN_PRINCIPALS');
   for (const p of adminPrincipals) {
     if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p)) problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);
@@ -172,6 +180,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   for (const s of list('DROPDEPLOY_CONTROLLER_SERVICES')) {
     if (!ID_RE.test(s)) problems.push(`DROPDEPLOY_CONTROLLER_SERVICES: "${s}" is not a Cloud Run service name`);
   }
+  // Set by Cloud Run (and Knative) in every container; never set by dropdeploy itself.
+  const runService = optional('K_SERVICE', 'a Cloud Run service name (Cloud Run sets it)', (v) => /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v));
+  if ((AUTH_MODES as string[]).includes(auth)) problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {
@@ -197,7 +208,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
-    api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL')},
+    api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL'), service: runService},
     storageEndpoint: httpUrl('DROPDEPLOY_STORAGE_ENDPOINT'),
   };
   if (problems.length) throw new ConfigError(problems);
@@ -230,4 +241,24 @@ export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'func
     leaseMs: c.leaseSeconds * 1000, waitMs: c.waitSeconds * 1000, handlerMs: timeoutMs - reserveMs, renewEveryMs: Math.round(c.leaseSeconds * 1000 / 3),
     graceMs: c.reconcile.graceSeconds * 1000, lookbackMs: c.reconcile.lookbackHours * 3_600_000,
   };
+}
+
+/**
+ * Why an API auth setting may not start: every mode refuses where it would admit callers that
+ * nothing checked. `runService` is K_SERVICE, which Cloud Run sets in every container.
+ */
+export function apiAuthProblems(a: {auth: ApiConfig['auth']; audiences: string[]; adminPrincipals: string[]; runService?: string}): string[] {
+  switch (a.auth) {
+    case 'none':
+      return a.runService === undefined ? [] : [`DROPDEPLOY_API_AUTH=none is refused on Cloud Run (K_SERVICE=${a.runService} is set): it admits every caller as "local" and is meant for the local stack on loopback only; set DROPDEPLOY_API_AUTH=cloud-run-iam (the installer's setting) or google-id-token`];
+    case 'google-id-token': {
+      const needs = 'DROPDEPLOY_API_AUTH=google-id-token needs';
+      return [
+        ...(a.audiences.length ? [] : [`DROPDEPLOY_API_AUDIENCE is not set: ${needs} the audience callers mint their tokens for, e.g. the API's URL (gcloud auth print-identity-token --audiences=URL); the request's Host header is never trusted for it`]),
+        ...(a.adminPrincipals.length ? [] : [`DROPDEPLOY_ADMIN_PRINCIPALS is not set: ${needs} the callers it admits (user:EMAIL or serviceAccount:EMAIL, comma-separated); without it any Google account could call the API`]),
+      ];
+    }
+    case 'cloud-run-iam':
+      return a.runService !== undefined ? [] : ['DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE, which Cloud Run sets: off Cloud Run no Cloud Run IAM checks callers, and their unsigned tokens would be trusted; use DROPDEPLOY_API_AUTH=google-id-token (with DROPDEPLOY_API_AUDIENCE and DROPDEPLOY_ADMIN_PRINCIPALS) or none (loopback only)'];
+  }
 }

@@ -9,6 +9,9 @@ const valid = {
   DROPDEPLOY_REPOSITORY: 'dropdeploy',
   DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status',
   DROPDEPLOY_BUCKETS: 'my-sources, gs://other-sources',
+  // The default API auth (google-id-token) needs both, or the controller refuses to start.
+  DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example',
+  DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
 };
 
 function problems(env: Record<string, string>): string[] {
@@ -91,4 +94,42 @@ describe('parseConfig', () => {
       assert.ok(p[0].startsWith(name), p[0]);
     });
   }
+
+  describe('API auth fails closed', () => {
+    const {DROPDEPLOY_API_AUDIENCE: _a, DROPDEPLOY_ADMIN_PRINCIPALS: _p, ...bare} = valid;
+    const cases: Array<{name: string; input: Record<string, string>; want: RegExp[]}> = [
+      {name: 'none on Cloud Run (K_SERVICE set)', input: {...bare, DROPDEPLOY_API_AUTH: 'none', K_SERVICE: 'dropdeploy-api'},
+        want: [/^DROPDEPLOY_API_AUTH=none is refused on Cloud Run \(K_SERVICE=dropdeploy-api is set\)/]},
+      {name: 'google-id-token (the default) without audience and admins', input: bare,
+        want: [/^DROPDEPLOY_API_AUDIENCE is not set: DROPDEPLOY_API_AUTH=google-id-token needs/, /^DROPDEPLOY_ADMIN_PRINCIPALS is not set: DROPDEPLOY_API_AUTH=google-id-token needs/]},
+      {name: 'google-id-token without admins', input: {...bare, DROPDEPLOY_API_AUTH: 'google-id-token', DROPDEPLOY_API_AUDIENCE: 'https://x.example'},
+        want: [/^DROPDEPLOY_ADMIN_PRINCIPALS is not set/]},
+      {name: 'cloud-run-iam off Cloud Run (no K_SERVICE)', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam'},
+        want: [/^DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE/]},
+      {name: 'a K_SERVICE that is no service name', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'Not A Service'},
+        want: [/^K_SERVICE="Not A Service" is not valid/]},
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.name}, naming the variables`, () => {
+        const p = problems(c.input);
+        assert.equal(p.length, c.want.length, p.join('\n'));
+        c.want.forEach((re, i) => assert.match(p[i], re));
+      });
+    }
+    it('reports an auth refusal together with the other problems', () => {
+      const p = problems({...bare, DROPDEPLOY_REGION: '', DROPDEPLOY_API_AUTH: 'none', K_SERVICE: 'dropdeploy-api'});
+      assert.ok(p.some((x) => x.startsWith('DROPDEPLOY_REGION')) && p.some((x) => x.startsWith('DROPDEPLOY_API_AUTH=none')), p.join('\n'));
+    });
+    const accepted: Array<{name: string; input: Record<string, string>; want: object}> = [
+      {name: 'none off Cloud Run (the local stack)', input: {...bare, DROPDEPLOY_API_AUTH: 'none'},
+        want: {auth: 'none', audiences: [], adminPrincipals: [], certsUrl: undefined, service: undefined}},
+      {name: 'google-id-token with audience and admins', input: valid,
+        want: {auth: 'google-id-token', audiences: ['https://dd-api.example'], adminPrincipals: ['user:ops@example.com'], certsUrl: undefined, service: undefined}},
+      {name: 'cloud-run-iam on Cloud Run; admins optional', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'dropdeploy-api'},
+        want: {auth: 'cloud-run-iam', audiences: [], adminPrincipals: [], certsUrl: undefined, service: 'dropdeploy-api'}},
+    ];
+    for (const c of accepted) {
+      it(`accepts ${c.name}`, () => assert.deepEqual(parseConfig(c.input).api, c.want));
+    }
+  });
 });

@@ -24,6 +24,8 @@ describe('src/index.ts', () => {
     Object.assign(process.env, {
       DROPDEPLOY_PROJECT: 'index-test', DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
       DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_LOG_FORMAT: 'json',
+      // The default auth, google-id-token, starts only with both.
+      DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example', DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
     });
     require('../src/index');
   });

@@ -75,6 +75,8 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
       // A dead handler's lease must run out quickly here (the shortest allowed, above the
       // function timeout); production keeps 540 s and the 900 s default.
       DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '9', DROPDEPLOY_LEASE_SECONDS: '10', DROPDEPLOY_WAIT_SECONDS: '8', DROPDEPLOY_LOG_FORMAT: 'json',
+      // The controller process listens on loopback; its API is not served here.
+      DROPDEPLOY_API_AUTH: 'none',
     };
     deps = createDeps(parseConfig(env));
     await buildsTopic.createSubscription('controller', {pushConfig: {pushEndpoint: `http://127.0.0.1:${port}/projects/${projectId}/topics/cloud-builds`}, ackDeadlineSeconds: 60});
