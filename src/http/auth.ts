@@ -1,10 +1,10 @@
 /**
  * Who is calling the API. On Google Cloud the function is private: Cloud Run IAM admits only
- * callers with the invoker role and a Google ID token (mode `cloud-run-iam`). The controller
- * verifies a token's signature itself when it has one (audience = its own URL; always, in mode
- * `google-id-token`), checks the caller against DROPDEPLOY_ADMIN_PRINCIPALS, and records the
- * caller as the release's actor. The local stack runs with auth `none`, on loopback only. The
- * mode is configuration, never inferred from a request.
+ * callers with the invoker role and a Google ID token (mode `cloud-run-iam`). In mode
+ * `google-id-token` the controller verifies every token's signature and audience
+ * (DROPDEPLOY_API_AUDIENCE, never the request's Host) itself and admits only
+ * DROPDEPLOY_ADMIN_PRINCIPALS. The caller becomes the release's actor. The local stack runs with
+ * auth `none`, on loopback only. The mode is configuration, never inferred from a request.
  */
 import type {ApiConfig} from '../config';
 import {ApiError} from './errors';
@@ -27,7 +27,7 @@ interface TokenPayload {
   iss?: string;
   exp?: number;
   email?: string;
-  email_verified?: boolean;
+  email_verified?: unknown;
   sub?: string;
 }
 
@@ -61,7 +61,6 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
   const value = Array.isArray(header) ? header[0] : header;
   const token = value && /^Bearer\s+(\S+)$/i.exec(value)?.[1];
   if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'missing "Authorization: Bearer <Google ID token>"; get one with `gcloud auth print-identity-token --audiences=<API URL>`', {'www-authenticate': 'Bearer'});
-  const audiences = api.audiences.length ? api.audiences : [hostAudience(headers)];
   let payload: TokenPayload;
   if (token.split('.')[2] === PLATFORM_VERIFIED_SIGNATURE) {
     // Only Cloud Run IAM may vouch for a token without its signature; anywhere else such a
@@ -74,23 +73,31 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
     payload = decodePayload(token);
     if (!payload.exp || payload.exp * 1000 < now.getTime()) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token has expired; get a new one');
   } else {
+    // Never a default taken from the request (its Host header is the caller's to choose).
+    if (!api.audiences.length) throw new ApiError(401, 'UNAUTHENTICATED', 'this API accepts no signed ID tokens: DROPDEPLOY_API_AUDIENCE is not set');
     try {
-      payload = await (await getVerifier(api.certsUrl))(token, audiences);
+      payload = await (await getVerifier(api.certsUrl))(token, api.audiences);
     } catch (err) {
       throw new ApiError(401, 'UNAUTHENTICATED', `the ID token was refused: ${(err as Error).message}`);
     }
   }
   if (!payload.iss || !ISSUERS.includes(payload.iss)) throw new ApiError(401, 'UNAUTHENTICATED', `the ID token's issuer ${String(payload.iss)} is not Google`);
-  if (!payload.email || payload.email_verified === false) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token carries no verified email; mint it for a user or service account');
-  const actor = `${payload.email.endsWith('.gserviceaccount.com') ? 'serviceAccount' : 'user'}:${payload.email}`;
-  if (api.adminPrincipals.length && !api.adminPrincipals.some((p) => p === actor || p === payload.email)) {
+  if (typeof payload.email !== 'string' || !payload.email || payload.email_verified !== true) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token carries no verified email; mint it for a user or service account');
+  const email = payload.email;
+  const actor = `${email.toLowerCase().endsWith('.gserviceaccount.com') ? 'serviceAccount' : 'user'}:${email}`;
+  if (!isAdmin(api, actor, email)) {
     throw new ApiError(403, 'PERMISSION_DENIED', `${actor} may not call the dropdeploy API; add it to DROPDEPLOY_ADMIN_PRINCIPALS`);
   }
   return {actor};
 }
 
-function hostAudience(headers: Record<string, string | string[] | undefined>): string {
-  // Only Host: it is what routed the request to this service, unlike X-Forwarded-Host.
-  const host = headers.host;
-  return `https://${Array.isArray(host) ? host[0] : host ?? ''}`;
+/**
+ * Whether the caller may use the API: listed in DROPDEPLOY_ADMIN_PRINCIPALS (emails compare in
+ * any case), or — in mode cloud-run-iam with no list — admitted by Cloud Run IAM alone. In mode
+ * google-id-token an empty list admits nobody (parseConfig already refuses to start so).
+ */
+function isAdmin(api: ApiConfig, actor: string, email: string): boolean {
+  if (!api.adminPrincipals.length) return api.auth === 'cloud-run-iam';
+  const want = [actor.toLowerCase(), email.toLowerCase()];
+  return api.adminPrincipals.some((p) => want.includes(p.toLowerCase()));
 }

@@ -21,14 +21,21 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
     const c = await authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ci@p.iam.gserviceaccount.com'})), new Date());
     assert.equal(c.actor, 'serviceAccount:ci@p.iam.gserviceaccount.com');
   });
-  it('without ADMIN_PRINCIPALS any verified caller is admitted (Cloud Run IAM decides)', async () => {
-    const c = await authenticate(api({adminPrincipals: []}), bearer(issuer.token({aud: 'https://api.example', email: 'dev@example.com'})), new Date());
-    assert.equal(c.actor, 'user:dev@example.com');
+  it('in mode google-id-token, no ADMIN_PRINCIPALS admits nobody (parseConfig refuses it; this fails closed too)', async () => {
+    await refused(authenticate(api({adminPrincipals: []}), bearer(issuer.token({aud: 'https://api.example', email: 'dev@example.com'})), new Date()), 403, /DROPDEPLOY_ADMIN_PRINCIPALS/);
   });
-  it('the audience defaults to https://<Host>', async () => {
-    const c = await authenticate(api({audiences: []}), {authorization: `Bearer ${issuer.token({aud: 'https://dd-api-xyz.run.app', email: 'ops@example.com'})}`, host: 'dd-api-xyz.run.app'}, new Date());
-    assert.equal(c.actor, 'user:ops@example.com');
+  it('the Host header never sets the audience', async () => {
+    const forHost = issuer.token({aud: 'https://dd-api-xyz.run.app', email: 'ops@example.com'});
+    await refused(authenticate(api(), {authorization: `Bearer ${forHost}`, host: 'dd-api-xyz.run.app'}, new Date()), 401, /refused/);
+    await refused(authenticate(api({audiences: []}), {authorization: `Bearer ${forHost}`, host: 'dd-api-xyz.run.app'}, new Date()), 401, /DROPDEPLOY_API_AUDIENCE/);
   });
+  it('admin principals match whatever the case of the email', async () => {
+    assert.equal((await authenticate(api({adminPrincipals: ['user:Ops@Example.COM']}), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com'})), new Date())).actor, 'user:ops@example.com');
+    assert.equal((await authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'CI@p.iam.gserviceaccount.com'})), new Date())).actor, 'serviceAccount:CI@p.iam.gserviceaccount.com');
+  });
+  for (const [name, claim] of [['absent', {email_verified: undefined}], ['false', {email_verified: false}], ['the string "true"', {email_verified: 'true'}]] as const) {
+    it(`email_verified ${name} → 401`, () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com', ...claim})), new Date()), 401, /no verified email/));
+  }
   it('no token → 401', () => refused(authenticate(api(), {host: 'api.example'}, new Date()), 401, /missing "Authorization: Bearer/));
   it('not a bearer token → 401', () => refused(authenticate(api(), {authorization: 'Basic abc'}, new Date()), 401, /missing/));
   it('another audience → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://other.example', email: 'ops@example.com'})), new Date()), 401, /refused/));
@@ -55,6 +62,10 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
     it('accepted in mode cloud-run-iam, whatever audience Cloud Run accepted (gcloud user tokens)', async () => {
       assert.equal((await authenticate(iam(), bearer(stripped({aud: '32555940559.apps.googleusercontent.com', email: 'ops@example.com'})), new Date())).actor, 'user:ops@example.com');
     });
+    it('without ADMIN_PRINCIPALS, Cloud Run IAM alone decides who calls', async () => {
+      assert.equal((await authenticate(api({auth: 'cloud-run-iam', adminPrincipals: []}), bearer(stripped({aud: 'https://api.example', email: 'dev@example.com'})), new Date())).actor, 'user:dev@example.com');
+    });
+    it('still needs email_verified === true', () => refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', email_verified: undefined})), new Date()), 401, /no verified email/));
     it('still checked for expiry and admin', async () => {
       await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', exp: 1})), new Date()), 401, /expired/);
       await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'eve@example.com'})), new Date()), 403, /may not call/);
