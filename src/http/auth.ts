@@ -1,13 +1,16 @@
 /**
  * Who is calling the API. On Google Cloud the function is private: Cloud Run IAM admits only
- * callers with the invoker role and a Google ID token (mode `cloud-run-iam`). In mode
- * `google-id-token` the controller verifies every token's signature and audience
- * (DROPDEPLOY_API_AUDIENCE, never the request's Host) itself and admits only
- * DROPDEPLOY_ADMIN_PRINCIPALS. The caller becomes the release's actor. The local stack runs with
- * auth `none`, on loopback only. The mode is configuration, never inferred from a request.
+ * callers with the invoker role and a Google ID token (mode `cloud-run-iam`; that IAM really is
+ * in front is checked separately, see invoker-gate.ts). In mode `google-id-token` the
+ * controller verifies every token's signature and audience (DROPDEPLOY_API_AUDIENCE, never the
+ * request's Host) itself and admits only DROPDEPLOY_ADMIN_PRINCIPALS. The caller becomes the
+ * release's actor. The local stack runs with auth `none`, on loopback only. The mode is
+ * configuration, never inferred from a request; a refusal shows a fixed reason, never the token.
  */
 import type {ApiConfig} from '../config';
+import {describeError} from '../errors';
 import {ApiError} from './errors';
+import {GOOGLE_ISSUERS, idTokenVerifier, REFUSALS, type Refusal, type TokenPayload} from './id-token';
 
 /** The authenticated caller. */
 export interface Caller {
@@ -20,41 +23,21 @@ export interface Caller {
  * request reaches the container; such a token was checked by the platform already.
  */
 export const PLATFORM_VERIFIED_SIGNATURE = 'SIGNATURE_REMOVED_BY_GOOGLE';
-const ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
 
-interface TokenPayload {
-  aud?: string | string[];
-  iss?: string;
-  exp?: number;
-  email?: string;
-  email_verified?: unknown;
-  sub?: string;
-}
-
-let verifier: Promise<(token: string, audiences: string[]) => Promise<TokenPayload>> | undefined;
-
-/** The signature verifier, built on first use (google-auth-library stays unloaded until then). */
-function getVerifier(certsUrl: string | undefined): Promise<(token: string, audiences: string[]) => Promise<TokenPayload>> {
-  verifier ??= (async () => {
-    const {OAuth2Client} = await import('google-auth-library');
-    const client = new OAuth2Client(certsUrl ? {endpoints: {oauth2FederatedSignonPemCertsUrl: certsUrl}} : {});
-    return async (token: string, audiences: string[]) => {
-      const ticket = await client.verifyIdToken({idToken: token, audience: audiences});
-      return ticket.getPayload() as TokenPayload;
-    };
-  })();
-  return verifier;
-}
+const refused = (reason: Refusal) => new ApiError(401, 'UNAUTHENTICATED', REFUSALS[reason]);
 
 function decodePayload(token: string): TokenPayload {
+  const parts = token.split('.');
   try {
-    return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as TokenPayload;
+    const payload: unknown = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
+    if (parts.length === 3 && payload && typeof payload === 'object' && !Array.isArray(payload)) return payload as TokenPayload;
   } catch {
-    throw new ApiError(401, 'UNAUTHENTICATED', 'the bearer token is not a JWT; send a Google ID token (gcloud auth print-identity-token)');
+    // reported below, with a fixed reason
   }
+  throw refused('malformed');
 }
 
-/** Checks the request's caller; throws 401/403 as an {@link ApiError}. */
+/** Checks the request's caller; throws 401/403 (503 while Google's signing certificates are unreachable) as an {@link ApiError}. */
 export async function authenticate(api: ApiConfig, headers: Record<string, string | string[] | undefined>, now: Date): Promise<Caller> {
   if (api.auth === 'none') return {actor: 'local'};
   const header = headers['x-serverless-authorization'] ?? headers.authorization;
@@ -71,18 +54,20 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
     // Cloud Run checked signature and audience by its own rules (gcloud's user tokens carry
     // gcloud's client id as audience); expiry, identity and admin list are checked here.
     payload = decodePayload(token);
-    if (!payload.exp || payload.exp * 1000 < now.getTime()) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token has expired; get a new one');
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 < now.getTime()) throw refused('expired');
+    if (!payload.iss || !GOOGLE_ISSUERS.includes(payload.iss)) throw refused('wrongIssuer');
   } else {
     // Never a default taken from the request (its Host header is the caller's to choose).
     if (!api.audiences.length) throw new ApiError(401, 'UNAUTHENTICATED', 'this API accepts no signed ID tokens: DROPDEPLOY_API_AUDIENCE is not set');
-    try {
-      payload = await (await getVerifier(api.certsUrl))(token, api.audiences);
-    } catch (err) {
-      throw new ApiError(401, 'UNAUTHENTICATED', `the ID token was refused: ${(err as Error).message}`);
-    }
+    const verdict = await idTokenVerifier(api.certsUrl).then((verify) => verify(token, api.audiences)).catch((err: unknown) => {
+      throw new ApiError(503, 'UNAVAILABLE', describeError(err), {'retry-after': '5'});
+    });
+    if (!verdict.ok) throw refused(verdict.refusal);
+    payload = verdict.payload;
   }
-  if (!payload.iss || !ISSUERS.includes(payload.iss)) throw new ApiError(401, 'UNAUTHENTICATED', `the ID token's issuer ${String(payload.iss)} is not Google`);
-  if (typeof payload.email !== 'string' || !payload.email || payload.email_verified !== true) throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token carries no verified email; mint it for a user or service account');
+  if (typeof payload.email !== 'string' || !payload.email || payload.email_verified !== true) {
+    throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token carries no verified email; mint it for a user or service account');
+  }
   const email = payload.email;
   const actor = `${email.toLowerCase().endsWith('.gserviceaccount.com') ? 'serviceAccount' : 'user'}:${email}`;
   if (!isAdmin(api, actor, email)) {

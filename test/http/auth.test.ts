@@ -26,7 +26,7 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
   });
   it('the Host header never sets the audience', async () => {
     const forHost = issuer.token({aud: 'https://dd-api-xyz.run.app', email: 'ops@example.com'});
-    await refused(authenticate(api(), {authorization: `Bearer ${forHost}`, host: 'dd-api-xyz.run.app'}, new Date()), 401, /refused/);
+    await refused(authenticate(api(), {authorization: `Bearer ${forHost}`, host: 'dd-api-xyz.run.app'}, new Date()), 401, /another audience/);
     await refused(authenticate(api({audiences: []}), {authorization: `Bearer ${forHost}`, host: 'dd-api-xyz.run.app'}, new Date()), 401, /DROPDEPLOY_API_AUDIENCE/);
   });
   it('admin principals match whatever the case of the email', async () => {
@@ -38,17 +38,38 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
   }
   it('no token → 401', () => refused(authenticate(api(), {host: 'api.example'}, new Date()), 401, /missing "Authorization: Bearer/));
   it('not a bearer token → 401', () => refused(authenticate(api(), {authorization: 'Basic abc'}, new Date()), 401, /missing/));
-  it('another audience → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://other.example', email: 'ops@example.com'})), new Date()), 401, /refused/));
-  it('expired → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600})), new Date()), 401, /refused/));
+  /** A refusal with a fixed reason: none of the token's text in the message. */
+  const refusedWithout = async (token: string, status: number, message: RegExp) => {
+    await assert.rejects(authenticate(api(), bearer(token), new Date()), (e: unknown) => {
+      assert.ok(e instanceof ApiError && e.httpStatus === status, String(e));
+      assert.match(e.message, message);
+      for (const part of token.split('.').filter((x) => x.length > 8)) assert.ok(!e.message.includes(part), `the answer quotes the token: ${e.message}`);
+      return true;
+    });
+  };
+  it('another audience → 401', () => refusedWithout(issuer.token({aud: 'https://other.example', email: 'ops@example.com'}), 401, /^the ID token was minted for another audience/));
+  it('expired → 401', () => refusedWithout(issuer.token({aud: 'https://api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600}), 401, /^the ID token has expired/));
+  it('another issuer → 401', () => refusedWithout(issuer.token({aud: 'https://api.example', email: 'ops@example.com', iss: 'https://evil.example'}), 401, /^the ID token was not issued by Google/));
   it('a forged signature → 401', async () => {
     const t = issuer.token({aud: 'https://api.example', email: 'ops@example.com'});
-    const forged = t.slice(0, t.lastIndexOf('.') + 1) + Buffer.from('not the signature').toString('base64url');
-    await refused(authenticate(api(), bearer(forged), new Date()), 401, /refused/);
+    await refusedWithout(t.slice(0, t.lastIndexOf('.') + 1) + Buffer.from('not the signature at all, really').toString('base64url'), 401, /^the ID token's signature does not verify/);
+  });
+  it('a signing key Google does not publish → 401', async () => {
+    const [h, b, sig] = issuer.token({aud: 'https://api.example', email: 'ops@example.com'}).split('.');
+    const other = Buffer.from(JSON.stringify({...JSON.parse(Buffer.from(h, 'base64url').toString()), kid: 'unknown-key-id'})).toString('base64url');
+    await refusedWithout(`${other}.${b}.${sig}`, 401, /^the ID token's signature does not verify/);
   });
   it('a tampered payload → 401', async () => {
     const [h, , sig] = issuer.token({aud: 'https://api.example', email: 'dev@example.com'}).split('.');
     const body = Buffer.from(JSON.stringify({iss: 'https://accounts.google.com', aud: 'https://api.example', email: 'ops@example.com', exp: 9e9, iat: 1})).toString('base64url');
-    await refused(authenticate(api(), bearer(`${h}.${body}.${sig}`), new Date()), 401, /refused/);
+    await refusedWithout(`${h}.${body}.${sig}`, 401, /^the ID token's signature does not verify/);
+  });
+  for (const [name, token] of [['two segments', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0'], ['garbage segments', 'not-json-at-all.still-not-json.signature-here'], ['four segments', 'aaaaaaaaaa.bbbbbbbbbb.cccccccccc.dddddddddd']] as const) {
+    it(`a malformed token (${name}) → 401 without its text`, () => refusedWithout(token, 401, /^the bearer token is not a well-formed JWT/));
+  }
+  it('unreachable signing certificates → 503 (retry), not 401', async () => {
+    await assert.rejects(authenticate(api({certsUrl: 'http://127.0.0.1:9/certs'}), bearer(issuer.token({aud: 'https://api.example', email: 'ops@example.com'})), new Date()),
+      (e: unknown) => e instanceof ApiError && e.httpStatus === 503 && /signing certificates/.test(e.message));
   });
   it('a verified caller who is not an admin → 403', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example', email: 'intruder@example.com'})), new Date()), 403, /user:intruder@example\.com may not call.*DROPDEPLOY_ADMIN_PRINCIPALS/));
   it('a token without email → 401', () => refused(authenticate(api(), bearer(issuer.token({aud: 'https://api.example'})), new Date()), 401, /no verified email/));
@@ -66,6 +87,10 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
       assert.equal((await authenticate(api({auth: 'cloud-run-iam', adminPrincipals: []}), bearer(stripped({aud: 'https://api.example', email: 'dev@example.com'})), new Date())).actor, 'user:dev@example.com');
     });
     it('still needs email_verified === true', () => refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', email_verified: undefined})), new Date()), 401, /no verified email/));
+    it('a malformed one → 401 without its text', async () => {
+      await assert.rejects(authenticate(iam(), bearer(`abcdefghijkl.mnopqrstuvwx.${PLATFORM_VERIFIED_SIGNATURE}`), new Date()),
+        (e: unknown) => e instanceof ApiError && e.httpStatus === 401 && /not a well-formed JWT/.test(e.message) && !e.message.includes('abcdefghijkl'));
+    });
     it('still checked for expiry and admin', async () => {
       await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'ops@example.com', exp: 1})), new Date()), 401, /expired/);
       await refused(authenticate(iam(), bearer(stripped({aud: 'https://api.example', email: 'eve@example.com'})), new Date()), 403, /may not call/);
@@ -75,7 +100,7 @@ describe('authenticate (Google ID tokens, verified against a local signing key)'
     });
     it('a signed token is still verified in mode cloud-run-iam', async () => {
       const t = issuer.token({aud: 'https://api.example', email: 'ops@example.com'});
-      await refused(authenticate(iam(), bearer(t.slice(0, t.lastIndexOf('.') + 1) + 'AAAA'), new Date()), 401, /refused/);
+      await refused(authenticate(iam(), bearer(t.slice(0, t.lastIndexOf('.') + 1) + 'AAAA'), new Date()), 401, /signature does not verify/);
     });
   });
 

@@ -38,6 +38,21 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
     assert.deepEqual(list.json.releases.map((r: {release: number}) => r.release), [1]);
   });
 
+  it('a refused token: a fixed reason, none of its text in the answer or any log line', async () => {
+    const good = issuer.token({aud: 'https://dd-api.example', email: 'ops@example.com'});
+    const forged = good.slice(0, good.lastIndexOf('.') + 1) + Buffer.from('a signature nobody made, long enough').toString('base64url');
+    const expired = issuer.token({aud: 'https://dd-api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600});
+    for (const [token, reason] of [[forged, /signature does not verify/], [expired, /has expired/], ['garbage.' + 'x'.repeat(40), /not a well-formed JWT/]] as const) {
+      const r = await stack.api('GET', '/v1/services', undefined, {authorization: `Bearer ${token}`});
+      assert.equal(r.status, 401);
+      assert.match(r.json.error.message, reason);
+      const parts = token.split('.').filter((p) => p.length > 8);
+      for (const text of [JSON.stringify(r.json), ...stack.logs]) {
+        for (const part of parts) assert.ok(!text.includes(part), `token text in ${text.slice(0, 300)}`);
+      }
+    }
+  });
+
   it('an admin\'s rollback records the caller as actor', async () => {
     const r = await stack.api('POST', '/v1/services/svc:rollback', {release: 1}, as('ops@example.com'));
     assert.equal(r.status, 202, JSON.stringify(r.json));
