@@ -31,6 +31,8 @@ export interface ScalingRunner extends RevisionRunner {
 interface ServiceRecord {
   service: Plain;
   revisions: Map<string, Plain>;
+  /** The service's IAM policy (google.iam.v1.Policy); a new service has none but an etag. */
+  policy?: Plain;
 }
 
 const SERVICE = 'google.cloud.run.v2.Service';
@@ -43,7 +45,7 @@ const REVISION_FAILED_CODE = 9;
 
 const newEtag = () => randomBytes(12).toString('base64url');
 
-/** A local Cloud Run Admin API v2 (Services, Revisions, Operations) that the official ServicesClient can use. */
+/** A local Cloud Run Admin API v2 (Services with their IAM policies, Revisions, Operations) that the official ServicesClient can use. */
 export class CloudRunEmulator extends GrpcEmulator {
   private readonly records = new Map<string, ServiceRecord>();
   private readonly operations = new OperationStore();
@@ -66,6 +68,8 @@ export class CloudRunEmulator extends GrpcEmulator {
           GetService: (req) => clonePlain(this.mustGet(req.name).service),
           ListServices: (req) => this.listServices(req),
           DeleteService: (req) => this.deleteService(req),
+          GetIamPolicy: (req) => this.policyOf(this.mustGet(req.resource)),
+          SetIamPolicy: (req) => this.setIamPolicy(req),
         },
       },
       {
@@ -251,6 +255,29 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (isLatest) Object.assign(service, failedConditions(readiness.message, now, !!service.latestReadyRevision));
     this.operations.setMetadata(opName, SERVICE, service);
     this.operations.finish(opName, {error: {code: REVISION_FAILED_CODE, message: readiness.message, details: []}});
+  }
+
+  private policyOf(record: ServiceRecord): Plain {
+    record.policy ??= {version: 1, etag: randomBytes(8)};
+    return clonePlain(record.policy);
+  }
+
+  /** Replaces a service's policy, as Cloud Run does: a stale etag is ABORTED, members must look like IAM members. */
+  private setIamPolicy(req: Plain): Plain {
+    const record = this.mustGet(req.resource);
+    const current = this.policyOf(record);
+    const policy: Plain = req.policy ?? {};
+    if (policy.etag?.length && !Buffer.from(policy.etag).equals(Buffer.from(current.etag))) {
+      throw rpc.aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+    }
+    for (const b of policy.bindings ?? []) {
+      if (!/^roles\/|^(projects|organizations)\/[^/]+\/roles\//.test(b.role ?? '')) throw rpc.invalidArgument(`Role ${b.role} is not supported for this resource.`);
+      for (const m of b.members ?? []) {
+        if (!/^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet|deleted:\w+):\S+)$/.test(m)) throw rpc.invalidArgument(`Invalid principal: ${m}`);
+      }
+    }
+    record.policy = {version: policy.version || 1, bindings: clonePlain(policy.bindings ?? []), etag: randomBytes(8)};
+    return clonePlain(record.policy);
   }
 
   private async deleteService(req: Plain): Promise<Plain> {

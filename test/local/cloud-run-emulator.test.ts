@@ -169,6 +169,28 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     assert.ok(Date.now() - started >= 140);
   });
 
+  it('keeps a service\'s IAM policy: GetIamPolicy / SetIamPolicy with etags, as Cloud Run does', async () => {
+    await (await create('iam-svc')).promise();
+    const resource = `${PARENT}/services/iam-svc`;
+    const [empty] = await services.getIamPolicy({resource}, NO_RETRY);
+    assert.deepEqual(empty.bindings, []);
+    assert.ok(empty.etag && empty.etag.length > 0, 'a fresh policy has an etag');
+    const bindings = [{role: 'roles/run.invoker', members: ['allUsers', 'user:ops@example.com']}];
+    const [set] = await services.setIamPolicy({resource, policy: {bindings, etag: empty.etag}}, NO_RETRY);
+    assert.deepEqual(set.bindings?.map((b) => ({role: b.role, members: b.members})), bindings);
+    assert.notDeepEqual(Buffer.from(set.etag as Uint8Array), Buffer.from(empty.etag as Uint8Array), 'a new etag');
+    const [got] = await services.getIamPolicy({resource}, NO_RETRY);
+    assert.deepEqual(got.bindings?.map((b) => b.members), [['allUsers', 'user:ops@example.com']]);
+    // A stale etag loses (concurrent policy changes); no etag overwrites.
+    await assert.rejects(services.setIamPolicy({resource, policy: {bindings: [], etag: empty.etag}}, NO_RETRY), (e: {code?: number}) => e.code === 10);
+    const [cleared] = await services.setIamPolicy({resource, policy: {bindings: []}}, NO_RETRY);
+    assert.deepEqual(cleared.bindings, []);
+    await assert.rejects(services.getIamPolicy({resource: `${PARENT}/services/nobody`}, NO_RETRY), (e: {code?: number}) => e.code === 5);
+    await assert.rejects(services.setIamPolicy({resource, policy: {bindings: [{role: 'roles/run.invoker', members: ['not a member']}]}}, NO_RETRY), (e: {code?: number}) => e.code === 3);
+    const [del] = await services.deleteService({name: resource});
+    await del.promise();
+  });
+
   it('lists and deletes services', async () => {
     await (await create('second')).promise();
     const [list] = await services.listServices({parent: PARENT});
