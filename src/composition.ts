@@ -5,7 +5,7 @@
 import {randomUUID} from 'node:crypto';
 import type {Config} from './config';
 import type {Deps} from './controller/deps';
-import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from './ports';
+import type {Builds, InvokerPolicy, Objects, ReleaseStore, Services, StatusPublisher} from './ports';
 
 /** Memoises an async factory: built on first call, shared afterwards, retried if it failed. */
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -70,5 +70,11 @@ export function createDeps(config: Config): Deps {
     close: async () => {
       await Promise.all(closers.splice(0).map((close) => close().catch(() => undefined)));
     },
+    // Its own ServicesClient: only the API in mode cloud-run-iam builds it, once per instance.
+    invokerPolicy: once<InvokerPolicy>(async () => {
+      const {ServicesClient} = await import('@google-cloud/run');
+      const {CloudRunInvokerPolicy} = await import('./google/run-iam');
+      return new CloudRunInvokerPolicy(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region);
+    }),
   };
 }

@@ -155,3 +155,16 @@ export interface Objects {
   /** One page of the live objects under `prefix`, in name order; `next` continues it. */
   list(bucket: string, prefix: string, pageSize: number, pageToken?: string): Promise<{objects: ListedObject[]; next?: string}>;
 }
+
+/** Who may invoke a Cloud Run service, as its IAM policy and its settings say. */
+export interface InvokerAccess {
+  /** The bindings of the service's IAM policy; `conditional` when a binding has a condition. */
+  bindings: Array<{role: string; members: string[]; conditional: boolean}>;
+  /** Cloud Run's invoker check is off for the service (`invokerIamDisabled`): anyone reaching its URL may call it. */
+  invokerIamDisabled: boolean;
+}
+
+/** Cloud Run IAM: read who may invoke a service of the controller's project and region. */
+export interface InvokerPolicy {
+  read(service: string): Promise<InvokerAccess>;
+}

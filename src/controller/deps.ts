@@ -4,7 +4,7 @@
  */
 import {durations, type Config} from '../config';
 import type {Logger} from '../log';
-import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from '../ports';
+import type {Builds, InvokerPolicy, Objects, ReleaseStore, Services, StatusPublisher} from '../ports';
 
 /** The handlers' dependencies. */
 export interface Deps {
@@ -20,6 +20,8 @@ export interface Deps {
   sleep(ms: number): Promise<void>;
   /** Closes the clients built so far (tests and the local stack; a function instance just ends). */
   close(): Promise<void>;
+  /** Cloud Run IAM of the controller's own services (the API's check in mode cloud-run-iam). */
+  invokerPolicy(): Promise<InvokerPolicy>;
 }
 
 /** What a handler reports back, for logs and tests. */
