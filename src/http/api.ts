@@ -15,6 +15,7 @@ import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
 import {authenticate} from './auth';
 import {ApiError, toApiError} from './errors';
+import {InvokerGate} from './invoker-gate';
 import {matchRoute} from './routes';
 import {redeployBody, rollbackBody} from './validate';
 
@@ -28,11 +29,29 @@ export function releaseView(r: Release): Omit<Release, 'published'> {
   return view;
 }
 
+// One check per Deps, and an instance has one Deps: so once per instance (tests make more).
+const gates = new WeakMap<Deps, InvokerGate>();
+
+/** In mode cloud-run-iam, that Cloud Run IAM really guards the API's own service (503 otherwise). */
+async function checkInvokers(deps: Deps): Promise<void> {
+  const {api, projectId, region} = deps.config;
+  if (api.auth !== 'cloud-run-iam') return;
+  let gate = gates.get(deps);
+  if (!gate) {
+    // parseConfig refuses cloud-run-iam without K_SERVICE, so `service` is set here.
+    const service = api.service!;
+    gate = new InvokerGate(async () => (await deps.invokerPolicy()).read(service), `projects/${projectId}/locations/${region}/services/${service}`, () => deps.now());
+    gates.set(deps, gate);
+  }
+  await gate.check();
+}
+
 /** Handles one HTTP request. */
 export async function handleHttp(deps: Deps, req: Request, res: Response, root: Logger): Promise<void> {
   const trace = traceName(deps.config.projectId, req.get('traceparent'), req.get('x-cloud-trace-context'));
   const log = root.withTrace(trace).with({method: req.method, path: req.path});
   try {
+    await checkInvokers(deps);
     const route = matchRoute(req.method, req.path);
     const caller = await authenticate(deps.config.api, req.headers, deps.now());
     const store = await deps.store();
