@@ -2,6 +2,7 @@
  * Maps a release state to a CloudEvent in binary content mode of the CloudEvents Pub/Sub
  * protocol binding: context attributes as `ce-*` message attributes, JSON data as the body.
  */
+import {createHash} from 'node:crypto';
 import {CloudEvent, HTTP} from 'cloudevents';
 import type {Release, Source, State} from './release';
 
@@ -9,6 +10,9 @@ import type {Release, Source, State} from './release';
 export const EVENT_TYPE_PREFIX = 'dev.dropdeploy.release.v1.';
 /** The JSON Schema of `data`, documented in schemas/release-event.v1.json. */
 export const DATA_SCHEMA = 'https://dropdeploy.dev/schemas/release-event.v1.json';
+
+/** Pub/Sub's resource limits on a message, in bytes of UTF-8 (cloud.google.com/pubsub/quotas#resource_limits). */
+export const PUBSUB_LIMITS = {attributeKeyBytes: 256, attributeValueBytes: 1024, orderingKeyBytes: 1024};
 
 /** A Pub/Sub message ready to publish. */
 export interface StatusMessage {
@@ -47,7 +51,8 @@ export function releaseStatusMessage(r: Release, state: State, ctx: {projectId: 
 
 /**
  * The `rejected` event of an upload that makes no release (for instance an invalid service
- * name). Its subject names the object.
+ * name). Its subject names the object; a name too long for a Pub/Sub attribute is shortened
+ * with a hash in id, subject and ordering key (see {@link fitBytes}), never in the data.
  */
 export function rejectedObjectMessage(source: Source, error: {code: string; message: string}, ctx: {projectId: string; region: string; now: Date}): StatusMessage {
   const time = ctx.now.toISOString();
@@ -65,6 +70,37 @@ function toMessage(attrs: {id: string; source: string; type: string; subject: st
   const event = new CloudEvent({...attrs, datacontenttype: 'application/json', dataschema: DATA_SCHEMA});
   const {headers, body} = HTTP.binary(event);
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) attributes[k.toLowerCase()] = String(v);
-  return {data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), attributes, orderingKey};
+  for (const [k, v] of Object.entries(headers)) attributes[k.toLowerCase()] = fitBytes(String(v), PUBSUB_LIMITS.attributeValueBytes);
+  return {data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), attributes, orderingKey: fitBytes(orderingKey, PUBSUB_LIMITS.orderingKeyBytes)};
+}
+
+const HASH_HEX = 32;
+
+/**
+ * `value` when it fits in `maxBytes` of UTF-8; otherwise its longest prefix (cut between
+ * characters) followed by `~` and 128 bits of the SHA-256 of the whole value. Such a value
+ * is as stable and as distinct as the whole one; only object names make values this long
+ * (`rejected` events: up to 1,024 bytes of name plus the bucket), and the event's data names
+ * the object in full.
+ */
+export function fitBytes(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
+  const suffix = '~' + createHash('sha256').update(value, 'utf8').digest('hex').slice(0, HASH_HEX);
+  let room = maxBytes - suffix.length;
+  let prefix = '';
+  for (const ch of value) {
+    room -= Buffer.byteLength(ch, 'utf8');
+    if (room < 0) break;
+    prefix += ch;
+  }
+  return prefix + suffix;
+}
+
+/** What in `m` Pub/Sub would refuse: attribute keys, attribute values or an ordering key over its limits. */
+export function pubsubLimitProblems(m: StatusMessage): string[] {
+  const over = (what: string, v: string, max: number) => Buffer.byteLength(v, 'utf8') > max ? [`${what} is ${Buffer.byteLength(v, 'utf8')} bytes (at most ${max})`] : [];
+  return [
+    ...Object.entries(m.attributes).flatMap(([k, v]) => [...over(`attribute key ${k.slice(0, 40)}`, k, PUBSUB_LIMITS.attributeKeyBytes), ...over(`attribute ${k.slice(0, 40)}`, v, PUBSUB_LIMITS.attributeValueBytes)]),
+    ...over('the ordering key', m.orderingKey, PUBSUB_LIMITS.orderingKeyBytes),
+  ];
 }

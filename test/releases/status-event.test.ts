@@ -81,3 +81,45 @@ describe('the documented data schema (schemas/release-event.v1.json)', () => {
     assert.equal(validate({...data, source: {bucket: 'b'}}), false);
   });
 });
+
+describe('Pub/Sub limits (attribute key 256 bytes, value 1,024 bytes, ordering key 1,024 bytes)', () => {
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  const withinLimits = (m: {attributes: Record<string, string>; orderingKey: string}) => {
+    for (const [k, v] of Object.entries(m.attributes)) {
+      assert.ok(bytes(k) <= 256, `key ${k}`);
+      assert.ok(bytes(v) <= 1024, `${k} is ${bytes(v)} bytes`);
+      assert.equal(Buffer.from(v, 'utf8').toString('utf8'), v, `${k} is whole UTF-8 (no character cut in half)`);
+    }
+    assert.ok(bytes(m.orderingKey) <= 1024, `ordering key is ${bytes(m.orderingKey)} bytes`);
+    assert.equal(Buffer.from(m.orderingKey, 'utf8').toString('utf8'), m.orderingKey);
+  };
+  // Cloud Storage object names are at most 1,024 bytes of UTF-8.
+  const names: Array<{name: string; object: string}> = [
+    {name: 'ASCII', object: 'A'.repeat(1020) + '.zip'},
+    {name: '2-byte characters', object: 'é'.repeat(510) + '.zip'},
+    {name: '4-byte characters', object: '😀'.repeat(255) + '.zip'},
+    {name: 'mixed, so a cut lands inside a character', object: ('a😀é' + 'b'.repeat(3)).repeat(101) + 'x'.repeat(10) + '.zip'},
+  ];
+  for (const {name, object} of names) {
+    it(`a rejected event for a 1,024-byte object name (${name}) fits`, () => {
+      assert.ok(bytes(object) <= 1024 && bytes(object) > 1000, `the fixture is ${bytes(object)} bytes`);
+      const source = {bucket: 'a-bucket-name-of-sixty-three-characters-long-enough-for-the-test', object, generation: '1712345678901234'};
+      const m = rejectedObjectMessage(source, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {...ctx, now: T0});
+      withinLimits(m);
+      // Stable (subscribers drop duplicates by id), distinct per object and generation.
+      assert.equal(rejectedObjectMessage(source, {code: 'X', message: 'y'}, {...ctx, now: T1}).attributes['ce-id'], m.attributes['ce-id']);
+      const other = rejectedObjectMessage({...source, object: object.slice(0, -5) + 'Z.zip'}, {code: 'X', message: 'y'}, {...ctx, now: T0});
+      assert.notEqual(other.attributes['ce-id'], m.attributes['ce-id']);
+      assert.notEqual(other.orderingKey, m.orderingKey);
+      assert.notEqual(rejectedObjectMessage({...source, generation: '2'}, {code: 'X', message: 'y'}, {...ctx, now: T0}).attributes['ce-id'], m.attributes['ce-id']);
+      // The subject still starts with the name; the data names the object in full.
+      assert.ok(m.attributes['ce-subject'].startsWith('objects/' + object.slice(0, 100)));
+      assert.equal(JSON.parse(m.data.toString()).source.object, object);
+    });
+  }
+  it('short values are left exactly as they were', () => {
+    const m = rejectedObjectMessage({bucket: 'b', object: 'Bad_Name/v1.zip', generation: '5'}, {code: 'C', message: 'm'}, {...ctx, now: T0});
+    assert.equal(m.attributes['ce-id'], 'objects/b/Bad_Name/v1.zip#5/rejected');
+    assert.equal(m.orderingKey, 'objects/b/Bad_Name/v1.zip');
+  });
+});
