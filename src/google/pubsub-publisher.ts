@@ -2,9 +2,9 @@
  * Status topic adapter: publishes status messages with ordering keys.
  */
 import type {PubSub, Topic} from '@google-cloud/pubsub';
-import {wrapAsync} from '../errors';
+import {PermanentError, wrapAsync} from '../errors';
 import type {StatusPublisher} from '../ports';
-import type {StatusMessage} from '../releases/status-event';
+import {pubsubLimitProblems, type StatusMessage} from '../releases/status-event';
 
 /** {@link StatusPublisher} on `@google-cloud/pubsub`. */
 export class PubSubStatusPublisher implements StatusPublisher {
@@ -17,6 +17,9 @@ export class PubSubStatusPublisher implements StatusPublisher {
   }
 
   async publish(m: StatusMessage): Promise<void> {
+    // Pub/Sub refuses these with INVALID_ARGUMENT; its emulator takes them. Refuse here, alike.
+    const problems = pubsubLimitProblems(m);
+    if (problems.length) throw new PermanentError(`the status event exceeds Pub/Sub's limits: ${problems.join('; ')}`, 'INVALID_ARGUMENT');
     try {
       await wrapAsync('Pub/Sub publish of a status event', () =>
         this.topic.publishMessage({data: m.data, attributes: m.attributes, orderingKey: m.orderingKey}));
