@@ -7,6 +7,8 @@ import {parseConfig} from './config';
 import {handleEvent} from './controller/handle-event';
 import {Reconciler} from './controller/reconcile';
 import {handleHttp} from './http/api';
+import {guardServedFunction, servedTarget} from './http/body-guard';
+import {apiBodyPolicy, eventBodyPolicy} from './http/body-policies';
 import {Logger, stdoutSink} from './log';
 
 const config = parseConfig(process.env);
@@ -45,3 +47,10 @@ functions.http('dropdeployReconcile', async (_req, res) => {
     res.status(500).json({error: {code: 500, status: 'UNAVAILABLE', message: `the reconcile run failed: ${(err as Error).message ?? String(err)}; the next run tries again`}});
   }
 });
+
+/**
+ * Bodies are read and checked before the framework parses them (its parsers take up to 1 GB and
+ * answer in HTML): each target's policy in front of the server the framework starts for it.
+ * The target is the framework's own setting (--target or FUNCTION_TARGET), not dropdeploy's.
+ */
+guardServedFunction({dropdeployEvents: eventBodyPolicy(log), dropdeployApi: apiBodyPolicy(log), dropdeployReconcile: apiBodyPolicy(log)}, servedTarget(process.argv, process.env));

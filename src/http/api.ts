@@ -14,13 +14,15 @@ import {redeploy, rollback, type Idempotency} from '../controller/manual';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
 import {authenticate} from './auth';
+import {guardedBody} from './body-guard';
+import {API_BODY_LIMITS} from './body-policies';
 import {ApiError, toApiError} from './errors';
 import {InvokerGate} from './invoker-gate';
+import {headerProblem, parseJsonBody} from './json-body';
 import {matchRoute} from './routes';
 import {redeployBody, rollbackBody} from './validate';
 
-/** Largest accepted request body. */
-export const MAX_BODY_BYTES = 64 * 1024;
+export {MAX_BODY_BYTES} from './body-policies';
 const MAX_PAGE = 100;
 
 /** A release as the API shows it (outbox bookkeeping left out). */
@@ -98,13 +100,19 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
   }
 }
 
-/** The parsed JSON body of a POST, after the size and content-type checks. */
+/**
+ * The JSON body of a POST: as the body guard read and checked it, before the framework could
+ * (src/index.ts puts the guard in front). Where no guard ran, the framework parsed the body
+ * already, and the same rules are applied to its raw bytes; an empty body is `{}`.
+ */
 function jsonBody(req: Request): unknown {
-  const size = req.rawBody?.length ?? Number(req.get('content-length') ?? 0);
-  if (size > MAX_BODY_BYTES) throw new ApiError(413, 'INVALID_ARGUMENT', `the request body is ${size} bytes; at most ${MAX_BODY_BYTES} are accepted`);
-  if (size === 0) return {};
-  if (!req.is('application/json')) throw new ApiError(415, 'INVALID_ARGUMENT', `Content-Type must be application/json, not ${req.get('content-type') ?? 'missing'}`);
-  return req.body;
+  const guarded = guardedBody(req);
+  if (guarded) return guarded.value ?? {};
+  const raw = req.rawBody ?? Buffer.alloc(0);
+  const verdict = parseJsonBody(raw, API_BODY_LIMITS);
+  const problem = headerProblem(req.headers, API_BODY_LIMITS) ?? (verdict.ok ? undefined : verdict.problem);
+  if (problem) throw new ApiError(problem.status, 'INVALID_ARGUMENT', problem.reason);
+  return verdict.ok && verdict.value !== undefined ? verdict.value : {};
 }
 
 /**

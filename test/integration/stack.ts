@@ -19,6 +19,8 @@ import {Logger} from '../../src/log';
 import {CloudBuildEmulator, publishToCloudBuildsTopic, type BuildRunner} from '../../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
 import {handleHttp} from '../../src/http/api';
+import {guardServer} from '../../src/http/body-guard';
+import {apiBodyPolicy, eventBodyPolicy} from '../../src/http/body-policies';
 import {startStorageApi, type StorageApi} from '../../local/bucket/storage-api';
 import {ensureStore, generationPath, objectDir} from '../../local/bucket/object-store';
 import {objectChecksums} from '../../local/bucket/checksums';
@@ -139,6 +141,9 @@ export class Stack {
     });
     functions.http(`${target}_api`, (req, res) => handleHttp(deps, req, res, log));
     const [server, apiServer] = [getTestServer(target), getTestServer(`${target}_api`)];
+    // As src/index.ts does for the servers the framework starts on Google Cloud.
+    guardServer(server, eventBodyPolicy(log));
+    guardServer(apiServer, apiBodyPolicy(log));
     await Promise.all([server, apiServer].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
