@@ -36,7 +36,12 @@ interface Guarded extends IncomingMessage {
 }
 
 const GUARDED = Symbol('dropdeploy.bodyGuard');
-/** After a refusal the rest of a body is read and dropped (so the client gets the answer), up to this much. */
+/**
+ * A refused body is still read to its end, and dropped, before the answer: a client still
+ * sending (Pub/Sub, Eventarc, curl) would otherwise see the connection break, not the answer,
+ * and a push subscription would redeliver. Past this much (Cloud Run's own limit per HTTP/1
+ * request) the answer goes at once and the connection is closed.
+ */
 const DISCARD_LIMIT = 32 * 1024 * 1024;
 
 /** The body the guard read and parsed for `req`, or undefined when no guard saw the request. */
@@ -49,40 +54,46 @@ export function guardRequests(app: RequestListener & {handle?: unknown}, policy:
   const next = app as unknown as (req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void) => void;
   return (req, res) => {
     const early = pathProblem(req.url ?? '/') ?? headerProblem(req.headers, policy.limits);
-    if (early) {
-      refuseEarly(req, res);
-      policy.refuse(req, res, early, 0);
-      discard(req, 0);
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let problem: BodyProblem | undefined = early;
+    let answered = false;
+    const refuse = (p: BodyProblem) => {
+      if (answered) return;
+      answered = true;
+      policy.refuse(req, res, p, size);
+    };
+    if (early && Number(req.headers['content-length'] ?? 0) > DISCARD_LIMIT) {
+      // Too much to read and drop: answer now, and end the connection.
+      res.setHeader('connection', 'close');
+      refuse(early);
+      stopReading(req, res);
+      return;
+    }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (refused) {
-        if (size > DISCARD_LIMIT) req.destroy();
+      if (problem) {
+        if (size > DISCARD_LIMIT) {
+          if (!res.headersSent) res.setHeader('connection', 'close');
+          refuse(problem);
+          stopReading(req, res);
+        }
         return;
       }
       if (size <= policy.limits.maxBytes) {
         chunks.push(chunk);
         return;
       }
-      refused = true;
       chunks.length = 0;
-      refuseEarly(req, res);
-      policy.refuse(req, res, {status: 413, reason: `the request body is over ${policy.limits.maxBytes} bytes; at most ${policy.limits.maxBytes} bytes are accepted`}, size);
+      problem = {status: 413, reason: `the request body is over ${policy.limits.maxBytes} bytes; at most ${policy.limits.maxBytes} bytes are accepted`};
     });
     req.on('error', () => req.destroy());
     req.on('end', () => {
-      if (refused) return;
+      if (problem) return refuse(problem);
       const bytes = Buffer.concat(chunks, size);
       const verdict = parseJsonBody(bytes, policy.limits);
-      const problem = verdict.ok ? policy.check?.(verdict.value) : verdict.problem;
-      if (problem || !verdict.ok) {
-        policy.refuse(req, res, problem!, size);
-        return;
-      }
+      const refusal = verdict.ok ? policy.check?.(verdict.value) : verdict.problem;
+      if (refusal || !verdict.ok) return refuse(refusal!);
       const guarded = req as Guarded;
       guarded[GUARDED] = {value: verdict.value};
       guarded.rawBody = bytes;
@@ -93,23 +104,12 @@ export function guardRequests(app: RequestListener & {handle?: unknown}, policy:
   };
 }
 
-/**
- * An answer sent before the body has fully arrived ends the connection: a client that reuses it
- * would send its next request into the rest of this body.
- */
-function refuseEarly(req: IncomingMessage, res: ServerResponse): void {
-  if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
-}
-
-/** Reads and drops the rest of a refused request, so the client can read the answer; cut off past a limit. */
-function discard(req: IncomingMessage, already: number): void {
-  let size = already;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > DISCARD_LIMIT) req.destroy();
-  });
-  req.on('error', () => req.destroy());
-  req.resume();
+/** Reads no more of `req`; its connection ends once the answer is out. */
+function stopReading(req: IncomingMessage, res: ServerResponse): void {
+  req.pause();
+  req.removeAllListeners('data');
+  if (res.writableFinished) req.destroy();
+  else res.once('finish', () => req.destroy());
 }
 
 /** Puts the guard in front of `server`'s request listener (a server made by the framework's `getServer`). */
