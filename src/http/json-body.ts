@@ -57,7 +57,8 @@ export function headerProblem(headers: Headers, limits: BodyLimits): BodyProblem
   }
   for (const [, key, raw] of media![3].matchAll(PARAM)) {
     const value = raw.replace(/^"|"$/g, '').toLowerCase();
-    if (key.toLowerCase() === 'charset' && value !== 'utf-8') {
+    // `utf8` is no registered charset name, but common enough that refusing it would drop events.
+    if (key.toLowerCase() === 'charset' && value !== 'utf-8' && value !== 'utf8') {
       return {status: 415, reason: `charset ${JSON.stringify(value.slice(0, 40))} is not accepted; JSON is sent as charset=utf-8`};
     }
   }

@@ -10,6 +10,7 @@ describe('headerProblem (before a byte is read)', () => {
   const table: Array<{name: string; input: Record<string, string>; want: [number, RegExp] | undefined}> = [
     {name: 'application/json', input: json(), want: undefined},
     {name: 'charset=utf-8, any case, quoted', input: json({'content-type': 'Application/JSON; Charset="UTF-8"'}), want: undefined},
+    {name: 'charset=utf8, a common alias', input: json({'content-type': 'application/json;charset=utf8'}), want: undefined},
     {name: 'a CloudEvent in structured mode', input: json({'content-type': 'application/cloudevents+json; charset=utf-8'}), want: undefined},
     {name: 'no body: no type needed', input: {'content-length': '0'}, want: undefined},
     {name: 'no body at all (GET)', input: {}, want: undefined},
