@@ -36,6 +36,8 @@ export function createDeps(config: Config): Deps {
     return client;
   };
   const pubsub = once(async () => opened(new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId})));
+  // One Cloud Run client for the deploys and the API's invoker check (constructing one loads its protos).
+  const run = once(async () => opened(new (await import('@google-cloud/run')).ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})));
   return {
     config,
     store: once<ReleaseStore>(async () => {
@@ -50,9 +52,8 @@ export function createDeps(config: Config): Deps {
       return new CloudBuildAdapter(opened(new CloudBuildClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudBuild)})), config.projectId);
     }),
     services: once<Services>(async () => {
-      const {ServicesClient} = await import('@google-cloud/run');
       const {CloudRunAdapter} = await import('./google/cloud-run');
-      return new CloudRunAdapter(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region);
+      return new CloudRunAdapter(await run(), config.projectId, config.region);
     }),
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');
@@ -70,11 +71,10 @@ export function createDeps(config: Config): Deps {
     close: async () => {
       await Promise.all(closers.splice(0).map((close) => close().catch(() => undefined)));
     },
-    // Its own ServicesClient: only the API in mode cloud-run-iam builds it, once per instance.
+    // Only the API in mode cloud-run-iam asks for it, once per instance.
     invokerPolicy: once<InvokerPolicy>(async () => {
-      const {ServicesClient} = await import('@google-cloud/run');
       const {CloudRunInvokerPolicy} = await import('./google/run-iam');
-      return new CloudRunInvokerPolicy(opened(new ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})), config.projectId, config.region);
+      return new CloudRunInvokerPolicy(await run(), config.projectId, config.region);
     }),
   };
 }
