@@ -8,7 +8,7 @@ import {describeError, DropdeployError, PermanentError, RetryableError} from '..
 import {imageProblem} from '../releases/naming';
 import type {DeployResult} from '../releases/decisions';
 import type {Release} from '../releases/release';
-import {installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
+import {INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
 import {retryWhileBusy} from './wait';
@@ -57,6 +57,7 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   if (announced.status === 'rejected') throw announced.reason;
   if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
   else if (done.state === 'superseded') log.notice(`v${r.release} not deployed: the live service already runs v${done.supersededBy}`);
+  else if (done.state === 'deploying') log.warn(`deploy of ${r.service} v${r.release} failed after its lock was taken over (${'error' in result ? result.error.message : ''}); the new holder finishes it`);
   else log.error(`deploy of ${r.service} v${r.release} ended ${done.state}: ${done.error?.message ?? ''}`);
   await publishPending(ctx, done);
   return done;
@@ -97,8 +98,11 @@ async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResul
   };
   const foreign = imageProblem(deps.config, r.service, image);
   if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
+  const existing = await services.get(r.service);
+  // A service from before the installation label: what our store recorded there proves it ours.
+  if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined) request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
-  const plan = planDeploy(await services.get(r.service), deps.config.service, request, r.service);
+  const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
   const waitMs = ctx.deadline - deps.now().getTime();
   if (waitMs <= 0) throw new RetryableError(`the deploy of ${r.service} v${r.release} reached its handler's deadline before Cloud Run was called; the event will be redelivered`, 'DEADLINE');

@@ -52,8 +52,9 @@ export const ANNOTATION_BUILD = 'dropdeploy.dev/build';
  * (uppercase, too long) is named by a hash, so two installations never share a value.
  */
 export function installationId(firestore: {databaseId: string; root: string}): string {
-  const plain = firestore.databaseId === '(default)' ? firestore.root : `${firestore.databaseId}--${firestore.root}`;
-  if (/^[a-z][a-z0-9_-]{0,62}$/.test(plain)) return plain;
+  // Only the default database's roots stand as they are: `db` + a root could spell another
+  // database's root, so a named database is always hashed with it.
+  if (firestore.databaseId === '(default)' && /^[a-z][a-z0-9_-]{0,62}$/.test(firestore.root)) return firestore.root;
   return `i-${createHash('sha256').update(`${firestore.databaseId}/${firestore.root}`).digest('hex').slice(0, 20)}`;
 }
 
@@ -61,6 +62,12 @@ export function installationId(firestore: {databaseId: string; root: string}): s
 export interface DeployRequest {
   /** The installation's label value ({@link installationId}). */
   installation: string;
+  /**
+   * The release this installation's store records as deployed on the service: a service
+   * without an installation label (made by a dropdeploy from before the label) is this
+   * installation's when its release label names exactly that release.
+   */
+  recordedRelease?: number;
   release: number;
   image: string;
   /** `gs://bucket/object#generation`, or the rollback note. */
@@ -95,13 +102,16 @@ export function newService(defaults: ServiceDefaults, d: DeployRequest): RunServ
 }
 
 /** Why installation `installation` may not update `existing`, or undefined when it manages it. */
-export function notManagedReason(existing: RunService, service: string, installation: string): string | undefined {
+export function notManagedReason(existing: RunService, service: string, installation: string, recordedRelease?: number): string | undefined {
   const labels = existing.labels ?? {};
   const own = `${MANAGED_LABEL}=${MANAGED_VALUE} and ${INSTALLATION_LABEL}=${installation}`;
   if (labels[MANAGED_LABEL] !== MANAGED_VALUE) {
     return `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
       `to let this dropdeploy deploy it, add the labels ${own} to the service, or upload under another service name`;
   }
+  // Made before services carried the installation label: ours if it runs what our store says
+  // we deployed there (the update then writes the label).
+  if (labels[INSTALLATION_LABEL] === undefined && recordedRelease !== undefined && liveRelease(existing) === recordedRelease) return undefined;
   if (labels[INSTALLATION_LABEL] !== installation) {
     const other = labels[INSTALLATION_LABEL] ? `another dropdeploy installation ("${labels[INSTALLATION_LABEL]}")` : 'a dropdeploy installation that did not name itself';
     return `Cloud Run service "${service}" is managed by ${other}, not by this one ("${installation}"); ` +
@@ -130,7 +140,7 @@ export type DeployPlan =
  */
 export function planDeploy(existing: RunService | undefined, defaults: ServiceDefaults, d: DeployRequest, service: string): DeployPlan {
   if (!existing) return {kind: 'create', spec: newService(defaults, d)};
-  const reason = notManagedReason(existing, service, d.installation);
+  const reason = notManagedReason(existing, service, d.installation, d.recordedRelease);
   if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
   const live = liveRelease(existing);
   if (live !== undefined && live > d.release) return {kind: 'superseded', by: live};
@@ -144,7 +154,7 @@ export function planDeploy(existing: RunService | undefined, defaults: ServiceDe
  * revision name is dropped, since Cloud Run refuses to reuse it.
  */
 export function updatedService(existing: RunService, d: DeployRequest, service: string): RunService {
-  const reason = notManagedReason(existing, service, d.installation);
+  const reason = notManagedReason(existing, service, d.installation, d.recordedRelease);
   if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
   const template: RunTemplate = structuredClone(existing.template ?? {});
   const containers = template.containers?.length ? template.containers : [{}];

@@ -89,6 +89,14 @@ describe('updatedService', () => {
     assert.match(notManagedReason({...existing, labels: unnamed}, 'hello', 'dropdeploy')!, /did not name itself.*dropdeploy-installation=dropdeploy/);
     assert.equal(notManagedReason(existing, 'hello', 'dropdeploy'), undefined);
   });
+  it('takes over a service made before the installation label only when it runs what this store deployed there', () => {
+    const {'dropdeploy-installation': _i, ...unnamed} = existing.labels!;
+    const old = {...existing, labels: unnamed};
+    assert.equal(notManagedReason(old, 'hello', 'dropdeploy', 3), undefined, 'runs v3, the store deployed v3');
+    assert.match(notManagedReason(old, 'hello', 'dropdeploy', 2)!, /did not name itself/, 'runs v3, the store deployed v2: not provably ours');
+    assert.match(notManagedReason(old, 'hello', 'dropdeploy')!, /did not name itself/, 'the store deployed nothing there');
+    assert.equal(updatedService(old, {...deploy, recordedRelease: 3}, 'hello').labels!['dropdeploy-installation'], 'dropdeploy', 'the update names the installation');
+  });
 });
 
 describe('planDeploy (the fence)', () => {
@@ -124,12 +132,13 @@ describe('planDeploy (the fence)', () => {
 describe('installationId', () => {
   const rows: Array<{name: string; databaseId: string; root: string; want: string | RegExp}> = [
     {name: 'the default database: the root', databaseId: '(default)', root: 'dropdeploy', want: 'dropdeploy'},
-    {name: 'a named database prefixes it', databaseId: 'ops', root: 'dd', want: 'ops--dd'},
+    {name: 'a named database is hashed with the root', databaseId: 'ops', root: 'dd', want: /^i-[0-9a-f]{20}$/},
     {name: 'a root with uppercase is hashed (label values are lowercase)', databaseId: '(default)', root: 'Prod', want: /^i-[0-9a-f]{20}$/},
   ];
   for (const r of rows) it(r.name, () => assert.match(installationId(r), r.want instanceof RegExp ? r.want : new RegExp(`^${r.want}$`)));
   it('never gives two installations one value', () => {
     assert.notEqual(installationId({databaseId: '(default)', root: 'Prod'}), installationId({databaseId: '(default)', root: 'PROD'}));
+    assert.notEqual(installationId({databaseId: '(default)', root: 'a--b'}), installationId({databaseId: 'a', root: 'b'}));
     for (const id of [installationId({databaseId: 'a-very-long-database-name-that-goes-on-and-on', root: 'and-a-long-root-name-too'})]) assert.ok(id.length <= 63);
   });
 });
