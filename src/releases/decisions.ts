@@ -147,11 +147,16 @@ export interface FinishDecision {
   unlock: boolean;
 }
 
-/** Records `result` on `release`; a success becomes the service's deployed release if it is the newest. */
+/**
+ * Records `result` on `release`; a success becomes the service's deployed release if it is the
+ * newest. A failure counts only from the lock's holder: a handler whose lock was taken over
+ * saw its own write refused, not the release fail, while the new holder deploys it.
+ */
 export function decideFinishDeploy(release: Release, svc: ServiceState, result: DeployResult, holder: string, now: Date): FinishDecision {
   let next: Release;
   let deployed: FinishDecision['deployed'];
-  if ('error' in result) next = markDeployFailed(release, result.error, now).release;
+  const ownLock = svc.lock?.holder === holder;
+  if ('error' in result) next = ownLock ? markDeployFailed(release, result.error, now).release : release;
   else if ('supersededBy' in result) next = markSuperseded(release, result.supersededBy, now).release;
   else {
     // Cloud Run serves this release now, whatever else happened meanwhile: record it.
@@ -160,7 +165,7 @@ export function decideFinishDeploy(release: Release, svc: ServiceState, result: 
       deployed = {release: release.release, image: next.image, revision: result.revision, url: result.url, time: now.toISOString()};
     }
   }
-  return {release: next, ...(deployed ? {deployed} : {}), unlock: svc.lock?.holder === holder};
+  return {release: next, ...(deployed ? {deployed} : {}), unlock: ownLock};
 }
 
 /** The new end of `holder`'s lease, or undefined when it is no longer theirs to renew. */

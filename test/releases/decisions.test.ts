@@ -123,6 +123,8 @@ describe('decideFinishDeploy', () => {
       result: {error: {code: 'REVISION_FAILED', message: 'boom'}}, want: {state: 'deploy_failed', unlock: true}},
     {name: 'the live service runs a newer release → superseded', r: at('deploying'), svc: {lock: {release: 3, holder: 'me', until: NOW}},
       result: {supersededBy: 4}, want: {state: 'superseded', unlock: true}},
+    {name: 'a failure after the lock was taken over → not recorded (the new holder deploys it), lock kept', r: at('deploying'), svc: {lock: {release: 3, holder: 'other', until: NOW + MIN}},
+      result: {error: {code: 'ABORTED', message: 'etag mismatch'}}, want: {state: 'deploying', unlock: false}},
     {name: 'lock taken over meanwhile → not freed', r: at('deploying'), svc: {lock: {release: 4, holder: 'other', until: NOW + MIN}},
       result: {revision: 'hello-00003'}, want: {state: 'deployed', deployed: 3, unlock: false}},
     {name: 'deployed already (a redelivery) → no-op', r: at('deployed', 3, {revision: 'hello-00003'}), svc: {deployed: 3},
