@@ -58,8 +58,9 @@ export function adoptionProblem(build: BuildFacts, want: BuildSpec): string | un
   if (!s || s.bucket !== w.bucket || s.object !== w.object || s.generation !== w.generation) {
     return `it built ${s ? `gs://${s.bucket}/${s.object}#${s.generation}` : 'no Cloud Storage source'}, not gs://${w.bucket}/${w.object}#${w.generation}`;
   }
-  if ((build.serviceAccount ?? '') !== (want.serviceAccount ?? '')) {
-    return `it ran as ${build.serviceAccount || 'the default build service account'}, not ${want.serviceAccount || 'the default build service account'}`;
+  // Without a configured account Cloud Build fills in its default one, whichever that is.
+  if (want.serviceAccount && build.serviceAccount !== want.serviceAccount) {
+    return `it ran as ${build.serviceAccount || 'the default build service account'}, not ${want.serviceAccount}`;
   }
   if (build.requestedImages.length !== want.images.length || build.requestedImages.some((img, i) => img !== want.images[i])) {
     return `it pushes ${build.requestedImages.join(', ') || 'no image'}, not ${want.images.join(', ')}`;

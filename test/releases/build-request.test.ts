@@ -59,7 +59,8 @@ describe('adoptionProblem', () => {
   const sa = 'builder@p-123.iam.gserviceaccount.com';
   const want = buildSpec({...config, build: {timeoutSeconds: 600, serviceAccount: sa}}, {service: 'hello', release: 3}, source);
   const exact: BuildFacts = {source: want.source.storageSource, serviceAccount: want.serviceAccount, requestedImages: want.images};
-  const rows: Array<{name: string; build: BuildFacts; want: RegExp | undefined}> = [
+  const byDefault = buildSpec(config, {service: 'hello', release: 3}, source);
+  const rows: Array<{name: string; build: BuildFacts; want: RegExp | undefined; spec?: 'default'}> = [
     {name: 'the very build the release asks for → adopted', build: exact, want: undefined},
     {name: 'another generation of the same object', build: {...exact, source: {...source, generation: '1'}}, want: /built gs:\/\/dd-sources\/hello\/v3\.tar\.gz#1, not .*#1700000000000001/},
     {name: 'another object', build: {...exact, source: {...source, object: 'evil/x.tgz'}}, want: /built gs:\/\/dd-sources\/evil\/x\.tgz/},
@@ -67,11 +68,12 @@ describe('adoptionProblem', () => {
     {name: 'another service account', build: {...exact, serviceAccount: 'projects/p-123/serviceAccounts/owner@p-123.iam.gserviceaccount.com'}, want: /ran as projects\/p-123\/serviceAccounts\/owner@/},
     {name: 'the default service account where one is configured', build: {...exact, serviceAccount: undefined}, want: /ran as the default build service account/},
     {name: 'another image', build: {...exact, requestedImages: ['europe-west1-docker.pkg.dev/p-123/other/hello:v3']}, want: /pushes .*other\/hello:v3, not/},
+    {name: 'no account configured: whichever default Cloud Build filled in', build: {...exact, serviceAccount: 'projects/p-123/serviceAccounts/123-compute@developer.gserviceaccount.com'}, want: undefined, spec: 'default'},
     {name: 'an extra image', build: {...exact, requestedImages: [...want.images, 'gcr.io/x/y']}, want: /pushes/},
   ];
   for (const r of rows) {
     it(r.name, () => {
-      const got = adoptionProblem(r.build, want);
+      const got = adoptionProblem(r.build, r.spec ? byDefault : want);
       if (r.want) assert.match(got ?? '', r.want);
       else assert.equal(got, undefined);
     });
