@@ -9,8 +9,9 @@
 import {durations} from '../config';
 import {describeError, DropdeployError} from '../errors';
 import type {Logger} from '../log';
-import {nextStep, uploadCandidates} from '../releases/reconcile-plan';
-import type {Release, Source} from '../releases/release';
+import type {ListedObject} from '../ports';
+import {lostBehind, nextStep, uploadCandidates} from '../releases/reconcile-plan';
+import {markSuperseded, type Release, type Source} from '../releases/release';
 import {failBuild, finishBuild, TERMINAL_BUILD_STATUSES} from './build-status';
 import {deployRelease} from './deploy';
 import {newCtx, type Ctx, type Deps} from './deps';
@@ -20,8 +21,9 @@ import {handleUpload} from './upload';
 
 /** At most this many unfinished releases are driven per run (oldest first). */
 export const MAX_RELEASES_PER_RUN = 50;
-/** At most this many objects are listed per bucket and run; a larger bucket is walked over several runs. */
-export const MAX_OBJECTS_PER_RUN = 1000;
+/** Objects listed per page, and at most this many pages per bucket and run; a larger bucket is walked over several runs. */
+export const OBJECTS_PER_PAGE = 1000;
+const MAX_PAGES_PER_RUN = 10;
 
 /** What one run did: each release and upload it acted on, with why. */
 export interface ReconcileReport {
@@ -68,7 +70,7 @@ export class Reconciler {
   private async drive(ctx: Ctx, r: Release, report: ReconcileReport): Promise<ReconcileReport['releases'][number]> {
     const log = ctx.log.with({service: r.service, release: r.release});
     const c: Ctx = {...ctx, log};
-    const step = nextStep(r);
+    const step = nextStep(r, ctx.deps.now());
     const entry = (action: string, detail?: string) => ({service: r.service, release: r.release, state: r.state, action, ...(detail ? {detail} : {})});
     const why = `${r.service} v${r.release} has been ${r.state} since ${r.updateTime}`;
     try {
@@ -76,8 +78,13 @@ export class Reconciler {
       await publishPending(c, r);
       switch (step.kind) {
         case 'none':
-          log.warn(`reconcile: ${why}, and nothing can move it: ${step.reason}`);
           return entry('none', step.reason);
+        case 'fail': {
+          log.error(`reconcile: ${why}, and nothing can move it (${step.reason}): ending it ${step.release.state}`);
+          const ended = await (await ctx.deps.store()).update(r.service, r.release, (cur) => (cur.state === r.state ? step.release : cur));
+          await publishPending(c, ended);
+          return entry(ended.state, step.reason);
+        }
         case 'build': {
           log.notice(`reconcile: ${why}: starting (or finding) its build`);
           const after = await startBuild(c, r);
@@ -114,34 +121,64 @@ export class Reconciler {
     }
   }
 
-  /** Lists one page of `bucket` and claims each source generation no event announced. */
+  /** Lists up to a few pages of `bucket` and claims each source generation no event announced. */
   private async claimLost(ctx: Ctx, bucket: string, report: ReconcileReport): Promise<void> {
     const {deps} = ctx;
     const {config} = deps;
     try {
-      const page = await (await deps.objects()).list(bucket, config.prefix, MAX_OBJECTS_PER_RUN, this.cursors.get(bucket));
-      if (page.next) this.cursors.set(bucket, page.next);
-      else this.cursors.delete(bucket);
-      const candidates = uploadCandidates(page.objects, deps.now(), {...durations(config), prefix: config.prefix, controllerServices: config.controllerServices});
-      const claimed = await (await deps.store()).claimed(candidates.map((o) => ({bucket, object: o.name, generation: o.generation})));
-      for (const [i, o] of candidates.entries()) {
-        if (claimed[i] || deps.now().getTime() >= ctx.deadline) continue;
-        const source: Source = {bucket, object: o.name, generation: o.generation};
-        for (const k of ['size', 'md5Hash', 'crc32c', 'contentType'] as const) if (o[k]) source[k] = o[k];
-        const log = ctx.log.with({bucket, object: o.name, generation: o.generation});
-        log.notice(`reconcile: gs://${bucket}/${o.name}#${o.generation} was created at ${o.timeCreated} and no event announced it: claiming it`);
-        try {
-          const out = await handleUpload({...ctx, log}, {kind: 'upload', via: 'reconciler', source, metadata: o.metadata});
-          report.uploads.push({bucket, object: o.name, generation: o.generation, action: out.action, ...(out.detail ? {detail: out.detail} : {})});
-        } catch (err) {
-          report.errors++;
-          log.warn(`reconcile: claiming gs://${bucket}/${o.name}#${o.generation} failed; the next run tries again: ${describeError(err)}`);
-          report.uploads.push({bucket, object: o.name, generation: o.generation, action: 'error', detail: describeError(err)});
+      for (let page = 0; page < MAX_PAGES_PER_RUN && deps.now().getTime() < ctx.deadline; page++) {
+        const listed = await (await deps.objects()).list(bucket, config.prefix, OBJECTS_PER_PAGE, this.cursors.get(bucket));
+        if (listed.next) this.cursors.set(bucket, listed.next);
+        else this.cursors.delete(bucket);
+        const candidates = uploadCandidates(listed.objects, deps.now(), {...durations(config), prefix: config.prefix, controllerServices: config.controllerServices});
+        const claimed = await (await deps.store()).claimed(candidates.map((o) => ({bucket, object: o.name, generation: o.generation})));
+        for (const [i, o] of candidates.entries()) {
+          if (claimed[i] || deps.now().getTime() >= ctx.deadline) continue;
+          report.uploads.push(await this.claimOne(ctx, bucket, o, report));
         }
+        if (!listed.next) break;
       }
     } catch (err) {
       report.errors++;
       ctx.log.warn(`reconcile: listing gs://${bucket} failed; the next run tries again: ${describeError(err)}`);
+    }
+  }
+
+  /** Claims one unannounced generation: built as an upload, or recorded superseded if a newer release came meanwhile. */
+  private async claimOne(ctx: Ctx, bucket: string, o: ListedObject & {service: string}, report: ReconcileReport): Promise<ReconcileReport['uploads'][number]> {
+    const {deps} = ctx;
+    const source: Source = {bucket, object: o.name, generation: o.generation};
+    for (const k of ['size', 'md5Hash', 'crc32c', 'contentType', 'timeCreated'] as const) if (o[k]) source[k] = o[k];
+    const log = ctx.log.with({bucket, object: o.name, generation: o.generation});
+    const entry = (action: string, detail?: string) => ({bucket, object: o.name, generation: o.generation, action, ...(detail ? {detail} : {})});
+    const what = `gs://${bucket}/${o.name}#${o.generation} was created at ${o.timeCreated} and no event announced it`;
+    try {
+      const store = await deps.store();
+      const known = await store.getService(o.service);
+      const newest = known?.lastRelease ? await store.get(o.service, known.lastRelease) : undefined;
+      const behind = lostBehind(o.timeCreated, newest);
+      if (behind === undefined) {
+        log.notice(`reconcile: ${what}: claiming it`);
+        const out = await handleUpload({...ctx, log}, {kind: 'upload', via: 'reconciler', source, metadata: o.metadata});
+        return entry(out.action, out.detail);
+      }
+      // v{behind} was made after this upload while its event was lost: it must not replace it.
+      log.notice(`reconcile: ${what}, and v${behind} of ${o.service} came after it: recording it superseded, not building it`);
+      const holder = deps.newId();
+      const {release, created} = await store.claimSource(o.service, source, {trigger: 'upload', actor: `gs://${bucket}/${o.name}#${o.generation} (reconciler: no event arrived)`},
+        deps.now(), {holder, leaseMs: durations(deps.config).leaseMs});
+      if (!created) return entry('duplicate', release.state);
+      const ended = await store.update(o.service, release.release, (cur) => markSuperseded(cur, behind, deps.now()).release);
+      await store.releaseLease(o.service, release.release, holder);
+      await publishPending({...ctx, log}, ended);
+      return entry('superseded', `v${behind} came after it`);
+    } catch (err) {
+      const busy = err instanceof DropdeployError && err.code === 'BUSY';
+      if (!busy) {
+        report.errors++;
+        log.warn(`reconcile: claiming gs://${bucket}/${o.name}#${o.generation} failed; the next run tries again: ${describeError(err)}`);
+      }
+      return entry(busy ? 'busy' : 'error', busy ? 'another delivery is on it' : describeError(err));
     }
   }
 }

@@ -58,6 +58,8 @@ export function decodeStorageObject(obj: (Partial<StorageObjectData> & Record<st
     const v = asString(obj?.[f]);
     if (v) source[f] = v;
   }
+  const created = asString(obj?.timeCreated);
+  if (created && Number.isFinite(Date.parse(created))) source.timeCreated = created;
   return {kind: 'upload', via, source, metadata: asStringMap(obj?.metadata)};
 }
 

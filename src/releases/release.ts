@@ -23,6 +23,8 @@ export interface Source {
   md5Hash?: string;
   crc32c?: string;
   contentType?: string;
+  /** When Cloud Storage created this generation (RFC 3339): the upload's place in time. */
+  timeCreated?: string;
   /** Functions Framework target and signature type, from object metadata. */
   functionTarget?: string;
   signatureType?: 'http' | 'event' | 'cloudevent';

@@ -11,7 +11,7 @@ describe('decodeEvent: the four shapes (fixtures)', () => {
     const got = decodeEvent(fixture<Ev>('storage-finalized'));
     assert.deepEqual(got, {
       kind: 'upload', via: 'storage',
-      source: {bucket: 'dd-sources', object: 'hello/v3.tar.gz', generation: '1700000000000001', size: '2048', md5Hash: '1B2M2Y8AsgTpgAmY7PhCfg==', crc32c: 'AAAAAA==', contentType: 'application/gzip'},
+      source: {bucket: 'dd-sources', object: 'hello/v3.tar.gz', generation: '1700000000000001', size: '2048', md5Hash: '1B2M2Y8AsgTpgAmY7PhCfg==', crc32c: 'AAAAAA==', contentType: 'application/gzip', timeCreated: '2026-11-28T09:00:00.000Z'},
       metadata: {'function-target': 'helloHttp', 'function-signature-type': 'http'},
     });
   });

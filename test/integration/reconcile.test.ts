@@ -107,12 +107,26 @@ describe('reconciler', {timeout: 120_000}, () => {
     assert.deepEqual(later.releases.filter((r) => r.service === 'silent').map((r) => [r.release, r.action]), [[3, 'wait']]);
   });
 
+  it('an unannounced upload older than a release made since is recorded superseded, never built over it', async () => {
+    const lostAt = stack.putObject('behind/v1.zip', '28001', 'archive', undefined, new Date(Date.now() - 5000));
+    // A later upload's event did arrive, and made v1.
+    assert.equal(await stack.upload('behind/v2.zip', '28002', {timeCreated: new Date().toISOString()}), 204);
+    const report = await run();
+    assert.deepEqual(report.uploads.filter((u) => u.object.startsWith('behind/')).map((u) => [u.object, u.action]), [['behind/v1.zip', 'superseded']]);
+    const r = await (await stack.deps.store()).get('behind', 2);
+    assert.deepEqual([r?.state, r?.supersededBy, r?.source?.object], ['superseded', 1, 'behind/v1.zip']);
+    assert.ok(lostAt < r!.createTime);
+    assert.equal(stack.build.builds().filter((b) => JSON.stringify(b).includes('behind/v1.zip')).length, 0, 'never built');
+    assert.deepEqual(stack.statesOf('behind', 2), ['accepted', 'superseded']);
+  });
+
   it('two reconcilers and the event path at once: one release and one build per upload', async () => {
     const names = ['race-a/v1.zip', 'race-b/v1.zip', 'race-c/v1.zip', 'race-a/v2.zip'];
-    names.forEach((n, i) => stack.putObject(n, String(27001 + i)));
+    const t0 = Date.now() - 5000;
+    const created = names.map((n, i) => stack.putObject(n, String(27001 + i), 'archive', undefined, new Date(t0 + i)));
     const second = new Reconciler(stack.deps, new Logger({format: 'json', write: (l) => stack.logs.push(l)}));
     await sleep(GRACE_MS + 100);
-    await Promise.all([reconciler.run(), second.run(), ...names.map((n, i) => stack.upload(n, String(27001 + i)))]);
+    await Promise.all([reconciler.run(), second.run(), ...names.map((n, i) => stack.upload(n, String(27001 + i), {timeCreated: created[i]}))]);
     const store = await stack.deps.store();
     for (const [service, count] of [['race-a', 2], ['race-b', 1], ['race-c', 1]] as const) {
       assert.equal((await store.getService(service))?.lastRelease, count, service);

@@ -176,9 +176,10 @@ export class Stack {
     return res.status;
   }
 
-  /** Stores an object generation in the test bucket (read through the Cloud Storage JSON API). */
-  putObject(object: string, generation: string, content = 'archive', metadata?: Record<string, string>): void {
-    putStoredObject(this.storeRoot, 'dd-sources', object, generation, Buffer.from(content), {metadata});
+  /** Stores an object generation in the test bucket (read through the Cloud Storage JSON API); returns its timeCreated. */
+  putObject(object: string, generation: string, content = 'archive', metadata?: Record<string, string>, timeCreated = new Date()): string {
+    putStoredObject(this.storeRoot, 'dd-sources', object, generation, Buffer.from(content), {metadata, timeCreated});
+    return timeCreated.toISOString();
   }
 
   /** Calls the HTTP API; returns status and parsed JSON. */
