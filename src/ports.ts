@@ -125,8 +125,8 @@ export interface ReleaseStore {
   listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}>;
   getService(service: string): Promise<ServiceSummary | undefined>;
   listServices(): Promise<ServiceSummary[]>;
-  /** Releases not in a terminal state whose last change is before `before`, oldest first, at most `limit`. */
-  listStale(before: Date, limit: number): Promise<Release[]>;
+  /** Releases not in a terminal state whose last change is before `before` (and after `after`), oldest first, at most `limit`. */
+  listStale(before: Date, limit: number, after?: string): Promise<Release[]>;
   /** Which of `sources` were claimed already (by any delivery, or by the reconciler). */
   claimed(sources: Array<{bucket: string; object: string; generation: string}>): Promise<boolean[]>;
 }

@@ -65,10 +65,10 @@ ensure_firestore() {
   fi
 }
 
-# The reconciler's query: a collection-group query on releases, state in [...] and
+# The reconciler's query: a collection-group query on releases, root == this root, state in [...] and
 # updateTime < cutoff, ordered by updateTime. Firestore serves it only from this composite index.
 INDEX_COLLECTION_GROUP=releases
-INDEX_FIELDS=(state updateTime)
+INDEX_FIELDS=(root state updateTime)
 
 ensure_index() {
   local shown

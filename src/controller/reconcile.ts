@@ -36,6 +36,8 @@ export interface ReconcileReport {
 /** One instance's reconciler: it keeps where it is in each bucket's listing between runs. */
 export class Reconciler {
   private readonly cursors = new Map<string, string>();
+  /** Where the last full page of unfinished releases ended: releases that do not move (long builds) do not hold back the rest. */
+  private staleAfter: string | undefined;
   private running: Promise<ReconcileReport> | undefined;
 
   constructor(private readonly deps: Deps, private readonly log: Logger) {}
@@ -51,7 +53,8 @@ export class Reconciler {
     const deps: Deps = {...this.deps, config: {...this.deps.config, waitSeconds: 0}};
     const ctx = newCtx(deps, this.log.with({component: 'reconciler'}));
     const report: ReconcileReport = {releases: [], uploads: [], errors: 0};
-    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - durations(deps.config).graceMs), MAX_RELEASES_PER_RUN);
+    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - durations(deps.config).graceMs), MAX_RELEASES_PER_RUN, this.staleAfter);
+    this.staleAfter = stale.length === MAX_RELEASES_PER_RUN ? stale[stale.length - 1].updateTime : undefined;
     for (const r of stale) {
       if (deps.now().getTime() >= ctx.deadline) break;
       report.releases.push(await this.drive(ctx, r, report));

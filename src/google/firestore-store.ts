@@ -29,7 +29,8 @@ interface SourceDoc {
   bucket: string; object: string; generation: string; service: string; claimTime: string; release?: number;
 }
 
-type ReleaseDoc = Release & {buildLease?: Lease | null; buildAttempts?: number};
+/** A release document: the record, its build lease, and the root it belongs to (for the reconciler's query). */
+type ReleaseDoc = Release & {buildLease?: Lease | null; buildAttempts?: number; root?: string};
 
 const [DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, UNAVAILABLE] = [4, 5, 8, 9, 10, 14];
 /** What run() retries: contention, and the transient codes. */
@@ -49,7 +50,7 @@ function plain<T>(value: T): T {
 }
 
 function toRelease(doc: ReleaseDoc): Release {
-  const {buildLease: _l, buildAttempts: _a, ...r} = doc;
+  const {buildLease: _l, buildAttempts: _a, root: _r, ...r} = doc;
   return r;
 }
 
@@ -145,7 +146,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       if (decision.kind === 'known') return {known: decision.release};
       const n = decision.release;
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
-      const doc: ReleaseDoc = {...release, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
+      const doc: ReleaseDoc = {...release, root: this.root, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
       t.create(this.releaseRef(service, n), plain(doc));
       t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
       t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
@@ -307,7 +308,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       }
       const n = (svc.data()?.lastRelease ?? 0) + 1;
       const release = newRelease({service, release: n, ...init}, now);
-      t.create(this.releaseRef(service, n), plain(release));
+      t.create(this.releaseRef(service, n), plain<ReleaseDoc>({...release, root: this.root}));
       t.set(sRef, {lastRelease: n}, {merge: true});
       if (reqRef) t.create(reqRef, {service, key: idempotency!.key, requestHash: idempotency!.requestHash, release: n, createTime: now.toISOString()});
       return {release, created: true};
@@ -333,14 +334,16 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return snap.docs.map((d) => summary(d.data() as ServiceDoc));
   }
 
-  async listStale(before: Date, limit: number): Promise<Release[]> {
-    // One collection-group query (index: state + updateTime, created by deploy/); releases of
-    // other installations in the same database are left out by their path.
+  async listStale(before: Date, limit: number, after?: string): Promise<Release[]> {
+    // One collection-group query (index: root + state + updateTime, created by deploy/), of
+    // this installation's releases only; the path check keeps out any other `releases`.
     const services = `${this.root}_services`;
-    const snap = await this.db.collectionGroup('releases')
+    let q = this.db.collectionGroup('releases')
+      .where('root', '==', this.root)
       .where('state', 'in', STATES.filter((s) => !TERMINAL.has(s)))
-      .where('updateTime', '<', before.toISOString())
-      .orderBy('updateTime').limit(limit).get()
+      .where('updateTime', '<', before.toISOString());
+    if (after !== undefined) q = q.where('updateTime', '>', after);
+    const snap = await q.orderBy('updateTime').limit(limit).get()
       .catch((err) => { throw classify(err, 'Firestore query of unfinished releases'); });
     return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
   }

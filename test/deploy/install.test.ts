@@ -51,11 +51,11 @@ describe('deploy/install.sh in an empty project', () => {
     oneCall(r, 'firestore', 'databases', 'create', '--type=firestore-native', '--database=(default)');
   });
 
-  it('creates the reconciler\'s composite index on releases (state, updateTime) across collections', () => {
+  it('creates the reconciler\'s composite index on releases (root, state, updateTime) across collections', () => {
     const c = oneCall(r, 'firestore', 'indexes', 'composite', 'create', '--database=(default)', '--collection-group=releases',
       '--query-scope=collection-group');
     assert.deepEqual(c.filter((a) => a.startsWith('--field-config=')),
-      ['--field-config=field-path=state,order=ascending', '--field-config=field-path=updateTime,order=ascending']);
+      ['--field-config=field-path=root,order=ascending', '--field-config=field-path=state,order=ascending', '--field-config=field-path=updateTime,order=ascending']);
     assert.ok(r.calls.indexOf(oneCall(r, 'firestore', 'databases', 'create')) < r.calls.indexOf(c), 'the database exists first');
     oneCall(r, 'firestore', 'indexes', 'composite', 'list', '--database=(default)');
   });
@@ -273,7 +273,7 @@ describe('deploy/install.sh --dry-run', () => {
     assert.match(r.stdout, /^ {2}gcloud scheduler jobs create http dropdeploy-reconcile .*'--schedule=\* \* \* \* \*'.* --uri="\$RECONCILE_URL" --oidc-token-audience="\$RECONCILE_URL"$/m);
     assert.match(r.stdout, /^ {2}gcloud pubsub subscriptions update "\$SUB" --ack-deadline=600 --dead-letter-topic=/m);
     assert.match(r.stdout, /^ {2}gcloud firestore databases create '--database=\(default\)'/m);
-    assert.match(r.stdout, /^check: composite index releases \(state, updateTime\) \(would run: gcloud firestore indexes composite list '--database=\(default\)'/m);
+    assert.match(r.stdout, /^check: composite index releases \(root, state, updateTime\) \(would run: gcloud firestore indexes composite list '--database=\(default\)'/m);
     assert.match(r.stdout, /^ {2}gcloud firestore indexes composite create '--database=\(default\)' --project=my-project --collection-group=releases --query-scope=collection-group /m);
     assert.match(r.stdout, /none made/);
   });

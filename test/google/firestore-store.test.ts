@@ -111,4 +111,19 @@ describe('Firestore store: claims and build lease fencing', () => {
     assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'go');
     assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'done');
   });
+
+  it('unfinished releases: only this installation\'s, oldest first, continued after a cursor; the root is not in the record', async () => {
+    const other = new FirestoreReleaseStore(db, `${root}x`);
+    const at = (s: number) => new Date(Date.now() - 3_600_000 + s * 1000);
+    for (const [i, s] of [['s1', 1], ['s2', 2], ['s3', 3]] as const) {
+      await store.claimSource(`stale-${i}`, {bucket: 'b', object: `stale-${i}/v1.zip`, generation: '1'}, {trigger: 'upload', actor: 'test'}, at(s), {holder: 'h', leaseMs: 1});
+    }
+    await other.claimSource('stale-s0', {bucket: 'b', object: 'stale-s0/v1.zip', generation: '1'}, {trigger: 'upload', actor: 'test'}, at(0), {holder: 'h', leaseMs: 1});
+    const before = new Date(Date.now() - 60_000);
+    const all = (await store.listStale(before, 10)).filter((r) => r.service.startsWith('stale-'));
+    assert.deepEqual(all.map((r) => r.service), ['stale-s1', 'stale-s2', 'stale-s3'], 'the other installation\'s older release is not listed');
+    assert.equal((all[0] as unknown as Record<string, unknown>).root, undefined);
+    const page = await store.listStale(before, 10, all[0].updateTime);
+    assert.deepEqual(page.filter((r) => r.service.startsWith('stale-')).map((r) => r.service), ['stale-s2', 'stale-s3']);
+  });
 });

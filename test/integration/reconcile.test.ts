@@ -100,6 +100,7 @@ describe('reconciler', {timeout: 120_000}, () => {
     assert.deepEqual(got, [[1, 'building', 'deployed'], [2, 'building', 'build_failed']]);
     const v2 = await (await stack.deps.store()).get('silent', 2);
     assert.match(v2!.error!.message, /npm ERR! missing script: build/);
+    await stack.waitFor('its deployed event', () => stack.statesOf('silent', 1).includes('deployed'));
     assert.deepEqual(stack.statesOf('silent', 1), ['accepted', 'building', 'deploying', 'deployed']);
     // A build still running is asked again next time, and otherwise left alone.
     await stack.upload('silent/v3.zip', '26003');
@@ -117,6 +118,7 @@ describe('reconciler', {timeout: 120_000}, () => {
     assert.deepEqual([r?.state, r?.supersededBy, r?.source?.object], ['superseded', 1, 'behind/v1.zip']);
     assert.ok(lostAt < r!.createTime);
     assert.equal(stack.build.builds().filter((b) => JSON.stringify(b).includes('behind/v1.zip')).length, 0, 'never built');
+    await stack.waitFor('its superseded event', () => stack.statesOf('behind', 2).includes('superseded'));
     assert.deepEqual(stack.statesOf('behind', 2), ['accepted', 'superseded']);
   });
 
