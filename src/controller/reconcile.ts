@@ -115,12 +115,8 @@ export class Reconciler {
         }
       }
     } catch (err) {
-      const busy = err instanceof DropdeployError && err.code === 'BUSY';
-      if (!busy) {
-        report.errors++;
-        log.warn(`reconcile: ${why}; the step failed and the next run tries again: ${describeError(err)}`);
-      }
-      return entry(busy ? 'busy' : 'error', busy ? 'another delivery holds its lease' : describeError(err));
+      const {action, detail} = failure(err, report, log, why);
+      return entry(action, detail);
     }
   }
 
@@ -176,12 +172,19 @@ export class Reconciler {
       await publishPending({...ctx, log}, ended);
       return entry('superseded', `v${behind} came after it`);
     } catch (err) {
-      const busy = err instanceof DropdeployError && err.code === 'BUSY';
-      if (!busy) {
-        report.errors++;
-        log.warn(`reconcile: claiming gs://${bucket}/${o.name}#${o.generation} failed; the next run tries again: ${describeError(err)}`);
-      }
-      return entry(busy ? 'busy' : 'error', busy ? 'another delivery is on it' : describeError(err));
+      const {action, detail} = failure(err, report, log, `claiming gs://${bucket}/${o.name}#${o.generation}`);
+      return entry(action, detail);
     }
   }
+}
+
+/**
+ * A step that threw: `busy` when another delivery holds its lease (it is alive, or its lease
+ * will end), otherwise a transient error, counted and logged; the next run tries again.
+ */
+function failure(err: unknown, report: ReconcileReport, log: Logger, what: string): {action: string; detail: string} {
+  if (err instanceof DropdeployError && err.code === 'BUSY') return {action: 'busy', detail: 'another delivery holds its lease'};
+  report.errors++;
+  log.warn(`reconcile: ${what}; the step failed and the next run tries again: ${describeError(err)}`);
+  return {action: 'error', detail: describeError(err)};
 }
