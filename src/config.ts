@@ -176,12 +176,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (waitSeconds >= functionTimeoutSeconds) {
     problems.push(`DROPDEPLOY_WAIT_SECONDS=${waitSeconds} is not valid: a handler's wait must end before the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds})`);
   }
-  const controllerServices = [...new Set([...list('DROPDEPLOY_CONTROLLER_SERVICES'), ...(get('K_SERVICE') ? [get('K_SERVICE')!] : [])])];
+  // Set by Cloud Run (and Knative) in every container; never set by dropdeploy itself.
+  const runService = optional('K_SERVICE', 'a Cloud Run service name (Cloud Run sets it)', (v) => /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v));
+  const controllerServices = [...new Set([...list('DROPDEPLOY_CONTROLLER_SERVICES'), ...(runService ? [runService] : [])])];
   for (const s of list('DROPDEPLOY_CONTROLLER_SERVICES')) {
     if (!ID_RE.test(s)) problems.push(`DROPDEPLOY_CONTROLLER_SERVICES: "${s}" is not a Cloud Run service name`);
   }
-  // Set by Cloud Run (and Knative) in every container; never set by dropdeploy itself.
-  const runService = optional('K_SERVICE', 'a Cloud Run service name (Cloud Run sets it)', (v) => /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v));
   if ((AUTH_MODES as string[]).includes(auth)) problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
