@@ -302,23 +302,31 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal((await store.get('orphan', 1))?.buildId, buildId);
   });
 
-  it('(k) a managed-elsewhere service of the same name is never touched', async () => {
-    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
-    try {
-      const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: 'foreign',
-        service: {labels: {team: 'other'}, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
-      await op.promise();
-      await stack.upload('foreign/v1.zip', '12001');
-      await stack.build.setStatus(stack.buildIdOf('foreign', 1), 'SUCCESS', {digest: DIGEST('f')});
-      await stack.waitFor('deploy_failed', () => stack.statesOf('foreign', 1).includes('deploy_failed'));
-      const r = await (await stack.deps.store()).get('foreign', 1);
-      assert.equal(r?.error?.code, 'NOT_MANAGED');
-      assert.match(r!.error!.message, /not managed by dropdeploy/);
-      assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('foreign')).length, 0);
-    } finally {
-      await client.close();
-    }
-  });
+  // (k) and (q): a service of the same name that this installation does not own.
+  const notOurs: Array<{name: string; service: string; generation: string; labels: Record<string, string>; why: RegExp}> = [
+    {name: '(k) a managed-elsewhere service of the same name is never touched', service: 'foreign', generation: '12001', labels: {team: 'other'}, why: /not managed by dropdeploy/},
+    {name: '(q) a service of another dropdeploy installation is never touched', service: 'theirs', generation: '17001',
+      labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'staging', 'dropdeploy-release': 'v1'}, why: /managed by another dropdeploy installation \("staging"\)/},
+  ];
+  for (const f of notOurs) {
+    it(f.name, async () => {
+      const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+      try {
+        const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: f.service,
+          service: {labels: f.labels, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
+        await op.promise();
+        await stack.upload(`${f.service}/v1.zip`, f.generation);
+        await stack.build.setStatus(stack.buildIdOf(f.service, 1), 'SUCCESS', {digest: DIGEST('f')});
+        await stack.waitFor('deploy_failed', () => stack.statesOf(f.service, 1).includes('deploy_failed'));
+        const r = await (await stack.deps.store()).get(f.service, 1);
+        assert.equal(r?.error?.code, 'NOT_MANAGED');
+        assert.match(r!.error!.message, f.why);
+        assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes(f.service)).length, 0);
+      } finally {
+        await client.close();
+      }
+    });
+  }
 
   it('(p) a handler frozen past its lock cannot put older code back: the live service\'s release fences it', async () => {
     await stack.upload('fence/v1.zip', '16001');
@@ -348,24 +356,6 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal(svc.labels['dropdeploy-release'], 'v2');
     const writes = [...stack.run.callsTo('CreateService'), ...stack.run.callsTo('UpdateService')].filter((c) => JSON.stringify(c.request).includes(DIGEST('1')));
     assert.equal(writes.length, 0, 'v1\'s image was never sent to Cloud Run');
-  });
-
-  it('(q) a service of another dropdeploy installation is never touched', async () => {
-    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
-    try {
-      const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: 'theirs',
-        service: {labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'staging', 'dropdeploy-release': 'v1'}, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
-      await op.promise();
-      await stack.upload('theirs/v1.zip', '17001');
-      await stack.build.setStatus(stack.buildIdOf('theirs', 1), 'SUCCESS', {digest: DIGEST('e')});
-      await stack.waitFor('deploy_failed', () => stack.statesOf('theirs', 1).includes('deploy_failed'));
-      const r = await (await stack.deps.store()).get('theirs', 1);
-      assert.equal(r?.error?.code, 'NOT_MANAGED');
-      assert.match(r!.error!.message, /managed by another dropdeploy installation \("staging"\)/);
-      assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes('theirs')).length, 0);
-    } finally {
-      await client.close();
-    }
   });
 
   it('(r) the deploy lock is renewed while its holder waits for the rollout, and only then let go', async () => {
