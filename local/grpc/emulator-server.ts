@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import {Status} from 'google-gax';
 import {FaultPlan, type FaultSpec} from './faults';
 import {clonePlain, decodePlain, encodePlain, protoRoot, type Plain} from './protos';
 import {RpcError} from './rpc-error';
@@ -133,7 +134,7 @@ export abstract class GrpcEmulator {
           callback(
             err instanceof RpcError
               ? {code: err.code, details: err.message}
-              : {code: grpc.status.INTERNAL, details: `emulator error in ${method}: ${String(err)}`},
+              : {code: Status.INTERNAL, details: `emulator error in ${method}: ${String(err)}`},
           ),
       );
     };

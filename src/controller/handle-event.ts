@@ -2,7 +2,7 @@
  * The event function's body: decode, dispatch, and sort failures into "redeliver" (throw)
  * and "acknowledge" (return). Nothing that can never succeed is thrown.
  */
-import {classify} from '../errors';
+import {asDropdeployError} from '../errors';
 import {decodeEvent, type EventLike} from '../events/decode';
 import type {Logger} from '../log';
 import {traceName} from '../log';
@@ -37,7 +37,7 @@ export async function handleEvent(deps: Deps, event: IncomingEvent, root: Logger
         return await handleBuildStatus(newCtx(deps, log), input);
     }
   } catch (err) {
-    const e = classify(err, 'handling the event');
+    const e = asDropdeployError(err, 'handling the event');
     if (e.retryable) {
       log.warn(`event will be redelivered: ${e.message}`, {code: e.code});
       throw e;

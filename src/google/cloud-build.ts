@@ -2,7 +2,8 @@
  * Cloud Build adapter: the {@link Builds} port on `@google-cloud/cloudbuild`.
  */
 import type {CloudBuildClient} from '@google-cloud/cloudbuild';
-import {PermanentError, wrapAsync} from '../errors';
+import {PermanentError} from '../errors';
+import {wrapAsync} from './grpc-errors';
 import type {BuildInfo, Builds} from '../ports';
 import type {BuildSpec} from '../releases/build-request';
 import {enumName, toPlain} from './plain';

@@ -3,12 +3,12 @@
  * update wait for the long-running operation, so the outcome is the rollout's.
  */
 import type {ServicesClient} from '@google-cloud/run';
-import {classify, describeError, grpcCode, RetryableError, wrapAsync} from '../errors';
+import {describeError, RetryableError} from '../errors';
+import {classify, grpcCode, Status, wrapAsync} from './grpc-errors';
 import type {DeployOutcome, Services} from '../ports';
 import type {RunService} from '../releases/service-spec';
 import {enumName, toPlain} from './plain';
 
-const NOT_FOUND = 5;
 const REVISION_NOT_READY = /Revision '[^']+' is not ready and cannot serve traffic/;
 const CONDITION_STATE: Record<number, string> = {0: 'STATE_UNSPECIFIED', 1: 'CONDITION_PENDING', 2: 'CONDITION_RECONCILING', 3: 'CONDITION_FAILED', 4: 'CONDITION_SUCCEEDED'};
 
@@ -44,7 +44,7 @@ export class CloudRunAdapter implements Services {
       const [svc] = await this.client.getService({name: `${this.parent()}/services/${service}`});
       return toPlain<RunService>(svc);
     } catch (err) {
-      if (grpcCode(err) === NOT_FOUND) return undefined;
+      if (grpcCode(err) === Status.NOT_FOUND) return undefined;
       throw classify(err, `Cloud Run GetService ${service}`);
     }
   }

@@ -2,7 +2,7 @@
  * Cloud Storage adapter: the {@link Objects} port on `@google-cloud/storage` (JSON API).
  */
 import type {Storage} from '@google-cloud/storage';
-import {classify, describeError, PermanentError, RetryableError} from '../errors';
+import {asDropdeployError, describeError, PermanentError, RetryableError} from '../errors';
 import type {ListedObject, ObjectInfo, Objects} from '../ports';
 
 const NOT_FOUND = 404;
@@ -59,5 +59,5 @@ function storageError(err: unknown, what: string, bucket: string): Error {
   if (status === 401 || status === 403) {
     return new PermanentError(`${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`, 'PERMISSION_DENIED', {cause: err});
   }
-  return classify(err, what);
+  return asDropdeployError(err, what);
 }

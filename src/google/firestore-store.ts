@@ -9,7 +9,8 @@
  */
 import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
 import {createHash} from 'node:crypto';
-import {classify, grpcCode, PermanentError} from '../errors';
+import {PermanentError} from '../errors';
+import {classify, grpcCode, Status} from './grpc-errors';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
 import {decideAdoption, decideBuildLease, decideClaim, decideDeployLease, decideFinishDeploy, isOwnClaim, renewedLease, type BuildLeaseState, type DeployLock, type DeployResult, type Lease, type ServiceState} from '../releases/decisions';
 import {sourceKey} from '../releases/naming';
@@ -32,9 +33,8 @@ interface SourceDoc {
 /** A release document: the record, its build lease, and the root it belongs to (for the reconciler's query). */
 type ReleaseDoc = Release & {buildLease?: Lease | null; buildAttempts?: number; root?: string};
 
-const [DEADLINE_EXCEEDED, NOT_FOUND, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, UNAVAILABLE] = [4, 5, 8, 9, 10, 14];
 /** What run() retries: contention, and the transient codes. */
-const RETRIED = new Set([ABORTED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE]);
+const RETRIED: ReadonlySet<Status> = new Set([Status.ABORTED, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.UNAVAILABLE]);
 const TX_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,7 +119,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
         try {
           return await this.db.runTransaction(fn, {maxAttempts: 1});
         } catch (err) {
-          if (!RETRIED.has(grpcCode(err) ?? -1) || n >= TX_ATTEMPTS) throw classify(err, `Firestore ${what}`);
+          if (!RETRIED.has(grpcCode(err) ?? Status.OK) || n >= TX_ATTEMPTS) throw classify(err, `Firestore ${what}`);
           await sleep(Math.min(1000, 25 * 2 ** (n - 1)) * (0.5 + Math.random()));
         }
       }
@@ -187,7 +187,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       return true;
     } catch (err) {
       const code = grpcCode(err);
-      if (code === NOT_FOUND || code === FAILED_PRECONDITION) return false;
+      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) return false;
       throw classify(err, 'Firestore write of a release');
     }
   }

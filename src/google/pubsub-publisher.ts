@@ -2,7 +2,8 @@
  * Status topic adapter: publishes status messages with ordering keys.
  */
 import type {PubSub, Topic} from '@google-cloud/pubsub';
-import {PermanentError, wrapAsync} from '../errors';
+import {PermanentError} from '../errors';
+import {wrapAsync} from './grpc-errors';
 import type {StatusPublisher} from '../ports';
 import {pubsubLimitProblems, type StatusMessage} from '../releases/status-event';
 

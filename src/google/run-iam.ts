@@ -4,7 +4,7 @@
  * which members make a service public is decided elsewhere (src/http/invoker-gate.ts).
  */
 import type {ServicesClient} from '@google-cloud/run';
-import {wrapAsync} from '../errors';
+import {wrapAsync} from './grpc-errors';
 import type {InvokerAccess, InvokerPolicy} from '../ports';
 
 // The API waits for this check: no gax retries (the next request checks again), bounded time.

@@ -8,7 +8,7 @@ import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
 import {PubSub} from '@google-cloud/pubsub';
 import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
-import {grpcCode} from '../../src/errors';
+import {grpcCode} from '../../src/google/grpc-errors';
 import {requireEmulators, withEnv} from '../integration/stack';
 
 const PERMISSION_DENIED = 7;
