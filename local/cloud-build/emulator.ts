@@ -7,12 +7,12 @@ import {timestamp} from '../grpc/time';
 import {buildToJson, type BuildJson} from './build-json';
 import {buildFilter} from './list-filter';
 import {autoCompleteRunner, type BuildRunner} from './runners';
+import {isTerminalBuildStatus} from '../../src/releases/build-statuses';
 
 export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-json';
 export {autoCompleteRunner, type BuildRunner, type BuildControl} from './runners';
 
 /** Statuses after which a build never changes again. */
-export const TERMINAL_STATUSES = ['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED'];
 
 /** Options of {@link CloudBuildEmulator}. */
 export interface CloudBuildEmulatorOptions {
@@ -93,7 +93,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
   setStatus(id: string, status: string, opts: {failureDetail?: string; digest?: string} = {}): Promise<void> {
     const build = this.store.get(id);
     if (!build) throw new Error(`no build ${id}`);
-    if (TERMINAL_STATUSES.includes(build.status)) throw new Error(`build ${id} is already ${build.status}`);
+    if (isTerminalBuildStatus(build.status)) throw new Error(`build ${id} is already ${build.status}`);
     const now = timestamp(Date.now());
     build.status = status;
     // A build that ran has a startTime even if the caller skipped WORKING; one cancelled or expired in the queue has none.
@@ -115,7 +115,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
       build.statusDetail = opts.failureDetail;
     }
     const opName = this.opNames.get(id)!;
-    if (TERMINAL_STATUSES.includes(status)) {
+    if (isTerminalBuildStatus(status)) {
       build.finishTime = now;
       this.operations.finish(opName, {response: {type: BUILD, value: build}});
     }
@@ -168,7 +168,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
     void this.notify(build);
     const cleanup = this.runner?.(clonePlain(build), {
       setStatus: (status, opts) => {
-        if (!TERMINAL_STATUSES.includes(this.store.get(id)?.status)) void this.setStatus(id, status, opts);
+        if (!isTerminalBuildStatus(this.store.get(id)?.status)) void this.setStatus(id, status, opts);
       },
     });
     if (cleanup) this.cleanups.push(cleanup);
@@ -191,7 +191,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
 
   private async cancelBuild(req: Plain): Promise<Plain> {
     const build = this.mustFind(req);
-    if (TERMINAL_STATUSES.includes(build.status)) {
+    if (isTerminalBuildStatus(build.status)) {
       throw rpc.failedPrecondition(`Build ${build.id} has already finished with status ${build.status}.`);
     }
     void this.setStatus(build.id, 'CANCELLED');
@@ -200,7 +200,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
 
   private cancelByOperation(opName: string): void {
     for (const [id, name] of this.opNames) {
-      if (name === opName && !TERMINAL_STATUSES.includes(this.store.get(id)?.status)) void this.setStatus(id, 'CANCELLED');
+      if (name === opName && !isTerminalBuildStatus(this.store.get(id)?.status)) void this.setStatus(id, 'CANCELLED');
     }
   }
 }

@@ -6,6 +6,7 @@ import {RetryableError} from '../errors';
 import type {BuildInput} from '../events/input';
 import type {BuildInfo} from '../ports';
 import {adoptionProblem, BUILD_TAG, buildSpec, releaseBuildTag, releaseOfBuild} from '../releases/build-request';
+import {isTerminalBuildStatus} from '../releases/build-statuses';
 import {imageByDigest, releaseImageTag} from '../releases/naming';
 import {markBuildFailed, TERMINAL, type Release} from '../releases/release';
 import type {Ctx, Outcome} from './deps';
@@ -14,7 +15,6 @@ import {publishPending} from './outbox';
 import {retryWhileBusy} from './wait';
 
 /** Build statuses after which a build never changes. */
-export const TERMINAL_BUILD_STATUSES = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
 
 /** Handles one build status message. */
 export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Outcome> {
@@ -22,11 +22,11 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   let log = ctx.log.with({buildId: input.buildId});
   // Messages of other builds in the project are common: decide from the message before any call.
   if (input.tags.length && !input.tags.includes(BUILD_TAG)) return ignored(log, 'not a dropdeploy build');
-  if (!TERMINAL_BUILD_STATUSES.has(input.status)) return ignored(log, `status ${input.status} is not terminal`);
+  if (!isTerminalBuildStatus(input.status)) return ignored(log, `status ${input.status} is not terminal`);
   const build = await (await deps.builds()).get(input.buildId);
   const owner = releaseOfBuild(build, deps.config.firestore.root);
   if (!owner) return ignored(log, 'not a build of this dropdeploy installation (tag dropdeploy and substitutions _DD_ROOT, _DD_SERVICE, _DD_RELEASE)');
-  if (!TERMINAL_BUILD_STATUSES.has(build.status)) {
+  if (!isTerminalBuildStatus(build.status)) {
     // The message says the build ended; acknowledging it now would lose the build's end, as
     // Cloud Build sends it only once. Ask for the redelivery until GetBuild agrees.
     throw new RetryableError(`build ${input.buildId}: the status message says ${input.status} but GetBuild says ${build.status}; the event will be redelivered`, 'BUILD_STATUS_PENDING');

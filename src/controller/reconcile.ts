@@ -11,8 +11,9 @@ import {describeError, DropdeployError} from '../errors';
 import type {Logger} from '../log';
 import type {ListedObject} from '../ports';
 import {lostBehind, nextStep, uploadCandidates} from '../releases/reconcile-plan';
+import {isTerminalBuildStatus} from '../releases/build-statuses';
 import {markSuperseded, type Release, type Source} from '../releases/release';
-import {failBuild, finishBuild, TERMINAL_BUILD_STATUSES} from './build-status';
+import {failBuild, finishBuild} from './build-status';
 import {deployRelease} from './deploy';
 import {newCtx, type Ctx, type Deps} from './deps';
 import {publishPending} from './outbox';
@@ -108,7 +109,7 @@ export class Reconciler {
             const out = await failBuild(c, r, 'BUILD_NOT_FOUND', `build ${step.buildId} does not exist in Cloud Build; redeploy the service to build it again`);
             return entry('build_failed', out.detail);
           }
-          if (!TERMINAL_BUILD_STATUSES.has(build.status)) return entry('wait', `build ${build.id} is ${build.status}`);
+          if (!isTerminalBuildStatus(build.status)) return entry('wait', `build ${build.id} is ${build.status}`);
           log.notice(`reconcile: ${why}: build ${build.id} ended ${build.status} and its status never arrived`);
           const out = await finishBuild(c, r, build);
           return entry(out.action, out.detail);

@@ -7,6 +7,7 @@ import type {StorageObjectData} from '@google/events/cloud/storage/v1/StorageObj
 import type {BuildEventData} from '@google/events/cloud/cloudbuild/v1/BuildEventData';
 import type {BuildInput, Input, UploadInput} from './input';
 import {asInt64String, asObject, asString, asStringArray, asStringMap, dataObject, decodeBase64, parseJson} from './json';
+import {BUILD_STATUS_BY_NUMBER} from '../releases/build-statuses';
 
 /** CloudEvent types dropdeploy understands. */
 export const EVENT_TYPES = {
@@ -16,12 +17,6 @@ export const EVENT_TYPES = {
 } as const;
 
 const OTHER_STORAGE_TYPES = /^google\.cloud\.storage\.object\.v1\.(deleted|archived|metadataUpdated)$/;
-
-/** Cloud Build's `Build.Status` enum by number, for payloads that carry numbers. */
-const BUILD_STATUS_BY_NUMBER: Record<number, string> = {
-  0: 'STATUS_UNKNOWN', 10: 'PENDING', 1: 'QUEUED', 2: 'WORKING', 3: 'SUCCESS', 4: 'FAILURE',
-  5: 'INTERNAL_ERROR', 6: 'TIMEOUT', 7: 'CANCELLED', 9: 'EXPIRED',
-};
 
 /** The CloudEvent context fields decoding looks at. */
 export interface EventLike {

@@ -6,12 +6,8 @@ import {PermanentError} from '../errors';
 import {wrapAsync} from './grpc-errors';
 import type {BuildInfo, Builds} from '../ports';
 import type {BuildSpec} from '../releases/build-request';
+import {BUILD_STATUS_BY_NUMBER} from '../releases/build-statuses';
 import {enumName, toPlain} from './plain';
-
-const STATUS: Record<number, string> = {
-  0: 'STATUS_UNKNOWN', 10: 'PENDING', 1: 'QUEUED', 2: 'WORKING', 3: 'SUCCESS', 4: 'FAILURE',
-  5: 'INTERNAL_ERROR', 6: 'TIMEOUT', 7: 'CANCELLED', 9: 'EXPIRED',
-};
 
 interface PlainBuild {
   id?: string; status?: unknown; logUrl?: string; tags?: string[]; substitutions?: Record<string, string>;
@@ -49,7 +45,7 @@ export class CloudBuildAdapter implements Builds {
 function toInfo(b: PlainBuild, id: string): BuildInfo {
   const info: BuildInfo = {
     id: b.id ?? id,
-    status: enumName(b.status, STATUS) ?? 'STATUS_UNKNOWN',
+    status: enumName(b.status, BUILD_STATUS_BY_NUMBER) ?? 'STATUS_UNKNOWN',
     logUrl: b.logUrl,
     tags: b.tags ?? [],
     substitutions: b.substitutions ?? {},

@@ -5,7 +5,8 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
-import {CloudBuildEmulator, TERMINAL_STATUSES, type BuildJson} from '../../local/cloud-build/emulator';
+import {CloudBuildEmulator, type BuildJson} from '../../local/cloud-build/emulator';
+import {isTerminalBuildStatus} from '../../src/releases/build-statuses';
 import {generationPath, objectDir} from '../../local/bucket/object-store';
 import {BuildLogs} from '../../local/build/build-log';
 import {imageConfig} from '../../local/build/detect-node';
@@ -69,7 +70,7 @@ async function build(object: string, bytes: Buffer, extra: Partial<Source> = {},
   const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds}}, {service, release: 1}, source);
   const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
   const id = (op.metadata as any).build.id as string;
-  return {id, image: spec.images[0], done: () => waitFor(id, (s) => TERMINAL_STATUSES.includes(s))};
+  return {id, image: spec.images[0], done: () => waitFor(id, isTerminalBuildStatus)};
 }
 
 async function waitFor(id: string, ok: (status: string) => boolean) {
@@ -185,7 +186,7 @@ describe('local builder through the Cloud Build emulator and the official client
     const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
       {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'});
     const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
-    const ghost = await waitFor((op.metadata as any).build.id, (s) => TERMINAL_STATUSES.includes(s));
+    const ghost = await waitFor((op.metadata as any).build.id, isTerminalBuildStatus);
     assert.equal(ghost.status, 'FAILURE');
     assert.match(ghost.statusDetail!, /gs:\/\/dd-sources\/ghost\/app\.tgz#999999 does not exist/);
   });
