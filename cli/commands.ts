@@ -6,7 +6,8 @@ import type {Command, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
 import {releasesTable, servicesTable, statusText} from './format';
-import {TERMINAL_STATES, type ApiRelease} from './types';
+import {isTerminalState} from '../src/releases/states';
+import type {ApiRelease} from './types';
 import {waitForRelease, type ProgressOut} from './wait';
 
 /** What commands print to and read time from. */
@@ -89,7 +90,7 @@ async function follow(started: ApiRelease, action: string, opts: GlobalOptions, 
   // With --json the API's JSON owns stdout, so progress goes to stderr.
   const progress = opts.json ? env.stderr : env.stdout;
   const what = action === 'rollback' ? `rollback of ${started.service} to v${started.rollbackOf}` : `redeploy of ${started.service}`;
-  if (!opts.wait && !TERMINAL_STATES.has(started.state)) {
+  if (!opts.wait && !isTerminalState(started.state)) {
     if (opts.json) env.stdout.write(JSON.stringify(started, null, 2) + '\n');
     else progress.write(`v${started.release} ${started.state}: ${what}; follow it with \`dropdeploy releases ${started.service}\`\n`);
     return 0;

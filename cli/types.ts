@@ -1,6 +1,6 @@
 /**
- * The API's JSON as the CLI reads it. Types only (erased at runtime), so the CLI loads none
- * of the controller's code.
+ * The API's JSON as the CLI reads it. Types only (erased at runtime): of the controller's
+ * code the CLI loads only the release states (`src/releases/states.ts`).
  */
 import type {Release, State} from '../src/releases/release';
 import type {ServiceSummary} from '../src/ports';
@@ -17,6 +17,3 @@ export interface ReleasePage {
   releases: ApiRelease[];
   nextPageToken?: string;
 }
-
-/** States after which nothing happens to a release (mirrors the controller's TERMINAL). */
-export const TERMINAL_STATES: ReadonlySet<string> = new Set(['deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected']);

@@ -6,7 +6,8 @@
  */
 import type {ApiClient} from './client';
 import {progressLine} from './format';
-import {TERMINAL_STATES, type ApiRelease} from './types';
+import {isTerminalState} from '../src/releases/states';
+import type {ApiRelease} from './types';
 
 /** Where progress goes. */
 export interface ProgressOut {
@@ -48,7 +49,7 @@ export async function waitForRelease(client: ApiClient, start: ApiRelease, out: 
     }
   };
   show(release);
-  while (!TERMINAL_STATES.has(release.state)) {
+  while (!isTerminalState(release.state)) {
     if (now() - began >= opts.timeoutMs) {
       if (out.isTTY) out.write('\r\x1b[2K');
       return {release, terminal: false};

@@ -2,13 +2,9 @@
  * The release record and its state machine. Pure: time comes in as an argument.
  */
 import {PermanentError} from '../errors';
+import {STATES, TERMINAL, type State} from './states';
 
-/** Every state a release can be in. */
-export const STATES = ['accepted', 'building', 'deploying', 'deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected'] as const;
-/** A release state. */
-export type State = (typeof STATES)[number];
-/** States after which nothing happens to a release. */
-export const TERMINAL: ReadonlySet<State> = new Set(['deployed', 'build_failed', 'deploy_failed', 'superseded', 'rejected']);
+export {STATES, TERMINAL, type State};
 
 /** What caused a release. */
 export type Trigger = 'upload' | 'redeploy' | 'rollback';
