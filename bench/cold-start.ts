@@ -60,7 +60,7 @@ export async function spawnFunction(opts: {source: string; target: string; signa
     env: {...process.env, ...opts.env}, stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT,
   });
   let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
+  child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
   return {child, url: `http://127.0.0.1:${port}`, stderr: () => stderr};
 }
 

@@ -46,7 +46,7 @@ export function decodeStorageObject(obj: (Partial<StorageObjectData> & Record<st
   const generation = asInt64String(obj?.generation) ?? asInt64String(attributes.objectGeneration);
   const missing = [!bucket && 'bucket', !name && 'name', !generation && 'generation'].filter(Boolean);
   if (missing.length) return invalid(`the storage object has no valid ${missing.join(', ')}`);
-  const source: UploadInput['source'] = {bucket: bucket!, object: name!, generation: generation!};
+  const source: UploadInput['source'] = {bucket, object: name, generation: generation!};
   const size = asInt64String(obj?.size);
   if (size !== undefined) source.size = size;
   for (const f of ['md5Hash', 'crc32c', 'contentType'] as const) {

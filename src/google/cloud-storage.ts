@@ -38,7 +38,7 @@ export class CloudStorageAdapter implements Objects {
   }
 }
 
-type Metadata = {generation?: unknown; metadata?: Record<string, unknown> | null; size?: unknown; md5Hash?: string; crc32c?: string; contentType?: string};
+type Metadata = {generation?: string | number; metadata?: Record<string, unknown> | null; size?: string | number; md5Hash?: string; crc32c?: string; contentType?: string};
 
 function toInfo(bucket: string, name: string, m: Metadata): ObjectInfo {
   const info: ObjectInfo = {bucket, name, generation: String(m.generation), metadata: {}};

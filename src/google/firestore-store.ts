@@ -310,7 +310,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const release = newRelease({service, release: n, ...init}, now);
       t.create(this.releaseRef(service, n), plain<ReleaseDoc>({...release, root: this.root}));
       t.set(sRef, {lastRelease: n}, {merge: true});
-      if (reqRef) t.create(reqRef, {service, key: idempotency!.key, requestHash: idempotency!.requestHash, release: n, createTime: now.toISOString()});
+      if (reqRef) t.create(reqRef, {service, key: idempotency.key, requestHash: idempotency.requestHash, release: n, createTime: now.toISOString()});
       return {release, created: true};
     });
   }

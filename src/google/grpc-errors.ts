@@ -18,7 +18,7 @@ const RETRYABLE: ReadonlySet<Status> = new Set([
 /** The gRPC status of an SDK error, if it carries one (HTTP statuses are not). */
 export function grpcCode(err: unknown): Status | undefined {
   const code = (err as {code?: unknown} | null)?.code;
-  return typeof code === 'number' && Status[code] !== undefined ? (code as Status) : undefined;
+  return typeof code === 'number' && Status[code] !== undefined ? code : undefined;
 }
 
 /**

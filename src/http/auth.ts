@@ -30,7 +30,7 @@ function decodePayload(token: string): TokenPayload {
   const parts = token.split('.');
   try {
     const payload: unknown = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
-    if (parts.length === 3 && payload && typeof payload === 'object' && !Array.isArray(payload)) return payload as TokenPayload;
+    if (parts.length === 3 && payload && typeof payload === 'object' && !Array.isArray(payload)) return payload;
   } catch {
     // reported below, with a fixed reason
   }

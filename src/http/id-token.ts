@@ -76,7 +76,7 @@ export function idTokenVerifier(certsUrl: string | undefined): Promise<Verifier>
         }
         try {
           const ticket = await client.verifySignedJwtWithCertsAsync(token, certs, audiences, GOOGLE_ISSUERS);
-          return {ok: true, payload: (ticket.getPayload() ?? {}) as TokenPayload};
+          return {ok: true, payload: (ticket.getPayload() ?? {})};
         } catch (err) {
           return {ok: false, refusal: tokenRefusal(err)};
         }
