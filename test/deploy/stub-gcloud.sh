@@ -151,7 +151,7 @@ field() {
     retryPolicy.minimumBackoff) setting min-retry-delay ;;
     retryPolicy.maximumBackoff) setting max-retry-delay ;;
     'deleted.yesno(yes=deleted,no=active)') if [[ $(setting deleted) == true ]]; then echo deleted; else echo active; fi ;;
-    'includedPermissions.sort().list()') setting permissions | tr ',;' '\n\n' | LC_ALL=C sort | paste -sd, - ;;
+    'includedPermissions.sort().list()') setting permissions | tr ',;' '\n' | LC_ALL=C sort | paste -sd, - ;;
     *) echo "" ;;
   esac
 }
