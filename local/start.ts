@@ -4,6 +4,7 @@
  */
 import {rmSync} from 'node:fs';
 import {join, relative} from 'node:path';
+import {prettyPrinter} from '../src/log';
 import {REPO_ROOT} from './functions';
 import {LocalStack} from './stack';
 import {formatStatus} from './status-printer';
@@ -13,19 +14,22 @@ const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
 const verbose = process.argv.includes('--verbose');
 
-/** Prints a controller log line (JSON) readably; quiet below NOTICE unless --verbose. */
+const pretty = prettyPrinter(color);
+
+/** Prints a controller log line (JSON) with pino-pretty; quiet below NOTICE unless --verbose. */
 function printLog(line: string): void {
   if (!line.startsWith('{')) {
     if (verbose || /^(bucket|eventarc):/.test(line)) console.log(dim(line));
     return;
   }
+  let severity: unknown;
   try {
-    const e = JSON.parse(line) as {severity?: string; message?: string};
-    const loud = ['NOTICE', 'WARNING', 'ERROR'].includes(e.severity ?? '');
-    if (verbose || loud) console.log(dim(`${(e.severity ?? 'INFO').padEnd(7)} ${e.message ?? line}`));
+    severity = (JSON.parse(line) as {severity?: unknown}).severity;
   } catch {
     console.log(dim(line));
+    return;
   }
+  if (verbose || severity === 'NOTICE' || severity === 'WARNING' || severity === 'ERROR') console.log(pretty(line));
 }
 
 /** `--reconcile-seconds N` (default 10; 0 turns the reconciler's timer off). */
