@@ -8,6 +8,8 @@ export interface FaultSpec {
   times?: number;
   /** Chance (0..1) that a matching call is hit; a call that is spared does not use up `times`. */
   probability?: number;
+  /** The draw `probability` is compared with (default Math.random): tests pass a seeded one to replay a run. */
+  random?: () => number;
   delayMs?: number;
   message?: string;
   /** Do the call's work, then answer `code` anyway: the caller sees a failure of what happened. */
@@ -33,7 +35,7 @@ export class FaultPlan {
   /** The fault that hits this call, if any, using up one of its `times`. */
   take(method: string, random: () => number = Math.random): FaultSpec | undefined {
     // The first matching fault that hits; one spared by its probability leaves the call to the next.
-    const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (f.probability === undefined || random() < f.probability));
+    const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (f.probability === undefined || (f.random ?? random)() < f.probability));
     if (!fault) return undefined;
     fault.remaining -= 1;
     this.faults = this.faults.filter((f) => f.remaining > 0);

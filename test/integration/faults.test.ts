@@ -21,13 +21,14 @@ import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
 import type {FaultSpec} from '../../local/grpc/faults';
 import {FirestoreReleaseStore} from '../../src/google/firestore-store';
 import {TERMINAL, type Release} from '../../src/releases/release';
+import {random, shuffled} from '../harness/seed';
 import {Stack} from './stack';
 
 /** 20% of the calls to `method` (all when absent): 15% UNAVAILABLE (nothing done), 5% DEADLINE_EXCEEDED (done, answer lost). */
-function faults(method?: string): FaultSpec[] {
+function faults(api: string, method?: string): FaultSpec[] {
   return [
-    {method, code: grpc.status.UNAVAILABLE, probability: 0.15, times: 1e9},
-    {method, code: grpc.status.DEADLINE_EXCEEDED, probability: 0.05 / 0.85, afterForwarding: true, times: 1e9},
+    {method, code: grpc.status.UNAVAILABLE, probability: 0.15, times: 1e9, random: random(`${api} UNAVAILABLE`)},
+    {method, code: grpc.status.DEADLINE_EXCEEDED, probability: 0.05 / 0.85, afterForwarding: true, times: 1e9, random: random(`${api} DEADLINE_EXCEEDED`)},
   ];
 }
 
@@ -36,10 +37,11 @@ const UPLOADS = 200;
 const IN_FLIGHT = 20;
 
 /** Builds finish by themselves after a few ms; one in ten fails. */
+const buildTimes = random('build times');
 const runner: BuildRunner = (build, control) => {
-  const t1 = setTimeout(() => control.setStatus('WORKING'), 5 + Math.random() * 20);
+  const t1 = setTimeout(() => control.setStatus('WORKING'), 5 + buildTimes() * 20);
   const fail = String((build as {substitutions?: {_DD_RELEASE?: string}}).substitutions?._DD_RELEASE ?? '').endsWith('7');
-  const t2 = setTimeout(() => control.setStatus(fail ? 'FAILURE' : 'SUCCESS', fail ? {failureDetail: 'step exited 1'} : {}), 30 + Math.random() * 120);
+  const t2 = setTimeout(() => control.setStatus(fail ? 'FAILURE' : 'SUCCESS', fail ? {failureDetail: 'step exited 1'} : {}), 30 + buildTimes() * 120);
   return () => { clearTimeout(t1); clearTimeout(t2); };
 };
 
@@ -70,9 +72,9 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
     stack = await Stack.start({buildRunner: runner, env: {DROPDEPLOY_WAIT_SECONDS: '10'}, via: {firestore, pubsub}});
     db = new Firestore({projectId: stack.config.projectId});
     store = new FirestoreReleaseStore(db, stack.config.firestore.root);
-    for (const api of [stack.build, stack.run, proxies.pubsub]) for (const f of faults()) api.injectFault(f);
-    for (const f of faults('Commit')) proxies.firestore.injectFault(f);
-    proxies.firestore.injectFault({method: 'BatchGetDocuments', code: grpc.status.UNAVAILABLE, probability: 0.2, times: 1e9});
+    for (const [name, api] of Object.entries({build: stack.build, run: stack.run, pubsub: proxies.pubsub})) for (const f of faults(name)) api.injectFault(f);
+    for (const f of faults('firestore', 'Commit')) proxies.firestore.injectFault(f);
+    proxies.firestore.injectFault({method: 'BatchGetDocuments', code: grpc.status.UNAVAILABLE, probability: 0.2, times: 1e9, random: random('firestore reads')});
     // Eventarc pushes many requests at once; the emulator's push subscription only two, which
     // made this test wait on the emulator rather than the controller. Build statuses are pulled
     // instead and pushed IN_FLIGHT at a time, each nacked (so redelivered) unless answered 2xx.
@@ -87,7 +89,7 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
       uploads.push({service, object: `${service}/u${i}.zip`, generation: String(1_000_000 + i)});
     }
     // Shuffled, IN_FLIGHT at a time, each redelivered until acknowledged, like Eventarc.
-    const queue = [...uploads].sort(() => Math.random() - 0.5);
+    const queue = shuffled(uploads, 'upload order');
     await Promise.all(Array.from({length: IN_FLIGHT}, async () => {
       for (let u = queue.pop(); u; u = queue.pop()) {
         for (let attempt = 0; ; attempt++) {

@@ -4,6 +4,7 @@
  * delivery paths of an upload (Eventarc direct, GCS notification through Pub/Sub) agree.
  */
 import assert from 'node:assert/strict';
+import '../harness/seed'; // fast-check's seed: the run's, printed by the harness
 import {describe, it} from 'node:test';
 import fc from 'fast-check';
 import {decodeEvent, EVENT_TYPES, type EventLike} from '../../src/events/decode';

@@ -5,6 +5,7 @@
  * yields a function target that is not a JavaScript name.
  */
 import assert from 'node:assert/strict';
+import '../harness/seed'; // fast-check's seed: the run's, printed by the harness
 import {describe, it} from 'node:test';
 import fc from 'fast-check';
 import {archiveExtension, classifyObject, functionSettings, serviceNameProblem, sourceKey} from '../../src/releases/naming';

@@ -4,6 +4,7 @@
  * history only grows and ends in the current state, and the outbox never lists a state twice.
  */
 import assert from 'node:assert/strict';
+import '../harness/seed'; // fast-check's seed: the run's, printed by the harness
 import {describe, it} from 'node:test';
 import fc from 'fast-check';
 import {
