@@ -114,3 +114,12 @@ export function startPubSubEmulator(projectId: string, timeoutMs = 60_000): Prom
 export function startFirestoreEmulator(timeoutMs = 60_000): Promise<RunningEmulator> {
   return start('Firestore', ['emulators', 'firestore', 'start', '--quiet'], timeoutMs);
 }
+
+/**
+ * Client options that point @google-cloud/pubsub at the emulator at `host` without touching
+ * process.env: insecure gRPC, and a universe domain given so the auth library never probes
+ * the metadata server (the MetadataLookupWarning it would print).
+ */
+export function pubsubEmulatorOptions(host: string, projectId: string): {projectId: string; apiEndpoint: string; emulatorMode: true; universeDomain: string} {
+  return {projectId, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com'};
+}

@@ -22,7 +22,7 @@ import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRunner, type ProcessRunner} from './cloud-run/process-runner';
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
 import {startFunction, type RunningFunction} from './functions';
-import {emulatorPrerequisiteProblem, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
+import {emulatorPrerequisiteProblem, pubsubEmulatorOptions, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
 import {LocalRegistry} from './registry';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
@@ -94,8 +94,7 @@ export class LocalStack {
 
       const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
       stops.push(() => pubsubEmu.stop(), () => firestoreEmu.stop());
-      process.env.PUBSUB_EMULATOR_HOST = pubsubEmu.host;
-      const pubsub = new PubSub({projectId: PROJECT});
+      const pubsub = new PubSub(pubsubEmulatorOptions(pubsubEmu.host, PROJECT));
       stops.unshift(() => pubsub.close());
       const topics = await Promise.all([STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]));
       const [statusTopic, buildsTopic, notificationsTopic] = topics;
