@@ -71,6 +71,19 @@ const REGION = 'us-central1';
 const BUCKET = 'local-sources';
 const STATUS_TOPIC = 'dropdeploy-status';
 
+/** What has been started so far, stopped in reverse order. */
+class Started {
+  readonly stops: Array<() => Promise<unknown>> = [];
+
+  /** Registers how to stop something just started: it is stopped before everything started earlier. */
+  add(...stops: Array<() => Promise<unknown>>): void {
+    this.stops.unshift(...stops);
+  }
+}
+
+type Log = (line: string) => void;
+type Topic = ReturnType<PubSub['topic']>;
+
 /** A running local stack. */
 export class LocalStack {
   private constructor(readonly info: LocalInfo, private readonly stops: Array<() => Promise<unknown>>) {}
@@ -80,109 +93,31 @@ export class LocalStack {
     return emulatorPrerequisiteProblem();
   }
 
-  /** Starts everything; on any failure stops what was started and rethrows. */
+  /** Starts everything, step by step; on any failure stops what was started and rethrows. */
   static async start(opts: LocalStackOptions): Promise<LocalStack> {
-    const stops: Array<() => Promise<unknown>> = [];
-    const log = (line: string) => opts.onLog?.(line);
+    const started = new Started();
+    const log: Log = (line) => opts.onLog?.(line);
     try {
-      const dirs = {bucket: opts.bucketDir ?? join(opts.root, 'bucket'), store: join(opts.root, 'store'), registry: join(opts.root, 'registry'),
-        logs: join(opts.root, 'logs')};
-      for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
-      // Builds run outside the repository: under `.dropdeploy/` npm and node would find dropdeploy's own node_modules.
-      const work = mkdtempSync(join(tmpdir(), 'dropdeploy-builds-'));
-      stops.push(() => rm(work, {recursive: true, force: true}));
-
-      const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
-      stops.push(() => pubsubEmu.stop(), () => firestoreEmu.stop());
-      const pubsub = new PubSub(pubsubEmulatorOptions(pubsubEmu.host, PROJECT));
-      stops.unshift(() => pubsub.close());
-      const topics = await Promise.all([STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]));
-      const [statusTopic, buildsTopic, notificationsTopic] = topics;
-
+      const dirs = makeFolders(opts, started);
+      const google = await startGcloudEmulators(started);
       const storageApi = await startStorageApi(dirs.store, BUCKET);
-      stops.unshift(() => storageApi.close());
-      const registry = new LocalRegistry(dirs.registry);
-      const logs = new BuildLogs();
-      const logServer: LogServer = await startLogServer(logs);
-      stops.unshift(() => logServer.close());
-      const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: work, logs});
-      const publishBuild = publishToCloudBuildsTopic(buildsTopic);
-      const cloudBuild = new CloudBuildEmulator({runner: builder, logBaseUrl: logServer.url, onStatus: (b) => {
-        // CancelBuild only changes the status; the builder must also stop the build's processes.
-        if (b.status === 'CANCELLED') builder.cancel(b.id);
-        return publishBuild(b);
-      }});
-      const runner: ProcessRunner = createProcessRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
-      const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
-      const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
-      const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
-      stops.unshift(() => cloudBuild.stop(), async () => { await cloudRun.stop(); await runner.stopAll(); await router.close(); });
-
-      const env: Record<string, string> = {
-        PUBSUB_EMULATOR_HOST: pubsubEmu.host, FIRESTORE_EMULATOR_HOST: firestoreEmu.host, METADATA_SERVER_DETECTION: 'none',
-        DROPDEPLOY_PROJECT: PROJECT, DROPDEPLOY_REGION: REGION, DROPDEPLOY_REPOSITORY: 'dropdeploy',
-        DROPDEPLOY_STATUS_TOPIC: STATUS_TOPIC, DROPDEPLOY_BUCKETS: BUCKET,
-        DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`, DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
-        DROPDEPLOY_LOG_FORMAT: 'json', DROPDEPLOY_STORAGE_ENDPOINT: storageApi.url,
-        // The local API listens on loopback only and has no callers to tell apart.
-        DROPDEPLOY_API_AUTH: 'none',
-        // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.
-        DROPDEPLOY_RECONCILE_GRACE_SECONDS: '15',
-        ...opts.env,
-      };
-      const functions: RunningFunction[] = await Promise.all([
-        startFunction({target: 'dropdeployEvents', env, onOutput: log}),
-        startFunction({target: 'dropdeployApi', env, onOutput: log}),
-        startFunction({target: 'dropdeployReconcile', env, onOutput: log}),
-      ]);
-      stops.unshift(...functions.map((f) => () => f.stop()));
-      const [events, api, reconcile] = functions;
-      const schedule = scheduleReconcile(reconcile.url, opts.reconcileSeconds ?? 10, log);
-      stops.unshift(async () => schedule.stop());
-
-      // Eventarc's Pub/Sub trigger: a push subscription on cloud-builds to the event function.
-      await buildsTopic.createSubscription('dropdeploy-builds', {
-        pushConfig: {pushEndpoint: `${events.url}/projects/${PROJECT}/topics/cloud-builds`}, ackDeadlineSeconds: 600,
-      });
-      if (opts.notifications) {
-        await notificationsTopic.createSubscription('dropdeploy-notifications', {
-          pushConfig: {pushEndpoint: `${events.url}/projects/${PROJECT}/topics/dropdeploy-notifications`}, ackDeadlineSeconds: 600,
-        });
-      }
-      const [statusSub]: [Subscription, ...unknown[]] = await statusTopic.createSubscription('dropdeploy-local-printer', {enableMessageOrdering: true});
-      statusSub.on('message', (m: Message) => {
-        opts.onStatus?.(m);
-        m.ack();
-      });
-      stops.unshift(() => statusSub.close());
-
-      const watcher = new BucketWatcher({
-        bucket: BUCKET, dir: dirs.bucket, storeRoot: dirs.store,
-        deliver: async (o) => {
-          log(`bucket: gs://${BUCKET}/${o.name} generation ${o.generation} (${o.size} bytes)`);
-          void deliverFinalized(events.url, o, log);
-          if (opts.notifications) {
-            await notificationsTopic.publishMessage({json: o, attributes: {
-              eventType: 'OBJECT_FINALIZE', bucketId: BUCKET, objectId: o.name, objectGeneration: o.generation, payloadFormat: 'JSON_API_V1',
-            }});
-          }
-        },
-        onError: (err, object) => log(`bucket: ${object}: ${(err as Error).message ?? String(err)}`),
-      });
-      watcher.start();
-      stops.unshift(() => watcher.stop());
-
+      started.add(() => storageApi.close());
+      const emulators = await startBuildAndRun(dirs, google.topics.builds, opts, started);
+      const env = controllerEnv({pubsub: google.pubsubHost, firestore: google.firestoreHost, cloudBuild: emulators.cloudBuildEndpoint,
+        cloudRun: emulators.cloudRunEndpoint, storage: storageApi.url}, opts.env);
+      const functions = await startFunctions(env, opts.reconcileSeconds ?? 10, log, started);
+      await subscribe(google.topics, functions.events.url, opts, started);
+      watchBucket(dirs.bucket, dirs.store, functions.events.url, opts.notifications ? google.topics.notifications : undefined, log, started);
       const info: LocalInfo = {
-        projectId: PROJECT, region: REGION, pubsubEmulatorHost: pubsubEmu.host, firestoreEmulatorHost: firestoreEmu.host,
-        cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, eventUrl: events.url, apiUrl: api.url, reconcileUrl: reconcile.url,
-        bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: logServer.url, storageEndpoint: storageApi.url, pid: process.pid,
+        projectId: PROJECT, region: REGION, pubsubEmulatorHost: google.pubsubHost, firestoreEmulatorHost: google.firestoreHost,
+        cloudBuildEndpoint: emulators.cloudBuildEndpoint, cloudRunEndpoint: emulators.cloudRunEndpoint,
+        eventUrl: functions.events.url, apiUrl: functions.api.url, reconcileUrl: functions.reconcile.url,
+        bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: emulators.buildLogsUrl, storageEndpoint: storageApi.url, pid: process.pid,
       };
-      const file = join(opts.root, 'local.json');
-      writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2) + '\n');
-      renameSync(`${file}.tmp`, file);
-      return new LocalStack(info, stops);
+      writeLocalInfo(opts.root, info);
+      return new LocalStack(info, started.stops);
     } catch (err) {
-      await stopAll(stops);
+      await stopAll(started.stops);
       throw err;
     }
   }
@@ -193,13 +128,135 @@ export class LocalStack {
   }
 }
 
+interface Folders {
+  bucket: string;
+  store: string;
+  registry: string;
+  logs: string;
+  /** Where builds run: outside the repository, where npm and node would find dropdeploy's own node_modules. */
+  work: string;
+}
+
+function makeFolders(opts: LocalStackOptions, started: Started): Folders {
+  const dirs = {bucket: opts.bucketDir ?? join(opts.root, 'bucket'), store: join(opts.root, 'store'), registry: join(opts.root, 'registry'), logs: join(opts.root, 'logs')};
+  for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
+  const work = mkdtempSync(join(tmpdir(), 'dropdeploy-builds-'));
+  started.add(() => rm(work, {recursive: true, force: true}));
+  return {...dirs, work};
+}
+
+/** The official Pub/Sub and Firestore emulators, and the stack's topics. */
+async function startGcloudEmulators(started: Started): Promise<{pubsubHost: string; firestoreHost: string; topics: {status: Topic; builds: Topic; notifications: Topic}}> {
+  const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
+  started.add(() => pubsubEmu.stop(), () => firestoreEmu.stop());
+  const pubsub = new PubSub(pubsubEmulatorOptions(pubsubEmu.host, PROJECT));
+  started.add(() => pubsub.close());
+  const [status, builds, notifications] = await Promise.all([STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]));
+  return {pubsubHost: pubsubEmu.host, firestoreHost: firestoreEmu.host, topics: {status, builds, notifications}};
+}
+
+/** The Cloud Build emulator with the local builder, and the Cloud Run emulator with revisions as processes. */
+async function startBuildAndRun(dirs: Folders, buildsTopic: Topic, opts: LocalStackOptions, started: Started): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string}> {
+  const registry = new LocalRegistry(dirs.registry);
+  const logs = new BuildLogs();
+  const logServer: LogServer = await startLogServer(logs);
+  started.add(() => logServer.close());
+  const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: dirs.work, logs});
+  const publishBuild = publishToCloudBuildsTopic(buildsTopic);
+  const cloudBuild = new CloudBuildEmulator({runner: builder, logBaseUrl: logServer.url, onStatus: (b) => {
+    // CancelBuild only changes the status; the builder must also stop the build's processes.
+    if (b.status === 'CANCELLED') builder.cancel(b.id);
+    return publishBuild(b);
+  }});
+  const runner: ProcessRunner = createProcessRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
+  const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
+  const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
+  const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
+  started.add(() => cloudBuild.stop(), async () => { await cloudRun.stop(); await runner.stopAll(); await router.close(); });
+  return {cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, buildLogsUrl: logServer.url};
+}
+
+/** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */
+function controllerEnv(endpoints: {pubsub: string; firestore: string; cloudBuild: string; cloudRun: string; storage: string}, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PUBSUB_EMULATOR_HOST: endpoints.pubsub, FIRESTORE_EMULATOR_HOST: endpoints.firestore, METADATA_SERVER_DETECTION: 'none',
+    DROPDEPLOY_PROJECT: PROJECT, DROPDEPLOY_REGION: REGION, DROPDEPLOY_REPOSITORY: 'dropdeploy',
+    DROPDEPLOY_STATUS_TOPIC: STATUS_TOPIC, DROPDEPLOY_BUCKETS: BUCKET,
+    DROPDEPLOY_CLOUD_BUILD_ENDPOINT: endpoints.cloudBuild, DROPDEPLOY_CLOUD_RUN_ENDPOINT: endpoints.cloudRun,
+    DROPDEPLOY_LOG_FORMAT: 'json', DROPDEPLOY_STORAGE_ENDPOINT: endpoints.storage,
+    // The local API listens on loopback only and has no callers to tell apart.
+    DROPDEPLOY_API_AUTH: 'none',
+    // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.
+    DROPDEPLOY_RECONCILE_GRACE_SECONDS: '15',
+    ...extra,
+  };
+}
+
+/** The controller's three functions, and the reconciler's schedule. */
+async function startFunctions(env: Record<string, string>, reconcileSeconds: number, log: Log, started: Started): Promise<{events: RunningFunction; api: RunningFunction; reconcile: RunningFunction}> {
+  const functions: RunningFunction[] = await Promise.all([
+    startFunction({target: 'dropdeployEvents', env, onOutput: log}),
+    startFunction({target: 'dropdeployApi', env, onOutput: log}),
+    startFunction({target: 'dropdeployReconcile', env, onOutput: log}),
+  ]);
+  started.add(...functions.map((f) => () => f.stop()));
+  const [events, api, reconcile] = functions;
+  const schedule = scheduleReconcile(reconcile.url, reconcileSeconds, log);
+  started.add(() => schedule.stop());
+  return {events, api, reconcile};
+}
+
+/** Eventarc's Pub/Sub triggers (push subscriptions to the event function), and the status printer's subscription. */
+async function subscribe(topics: {status: Topic; builds: Topic; notifications: Topic}, eventUrl: string, opts: LocalStackOptions, started: Started): Promise<void> {
+  await topics.builds.createSubscription('dropdeploy-builds', {
+    pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`}, ackDeadlineSeconds: 600,
+  });
+  if (opts.notifications) {
+    await topics.notifications.createSubscription('dropdeploy-notifications', {
+      pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/dropdeploy-notifications`}, ackDeadlineSeconds: 600,
+    });
+  }
+  const [statusSub]: [Subscription, ...unknown[]] = await topics.status.createSubscription('dropdeploy-local-printer', {enableMessageOrdering: true});
+  statusSub.on('message', (m: Message) => {
+    opts.onStatus?.(m);
+    m.ack();
+  });
+  started.add(() => statusSub.close());
+}
+
+/** The bucket folder: each complete file is delivered as Eventarc's `finalized` event (and as a GCS notification when asked). */
+function watchBucket(dir: string, storeRoot: string, eventUrl: string, notifications: Topic | undefined, log: Log, started: Started): void {
+  const watcher = new BucketWatcher({
+    bucket: BUCKET, dir, storeRoot,
+    deliver: async (o) => {
+      log(`bucket: gs://${BUCKET}/${o.name} generation ${o.generation} (${o.size} bytes)`);
+      void deliverFinalized(eventUrl, o, log);
+      if (notifications) {
+        await notifications.publishMessage({json: o, attributes: {
+          eventType: 'OBJECT_FINALIZE', bucketId: BUCKET, objectId: o.name, objectGeneration: o.generation, payloadFormat: 'JSON_API_V1',
+        }});
+      }
+    },
+    onError: (err, object) => log(`bucket: ${object}: ${(err as Error).message ?? String(err)}`),
+  });
+  watcher.start();
+  started.add(() => watcher.stop());
+}
+
+/** `.dropdeploy/local.json`, written atomically: the CLI and `npm run drop` find the stack there. */
+function writeLocalInfo(root: string, info: LocalInfo): void {
+  const file = join(root, 'local.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
 async function stopAll(stops: Array<() => Promise<unknown>>): Promise<void> {
   for (const stop of stops.splice(0)) await stop().catch(() => undefined);
 }
 
 /** Calls the reconciler every `seconds`, as Cloud Scheduler does; a run still going is not started again. */
 function scheduleReconcile(url: string, seconds: number, log: (line: string) => void): {stop(): Promise<void>} {
-  if (seconds <= 0) return {stop: async () => undefined};
+  if (seconds <= 0) return {stop: () => Promise.resolve()};
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= fetch(url, {method: 'POST'})
