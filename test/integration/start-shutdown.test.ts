@@ -45,11 +45,18 @@ function descendants(root: number): Map<number, string> {
 }
 
 describe('npm start', {timeout: 120_000}, () => {
-  it('starts, serves drops, and stops every child on SIGTERM', async () => {
+  it('starts, serves drops, and stops every child on SIGTERM', async (t) => {
     requireEmulators();
     const dir = mkdtempSync(join(tmpdir(), 'dd-start-'));
+    // A user's environment: the harness's METADATA_SERVER_DETECTION=none would hide the auth
+    // library's metadata probe and its MetadataLookupWarning.
+    const {METADATA_SERVER_DETECTION: _harnessOnly, ...userEnv} = process.env;
     const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'start.js')], {
-      env: {...process.env, DROPDEPLOY_LOCAL_DIR: dir}, stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...userEnv, DROPDEPLOY_LOCAL_DIR: dir}, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // A failed assertion must not leave the stack running (and the test runner waiting on it).
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGTERM');
     });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
@@ -62,6 +69,7 @@ describe('npm start', {timeout: 120_000}, () => {
     }
     const info = JSON.parse(readFileSync(infoFile, 'utf8'));
     assert.match(out, /dropdeploy is running locally/);
+    assert.doesNotMatch(out, /Warning/, 'npm start printed a warning');
     const drop = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'drop.js'), join(REPO_ROOT, 'examples', 'hello-app'), '--service', 'hello'],
       {env: {...process.env, DROPDEPLOY_LOCAL_DIR: dir}, encoding: 'utf8'});
     assert.equal(drop.status, 0, drop.stderr);
