@@ -39,8 +39,8 @@ async function adcSigner(audience: string): Promise<IdTokenSigner> {
 /** Returns the headers to add to each request; a minted token is refreshed by the library when it expires. */
 export function authHeaders(plan: AuthPlan, signer: (audience: string) => Promise<IdTokenSigner> = adcSigner): () => Promise<Record<string, string>> {
   switch (plan.kind) {
-    case 'none': return async () => ({});
-    case 'token': return async () => ({authorization: `Bearer ${plan.token}`});
+    case 'none': return () => Promise.resolve({});
+    case 'token': return () => Promise.resolve({authorization: `Bearer ${plan.token}`});
     case 'adc': {
       let client: Promise<IdTokenSigner> | undefined;
       return async () => {

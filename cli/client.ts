@@ -42,7 +42,7 @@ export class ApiClient {
   /** One page of `GET /v1/services/{service}/releases`, newest first. */
   listReleases(service: string, pageSize: number, pageToken?: string): Promise<ReleasePage> {
     const q = new URLSearchParams({pageSize: String(pageSize), ...(pageToken ? {pageToken} : {})});
-    return this.call('GET', `/v1/services/${encodeURIComponent(service)}/releases?${q}`, undefined, service);
+    return this.call('GET', `/v1/services/${encodeURIComponent(service)}/releases?${q.toString()}`, undefined, service);
   }
 
   /** `GET /v1/services/{service}/releases/{n}`. */
