@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {Stack} from '../integration/stack';
+import {asRelease} from './fixtures';
 import {cli, startCli, type CliResult} from './run-cli';
+import type {ApiRelease} from '../../cli/types';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
 const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
@@ -20,6 +22,13 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
   let stack: Stack;
   let url: string;
   const dd = (...args: string[]) => cli([...args, '--url', url]);
+  /** Release `n` of web, as the API answers it. */
+  const webRelease = async (n: number): Promise<ApiRelease> => {
+    const res = await stack.api('GET', `/v1/services/web/releases/${n}`);
+    const json: unknown = res.json;
+    assert.equal(res.status, 200, JSON.stringify(json));
+    return asRelease(json);
+  };
 
   before(async () => {
     stack = await Stack.start();
@@ -47,7 +56,7 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
   });
 
   it('status: the deployed release and its URL', async () => {
-    const deployedUrl = (await stack.api('GET', '/v1/services/web/releases/2')).json.url as string;
+    const deployedUrl = (await webRelease(2)).url;
     assert.ok(deployedUrl);
     const r = await dd('status', 'web');
     assert.equal(r.code, 0, show(r));
@@ -67,21 +76,21 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /^rollback of web to v1: release v3\n/);
     assert.deepEqual(printedStates(r.stdout, 3), ['accepted', 'deploying', 'deployed']);
-    assert.match((await stack.api('GET', '/v1/services/web/releases/3')).json.image, /@sha256:1{64}$/);
+    assert.match((await webRelease(3)).image ?? '(no image)', /@sha256:1{64}$/);
   });
 
   it('redeploy web: follows a slow build through building → deploying → deployed, exits 0', async () => {
     const run = startCli(['redeploy', 'web', '--url', url]);
     // The build stays QUEUED until completed here: the CLI must be visibly waiting on it first.
-    await stack.waitFor('the CLI to show v4 building', () => /v4  building/.test(run.stdout()), 20_000);
+    await stack.waitFor('the CLI to show v4 building', () => /v4 {2}building/.test(run.stdout()), 20_000);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(run.child.exitCode, null, 'still waiting');
     await stack.build.setStatus(stack.buildIdOf('web', 4), 'SUCCESS', {digest: DIGEST('4')});
     const r = await run.done;
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(printedStates(r.stdout, 4), ['accepted', 'building', 'deploying', 'deployed']);
-    assert.match(r.stdout, /v4  building +build log: http:\/\/127\.0\.0\.1:\d+\/builds\/\S+\n/);
-    assert.match(r.stdout, /v4  deployed +http\S+ \(revision web-\S+\)\n/);
+    assert.match(r.stdout, /v4 {2}building +build log: http:\/\/127\.0\.0\.1:\d+\/builds\/\S+\n/);
+    assert.match(r.stdout, /v4 {2}deployed +http\S+ \(revision web-\S+\)\n/);
     assert.ok(r.ms > 1500, `took ${r.ms} ms`);
   });
 
@@ -99,23 +108,25 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
 
   it('a failing build: exit 1 with the error and the build log URL', async () => {
     const run = startCli(['redeploy', 'web', '--url', url]);
-    await stack.waitFor('the CLI to show v7 building', () => /v7  building/.test(run.stdout()), 20_000);
+    await stack.waitFor('the CLI to show v7 building', () => /v7 {2}building/.test(run.stdout()), 20_000);
     await stack.build.setStatus(stack.buildIdOf('web', 7), 'FAILURE', {failureDetail: 'npm ERR! missing script: build'});
     const r = await run.done;
     assert.equal(r.code, 1, show(r));
     assert.deepEqual(printedStates(r.stdout, 7), ['accepted', 'building', 'build_failed']);
-    const logUrl = (await stack.api('GET', '/v1/services/web/releases/7')).json.buildLogUrl as string;
+    const logUrl = (await webRelease(7)).buildLogUrl;
+    assert.ok(logUrl);
     assert.match(r.stderr, /^dropdeploy: v7 of web ended build_failed: BUILD_FAILURE: .*npm ERR! missing script: build/m);
     assert.ok(r.stderr.includes(`build log: ${logUrl}\n`), r.stderr);
   });
 
   it('logs: the build log URL of a release, or of the newest built one', async () => {
-    const v1 = (await stack.api('GET', '/v1/services/web/releases/1')).json.buildLogUrl as string;
+    const v1 = (await webRelease(1)).buildLogUrl;
+    assert.ok(v1);
     const r = await dd('logs', 'web', '1');
     assert.equal(r.code, 0, show(r));
     assert.equal(r.stdout, `${v1}\n`);
     const newest = await dd('logs', 'web');
-    assert.equal(newest.stdout, `${(await stack.api('GET', '/v1/services/web/releases/7')).json.buildLogUrl}\n`);
+    assert.equal(newest.stdout, `${(await webRelease(7)).buildLogUrl ?? '(no build log)'}\n`);
     const rollback = await dd('logs', 'web', 'v3');
     assert.equal(rollback.code, 1, show(rollback));
     assert.match(rollback.stderr, /v3 of web has no build log: it is a rollback to v1.*`dropdeploy logs web 1`/);

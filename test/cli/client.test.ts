@@ -19,17 +19,25 @@ function fakeJwt(): string {
 
 type Answer = {status: number; body: unknown} | Error;
 
+const urlOf = (u: string | URL | Request): string => typeof u === 'string' ? u : u instanceof URL ? u.href : u.url;
+
+/** A clock that moves only when slept on. */
+function fakeClock(): {now: () => number; sleep: (ms: number) => Promise<void>} {
+  let t = 0;
+  return {now: () => t, sleep: (ms) => { t += ms; return Promise.resolve(); }};
+}
+
 /** A fetch that answers from a script and records the requests. */
 function scripted(answers: Answer[]): {fetch: typeof fetch; calls: Array<{url: string; method: string; headers: Record<string, string>; body?: string}>} {
   const calls: Array<{url: string; method: string; headers: Record<string, string>; body?: string}> = [];
-  const f = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    calls.push({url: String(url), method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, ...(init?.body ? {body: String(init.body)} : {})});
+  const f = (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    calls.push({url: urlOf(url), method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, ...(typeof init?.body === 'string' ? {body: init.body} : {})});
     const a = answers.shift();
-    if (!a) throw new Error('no more answers');
-    if (a instanceof Error) throw a;
-    return new Response(JSON.stringify(a.body), {status: a.status, headers: {'content-type': 'application/json'}});
+    if (!a) return Promise.reject(new Error('no more answers'));
+    if (a instanceof Error) return Promise.reject(a);
+    return Promise.resolve(new Response(JSON.stringify(a.body), {status: a.status, headers: {'content-type': 'application/json'}}));
   };
-  return {fetch: f as typeof fetch, calls};
+  return {fetch: f, calls};
 }
 
 const refused = (): Error => Object.assign(new TypeError('fetch failed'), {cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {code: 'ECONNREFUSED'})});
@@ -38,8 +46,8 @@ const unavailable = {status: 503, body: {error: {code: 503, status: 'UNAVAILABLE
 function client(answers: Answer[], baseUrl = 'https://api.example.com', token = 'abc') {
   const s = scripted(answers);
   const sleeps: number[] = [];
-  const c = new ApiClient({baseUrl, headers: async () => ({authorization: `Bearer ${token}`}), fetch: s.fetch,
-    retryDelaysMs: [10, 20, 30], sleep: async (ms) => { sleeps.push(ms); }});
+  const c = new ApiClient({baseUrl, headers: () => Promise.resolve({authorization: `Bearer ${token}`}), fetch: s.fetch,
+    retryDelaysMs: [10, 20, 30], sleep: (ms) => { sleeps.push(ms); return Promise.resolve(); }});
   return {c, calls: s.calls, sleeps};
 }
 
@@ -99,15 +107,15 @@ describe('auth', () => {
   for (const c of cases) it(`${c.url} ${JSON.stringify(c.env)}`, () => assert.deepEqual(authPlan(c.url, c.env), c.want));
   it('adc: the Authorization header of google-auth-library\'s IdTokenClient (v10 answers a Headers object)', async () => {
     const audiences: string[] = [];
-    const headers = authHeaders({kind: 'adc', audience: 'https://dd-api-xyz.a.run.app'}, async (audience) => new IdTokenClient({
+    const headers = authHeaders({kind: 'adc', audience: 'https://dd-api-xyz.a.run.app'}, (audience) => Promise.resolve(new IdTokenClient({
       targetAudience: audience,
-      idTokenProvider: {fetchIdToken: async (aud: string) => { audiences.push(aud); return fakeJwt(); }},
-    }));
+      idTokenProvider: {fetchIdToken: (aud: string) => { audiences.push(aud); return Promise.resolve(fakeJwt()); }},
+    })));
     assert.deepEqual(await headers(), {authorization: `Bearer ${fakeJwt()}`});
     assert.deepEqual(audiences, ['https://dd-api-xyz.a.run.app']);
   });
   it('adc without credentials: says how to log in or pass a token', async () => {
-    const headers = authHeaders({kind: 'adc', audience: 'https://x.run.app'}, async () => { throw new Error('Could not load the default credentials.'); });
+    const headers = authHeaders({kind: 'adc', audience: 'https://x.run.app'}, () => Promise.reject(new Error('Could not load the default credentials.')));
     await assert.rejects(headers(), /could not get a Google ID token for https:\/\/x\.run\.app: Could not load the default credentials\.\n.*gcloud auth application-default login.*\n.*DROPDEPLOY_ID_TOKEN=/s);
   });
   it('a loopback look-alike host is not local', () => assert.equal(isLocalUrl('https://127.0.0.1.nip.io'), false));
@@ -120,8 +128,7 @@ describe('waitForRelease', () => {
     const done = release(7, {...building, state: 'deployed', url: 'http://web', history: [...building.history, {state: 'deploying', time: t(2)}, {state: 'deployed', time: t(3)}]});
     const {c} = client([{status: 200, body: building}, {status: 200, body: done}]);
     const lines: string[] = [];
-    let clock = 0;
-    const result = await waitForRelease(c, building, {write: (s) => lines.push(s)}, {timeoutMs: 10_000, now: () => clock, sleep: async (ms) => { clock += ms; }});
+    const result = await waitForRelease(c, building, {write: (s) => lines.push(s)}, {timeoutMs: 10_000, ...fakeClock()});
     assert.equal(result.terminal, true);
     assert.equal(result.release.state, 'deployed');
     assert.deepEqual(lines.join('').split('\n').map((l) => l.replace(/^\S+ +/, '')).filter(Boolean),
@@ -133,17 +140,17 @@ describe('waitForRelease', () => {
     const done = release(7, {state: 'deployed', history: [...building.history, {state: 'deployed', time: t}]});
     const {c} = client([{status: 200, body: building}, {status: 200, body: done}]);
     let out = '';
-    let clock = 0;
-    await waitForRelease(c, building, {write: (s) => { out += s; }, isTTY: true}, {timeoutMs: 10_000, pollMs: 1000, now: () => clock, sleep: async (ms) => { clock += ms; }});
-    assert.match(out, /\r\x1b\[2K⠋ v7 building… 0s/);
-    assert.match(out, /\r\x1b\[2K\S v7 building… 1s/);
-    assert.match(out, /\r\x1b\[2K\d\d:\d\d:\d\d  v7  deployed\n$/);
+    await waitForRelease(c, building, {write: (s) => { out += s; }, isTTY: true}, {timeoutMs: 10_000, pollMs: 1000, ...fakeClock()});
+    // ESC spelled out: a control character in a regular expression is easy to misread.
+    const shown = out.replaceAll('\x1b', '<ESC>');
+    assert.match(shown, /\r<ESC>\[2K⠋ v7 building… 0s/);
+    assert.match(shown, /\r<ESC>\[2K\S v7 building… 1s/);
+    assert.match(shown, /\r<ESC>\[2K\d\d:\d\d:\d\d {2}v7 {2}deployed\n$/);
   });
   it('stops at the timeout, not terminal', async () => {
     const r = release(8, {state: 'building'});
     const {c} = client([{status: 200, body: r}, {status: 200, body: r}, {status: 200, body: r}]);
-    let clock = 0;
-    const result = await waitForRelease(c, r, {write: () => undefined}, {timeoutMs: 2500, now: () => clock, sleep: async (ms) => { clock += ms; }});
+    const result = await waitForRelease(c, r, {write: () => undefined}, {timeoutMs: 2500, ...fakeClock()});
     assert.deepEqual([result.terminal, result.release.state], [false, 'building']);
   });
 });

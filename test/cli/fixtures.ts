@@ -13,3 +13,11 @@ export function release(n: number, patch: Partial<ApiRelease> = {}): ApiRelease 
     ...patch,
   };
 }
+
+/** `json` as a release, once it is seen to be one (what the API answers is not typed). */
+export function asRelease(json: unknown): ApiRelease {
+  if (typeof json !== 'object' || json === null || !('release' in json) || typeof json.release !== 'number' || !('state' in json) || typeof json.state !== 'string') {
+    throw new Error(`not a release: ${JSON.stringify(json)}`);
+  }
+  return json as ApiRelease;
+}
