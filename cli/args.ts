@@ -1,9 +1,14 @@
 /**
- * Command-line parsing. Pure: argv in, a typed command or a {@link UsageError} out. Global
- * flags may stand anywhere on the line; a flag that a command does not take is an error, so a
- * typo never silently changes what runs.
+ * Command-line parsing with commander, from the table in syntax.ts. Pure: argv in, a typed
+ * command or a {@link UsageError} out; commander never writes or exits here. Global flags may
+ * stand anywhere on the line; a flag that a command does not take is an error, so a typo never
+ * silently changes what runs, and a near miss is answered with "did you mean".
  */
+import {Command as Commander, CommanderError} from 'commander';
 import {UsageError} from './errors';
+import {COMMANDS, COMMAND_NAMES, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECONDS, GLOBAL_OPTIONS, flagOf, isCommand, usageOf, type CommandName} from './syntax';
+
+export {DEFAULT_TIMEOUT_SECONDS, type CommandName};
 
 /** Flags every command takes. */
 export interface GlobalOptions {
@@ -21,9 +26,8 @@ export interface SourceRef {
   generation: string;
 }
 
-/** A parsed command. */
-export type Command =
-  | {name: 'help'; topic?: CommandName}
+/** A command that calls the API. */
+export type ApiCommand =
   | {name: 'services'}
   | {name: 'releases'; service: string; limit: number}
   | {name: 'status'; service: string}
@@ -31,8 +35,8 @@ export type Command =
   | {name: 'rollback'; service: string; release: number}
   | {name: 'logs'; service: string; release?: number};
 
-/** A command name. */
-export type CommandName = Exclude<Command['name'], 'help'>;
+/** A parsed command. */
+export type Command = ApiCommand | {name: 'help'; topic?: CommandName};
 
 /** A parsed command line. */
 export interface Invocation {
@@ -40,107 +44,166 @@ export interface Invocation {
   options: GlobalOptions;
 }
 
-/** The usage line of each command. */
-export const USAGE: Record<CommandName, string> = {
-  services: 'dropdeploy services',
-  releases: 'dropdeploy releases <service> [--limit N]',
-  status: 'dropdeploy status <service>',
-  redeploy: 'dropdeploy redeploy <service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]',
-  rollback: 'dropdeploy rollback <service> <release> [--no-wait] [--timeout SECONDS]',
-  logs: 'dropdeploy logs <service> [release]',
-};
+const DEFAULTS: GlobalOptions = {json: false, wait: true, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS};
 
-/** The default of --timeout: a build plus a deploy fit well inside it. */
-export const DEFAULT_TIMEOUT_SECONDS = 900;
-const DEFAULT_LIMIT = 20;
-
-const VALUE_FLAGS = new Set(['--url', '--timeout', '--limit', '--source']);
-const BOOL_FLAGS = new Set(['--json', '--no-wait', '--help', '-h']);
-/** Flags only some commands take (the rest are global). */
-const COMMAND_FLAGS: Record<string, CommandName[]> = {
-  '--limit': ['releases'], '--source': ['redeploy'], '--no-wait': ['redeploy', 'rollback'], '--timeout': ['redeploy', 'rollback'],
-};
-const POSITIONALS: Record<CommandName, {min: number; max: number}> = {
-  services: {min: 0, max: 0}, releases: {min: 1, max: 1}, status: {min: 1, max: 1},
-  redeploy: {min: 1, max: 1}, rollback: {min: 2, max: 2}, logs: {min: 1, max: 2},
-};
+const AFTER_HELP = [
+  '',
+  'Auth: DROPDEPLOY_ID_TOKEN, when set, is sent as the bearer token; otherwise a loopback URL',
+  '(the local stack) gets none, and any other URL a Google ID token from Application Default Credentials.',
+  'Exit codes: 0 done (redeploy/rollback: deployed), 1 failed, 2 usage error.',
+].join('\n');
 
 function usageError(message: string, cmd?: CommandName): UsageError {
-  return new UsageError(message, cmd ? USAGE[cmd] : undefined);
+  return new UsageError(message, cmd ? usageOf(cmd) : undefined);
 }
 
-function isCommand(s: string | undefined): s is CommandName {
-  return s !== undefined && Object.hasOwn(USAGE, s);
+/** Commander asked for help to be shown (it shows none itself here). */
+class HelpRequested extends Error {
+  constructor(readonly topic?: CommandName) {
+    super('help');
+  }
+}
+
+/**
+ * The program, built afresh for each parse (commander keeps parsed values on it). `write` gets
+ * the help commander prints; `ran` is told which command the line names once it is well formed.
+ */
+function program(write: (text: string) => void, ran: (name: CommandName, cmd: Commander) => void, argv: readonly string[] = []): Commander {
+  const root = new Commander('dropdeploy')
+    .description('The releases of services deployed by dropdeploy, through the controller\'s HTTP API.')
+    .usage('<command> [options]')
+    .helpOption('-h, --help', 'show help')
+    .configureOutput({
+      writeOut: write, writeErr: () => undefined,
+      getOutHelpWidth: () => 100, getErrHelpWidth: () => 100, getOutHasColors: () => false, getErrHasColors: () => false,
+    })
+    .configureHelp({showGlobalOptions: true, commandUsage: (c) => { const n = c.name(); return isCommand(n) ? usageOf(n) : `dropdeploy ${c.usage()}`; }})
+    .exitOverride((e) => { throw refusal(e, root, undefined, argv); })
+    .addHelpText('after', AFTER_HELP);
+  for (const o of GLOBAL_OPTIONS) root.option(o.flags, o.description);
+  for (const name of COMMAND_NAMES) {
+    const spec = COMMANDS[name];
+    const cmd = root.command(name).description(spec.summary);
+    for (const a of spec.args) cmd.argument(a.name, a.description);
+    for (const o of spec.options) cmd.option(o.flags, o.description);
+    cmd.exitOverride((e) => { throw refusal(e, cmd, name, argv); }).action(() => ran(name, cmd));
+  }
+  return root;
 }
 
 /** Parses argv (without `node` and the script); throws {@link UsageError}. */
 export function parseArgs(argv: readonly string[]): Invocation {
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('-') || arg === '-') {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (BOOL_FLAGS.has(name)) {
-      if (eq > 0) throw usageError(`${name} takes no value`, commandOf(positional));
-      flags.set(name === '-h' ? '--help' : name, '');
-    } else if (VALUE_FLAGS.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw usageError(`${name} needs a value`, commandOf(positional));
-      flags.set(name, value);
-    } else {
-      throw usageError(`unknown option ${name}`, commandOf(positional));
-    }
+  let parsed: Invocation | undefined;
+  const root = program(() => undefined, (name, cmd) => { parsed = invocation(name, cmd, root); }, argv);
+  try {
+    root.parse(argv, {from: 'user'});
+  } catch (e) {
+    if (e instanceof HelpRequested) return {command: {name: 'help', ...(e.topic ? {topic: e.topic} : {})}, options: DEFAULTS};
+    throw e;
   }
-  const [first, ...rest] = positional;
-  if (first === 'help' || (flags.has('--help') && (first === undefined || isCommand(first)))) {
-    const topic = first === 'help' ? rest[0] : first;
-    return {command: {name: 'help', ...(isCommand(topic) ? {topic} : {})}, options: globals(flags)};
-  }
-  if (first === undefined) throw usageError('no command given');
-  if (!isCommand(first)) throw usageError(`unknown command "${first}"`);
-  for (const [flag, commands] of Object.entries(COMMAND_FLAGS)) {
-    if (flags.has(flag) && !commands.includes(first)) throw usageError(`${first} takes no ${flag}`, first);
-  }
-  const {min, max} = POSITIONALS[first];
-  if (rest.length < min) throw usageError(`${first}: missing ${first === 'rollback' && rest.length === 1 ? '<release>' : '<service>'}`, first);
-  if (rest.length > max) throw usageError(`${first}: unexpected argument "${rest[max]}"`, first);
-  return {command: command(first, rest, flags), options: globals(flags)};
+  if (!parsed) throw new Error(`no command ran for ${JSON.stringify(argv)}`);
+  return parsed;
 }
 
-function commandOf(positional: string[]): CommandName | undefined {
-  return isCommand(positional[0]) ? positional[0] : undefined;
+/** The help text: of every command, or of one. */
+export function helpText(topic?: CommandName): string {
+  let text = '';
+  const root = program((t) => { text += t; }, () => undefined);
+  (topic ? root.commands.find((c) => c.name() === topic) ?? root : root).outputHelp();
+  return text;
 }
 
-function command(name: CommandName, args: string[], flags: Map<string, string>): Command {
+/** What commander refused, said as the CLI says it: what is wrong, the usage line, a near miss. */
+function refusal(e: CommanderError, cmd: Commander, name: CommandName | undefined, argv: readonly string[]): Error {
+  const said = e.message.replace(/^error: /, '');
+  const near = /\(Did you mean (.+)\?\)/.exec(said)?.[1];
+  const didYouMean = near ? `; did you mean ${near}?` : '';
+  // Refused before a command was chosen: the usage line of the one named, if any.
+  const at = name ?? argv.find(isCommand);
+  switch (e.code) {
+    case 'commander.helpDisplayed': {
+      // `dropdeploy relases --help` is a typo to point out, not a request for the general help.
+      const [word] = cmd.args;
+      return !name && word !== undefined && !word.startsWith('-') ? unknownCommand(word) : new HelpRequested(name);
+    }
+    case 'commander.help': return usageError('no command given');
+    case 'commander.unknownCommand': return usageError(`unknown command "${cmd.args[0]}"${didYouMean}`);
+    case 'commander.unknownOption': {
+      const flag = /^unknown option '(.*)'/.exec(said)?.[1];
+      return flag !== undefined ? unknownOption(flag, name, didYouMean) : usageError(said, at);
+    }
+    case 'commander.optionMissingArgument': {
+      const flag = /^option '(-[^ ,|']*)/.exec(said)?.[1];
+      return usageError(flag ? `${flag} needs a value` : said, at);
+    }
+    case 'commander.missingArgument': {
+      const missing = cmd.registeredArguments[cmd.args.length];
+      return usageError(missing && name ? `${name}: missing <${missing.name()}>` : said, at);
+    }
+    case 'commander.excessArguments': return usageError(`${name ?? 'dropdeploy'}: unexpected argument "${cmd.args[cmd.registeredArguments.length]}"`, at);
+    default: return usageError(said, at);
+  }
+}
+
+/** The refusal of `word`, which names no command, as the parser words it (with its "did you mean"). */
+function unknownCommand(word: string): UsageError {
+  try {
+    parseArgs([word]);
+  } catch (e) {
+    if (e instanceof UsageError) return e;
+    throw e;
+  }
+  throw new Error(`"${word}" parsed as a command`);
+}
+
+/** An option `name` does not take: a value given to a switch, another command's flag, or a typo. */
+function unknownOption(raw: string, name: CommandName | undefined, didYouMean: string): UsageError {
+  const flag = raw.split('=')[0];
+  const isSwitch = (o: {flags: string}) => flagOf(o).flag === flag && !flagOf(o).takesValue;
+  const own = [...GLOBAL_OPTIONS, ...(name ? COMMANDS[name].options : [])];
+  if (raw.includes('=') && own.some(isSwitch)) return usageError(`${flag} takes no value`, name);
+  const owners = COMMAND_NAMES.filter((c) => COMMANDS[c].options.some((o) => flagOf(o).flag === flag));
+  if (owners.length && name) return usageError(`${name} takes no ${flag}`, name);
+  if (owners.length) return usageError(`${flag} is an option of ${owners.join(' and ')}: put it after the command`, owners[0]);
+  return usageError(`unknown option ${raw}${didYouMean}`, name);
+}
+
+/** The command line as the commands take it, once commander has checked its shape. */
+function invocation(name: CommandName, cmd: Commander, root: Commander): Invocation {
+  const g = root.opts<{json?: boolean; url?: string}>();
+  const o = cmd.opts<{limit?: string; source?: string; wait?: boolean; timeout?: string}>();
+  const options: GlobalOptions = {
+    json: g.json === true,
+    wait: o.wait !== false,
+    timeoutSeconds: o.timeout !== undefined ? wholeNumber('--timeout', o.timeout, name) : DEFAULT_TIMEOUT_SECONDS,
+    ...(g.url !== undefined ? {url: value('--url', g.url, name)} : {}),
+  };
+  return {command: command(name, cmd.args, o), options};
+}
+
+function command(name: CommandName, args: string[], o: {limit?: string; source?: string}): Command {
+  const [first, second] = args;
   switch (name) {
     case 'services': return {name};
-    case 'releases': return {name, service: serviceArg(args[0], name), limit: flags.has('--limit') ? wholeNumber('--limit', flags.get('--limit')!, name) : DEFAULT_LIMIT};
-    case 'status': return {name, service: serviceArg(args[0], name)};
-    case 'redeploy': {
-      const source = flags.get('--source');
-      return {name, service: serviceArg(args[0], name), ...(source !== undefined ? {source: parseSource(source)} : {})};
-    }
-    case 'rollback': return {name, service: serviceArg(args[0], name), release: parseRelease(args[1], name)};
-    case 'logs': return {name, service: serviceArg(args[0], name), ...(args[1] !== undefined ? {release: parseRelease(args[1], name)} : {})};
+    case 'releases': return {name, service: serviceArg(first, name), limit: o.limit !== undefined ? wholeNumber('--limit', o.limit, name) : DEFAULT_LIMIT};
+    case 'status': return {name, service: serviceArg(first, name)};
+    case 'redeploy': return {name, service: serviceArg(first, name), ...(o.source !== undefined ? {source: parseSource(value('--source', o.source, name))} : {})};
+    case 'rollback': return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
+    case 'logs': return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
+    case 'help':
+      if (first !== undefined && !isCommand(first)) throw unknownCommand(first);
+      return {name, ...(first !== undefined ? {topic: first} : {})};
   }
 }
 
-function globals(flags: Map<string, string>): GlobalOptions {
-  const url = flags.get('--url');
-  return {
-    json: flags.has('--json'),
-    wait: !flags.has('--no-wait'),
-    timeoutSeconds: flags.has('--timeout') ? wholeNumber('--timeout', flags.get('--timeout')!) : DEFAULT_TIMEOUT_SECONDS,
-    ...(url !== undefined ? {url} : {}),
-  };
+/** A flag's value; one that looks like the next flag means the value was left out. */
+function value(flag: string, raw: string, cmd: CommandName): string {
+  if (raw === '' || raw.startsWith('--')) throw usageError(`${flag} needs a value`, cmd);
+  return raw;
 }
 
-function wholeNumber(flag: string, raw: string, cmd?: CommandName): number {
+function wholeNumber(flag: string, raw: string, cmd: CommandName): number {
+  value(flag, raw, cmd);
   if (!/^[1-9]\d{0,6}$/.test(raw)) throw usageError(`${flag} must be a whole number above 0, not "${raw}"`, cmd);
   return Number(raw);
 }
@@ -179,27 +242,4 @@ export function parseSource(raw: string): SourceRef {
   if (/[\r\n]/.test(object) || Buffer.byteLength(object) > 1024) fail('the object name is not valid in Cloud Storage');
   if (!/^\d{1,19}$/.test(generation)) fail(`the generation "${generation}" is not a decimal number`);
   return {bucket, object, generation};
-}
-
-/** The help text: every command, or one. */
-export function helpText(topic?: CommandName): string {
-  if (topic) return `usage: ${USAGE[topic]} [--json] [--url URL]\n`;
-  return [
-    'dropdeploy: the releases of services deployed by dropdeploy',
-    '',
-    'usage:',
-    ...Object.values(USAGE).map((u) => `  ${u}`),
-    '',
-    'options:',
-    '  --json             print the API\'s JSON',
-    '  --url URL          the controller API (else DROPDEPLOY_URL, else .dropdeploy/local.json)',
-    '  --no-wait          redeploy/rollback: return once the release is accepted',
-    `  --timeout SECONDS  redeploy/rollback: how long to wait (default ${DEFAULT_TIMEOUT_SECONDS})`,
-    '  --help             this text',
-    '',
-    'Auth: DROPDEPLOY_ID_TOKEN, when set, is sent as the bearer token; otherwise a loopback URL',
-    '(the local stack) gets none, and any other URL a Google ID token from Application Default Credentials.',
-    'Exit codes: 0 done (redeploy/rollback: deployed), 1 failed, 2 usage error.',
-    '',
-  ].join('\n');
 }

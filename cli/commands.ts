@@ -2,7 +2,7 @@
  * What each command does, given an API client and where to print. No process globals here:
  * main.ts wires those in, and returns the exit code this answers.
  */
-import type {Command, GlobalOptions} from './args';
+import type {ApiCommand, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
 import {releasesTable, servicesTable, statusText} from './format';
@@ -24,7 +24,7 @@ export interface CommandEnv {
 const MAX_PAGE = 100;
 
 /** Runs one command; resolves to the exit code. */
-export async function runCommand(cmd: Exclude<Command, {name: 'help'}>, opts: GlobalOptions, env: CommandEnv): Promise<number> {
+export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: CommandEnv): Promise<number> {
   const {client, stdout} = env;
   const json = (v: unknown): void => stdout.write(JSON.stringify(v, null, 2) + '\n');
   switch (cmd.name) {

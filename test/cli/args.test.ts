@@ -1,9 +1,11 @@
 /**
- * Argument parsing, table-driven: every command, --source good and bad, v7, unknown flags.
+ * Argument parsing, table-driven: every command, --source good and bad, v7, unknown flags,
+ * near misses; the help of each command.
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {DEFAULT_TIMEOUT_SECONDS, parseArgs, parseSource} from '../../cli/args';
+import {DEFAULT_TIMEOUT_SECONDS, helpText, parseArgs, parseSource} from '../../cli/args';
+import {COMMANDS, COMMAND_NAMES, usageOf} from '../../cli/syntax';
 import {UsageError} from '../../cli/errors';
 
 const G = {json: false, wait: true, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS};
@@ -29,8 +31,19 @@ describe('parseArgs', () => {
     {name: '--help', argv: ['--help'], want: {command: {name: 'help'}, options: G}},
     {name: 'help on a command', argv: ['rollback', '-h'], want: {command: {name: 'help', topic: 'rollback'}, options: G}},
     {name: 'help COMMAND', argv: ['help', 'logs'], want: {command: {name: 'help', topic: 'logs'}, options: G}},
+    {name: 'help alone', argv: ['help'], want: {command: {name: 'help'}, options: G}},
+    {name: '-h alone', argv: ['-h'], want: {command: {name: 'help'}, options: G}},
+    {name: '--help after a global flag', argv: ['--json', 'status', '--help'], want: {command: {name: 'help', topic: 'status'}, options: G}},
+    {name: 'help on help', argv: ['help', 'help'], want: {command: {name: 'help', topic: 'help'}, options: G}},
     {name: 'no command', argv: [], error: /no command given/},
     {name: 'unknown command', argv: ['deploy', 'web'], error: /unknown command "deploy"/},
+    {name: 'a typo of a command', argv: ['relases', 'web'], error: /^unknown command "relases"; did you mean releases\?$/},
+    {name: 'a typo of a command, asking for help', argv: ['relases', '--help'], error: /^unknown command "relases"; did you mean releases\?$/},
+    {name: 'help on a typo', argv: ['help', 'rollbak'], error: /^unknown command "rollbak"; did you mean rollback\?$/},
+    {name: 'nothing near', argv: ['xyzzy'], error: /^unknown command "xyzzy"$/},
+    {name: 'a typo of a flag', argv: ['releases', 'web', '--limt', '3'], error: /^unknown option --limt; did you mean --limit\?$/, usage: /^dropdeploy releases/},
+    {name: 'a typo of a global flag', argv: ['status', 'web', '--jsn'], error: /^unknown option --jsn; did you mean --json\?$/},
+    {name: 'a command flag before the command', argv: ['--limit', '5', 'releases', 'web'], error: /^--limit is an option of releases: put it after the command$/, usage: /^dropdeploy releases/},
     {name: 'unknown flag', argv: ['releases', 'web', '--force'], error: /unknown option --force/, usage: /^dropdeploy releases/},
     {name: 'unknown short flag', argv: ['services', '-x'], error: /unknown option -x/},
     {name: 'flag of another command', argv: ['releases', 'web', '--source', 'gs://b/o#1'], error: /releases takes no --source/},
@@ -38,6 +51,8 @@ describe('parseArgs', () => {
     {name: 'value flag without value', argv: ['releases', 'web', '--limit'], error: /--limit needs a value/},
     {name: 'value flag followed by a flag', argv: ['status', 'web', '--url', '--json'], error: /--url needs a value/},
     {name: 'bool flag with a value', argv: ['services', '--json=yes'], error: /--json takes no value/},
+    {name: 'empty value', argv: ['services', '--url='], error: /^--url needs a value$/, usage: /^dropdeploy services$/},
+    {name: 'value flag at the end', argv: ['status', 'web', '--url'], error: /^--url needs a value$/, usage: /^dropdeploy status/},
     {name: 'bad limit', argv: ['releases', 'web', '--limit', '0'], error: /--limit must be a whole number above 0, not "0"/},
     {name: 'bad timeout', argv: ['rollback', 'web', '1', '--timeout', '5m'], error: /--timeout must be a whole number/},
     {name: 'missing service', argv: ['status'], error: /status: missing <service>/, usage: /^dropdeploy status <service>$/},
@@ -45,7 +60,7 @@ describe('parseArgs', () => {
     {name: 'extra argument', argv: ['services', 'web'], error: /services: unexpected argument "web"/},
     {name: 'bad release', argv: ['rollback', 'web', 'latest'], error: /"latest" is not a release number \(7 or v7\)/},
     {name: 'release 0', argv: ['rollback', 'web', 'v0'], error: /"v0" is not a release number/},
-    {name: 'negative release is an unknown flag', argv: ['rollback', 'web', '-1'], error: /unknown option -1/},
+    {name: 'negative release', argv: ['rollback', 'web', '-1'], error: /^"-1" is not a release number \(7 or v7\)$/},
     {name: 'bad service name', argv: ['status', 'Web_App'], error: /"Web_App" is not a service name/},
   ];
   for (const c of cases) {
@@ -63,6 +78,28 @@ describe('parseArgs', () => {
       });
     });
   }
+});
+
+describe('helpText', () => {
+  for (const name of COMMAND_NAMES) {
+    it(`${name}: its usage line, arguments, options and the global options`, () => {
+      const text = helpText(name);
+      assert.ok(text.startsWith(`Usage: ${usageOf(name)}\n\n${COMMANDS[name].summary}\n`), text);
+      for (const a of COMMANDS[name].args) assert.match(text, new RegExp(`^  ${a.name.slice(1, -1)} +\\S`, 'm'));
+      for (const o of COMMANDS[name].options) assert.ok(text.includes(`  ${o.flags}  `), `${o.flags} in\n${text}`);
+      assert.match(text, /^Global Options:\n {2}--json +print the API's JSON\n {2}--url <URL> /m);
+    });
+  }
+  it('the general help lists every command, the exit codes and the auth', () => {
+    const text = helpText();
+    assert.ok(text.startsWith('Usage: dropdeploy <command> [options]\n'), text);
+    for (const name of COMMAND_NAMES) {
+      const line = text.split('\n').find((l) => l.startsWith(`  ${name} `));
+      assert.ok(line?.endsWith(`  ${COMMANDS[name].summary}`), `${name} in\n${text}`);
+    }
+    assert.match(text, /^Exit codes: 0 done \(redeploy\/rollback: deployed\), 1 failed, 2 usage error\.$/m);
+    assert.match(text, /DROPDEPLOY_ID_TOKEN/);
+  });
 });
 
 describe('parseSource', () => {

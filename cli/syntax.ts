@@ -1,0 +1,88 @@
+/**
+ * The command line's syntax: every command with its arguments and options, in one table that
+ * the parser and the help (args.ts) are made from.
+ * Flags and arguments are written as commander writes them (`--limit <N>`, `<service>`,
+ * `[release]`).
+ */
+
+/** A command's name. */
+export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'help';
+
+/** An option: `flags` as commander takes them; a `<VALUE>` in them means it takes a value. */
+export interface OptionSpec {
+  flags: string;
+  description: string;
+}
+
+/** A command. */
+export interface CommandSpec {
+  /** What it does, for the list of commands. */
+  summary: string;
+  /** Its arguments, e.g. `<service>` (required) or `[release]` (optional), and what each is. */
+  args: Array<{name: string; description: string}>;
+  /** The usage line after `dropdeploy <name>`, options included. */
+  usage: string;
+  /** The options only this command takes (the global ones are in {@link GLOBAL_OPTIONS}). */
+  options: OptionSpec[];
+}
+
+/** The default of --timeout: a build plus a deploy fit well inside it. */
+export const DEFAULT_TIMEOUT_SECONDS = 900;
+/** The default of --limit. */
+export const DEFAULT_LIMIT = 20;
+
+const SERVICE = {name: '<service>', description: 'the Cloud Run service (see `dropdeploy services`)'};
+const WAIT: OptionSpec[] = [
+  {flags: '--no-wait', description: 'return once the release is accepted, without waiting for its end'},
+  {flags: '--timeout <SECONDS>', description: `how long to wait for the release to end (default ${DEFAULT_TIMEOUT_SECONDS})`},
+];
+
+/** Options every command takes, before or after the command. */
+export const GLOBAL_OPTIONS: OptionSpec[] = [
+  {flags: '--json', description: 'print the API\'s JSON'},
+  {flags: '--url <URL>', description: 'the controller API (else $DROPDEPLOY_URL, else .dropdeploy/local.json of the local stack)'},
+];
+
+/** Every command, in the order help lists them. */
+export const COMMANDS: Record<CommandName, CommandSpec> = {
+  services: {summary: 'services and their deployed release', args: [], usage: '', options: []},
+  releases: {
+    summary: 'release history, newest first', args: [SERVICE], usage: '<service> [--limit N]',
+    options: [{flags: '--limit <N>', description: `how many releases to show (default ${DEFAULT_LIMIT})`}],
+  },
+  status: {summary: 'deployed release, URL, and the newest release', args: [SERVICE], usage: '<service>', options: []},
+  redeploy: {
+    summary: 'rebuild and deploy (the newest source, or --source)',
+    args: [SERVICE], usage: '<service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]',
+    options: [{flags: '--source <gs://BUCKET/OBJECT#GENERATION>', description: 'the exact archive generation to build, e.g. gs://my-sources/web/v3.zip#1764320400000000'}, ...WAIT],
+  },
+  rollback: {
+    summary: 'deploy an earlier release\'s image again, no rebuild',
+    args: [SERVICE, {name: '<release>', description: 'the release to go back to: 4 or v4'}],
+    usage: '<service> <release> [--no-wait] [--timeout SECONDS]', options: WAIT,
+  },
+  logs: {
+    summary: 'the build log URL', args: [SERVICE, {name: '[release]', description: 'a release (7 or v7); else the newest one that was built'}],
+    usage: '<service> [release]', options: [],
+  },
+  help: {summary: 'help on one command', args: [{name: '[command]', description: 'the command'}], usage: '[command]', options: []},
+};
+
+/** The names of the commands, in order. */
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+/** Whether `s` names a command. */
+export function isCommand(s: string | undefined): s is CommandName {
+  return s !== undefined && Object.hasOwn(COMMANDS, s);
+}
+
+/** The usage line of a command. */
+export function usageOf(name: CommandName): string {
+  const {usage} = COMMANDS[name];
+  return `dropdeploy ${name}${usage ? ' ' + usage : ''}`;
+}
+
+/** An option's long flag (`--limit`), and whether it takes a value. */
+export function flagOf(option: Pick<OptionSpec, 'flags'>): {flag: string; takesValue: boolean} {
+  return {flag: option.flags.split(' ')[0], takesValue: option.flags.includes('<')};
+}
