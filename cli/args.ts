@@ -6,7 +6,9 @@
  */
 import {Command as Commander, CommanderError} from 'commander';
 import {UsageError} from './errors';
-import {COMMANDS, COMMAND_NAMES, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECONDS, GLOBAL_OPTIONS, flagOf, isCommand, usageOf, type CommandName} from './syntax';
+import {
+  COMMANDS, COMMAND_NAMES, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECONDS, GLOBAL_OPTIONS, flagOf, isCommand, usageOf, type CommandName,
+} from './syntax';
 
 export {DEFAULT_TIMEOUT_SECONDS, type CommandName};
 
@@ -68,7 +70,11 @@ class HelpRequested extends Error {
  * The program, built afresh for each parse (commander keeps parsed values on it). `write` gets
  * the help commander prints; `ran` is told which command the line names once it is well formed.
  */
-function program(write: (text: string) => void, ran: (name: CommandName, cmd: Commander) => void, argv: readonly string[] = []): Commander {
+function program(
+  write: (text: string) => void,
+  ran: (name: CommandName, cmd: Commander) => void,
+  argv: readonly string[] = [],
+): Commander {
   const root = new Commander('dropdeploy')
     .description('The releases of services deployed by dropdeploy, through the controller\'s HTTP API.')
     .usage('<command> [options]')
@@ -77,7 +83,13 @@ function program(write: (text: string) => void, ran: (name: CommandName, cmd: Co
       writeOut: write, writeErr: () => undefined,
       getOutHelpWidth: () => 100, getErrHelpWidth: () => 100, getOutHasColors: () => false, getErrHasColors: () => false,
     })
-    .configureHelp({showGlobalOptions: true, commandUsage: (c) => { const n = c.name(); return isCommand(n) ? usageOf(n) : `dropdeploy ${c.usage()}`; }})
+    .configureHelp({
+      showGlobalOptions: true,
+      commandUsage: (c) => {
+        const n = c.name();
+        return isCommand(n) ? usageOf(n) : `dropdeploy ${c.usage()}`;
+      },
+    })
     .exitOverride((e) => { throw refusal(e, root, undefined, argv); })
     .addHelpText('after', AFTER_HELP);
   for (const o of GLOBAL_OPTIONS) root.option(o.flags, o.description);
@@ -98,6 +110,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   try {
     root.parse(argv, {from: 'user'});
   } catch (e) {
+    // Help needs no other flag to be right: they are not checked.
     if (e instanceof HelpRequested) return {command: {name: 'help', ...(e.topic ? {topic: e.topic} : {})}, options: DEFAULTS};
     throw e;
   }
@@ -122,9 +135,10 @@ function refusal(e: CommanderError, cmd: Commander, name: CommandName | undefine
   const at = name ?? argv.find(isCommand);
   switch (e.code) {
     case 'commander.helpDisplayed': {
-      // `dropdeploy relases --help` is a typo to point out, not a request for the general help.
-      const [word] = cmd.args;
-      return !name && word !== undefined && !word.startsWith('-') ? unknownCommand(word) : new HelpRequested(name);
+      if (name) return new HelpRequested(name);
+      // Before a command (`--help status`), or a typo (`relases --help`) to point out.
+      const word = cmd.args.find((a) => !a.startsWith('-'));
+      return word === undefined ? new HelpRequested() : isCommand(word) ? new HelpRequested(word) : unknownCommand(word);
     }
     case 'commander.help': return usageError('no command given');
     case 'commander.unknownCommand': return usageError(`unknown command "${cmd.args[0]}"${didYouMean}`);
@@ -140,7 +154,10 @@ function refusal(e: CommanderError, cmd: Commander, name: CommandName | undefine
       const missing = cmd.registeredArguments[cmd.args.length];
       return usageError(missing && name ? `${name}: missing <${missing.name()}>` : said, at);
     }
-    case 'commander.excessArguments': return usageError(`${name ?? 'dropdeploy'}: unexpected argument "${cmd.args[cmd.registeredArguments.length]}"`, at);
+    case 'commander.excessArguments': {
+      const extra = cmd.args[cmd.registeredArguments.length];
+      return usageError(`${name ?? 'dropdeploy'}: unexpected argument "${extra}"`, at);
+    }
     default: return usageError(said, at);
   }
 }
@@ -185,9 +202,15 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
   const [first, second] = args;
   switch (name) {
     case 'services': return {name};
-    case 'releases': return {name, service: serviceArg(first, name), limit: o.limit !== undefined ? wholeNumber('--limit', o.limit, name) : DEFAULT_LIMIT};
+    case 'releases': {
+      const limit = o.limit !== undefined ? wholeNumber('--limit', o.limit, name) : DEFAULT_LIMIT;
+      return {name, service: serviceArg(first, name), limit};
+    }
     case 'status': return {name, service: serviceArg(first, name)};
-    case 'redeploy': return {name, service: serviceArg(first, name), ...(o.source !== undefined ? {source: parseSource(value('--source', o.source, name))} : {})};
+    case 'redeploy': {
+      const source = o.source !== undefined ? parseSource(value('--source', o.source, name)) : undefined;
+      return {name, service: serviceArg(first, name), ...(source ? {source} : {})};
+    }
     case 'rollback': return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
     case 'logs': return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
     case 'help':

@@ -34,6 +34,7 @@ describe('parseArgs', () => {
     {name: 'help alone', argv: ['help'], want: {command: {name: 'help'}, options: G}},
     {name: '-h alone', argv: ['-h'], want: {command: {name: 'help'}, options: G}},
     {name: '--help after a global flag', argv: ['--json', 'status', '--help'], want: {command: {name: 'help', topic: 'status'}, options: G}},
+    {name: '--help before the command', argv: ['--help', 'status'], want: {command: {name: 'help', topic: 'status'}, options: G}},
     {name: 'help on help', argv: ['help', 'help'], want: {command: {name: 'help', topic: 'help'}, options: G}},
     {name: 'no command', argv: [], error: /no command given/},
     {name: 'unknown command', argv: ['deploy', 'web'], error: /unknown command "deploy"/},
