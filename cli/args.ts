@@ -38,7 +38,7 @@ export type ApiCommand =
   | {name: 'logs'; service: string; release?: number};
 
 /** A parsed command. */
-export type Command = ApiCommand | {name: 'help'; topic?: CommandName};
+export type Command = ApiCommand | {name: 'help'; topic?: CommandName} | {name: 'completion'; shell: 'bash'};
 
 /** A parsed command line. */
 export interface Invocation {
@@ -46,6 +46,7 @@ export interface Invocation {
   options: GlobalOptions;
 }
 
+const ZSH_BASHCOMPINIT = 'autoload -U +X bashcompinit && bashcompinit';
 const DEFAULTS: GlobalOptions = {json: false, wait: true, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS};
 
 const AFTER_HELP = [
@@ -213,6 +214,11 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
     }
     case 'rollback': return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
     case 'logs': return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
+    case 'completion':
+      if (first !== 'bash') {
+        throw usageError(`completion: there is a script for bash, not for "${first}" (zsh can load it after \`${ZSH_BASHCOMPINIT}\`)`, name);
+      }
+      return {name, shell: first};
     case 'help':
       if (first !== undefined && !isCommand(first)) throw unknownCommand(first);
       return {name, ...(first !== undefined ? {topic: first} : {})};

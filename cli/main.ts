@@ -9,6 +9,7 @@ import {authHeaders, authPlan} from './auth';
 import {ApiClient} from './client';
 import {runCommand} from './commands';
 import {findApi} from './discover';
+import {bashCompletion} from './completion';
 import {CliError, EXIT_FAILURE, UsageError} from './errors';
 
 const GENERAL_USAGE = 'dropdeploy <services|releases|status|redeploy|rollback|logs> [options] (see dropdeploy --help)';
@@ -21,6 +22,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const {command, options} = parseArgs(argv);
     if (command.name === 'help') {
       out.write(helpText(command.topic));
+      return 0;
+    }
+    if (command.name === 'completion') {
+      out.write(bashCompletion());
       return 0;
     }
     const api = findApi(options.url, process.env, process.cwd());

@@ -1,12 +1,12 @@
 /**
  * The command line's syntax: every command with its arguments and options, in one table that
- * the parser and the help (args.ts) are made from.
+ * the parser (args.ts), the help and the shell completion (completion.ts) are all made from.
  * Flags and arguments are written as commander writes them (`--limit <N>`, `<service>`,
  * `[release]`).
  */
 
 /** A command's name. */
-export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'help';
+export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'completion' | 'help';
 
 /** An option: `flags` as commander takes them; a `<VALUE>` in them means it takes a value. */
 export interface OptionSpec {
@@ -64,6 +64,11 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   logs: {
     summary: 'the build log URL', args: [SERVICE, {name: '[release]', description: 'a release (7 or v7); else the newest one that was built'}],
     usage: '<service> [release]', options: [],
+  },
+  completion: {
+    summary: 'print the bash completion script',
+    args: [{name: '<shell>', description: 'bash; load it with: source <(dropdeploy completion bash) (in zsh, first: autoload -U +X bashcompinit && bashcompinit)'}],
+    usage: 'bash', options: [],
   },
   help: {summary: 'help on one command', args: [{name: '[command]', description: 'the command'}], usage: '[command]', options: []},
 };

@@ -36,6 +36,7 @@ describe('parseArgs', () => {
     {name: '--help after a global flag', argv: ['--json', 'status', '--help'], want: {command: {name: 'help', topic: 'status'}, options: G}},
     {name: '--help before the command', argv: ['--help', 'status'], want: {command: {name: 'help', topic: 'status'}, options: G}},
     {name: 'help on help', argv: ['help', 'help'], want: {command: {name: 'help', topic: 'help'}, options: G}},
+    {name: 'completion bash', argv: ['completion', 'bash'], want: {command: {name: 'completion', shell: 'bash'}, options: G}},
     {name: 'no command', argv: [], error: /no command given/},
     {name: 'unknown command', argv: ['deploy', 'web'], error: /unknown command "deploy"/},
     {name: 'a typo of a command', argv: ['relases', 'web'], error: /^unknown command "relases"; did you mean releases\?$/},
@@ -63,6 +64,8 @@ describe('parseArgs', () => {
     {name: 'release 0', argv: ['rollback', 'web', 'v0'], error: /"v0" is not a release number/},
     {name: 'negative release', argv: ['rollback', 'web', '-1'], error: /^"-1" is not a release number \(7 or v7\)$/},
     {name: 'bad service name', argv: ['status', 'Web_App'], error: /"Web_App" is not a service name/},
+    {name: 'completion for another shell', argv: ['completion', 'fish'], error: /^completion: there is a script for bash, not for "fish" \(zsh can load it after `autoload -U \+X bashcompinit && bashcompinit`\)$/, usage: /^dropdeploy completion bash$/},
+    {name: 'completion without a shell', argv: ['completion'], error: /^completion: missing <shell>$/},
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -1,0 +1,54 @@
+/**
+ * The bash completion script, table-driven: bash itself loads it and completes each line, as
+ * it does on Tab (COMP_LINE and COMP_POINT set, the function called, COMPREPLY read back).
+ */
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import {describe, it} from 'node:test';
+import {bashCompletion} from '../../cli/completion';
+
+/** What bash offers for `line`, the cursor at its end. */
+function complete(line: string): string[] {
+  const driver = 'COMP_LINE=$LINE; COMP_POINT=${#COMP_LINE}; _dropdeploy; printf \'%s\\n\' "${COMPREPLY[@]}"';
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `${bashCompletion()}\n${driver}`], {env: {PATH: process.env.PATH, LINE: line}, encoding: 'utf8'});
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+describe('bash completion', () => {
+  const cases: Array<{line: string; want: string[]}> = [
+    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'completion', 'help']},
+    {line: 'dropdeploy re', want: ['releases', 'redeploy']},
+    {line: 'dropdeploy rel', want: ['releases']},
+    {line: 'dropdeploy --', want: ['--json', '--url', '--help']},
+    {line: 'dropdeploy --url http://127.0.0.1:8080 ro', want: ['rollback']},
+    {line: 'dropdeploy --json st', want: ['status']},
+    {line: 'dropdeploy releases web --', want: ['--limit', '--json', '--url', '--help']},
+    {line: 'dropdeploy releases --l', want: ['--limit']},
+    {line: 'dropdeploy redeploy web --', want: ['--source', '--no-wait', '--timeout', '--json', '--url', '--help']},
+    {line: 'dropdeploy rollback web 3 --no', want: ['--no-wait']},
+    {line: 'dropdeploy status --', want: ['--json', '--url', '--help']},
+    {line: 'dropdeploy help ro', want: ['rollback']},
+    {line: 'dropdeploy help rollback ', want: []},
+    {line: 'dropdeploy completion ', want: ['bash']},
+    // A service name: not guessed (that would call the API on every Tab).
+    {line: 'dropdeploy releases ', want: []},
+    {line: 'dropdeploy releases web --limit ', want: []},
+    {line: 'dropdeploy --url ', want: []},
+    {line: 'dropdeploy releases web --limit=', want: []},
+    {line: 'dropdeploy relases --', want: []},
+  ];
+  for (const c of cases) it(JSON.stringify(c.line), () => assert.deepEqual(complete(c.line), c.want));
+
+  const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+  it('passes shellcheck', {skip: !shellcheck && 'shellcheck is not installed (.ci/run installs it)'}, () => {
+    const r = spawnSync('shellcheck', ['--shell=bash', '-'], {input: bashCompletion(), encoding: 'utf8'});
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
+  it('registers itself for the dropdeploy command', () => {
+    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `${bashCompletion()}\ncomplete -p dropdeploy`], {encoding: 'utf8'});
+    assert.equal(r.stdout, 'complete -F _dropdeploy dropdeploy\n', r.stderr);
+  });
+});
