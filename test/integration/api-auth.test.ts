@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {startTokenIssuer, type TokenIssuer} from '../http/id-tokens';
 import {Stack} from './stack';
+import type {ApiErrorBody, ApiRelease, ReleasePage} from '../json';
 
 describe('HTTP API with auth', {timeout: 60_000}, () => {
   let stack: Stack;
@@ -27,15 +28,15 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
   const as = (email: string) => ({authorization: `Bearer ${issuer.token({aud: 'https://dd-api.example', email})}`});
 
   it('unauthenticated → 401, unauthorized → 403, nothing started', async () => {
-    const none = await stack.api('POST', '/v1/services/svc:rollback', {release: 1});
+    const none = await stack.api<ApiErrorBody>('POST', '/v1/services/svc:rollback', {release: 1});
     assert.equal(none.status, 401);
     assert.equal(none.json.error.status, 'UNAUTHENTICATED');
-    const other = await stack.api('POST', '/v1/services/svc:rollback', {release: 1}, as('eve@example.com'));
+    const other = await stack.api<ApiErrorBody>('POST', '/v1/services/svc:rollback', {release: 1}, as('eve@example.com'));
     assert.equal(other.status, 403);
     assert.equal(other.json.error.status, 'PERMISSION_DENIED');
     assert.equal((await stack.api('GET', '/v1/services', undefined, as('eve@example.com'))).status, 403);
-    const list = await stack.api('GET', '/v1/services/svc/releases', undefined, as('ops@example.com'));
-    assert.deepEqual(list.json.releases.map((r: {release: number}) => r.release), [1]);
+    const list = await stack.api<ReleasePage>('GET', '/v1/services/svc/releases', undefined, as('ops@example.com'));
+    assert.deepEqual(list.json.releases.map((r) => r.release), [1]);
   });
 
   it('a refused token: a fixed reason, none of its text in the answer or any log line', async () => {
@@ -43,7 +44,7 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
     const forged = good.slice(0, good.lastIndexOf('.') + 1) + Buffer.from('a signature nobody made, long enough').toString('base64url');
     const expired = issuer.token({aud: 'https://dd-api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600});
     for (const [token, reason] of [[forged, /signature does not verify/], [expired, /has expired/], ['garbage.' + 'x'.repeat(40), /not a well-formed JWT/]] as const) {
-      const r = await stack.api('GET', '/v1/services', undefined, {authorization: `Bearer ${token}`});
+      const r = await stack.api<ApiErrorBody>('GET', '/v1/services', undefined, {authorization: `Bearer ${token}`});
       assert.equal(r.status, 401);
       assert.match(r.json.error.message, reason);
       const parts = token.split('.').filter((p) => p.length > 8);
@@ -54,7 +55,7 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
   });
 
   it('an admin\'s rollback records the caller as actor', async () => {
-    const r = await stack.api('POST', '/v1/services/svc:rollback', {release: 1}, as('ops@example.com'));
+    const r = await stack.api<ApiRelease>('POST', '/v1/services/svc:rollback', {release: 1}, as('ops@example.com'));
     assert.equal(r.status, 202, JSON.stringify(r.json));
     assert.equal(r.json.actor, 'user:ops@example.com');
     await stack.waitFor('rollback event', () => stack.events.find((e) => e.subject === 'services/svc/releases/2' && e.data.state === 'deployed'));

@@ -74,7 +74,7 @@ describe('HTTP API in mode cloud-run-iam: its own service must be private', {tim
     const refused = await call(stack.apiUrl);
     assert.equal(refused.status, 503);
     assert.equal(refused.json.error?.status, 'UNAVAILABLE');
-    assert.match(refused.json.error!.message, /allUsers \(roles\/run\.invoker\).*remove-iam-policy-binding dropdeploy-api/);
+    assert.match(refused.json.error.message, /allUsers \(roles\/run\.invoker\).*remove-iam-policy-binding dropdeploy-api/);
 
     await setInvokers(['user:ops@example.com']);
     // A public verdict is re-read after a pause (5 s), so the instance heals without a redeploy.

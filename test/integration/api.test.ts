@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {grpc} from 'google-gax';
 import {Stack} from './stack';
+import type {ApiErrorBody, ApiRelease, ReleasePage, ServiceList} from '../json';
+import type {Release} from '../../src/releases/release';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
 
@@ -31,34 +33,35 @@ describe('HTTP API', {timeout: 120_000}, () => {
   });
 
   it('GET /v1/services lists managed services with their deployed release', async () => {
-    const {status, json} = await stack.api('GET', '/v1/services');
+    const {status, json} = await stack.api<ServiceList>('GET', '/v1/services');
     assert.equal(status, 200);
-    const web = json.services.find((s: {service: string}) => s.service === 'web');
+    const web = json.services.find((s) => s.service === 'web');
+    assert.ok(web, 'web is listed');
     assert.equal(web.lastRelease, 4);
-    assert.equal(web.deployed.release, 4);
-    assert.match(web.deployed.image, /@sha256:4{64}$/);
+    assert.equal(web.deployed?.release, 4);
+    assert.match(web.deployed?.image ?? '', /@sha256:4{64}$/);
   });
 
   it('GET releases: newest first, paginated', async () => {
-    const first = await stack.api('GET', '/v1/services/web/releases?pageSize=3');
+    const first = await stack.api<ReleasePage>('GET', '/v1/services/web/releases?pageSize=3');
     assert.equal(first.status, 200);
-    assert.deepEqual(first.json.releases.map((r: {release: number}) => r.release), [4, 3, 2]);
+    assert.deepEqual(first.json.releases.map((r) => r.release), [4, 3, 2]);
     assert.equal(first.json.releases[1].state, 'build_failed');
-    assert.equal(first.json.releases[0].published, undefined);
+    assert.equal((first.json.releases[0] as Partial<Release>).published, undefined);
     assert.ok(first.json.nextPageToken);
-    const second = await stack.api('GET', `/v1/services/web/releases?pageSize=3&pageToken=${first.json.nextPageToken}`);
-    assert.deepEqual(second.json.releases.map((r: {release: number}) => r.release), [1]);
+    const second = await stack.api<ReleasePage>('GET', `/v1/services/web/releases?pageSize=3&pageToken=${first.json.nextPageToken}`);
+    assert.deepEqual(second.json.releases.map((r) => r.release), [1]);
     assert.equal(second.json.nextPageToken, undefined);
     assert.equal((await stack.api('GET', '/v1/services/web/releases?pageSize=0')).status, 400);
-    assert.match((await stack.api('GET', '/v1/services/web/releases?pageToken=garbage')).json.error.message, /^pageToken:/);
+    assert.match((await stack.api<ApiErrorBody>('GET', '/v1/services/web/releases?pageToken=garbage')).json.error.message, /^pageToken:/);
   });
 
   it('GET one release; 404 for an unknown release or service', async () => {
-    const {status, json} = await stack.api('GET', '/v1/services/web/releases/2');
+    const {status, json} = await stack.api<ApiRelease>('GET', '/v1/services/web/releases/2');
     assert.equal(status, 200);
     assert.equal(json.state, 'deployed');
-    assert.deepEqual(json.history.map((h: {state: string}) => h.state), ['accepted', 'building', 'deploying', 'deployed']);
-    const missing = await stack.api('GET', '/v1/services/web/releases/99');
+    assert.deepEqual(json.history.map((h) => h.state), ['accepted', 'building', 'deploying', 'deployed']);
+    const missing = await stack.api<ApiErrorBody>('GET', '/v1/services/web/releases/99');
     assert.equal(missing.status, 404);
     assert.deepEqual(Object.keys(missing.json.error), ['code', 'status', 'message']);
     assert.equal(missing.json.error.status, 'NOT_FOUND');
@@ -68,7 +71,7 @@ describe('HTTP API', {timeout: 120_000}, () => {
 
   it('rollback to v1 after v4: a new release with v1\'s digest, no build started', async () => {
     const builds = stack.build.callsTo('CreateBuild').length;
-    const {status, json} = await stack.api('POST', '/v1/services/web:rollback', {release: 1});
+    const {status, json} = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 1});
     assert.equal(status, 202, JSON.stringify(json));
     assert.equal(json.release, 5);
     assert.equal(json.trigger, 'rollback');
@@ -89,15 +92,15 @@ describe('HTTP API', {timeout: 120_000}, () => {
   });
 
   it('rollback errors: a failed release 409, unknown release or service 404, bad body 400', async () => {
-    const failed = await stack.api('POST', '/v1/services/web:rollback', {release: 3});
+    const failed = await stack.api<ApiErrorBody>('POST', '/v1/services/web:rollback', {release: 3});
     assert.equal(failed.status, 409);
     assert.match(failed.json.error.message, /never deployed \(it is build_failed\)/);
     assert.equal((await stack.api('POST', '/v1/services/web:rollback', {release: 77})).status, 404);
     assert.equal((await stack.api('POST', '/v1/services/ghost:rollback', {release: 1})).status, 404);
-    const noField = await stack.api('POST', '/v1/services/web:rollback', {});
+    const noField = await stack.api<ApiErrorBody>('POST', '/v1/services/web:rollback', {});
     assert.equal(noField.status, 400);
     assert.match(noField.json.error.message, /^release: is required/);
-    const unknown = await stack.api('POST', '/v1/services/web:rollback', {release: 1, force: true});
+    const unknown = await stack.api<ApiErrorBody>('POST', '/v1/services/web:rollback', {release: 1, force: true});
     assert.equal(unknown.status, 400);
     assert.match(unknown.json.error.message, /^force: unknown field/);
     assert.equal((await stack.api('POST', '/v1/services/web:rollback', {release: -1})).status, 400);
@@ -105,45 +108,46 @@ describe('HTTP API', {timeout: 120_000}, () => {
   });
 
   it('redeploy {}: rebuilds the newest source as a new release', async () => {
-    const {status, json} = await stack.api('POST', '/v1/services/web:redeploy', {});
+    const {status, json} = await stack.api<ApiRelease>('POST', '/v1/services/web:redeploy', {});
     assert.equal(status, 202, JSON.stringify(json));
     assert.equal(json.trigger, 'redeploy');
     assert.equal(json.state, 'building');
-    assert.equal(json.source.object, 'web/v6.zip');
-    assert.equal(json.source.generation, '106');
+    assert.equal(json.source?.object, 'web/v6.zip');
+    assert.equal(json.source?.generation, '106');
+    assert.ok(json.buildId, 'a build was started');
     const build = stack.build.getBuild(json.buildId) as {source: {storageSource: {generation: string}}};
     assert.equal(build.source.storageSource.generation, '106');
   });
 
   it('redeploy of an exact archive: must exist, be in an allowed bucket, belong to the service', async () => {
     stack.putObject('web/hotfix.zip', '555', 'zip bytes', {'function-target': 'helloHttp'});
-    const ok = await stack.api('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '555'}});
+    const ok = await stack.api<ApiRelease>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '555'}});
     assert.equal(ok.status, 202, JSON.stringify(ok.json));
-    assert.equal(ok.json.source.generation, '555');
-    assert.equal(ok.json.source.size, '9');
-    assert.equal(ok.json.source.functionTarget, 'helloHttp');
-    const missing = await stack.api('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '556'}});
+    assert.equal(ok.json.source?.generation, '555');
+    assert.equal(ok.json.source?.size, '9');
+    assert.equal(ok.json.source?.functionTarget, 'helloHttp');
+    const missing = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '556'}});
     assert.equal(missing.status, 404);
     assert.match(missing.json.error.message, /does not exist/);
-    const outside = await stack.api('POST', '/v1/services/web:redeploy', {source: {bucket: 'someone-else', object: 'web/hotfix.zip', generation: '555'}});
+    const outside = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'someone-else', object: 'web/hotfix.zip', generation: '555'}});
     assert.equal(outside.status, 400);
     assert.match(outside.json.error.message, /^source\.bucket:/);
-    const other = await stack.api('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'api/x.zip', generation: '1'}});
+    const other = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'api/x.zip', generation: '1'}});
     assert.equal(other.status, 400);
     assert.match(other.json.error.message, /source of service "api", not "web"/);
-    const noGen = await stack.api('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip'}});
+    const noGen = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip'}});
     assert.match(noGen.json.error.message, /^source\.generation:/);
     assert.equal((await stack.api('POST', '/v1/services/ghost:redeploy', {})).status, 404);
   });
 
   it('the same Idempotency-Key starts no second release; reused for another request → 409', async () => {
     const h = {'idempotency-key': 'rollback-web-to-2'};
-    const a = await stack.api('POST', '/v1/services/web:rollback', {release: 2}, h);
-    const b = await stack.api('POST', '/v1/services/web:rollback', {release: 2}, h);
+    const a = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 2}, h);
+    const b = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 2}, h);
     assert.equal(a.status, 202);
     assert.equal(b.status, 202);
     assert.equal(a.json.release, b.json.release);
-    const c = await stack.api('POST', '/v1/services/web:rollback', {release: 1}, h);
+    const c = await stack.api<ApiErrorBody>('POST', '/v1/services/web:rollback', {release: 1}, h);
     assert.equal(c.status, 409);
     assert.match(c.json.error.message, /already used for a different request/);
   });
@@ -155,10 +159,10 @@ describe('HTTP API', {timeout: 120_000}, () => {
     const key = first.headers.get('idempotency-key');
     assert.ok(key, 'the answer names the key to resume with');
     assert.match(((await first.json()) as {error: {message: string}}).error.message, /same Idempotency-Key/);
-    const stuck = (await stack.api('GET', '/v1/services/web/releases')).json.releases[0];
+    const stuck = (await stack.api<ReleasePage>('GET', '/v1/services/web/releases')).json.releases[0];
     assert.equal(stuck.trigger, 'rollback');
     assert.equal(stuck.state, 'deploying');
-    const again = await stack.api('POST', '/v1/services/web:rollback', {release: 2}, {'idempotency-key': key!});
+    const again = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 2}, {'idempotency-key': key});
     assert.equal(again.status, 202, JSON.stringify(again.json));
     assert.equal(again.json.release, stuck.release, 'the same release, resumed');
     assert.equal(again.json.state, 'deployed');
@@ -178,7 +182,7 @@ describe('HTTP API', {timeout: 120_000}, () => {
     // A broken percent-encoding is refused by the Functions Framework's router itself (400, HTML body).
     assert.equal((await stack.api('POST', '/v1/services/%E0%A4%A:redeploy', {})).status, 400);
     for (const bad of ['a%2Fb', 'a/b', '..', 'Web', 'x'.repeat(50)]) {
-      const r = await stack.api('POST', `/v1/services/${bad}:redeploy`, {});
+      const r = await stack.api<Partial<ApiErrorBody> | undefined>('POST', `/v1/services/${bad}:redeploy`, {});
       assert.equal(r.status, 400, `${bad}: ${JSON.stringify(r.json)}`);
       assert.match(r.json?.error?.message ?? '', /^service:/, `${bad}: ${JSON.stringify(r.json)}`);
       // A client normalises /v1/services/../releases itself (to /v1/releases): 404, never a service.

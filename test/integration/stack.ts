@@ -27,6 +27,7 @@ import {objectChecksums} from '../../local/bucket/checksums';
 import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {parseJson} from '../json';
 
 /** A status event as a subscriber sees it. */
 export interface SeenEvent {
@@ -155,7 +156,7 @@ export class Stack {
     statusSub.on('message', (m: Message) => {
       stack.events.push({
         type: m.attributes['ce-type'], subject: m.attributes['ce-subject'], id: m.attributes['ce-id'],
-        orderingKey: m.orderingKey ?? '', data: JSON.parse(m.data.toString()),
+        orderingKey: m.orderingKey ?? '', data: parseJson<SeenEvent['data']>(m.data),
       });
       m.ack();
     });
@@ -182,8 +183,11 @@ export class Stack {
     return timeCreated.toISOString();
   }
 
-  /** Calls the HTTP API; returns status and parsed JSON. */
-  async api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: any}> {
+  /**
+   * Calls the HTTP API; returns status and parsed JSON (the text when it is not JSON), typed as
+   * the answer `T` the caller expects.
+   */
+  async api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: T}> {
     const res = await fetch(this.apiUrl + path, {
       method, headers: {...(body !== undefined ? {'content-type': 'application/json'} : {}), ...headers},
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -191,7 +195,7 @@ export class Stack {
     const text = await res.text();
     let json: unknown = text;
     try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return {status: res.status, json};
+    return {status: res.status, json: json as T};
   }
 
   /** Delivers an upload the way Eventarc does (storage `finalized`). */
@@ -248,7 +252,7 @@ export class Stack {
     const deadline = Date.now() + ms;
     for (;;) {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       if (Date.now() > deadline) {
         const dump = join(tmpdir(), `dropdeploy-stack-${this.config.firestore.root}.log`);
         writeFileSync(dump, [...this.logs, ...this.events.map((e) => JSON.stringify(e))].join('\n') + '\n');
