@@ -33,7 +33,7 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
   let port: number;
   let output = '';
 
-  const startController = async () => {
+  const startController = () => {
     controller = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'function-host.js'), '--target=dropdeployEvents', `--port=${port}`],
       {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
     controller.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
@@ -80,7 +80,7 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
     };
     deps = createDeps(parseConfig(env));
     await buildsTopic.createSubscription('controller', {pushConfig: {pushEndpoint: `http://127.0.0.1:${port}/projects/${projectId}/topics/cloud-builds`}, ackDeadlineSeconds: 60});
-    await startController();
+    startController();
   });
 
   after(async () => {
@@ -104,7 +104,7 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
     await new Promise((r) => controller!.once('exit', r));
     const killedAt = Date.now();
     await new Promise((r) => setTimeout(r, 500));
-    await startController();
+    startController();
     await delivering;
 
     const store = await deps.store();

@@ -12,9 +12,10 @@ import {after, before, describe, it} from 'node:test';
 import type {Message} from '@google-cloud/pubsub';
 import {drop, packFolder} from '../../local/drop';
 import {REPO_ROOT} from '../../local/functions';
-import {LocalStack} from '../../local/stack';
+import {LocalStack, type LocalInfo} from '../../local/stack';
 import {putStoredObject, requireEmulators} from './stack';
 import {cli, cliEnv} from '../cli/run-cli';
+import {parseJson, type ReleasePage} from '../json';
 
 interface Seen {
   state: string;
@@ -56,14 +57,14 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
       root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l), notifications: true,
       // The reconciler every second, leaving releases and uploads to their events for 3 s.
       reconcileSeconds: 1, env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
-      onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: JSON.parse(m.data.toString())}),
+      onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
     });
   });
   after(async () => { await stack?.stop(); });
 
   it('writes every endpoint to local.json', () => {
-    const info = JSON.parse(readFileSync(join(root, 'local.json'), 'utf8'));
-    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'reconcileUrl', 'bucket', 'bucketDir', 'statusTopic']) {
+    const info = parseJson<LocalInfo>(readFileSync(join(root, 'local.json'), 'utf8'));
+    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'reconcileUrl', 'bucket', 'bucketDir', 'statusTopic'] as const) {
       assert.ok(info[k], `local.json has ${k}`);
     }
   });
@@ -127,7 +128,7 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     const env = cliEnv({DROPDEPLOY_LOCAL_DIR: root});
     const list = await cli(['releases', 'hello', '--json'], env);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(JSON.parse(list.stdout).releases.map((r: {release: number; state: string}) => `v${r.release} ${r.state}`), ['v3 deploy_failed', 'v2 deployed', 'v1 deployed']);
+    assert.deepEqual(parseJson<ReleasePage>(list.stdout).releases.map((r) => `v${r.release} ${r.state}`), ['v3 deploy_failed', 'v2 deployed', 'v1 deployed']);
     const rollback = await cli(['rollback', 'hello', 'v1'], env);
     assert.equal(rollback.code, 0, rollback.stdout + rollback.stderr);
     assert.match(rollback.stdout, /v4\s+deployed/);

@@ -234,7 +234,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.waitFor('deploy_failed', () => stack.statesOf('crash', 1).includes('deploy_failed'));
     const r = await (await stack.deps.store()).get('crash', 1);
     assert.equal(r?.error?.code, 'REVISION_FAILED');
-    assert.match(r!.error!.message, /is not ready and cannot serve traffic/);
+    assert.match(r.error.message, /is not ready and cannot serve traffic/);
     assert.deepEqual(stack.statesOf('crash', 1), ['accepted', 'building', 'deploying', 'deploy_failed']);
   });
 
@@ -320,7 +320,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
         await stack.waitFor('deploy_failed', () => stack.statesOf(f.service, 1).includes('deploy_failed'));
         const r = await (await stack.deps.store()).get(f.service, 1);
         assert.equal(r?.error?.code, 'NOT_MANAGED');
-        assert.match(r!.error!.message, f.why);
+        assert.match(r.error.message, f.why);
         assert.equal(stack.run.callsTo('UpdateService').filter((c) => JSON.stringify(c.request).includes(f.service)).length, 0);
       } finally {
         await client.close();

@@ -10,6 +10,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, it} from 'node:test';
 import {REPO_ROOT} from '../../local/functions';
+import type {LocalInfo} from '../../local/stack';
+import {parseJson} from '../json';
 import {requireEmulators} from './stack';
 
 function portFree(hostPort: string): Promise<boolean> {
@@ -59,15 +61,15 @@ describe('npm start', {timeout: 120_000}, () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
     let out = '';
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
     const infoFile = join(dir, 'local.json');
     const deadline = Date.now() + 60_000;
     while (!existsSync(infoFile)) {
       assert.ok(Date.now() < deadline && child.exitCode === null, `npm start did not come up:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const info = JSON.parse(readFileSync(infoFile, 'utf8'));
+    const info = parseJson<LocalInfo>(readFileSync(infoFile, 'utf8'));
     assert.match(out, /dropdeploy is running locally/);
     assert.doesNotMatch(out, /Warning/, 'npm start printed a warning');
     const drop = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'drop.js'), join(REPO_ROOT, 'examples', 'hello-app'), '--service', 'hello'],
@@ -89,7 +91,7 @@ describe('npm start', {timeout: 120_000}, () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.equal(existsSync(infoFile), false, 'local.json is removed');
-    for (const k of ['pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'buildLogsUrl']) {
+    for (const k of ['pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'buildLogsUrl'] as const) {
       assert.ok(await portFree(String(info[k]).replace(/^http:\/\//, '')), `${k} ${info[k]} is free`);
     }
     assert.ok(await portFree(url.replace(/^http:\/\//, '')), 'the service URL is free');
