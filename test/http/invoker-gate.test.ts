@@ -31,10 +31,9 @@ describe('InvokerGate (the check once per instance, cached when private)', () =>
   function gate(answers: Array<InvokerAccess | Error>) {
     let t = 0;
     const calls = {n: 0};
-    const g = new InvokerGate(async () => {
+    const g = new InvokerGate(() => {
       const a = answers[Math.min(calls.n++, answers.length - 1)];
-      if (a instanceof Error) throw a;
-      return a;
+      return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
     }, resource, () => new Date(t), 5000);
     return {g, calls, advance: (ms: number) => { t += ms; }};
   }

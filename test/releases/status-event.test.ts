@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {HTTP} from 'cloudevents';
 import {markBuilding, markDeploying, newRelease} from '../../src/releases/release';
-import {rejectedObjectMessage, releaseStatusMessage} from '../../src/releases/status-event';
+import {rejectedObjectMessage, releaseStatusMessage, type ReleaseEventData} from '../../src/releases/status-event';
 import {validateEventData} from '../event-schema';
+import {parseJson} from '../json';
 
 const ctx = {projectId: 'p-123', region: 'europe-west1'};
 const T0 = new Date('2026-11-28T09:00:00Z');
@@ -25,7 +26,7 @@ describe('releaseStatusMessage', () => {
     assert.equal(m.orderingKey, 'hello');
   });
   it('data is the release record announcing that state', () => {
-    const data = JSON.parse(m.data.toString());
+    const data = parseJson<Record<string, unknown>>(m.data);
     assert.equal(data.state, 'building');
     assert.equal(data.service, 'hello');
     assert.equal(data.release, 3);
@@ -56,7 +57,7 @@ describe('rejectedObjectMessage', () => {
     assert.equal(m.attributes['ce-subject'], 'objects/Bad_Name/v1.zip');
     assert.equal(m.attributes['ce-type'], 'dev.dropdeploy.release.v1.rejected');
     assert.equal(m.attributes['ce-id'], 'objects/b/Bad_Name/v1.zip#5/rejected');
-    const data = JSON.parse(m.data.toString());
+    const data = parseJson<{error?: unknown}>(m.data);
     assert.deepEqual(data.error, {code: 'INVALID_SERVICE_NAME', message: 'uppercase'});
   });
 });
@@ -67,16 +68,16 @@ describe('the documented data schema (schemas/release-event.v1.json)', () => {
 
   it('accepts every state of a release', () => {
     for (const state of ['accepted', 'building', 'deploying'] as const) {
-      const data = JSON.parse(releaseStatusMessage(full, state, ctx).data.toString());
+      const data: unknown = JSON.parse(releaseStatusMessage(full, state, ctx).data.toString());
       assert.ok(validate(data), JSON.stringify(validate.errors));
     }
   });
   it('accepts a rejected upload', () => {
-    const data = JSON.parse(rejectedObjectMessage({bucket: 'b', object: 'X/y.zip', generation: '1'}, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {...ctx, now: T0}).data.toString());
+    const data: unknown = JSON.parse(rejectedObjectMessage({bucket: 'b', object: 'X/y.zip', generation: '1'}, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {...ctx, now: T0}).data.toString());
     assert.ok(validate(data), JSON.stringify(validate.errors));
   });
   it('refuses an unknown state (the schema is not vacuous)', () => {
-    const data = JSON.parse(releaseStatusMessage(full, 'building', ctx).data.toString());
+    const data = parseJson<Record<string, unknown>>(releaseStatusMessage(full, 'building', ctx).data);
     assert.equal(validate({...data, state: 'exploded'}), false);
     assert.equal(validate({...data, source: {bucket: 'b'}}), false);
   });
@@ -114,7 +115,7 @@ describe('Pub/Sub limits (attribute key 256 bytes, value 1,024 bytes, ordering k
       assert.notEqual(rejectedObjectMessage({...source, generation: '2'}, {code: 'X', message: 'y'}, {...ctx, now: T0}).attributes['ce-id'], m.attributes['ce-id']);
       // The subject still starts with the name; the data names the object in full.
       assert.ok(m.attributes['ce-subject'].startsWith('objects/' + object.slice(0, 100)));
-      assert.equal(JSON.parse(m.data.toString()).source.object, object);
+      assert.equal(parseJson<ReleaseEventData>(m.data).source?.object, object);
     });
   }
   it('short values are left exactly as they were', () => {
