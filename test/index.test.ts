@@ -20,14 +20,14 @@ async function serve(server: Server): Promise<string> {
 }
 
 describe('src/index.ts', () => {
-  before(() => {
+  before(async () => {
     Object.assign(process.env, {
       DROPDEPLOY_PROJECT: 'index-test', DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
       DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_LOG_FORMAT: 'json',
       // The default auth, google-id-token, starts only with both.
       DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example', DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
     });
-    require('../src/index');
+    await import('../src/index');
   });
 
   it('loads no Google client library at start', () => {
@@ -35,8 +35,8 @@ describe('src/index.ts', () => {
   });
 
   it('serves the event target; an event that needs no API call loads no client either', async () => {
-    const {getTestServer} = require('@google-cloud/functions-framework/testing');
-    const server: Server = getTestServer('dropdeployEvents');
+    const {getTestServer} = await import('@google-cloud/functions-framework/testing');
+    const server = getTestServer('dropdeployEvents');
     const url = await serve(server);
     try {
       const res = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '//x', 'ce-type': 'google.cloud.storage.object.v1.finalized'},
@@ -49,8 +49,8 @@ describe('src/index.ts', () => {
   });
 
   it('serves the HTTP target', async () => {
-    const {getTestServer} = require('@google-cloud/functions-framework/testing');
-    const server: Server = getTestServer('dropdeployApi');
+    const {getTestServer} = await import('@google-cloud/functions-framework/testing');
+    const server = getTestServer('dropdeployApi');
     const url = await serve(server);
     try {
       // Auth is on by default: no token, no answer — and still no client library loaded.
@@ -66,8 +66,8 @@ describe('src/index.ts', () => {
     }
   });
 
-  it('refuses to start with an invalid configuration, naming the variable', () => {
-    const {parseConfig} = require('../src/config');
+  it('refuses to start with an invalid configuration, naming the variable', async () => {
+    const {parseConfig} = await import('../src/config');
     assert.throws(() => parseConfig({...process.env, DROPDEPLOY_REGION: ''}), /DROPDEPLOY_REGION is not set/);
   });
 });
