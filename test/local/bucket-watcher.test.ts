@@ -11,7 +11,7 @@ function setup() {
   const delivered: StoredObject[] = [];
   const errors: string[] = [];
   const make = () => new BucketWatcher({bucket: 'local-sources', dir: join(root, 'bucket'), storeRoot: join(root, 'store'),
-    deliver: async (o) => { delivered.push(o); }, onError: (e, o) => errors.push(`${o}: ${String(e)}`)});
+    deliver: (o) => { delivered.push(o); return Promise.resolve(); }, onError: (e, o) => errors.push(`${o}: ${String(e)}`)});
   return {root, delivered, errors, make, dir: join(root, 'bucket')};
 }
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import {CloudBuildEmulator, type BuildJson} from '../../local/cloud-build/emulator';
 import {clientOptions} from '../../local/grpc/client-options';
+import {parseJson} from '../json';
+import {operationBuildId} from './cloud-build-client';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -22,7 +24,6 @@ function buildRequest(tag: string) {
     },
   };
 }
-
 describe('CloudBuildEmulator with the official CloudBuildClient', () => {
   const statuses: BuildJson[] = [];
   const emu = new CloudBuildEmulator({onStatus: (b) => void statuses.push(b)});
@@ -53,12 +54,12 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
     const [done] = await client.getBuild({projectId: PROJECT, id});
     assert.equal(done.status, 'SUCCESS');
     assert.equal(done.results?.images?.[0]?.name, IMAGE);
-    assert.match(done.results!.images![0].digest!, /^sha256:[0-9a-f]{64}$/);
+    assert.match(done.results.images[0].digest!, /^sha256:[0-9a-f]{64}$/);
     assert.ok(done.startTime && done.finishTime);
 
     const [result] = await op.promise();
     assert.equal(result.id, id);
-    assert.equal(result.results?.images?.[0]?.digest, done.results!.images![0].digest);
+    assert.equal(result.results?.images?.[0]?.digest, done.results.images[0].digest);
 
     const mine = statuses.filter((s) => s.id === id);
     assert.deepEqual(mine.map((s) => s.status), ['QUEUED', 'WORKING', 'SUCCESS']);
@@ -68,13 +69,13 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
     assert.equal(last.timeout, '900s');
     assert.equal(last.projectId, PROJECT);
     assert.match(last.createTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    assert.deepEqual((last.source as any).storageSource, {bucket: 'src', object: 'hello/v1.tar.gz', generation: '42'});
-    assert.equal(JSON.parse(JSON.stringify(last)).status, 'SUCCESS');
+    assert.deepEqual((last.source as {storageSource?: unknown}).storageSource, {bucket: 'src', object: 'hello/v1.tar.gz', generation: '42'});
+    assert.equal(parseJson<{status?: unknown}>(JSON.stringify(last)).status, 'SUCCESS');
   });
 
   it('records a failure with failureInfo and statusDetail', async () => {
     const [op] = await client.createBuild(buildRequest('svc-broken'));
-    const id = (op.metadata as any).build.id as string;
+    const id = operationBuildId(op);
     await emu.setStatus(id, 'FAILURE', {failureDetail: 'step 0 exited with 1'});
     const [build] = await client.getBuild({projectId: PROJECT, id});
     assert.equal(build.status, 'FAILURE');
@@ -86,8 +87,8 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
   it('lists builds by tag and status, newest first', async () => {
     const [a] = await client.createBuild(buildRequest('svc-list'));
     const [b] = await client.createBuild(buildRequest('svc-list'));
-    const idA = (a.metadata as any).build.id;
-    const idB = (b.metadata as any).build.id;
+    const idA = operationBuildId(a);
+    const idB = operationBuildId(b);
     const [listed] = await client.listBuilds({projectId: PROJECT, filter: 'tags="svc-list"'});
     assert.deepEqual(listed.map((x) => x.id), [idB, idA]);
     await emu.setStatus(idA, 'SUCCESS');
@@ -97,7 +98,7 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
 
   it('cancels a running build and refuses to cancel a finished one', async () => {
     const [op] = await client.createBuild(buildRequest('svc-cancel'));
-    const id = (op.metadata as any).build.id;
+    const id = operationBuildId(op);
     const [cancelled] = await client.cancelBuild({projectId: PROJECT, id});
     assert.equal(cancelled.status, 'CANCELLED');
     assert.equal(emu.getBuild(id)!.status, 'CANCELLED');
@@ -118,7 +119,7 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
     assert.equal(emu.builds().length, before);
     assert.equal(emu.callsTo('CreateBuild').length, creates + 1);
     const [op] = await client.createBuild(buildRequest('svc-fault'));
-    assert.ok((op.metadata as any).build.id);
+    assert.ok(operationBuildId(op));
 
     emu.injectFault({method: 'GetBuild', code: 14});
     await assert.rejects(client.getBuild({projectId: PROJECT, id: 'x'}, {retry: null}), {code: 14});
@@ -139,7 +140,7 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
   });
 
   it('lets gax retry an idempotent call past a single UNAVAILABLE', async () => {
-    const id = emu.builds()[0].id;
+    const id = emu.builds()[0].id as string;
     const calls = emu.callsTo('GetBuild').length;
     emu.injectFault({method: 'GetBuild', code: 14});
     const [build] = await client.getBuild({projectId: PROJECT, id});

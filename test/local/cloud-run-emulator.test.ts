@@ -85,7 +85,7 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     const [op] = await services.updateService({service: {...read, labels: {...read.labels, touched: 'yes'}}});
     await op.promise();
     await assert.rejects(services.updateService({service: {...read, labels: {other: 'x'}}}), {code: 10});
-    assert.equal(emu.getService('hello')!.labels.touched, 'yes');
+    assert.equal((emu.getService('hello')!.labels as Record<string, string>).touched, 'yes');
     assert.equal(emu.revisions('hello').length, 1); // labels alone make no revision
   });
 
@@ -132,7 +132,7 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     assert.match(shortName(got.latestCreatedRevision)!, /^hello-00005-/);
     assert.equal(got.trafficStatuses![0].revision, shortName(good));
     assert.equal(got.terminalCondition?.state, 'CONDITION_FAILED');
-    assert.match(got.terminalCondition!.message!, /failed to start and listen on the port/);
+    assert.match(got.terminalCondition.message!, /failed to start and listen on the port/);
   });
 
   it('lists, gets and deletes revisions, refusing to delete one that serves traffic', async () => {
@@ -150,7 +150,7 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
   });
 
   it('serves injected faults without changing state, then recovers', async () => {
-    const before = emu.getService('hello')!;
+    const before = emu.getService('hello') as {name: string; generation: unknown};
     emu.injectFault({method: 'UpdateService', code: 14});
     const [read] = await services.getService({name: before.name});
     await assert.rejects(services.updateService({service: {...read, labels: {x: 'y'}}}, NO_RETRY), {code: 14});
@@ -208,11 +208,14 @@ describe('CloudRunEmulator with a custom runner', () => {
     const stopped: string[] = [];
     const emu = new CloudRunEmulator({
       runner: {
-        start: async (rev) => {
+        start: (rev) => {
           started.push(rev);
-          return {ready: true, url: `http://127.0.0.1:9${started.length}00`};
+          return Promise.resolve({ready: true, url: `http://127.0.0.1:9${started.length}00`});
         },
-        stop: async (name) => void stopped.push(name),
+        stop: (name) => {
+          stopped.push(name);
+          return Promise.resolve();
+        },
       },
       serviceUri: ({service}) => `http://127.0.0.1:8080/${service}`,
     });

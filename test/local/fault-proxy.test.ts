@@ -66,7 +66,7 @@ describe('gRPC fault proxy', () => {
 
   it('after forwarding: the emulator did the work, the caller is told it failed', async () => {
     firestoreProxy.injectFault({method: 'Commit', code: DEADLINE_EXCEEDED, afterForwarding: true, times: 1});
-    const err = await db.runTransaction(async (t) => { t.create(db.doc('c/c'), {n: 3}); }, {maxAttempts: 1}).catch((e: unknown) => e);
+    const err = await db.runTransaction((t) => { t.create(db.doc('c/c'), {n: 3}); return Promise.resolve(); }, {maxAttempts: 1}).catch((e: unknown) => e);
     assert.equal(grpcCode(err), DEADLINE_EXCEEDED);
     assert.equal((await direct.doc('c/c').get()).get('n'), 3);
   });

@@ -18,6 +18,7 @@ import {freePort} from '../../local/gcloud-emulators';
 import {LocalRegistry, type ImageConfig} from '../../local/registry';
 import {buildSpec} from '../../src/releases/build-request';
 import type {Source} from '../../src/releases/release';
+import {asClientBuild, operationBuildId} from './cloud-build-client';
 import {tarGz, zip, type TarEntry} from './fixtures-archives';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -68,8 +69,8 @@ async function build(object: string, bytes: Buffer, extra: Partial<Source> = {},
   const source: Source = {bucket: BUCKET, object, generation: putObject(object, bytes), ...extra};
   const service = object.split('/')[0];
   const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds}}, {service, release: 1}, source);
-  const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
-  const id = (op.metadata as any).build.id as string;
+  const [op] = await client.createBuild({projectId: PROJECT, build: asClientBuild(spec)});
+  const id = operationBuildId(op);
   return {id, image: spec.images[0], done: () => waitFor(id, isTerminalBuildStatus)};
 }
 
@@ -103,7 +104,7 @@ describe('local builder through the Cloud Build emulator and the official client
       onStatus: (b) => {
         statuses.push(b);
         // The composition root's wiring: CancelBuild only changes the status; the builder stops the work.
-        if (b.status === 'CANCELLED') builder.cancel(b.id as string);
+        if (b.status === 'CANCELLED') builder.cancel(b.id);
       },
     });
     client = new CloudBuildClient(clientOptions(await emu.start()));
@@ -129,7 +130,7 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.equal(done.results!.images![0].digest, image.digest);
     assert.deepEqual(image.config, {entrypoint: ['node', 'server.js'], env: {NODE_ENV: 'production'}});
     assert.equal(done.logUrl, `${logServer.url}/builds/${b.id}`);
-    const log = await (await fetch(done.logUrl!)).text();
+    const log = await (await fetch(done.logUrl)).text();
     assert.match(log, /Running: npm install --no-audit --no-fund --omit=dev\n/);
     assert.match(log, /up to date|added 0 packages/);
     assert.equal((await fetch(`${logServer.url}/builds/nope`)).status, 404);
@@ -140,7 +141,7 @@ describe('local builder through the Cloud Build emulator and the official client
     const [cmd, ...args] = config.entrypoint;
     const child = spawn(cmd, args, {cwd: join(image.rootfs, config.workingDir ?? ''), env: {...process.env, ...config.env, PORT: String(port)}, stdio: ['ignore', 'ignore', 'pipe']});
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     try {
       let body = '';
       for (let i = 0; i < 200 && !body && child.exitCode === null; i++) {
@@ -185,8 +186,8 @@ describe('local builder through the Cloud Build emulator and the official client
 
     const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
       {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'});
-    const [op] = await client.createBuild({projectId: PROJECT, build: spec as any});
-    const ghost = await waitFor((op.metadata as any).build.id, isTerminalBuildStatus);
+    const [op] = await client.createBuild({projectId: PROJECT, build: asClientBuild(spec)});
+    const ghost = await waitFor(operationBuildId(op), isTerminalBuildStatus);
     assert.equal(ghost.status, 'FAILURE');
     assert.match(ghost.statusDetail!, /gs:\/\/dd-sources\/ghost\/app\.tgz#999999 does not exist/);
   });

@@ -10,6 +10,7 @@ import {freePort} from '../../local/cloud-run/revision-process';
 import {ServiceRouter, servingRevisionUrl} from '../../local/cloud-run/router';
 import {clientOptions} from '../../local/grpc/client-options';
 import {LocalRegistry} from '../../local/registry';
+import {parseJson} from '../json';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -76,6 +77,9 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   // The router asks the emulator where traffic goes; the emulator asks the router for each service's URL.
   const router: ServiceRouter = new ServiceRouter({target: (service) => servingRevisionUrl(emu, service)});
   const emu: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
+  /** The emulator's record of a service, as far as these tests read it. */
+  const storedService = (name: string) =>
+    emu.getService(name) as {latestReadyRevision: string; latestCreatedRevision: string; terminalCondition: {state: string; message: string}} | undefined;
   const images: Record<string, string> = {};
   const pids: number[] = [];
   let services: ServicesClient;
@@ -93,7 +97,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     return op;
   }
 
-  const servingPid = (service: string) => runner.pidOf(shortName(emu.getService(service)!.latestReadyRevision))!;
+  const servingPid = (service: string) => runner.pidOf(shortName(storedService(service)!.latestReadyRevision))!;
 
   before(async () => {
     images.v1 = await push('v1', app('v1'), {FROM_IMAGE: 'image', GREETING: 'from the image'});
@@ -120,8 +124,8 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   });
 
   it("gives the process the image's env, the service's env over it, and Cloud Run's variables", async () => {
-    const env = JSON.parse((await get(`${uri}/env`)).body);
-    const revision = shortName(emu.getService('hello')!.latestReadyRevision);
+    const env = parseJson<Record<string, string | undefined>>((await get(`${uri}/env`)).body);
+    const revision = shortName(storedService('hello')!.latestReadyRevision);
     assert.equal(env.GREETING, 'hi');
     assert.equal(env.FROM_IMAGE, 'image');
     assert.equal(env.HOME, undefined); // the host's environment stays out
@@ -137,7 +141,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   });
 
   it('keeps answering from v1 until v2 is ready, then from v2 on the same URL, and retires v1', async () => {
-    const v1 = shortName(emu.getService('hello')!.latestReadyRevision);
+    const v1 = shortName(storedService('hello')!.latestReadyRevision);
     const v1Pid = runner.pidOf(v1)!;
     const op = await update(images.v2);
     let done = false;
@@ -176,7 +180,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     assert.match(message, /boom: missing DATABASE_URL/);
     assert.deepEqual(await get(uri), {status: 200, body: 'v2'});
 
-    const svc = emu.getService('hello')!;
+    const svc = storedService('hello')!;
     assert.equal(svc.terminalCondition.state, 'CONDITION_FAILED');
     assert.match(svc.terminalCondition.message, /boom: missing DATABASE_URL/);
     const failed = shortName(svc.latestCreatedRevision);
@@ -232,7 +236,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     assert.equal(alive(pids[1]), true);
     await emu.stop();
     assert.deepEqual(pids.filter(alive), []);
-    assert.ok(existsSync(runner.logFileOf(shortName(emu.getService('hello')!.latestReadyRevision))));
+    assert.ok(existsSync(runner.logFileOf(shortName(storedService('hello')!.latestReadyRevision))));
   });
 });
 
