@@ -7,9 +7,9 @@ import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
 import {PubSub} from '@google-cloud/pubsub';
-import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
-import {grpcCode} from '../../src/google/grpc-errors';
-import {requireEmulators, withEnv} from '../integration/stack';
+import {GrpcFaultProxy} from '../../../local/grpc/fault-proxy';
+import {grpcCode} from '../../../src/google/grpc-errors';
+import {requireEmulators, withEnv} from '../stack';
 
 const PERMISSION_DENIED = 7;
 const UNAVAILABLE = 14;

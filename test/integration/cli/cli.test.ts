@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
-import {Stack} from '../integration/stack';
-import {asRelease} from './fixtures';
-import {cli, startCli, type CliResult} from './run-cli';
-import type {ApiRelease} from '../../cli/types';
+import {Stack} from '../stack';
+import {asRelease} from '../../cli/fixtures';
+import {cli, startCli, type CliResult} from '../../cli/run-cli';
+import type {ApiRelease} from '../../../cli/types';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
 const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;

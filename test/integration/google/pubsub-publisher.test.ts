@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {PubSub, type Subscription} from '@google-cloud/pubsub';
-import {PermanentError} from '../../src/errors';
-import {PubSubStatusPublisher} from '../../src/google/pubsub-publisher';
-import {rejectedObjectMessage} from '../../src/releases/status-event';
-import {requireEmulators} from '../integration/stack';
+import {PermanentError} from '../../../src/errors';
+import {PubSubStatusPublisher} from '../../../src/google/pubsub-publisher';
+import {rejectedObjectMessage} from '../../../src/releases/status-event';
+import {requireEmulators} from '../stack';
 
 describe('PubSubStatusPublisher (Pub/Sub emulator)', () => {
   let pubsub: PubSub;

@@ -13,15 +13,16 @@ import {after, before, describe, it} from 'node:test';
 import * as functions from '@google-cloud/functions-framework';
 import {getTestServer} from '@google-cloud/functions-framework/testing';
 import fc from 'fast-check';
-import {createDeps} from '../../src/composition';
-import {parseConfig} from '../../src/config';
-import type {Deps} from '../../src/controller/deps';
-import {PermanentError, RetryableError} from '../../src/errors';
-import {handleHttp} from '../../src/http/api';
-import {ApiError, toApiError} from '../../src/http/errors';
-import {matchRoute} from '../../src/http/routes';
-import {redeployBody, rollbackBody} from '../../src/http/validate';
-import {Logger} from '../../src/log';
+import '../../harness/seed'; // fast-check's seed: the run's, printed by the harness
+import {createDeps} from '../../../src/composition';
+import {parseConfig} from '../../../src/config';
+import type {Deps} from '../../../src/controller/deps';
+import {PermanentError, RetryableError} from '../../../src/errors';
+import {handleHttp} from '../../../src/http/api';
+import {ApiError, toApiError} from '../../../src/http/errors';
+import {matchRoute} from '../../../src/http/routes';
+import {redeployBody, rollbackBody} from '../../../src/http/validate';
+import {Logger} from '../../../src/log';
 
 const RUNS = 1000;
 const HTTP_RUNS = 100;

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {Firestore} from '@google-cloud/firestore';
-import {GrpcFaultProxy} from '../../local/grpc/fault-proxy';
-import {FirestoreReleaseStore} from '../../src/google/firestore-store';
-import {sourceKey} from '../../src/releases/naming';
-import {markBuildFailed, markBuilding, type Release} from '../../src/releases/release';
-import {requireEmulators, withEnv} from '../integration/stack';
+import {GrpcFaultProxy} from '../../../local/grpc/fault-proxy';
+import {FirestoreReleaseStore} from '../../../src/google/firestore-store';
+import {sourceKey} from '../../../src/releases/naming';
+import {markBuildFailed, markBuilding, type Release} from '../../../src/releases/release';
+import {requireEmulators, withEnv} from '../stack';
 
 const MINUTE = 60_000;
 
