@@ -9,6 +9,11 @@ const COLORS: Record<string, string> = {
   build_failed: '31', deploy_failed: '31', superseded: '90', rejected: '31',
 };
 
+/** A field of the event's data as text: strings and numbers as they are, anything else as `fallback`. */
+function text(v: unknown, fallback = ''): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : fallback;
+}
+
 /** One line for a status message: `12:00:01 hello v3 deployed  http://…  (revision …)`. */
 export function formatStatus(m: Pick<Message, 'attributes' | 'data'>, color: boolean): string {
   const type = m.attributes['ce-type'] ?? '';
@@ -19,12 +24,13 @@ export function formatStatus(m: Pick<Message, 'attributes' | 'data'>, color: boo
   } catch {
     // print what we can
   }
-  const who = data.service ? `${String(data.service)} v${String(data.release)}` : m.attributes['ce-subject'] ?? '?';
+  const who = data.service ? `${text(data.service)} v${text(data.release, '?')}` : m.attributes['ce-subject'] ?? '?';
   const time = (m.attributes['ce-time'] ?? new Date().toISOString()).slice(11, 19);
-  const detail = state === 'deployed' ? `${String(data.url ?? '')}  (revision ${String(data.revision ?? '?')})`
-    : state === 'building' ? `build ${String(data.buildId ?? '')}  log: ${String(data.buildLogUrl ?? '')}`
-    : state === 'superseded' ? `v${String(data.supersededBy ?? '?')} was deployed first`
-    : data.error ? String((data.error as {message?: string}).message ?? '') : '';
+  const error = typeof data.error === 'object' && data.error !== null ? (data.error as Record<string, unknown>) : {};
+  const detail = state === 'deployed' ? `${text(data.url)}  (revision ${text(data.revision, '?')})`
+    : state === 'building' ? `build ${text(data.buildId)}  log: ${text(data.buildLogUrl)}`
+    : state === 'superseded' ? `v${text(data.supersededBy, '?')} was deployed first`
+    : text(error.message);
   const label = color ? `\x1b[${COLORS[state] ?? '0'}m${state.padEnd(13)}\x1b[0m` : state.padEnd(13);
   return `${time}  ${who.padEnd(24)} ${label} ${detail}`.trimEnd();
 }
