@@ -4,19 +4,21 @@
  * (the framework's CLI listens on every interface).
  *   node dist/local/function-host.js --target=dropdeployApi --port=8080
  */
-import {join} from 'node:path';
+import {parseArgs} from 'node:util';
+import {getTestServer} from '@google-cloud/functions-framework/testing';
+// Registers the controller's functions with the framework, as the framework's own loader would.
+import '../src/index';
 
-function arg(name: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  if (!hit) throw new Error(`--${name}= is required`);
-  return hit.slice(name.length + 3);
+function options(): {target: string; port: number} {
+  const {values} = parseArgs({options: {target: {type: 'string'}, port: {type: 'string'}}});
+  const port = Number(values.port);
+  if (!values.target || !Number.isInteger(port) || port <= 0) {
+    throw new Error('usage: node dist/local/function-host.js --target=<function> --port=<port>');
+  }
+  return {target: values.target, port};
 }
 
-const target = arg('target');
-const port = Number(arg('port'));
-require(join(__dirname, '..', 'src', 'index.js'));
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const {getTestServer} = require('@google-cloud/functions-framework/testing') as {getTestServer(name: string): import('node:http').Server};
+const {target, port} = options();
 const server = getTestServer(target);
 server.listen(port, '127.0.0.1', () => console.log(`${target} listening on http://127.0.0.1:${port}`));
 const stop = () => server.close(() => process.exit(0));
