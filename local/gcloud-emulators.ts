@@ -91,8 +91,8 @@ async function start(name: string, args: string[], timeoutMs: number): Promise<R
   const child = spawn('gcloud', [...args, `--host-port=${host}`], {detached: true, stdio: ['ignore', 'pipe', 'pipe']});
   let out = '';
   const keep = (b: Buffer) => { out = (out + b.toString()).slice(-4000); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   try {
     await waitReady(`http://${host}/`, child, name, () => out, timeoutMs);
   } catch (err) {
