@@ -5,7 +5,7 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {freePort} from '../local/gcloud-emulators';
+import {freePort} from '../local/ports';
 
 /** The repository root (this file compiles to dist/bench/). */
 export const ROOT = join(__dirname, '..', '..');

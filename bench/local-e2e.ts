@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Message} from '@google-cloud/pubsub';
 import {drop} from '../local/drop';
-import {freePort} from '../local/gcloud-emulators';
+import {freePort} from '../local/ports';
 import {LocalStack} from '../local/stack';
 import {ROOT} from './cold-start';
 

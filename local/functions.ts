@@ -5,7 +5,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {join} from 'node:path';
-import {freePort} from './gcloud-emulators';
+import {freePort} from './ports';
 
 /** The repository root (this file compiles to dist/local/). */
 export const REPO_ROOT = join(__dirname, '..', '..');

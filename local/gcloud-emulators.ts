@@ -4,7 +4,7 @@
  * child holding the port.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
-import {createServer} from 'node:net';
+import {freePort, waitPortFree} from './ports';
 
 /** A running emulator. */
 export interface RunningEmulator {
@@ -14,18 +14,6 @@ export interface RunningEmulator {
   /** The process group of gcloud and its Java child (benchmarks read its CPU time). */
   processGroup: number;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as {port: number}).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Why the emulators cannot run here (gcloud or Java missing), with what to install; undefined when they can. */
@@ -53,20 +41,6 @@ async function waitReady(url: string, child: ChildProcess, name: string, output:
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the ${name} emulator did not answer on ${url} within ${timeoutMs / 1000}s:\n${output()}`);
-}
-
-/** Waits until nothing listens on `port` (a killed JVM lets go of it a moment after its parent exits). */
-async function waitPortFree(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free || Date.now() > deadline) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function killGroup(child: ChildProcess): Promise<void> {

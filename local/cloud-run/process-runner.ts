@@ -1,7 +1,8 @@
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import type {LocalRegistry} from '../registry';
-import {answersHttp, freePort, RevisionProcess} from './revision-process';
+import {answersHttp, freePort} from '../ports';
+import {RevisionProcess} from './revision-process';
 import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './runner';
 
 /** Options of {@link createProcessRunner}. */

@@ -1,7 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import {createWriteStream, existsSync, readdirSync, readFileSync, type WriteStream} from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 
 /** How to launch one revision's container as a local process. */
 export interface LaunchSpec {
@@ -141,28 +139,4 @@ function groupHasLiveMembers(pgid: number): boolean {
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `was terminated by signal ${signal}` : `exited with code ${code ?? 'unknown'}`;
-}
-
-/** A loopback port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether `GET http://127.0.0.1:<port>/` gets any HTTP response (any status) within `timeoutMs`. */
-export function answersHttp(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({host: '127.0.0.1', port, path: '/', agent: false, timeout: Math.max(timeoutMs, 50)}, (res) => {
-      res.resume();
-      resolve(true);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
 }

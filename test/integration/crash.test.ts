@@ -11,7 +11,7 @@ import {after, before, describe, it} from 'node:test';
 import {PubSub} from '@google-cloud/pubsub';
 import {autoCompleteRunner, CloudBuildEmulator, publishToCloudBuildsTopic} from '../../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
-import {freePort} from '../../local/gcloud-emulators';
+import {freePort} from '../../local/ports';
 import {REPO_ROOT} from '../../local/functions';
 import {createDeps} from '../../src/composition';
 import {parseConfig} from '../../src/config';

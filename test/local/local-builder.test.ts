@@ -14,7 +14,7 @@ import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../local/build/local-bu
 import {startLogServer, type LogServer} from '../../local/build/log-server';
 import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/functions';
-import {freePort} from '../../local/gcloud-emulators';
+import {freePort} from '../../local/ports';
 import {LocalRegistry, type ImageConfig} from '../../local/registry';
 import {buildSpec} from '../../src/releases/build-request';
 import type {Source} from '../../src/releases/release';

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
 import {createProcessRunner, type ProcessRunner} from '../../local/cloud-run/process-runner';
-import {freePort} from '../../local/cloud-run/revision-process';
+import {freePort} from '../../local/ports';
 import {ServiceRouter, servingRevisionUrl} from '../../local/cloud-run/router';
 import {clientOptions} from '../../local/grpc/client-options';
 import {LocalRegistry} from '../../local/registry';
