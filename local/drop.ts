@@ -8,7 +8,7 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {archiveExtension, serviceNameProblem} from '../src/releases/naming';
-import {REPO_ROOT} from './functions';
+import {REPO_ROOT} from './repo-root';
 import {dropFile} from './bucket/watcher';
 
 /** Parsed command line of `drop`. */

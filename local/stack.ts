@@ -21,7 +21,7 @@ import {CloudBuildEmulator, publishToCloudBuildsTopic} from './cloud-build/emula
 import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRunner, type ProcessRunner} from './cloud-run/process-runner';
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
-import {startFunction, type RunningFunction} from './functions';
+import {startFunction, type RunningFunction} from './functions/function-process';
 import {emulatorPrerequisiteProblem, pubsubEmulatorOptions, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
 import {LocalRegistry} from './registry';
 

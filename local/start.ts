@@ -5,7 +5,7 @@
 import {rmSync} from 'node:fs';
 import {join, relative} from 'node:path';
 import {prettyPrinter} from '../src/log';
-import {REPO_ROOT} from './functions';
+import {REPO_ROOT} from './repo-root';
 import {LocalStack} from './stack';
 import {formatStatus} from './status-printer';
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import {request} from 'node:http';
 import {after, before, describe, it} from 'node:test';
-import {startFunction, type RunningFunction} from '../../local/functions';
+import {startFunction, type RunningFunction} from '../../local/functions/function-process';
 
 const ENV = {
   DROPDEPLOY_PROJECT: 'bad-bodies', DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',

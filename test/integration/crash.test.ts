@@ -12,7 +12,7 @@ import {PubSub} from '@google-cloud/pubsub';
 import {autoCompleteRunner, CloudBuildEmulator, publishToCloudBuildsTopic} from '../../local/cloud-build/emulator';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
 import {freePort} from '../../local/ports';
-import {REPO_ROOT} from '../../local/functions';
+import {REPO_ROOT} from '../../local/repo-root';
 import {createDeps} from '../../src/composition';
 import {parseConfig} from '../../src/config';
 import type {Deps} from '../../src/controller/deps';
@@ -34,7 +34,7 @@ describe('controller killed mid-deploy and restarted', {timeout: 180_000}, () =>
   let output = '';
 
   const startController = () => {
-    controller = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'function-host.js'), '--target=dropdeployEvents', `--port=${port}`],
+    controller = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'functions', 'host.js'), '--target=dropdeployEvents', `--port=${port}`],
       {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
     controller.stdout!.on('data', (b: Buffer) => { output += b.toString(); });
     controller.stderr!.on('data', (b: Buffer) => { output += b.toString(); });

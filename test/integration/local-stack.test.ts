@@ -11,7 +11,7 @@ import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import type {Message} from '@google-cloud/pubsub';
 import {drop, packFolder} from '../../local/drop';
-import {REPO_ROOT} from '../../local/functions';
+import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack, type LocalInfo} from '../../local/stack';
 import {putStoredObject, requireEmulators} from './stack';
 import {cli, cliEnv} from '../cli/run-cli';

@@ -9,7 +9,7 @@ import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, it} from 'node:test';
-import {REPO_ROOT} from '../../local/functions';
+import {REPO_ROOT} from '../../local/repo-root';
 import type {LocalInfo} from '../../local/stack';
 import {parseJson} from '../json';
 import {requireEmulators} from './stack';

@@ -13,7 +13,7 @@ import {imageConfig} from '../../local/build/detect-node';
 import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../local/build/local-builder';
 import {startLogServer, type LogServer} from '../../local/build/log-server';
 import {clientOptions} from '../../local/grpc/client-options';
-import {REPO_ROOT} from '../../local/functions';
+import {REPO_ROOT} from '../../local/repo-root';
 import {freePort} from '../../local/ports';
 import {LocalRegistry, type ImageConfig} from '../../local/registry';
 import {buildSpec} from '../../src/releases/build-request';

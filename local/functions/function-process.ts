@@ -5,10 +5,8 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {join} from 'node:path';
-import {freePort} from './ports';
-
-/** The repository root (this file compiles to dist/local/). */
-export const REPO_ROOT = join(__dirname, '..', '..');
+import {freePort} from '../ports';
+import {REPO_ROOT} from '../repo-root';
 
 /** A running function process. */
 export interface RunningFunction {
@@ -26,7 +24,7 @@ export async function startFunction(opts: {
   timeoutMs?: number;
 }): Promise<RunningFunction> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(__dirname, 'function-host.js'), `--target=${opts.target}`, `--port=${port}`], {
+  const child: ChildProcess = spawn(process.execPath, [join(__dirname, 'host.js'), `--target=${opts.target}`, `--port=${port}`], {
     cwd: REPO_ROOT,
     env: {...process.env, ...opts.env},
     stdio: ['ignore', 'pipe', 'pipe'],
