@@ -23,7 +23,7 @@ import {createProcessRunner, type ProcessRunner} from './cloud-run/process-runne
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
 import {startFunction, type RunningFunction} from './functions/function-process';
 import {emulatorPrerequisiteProblem, pubsubEmulatorOptions, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
-import {LocalRegistry} from './registry';
+import {LocalRegistry} from './build/registry';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
 export interface LocalInfo {

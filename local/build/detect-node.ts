@@ -5,7 +5,7 @@
  */
 import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import type {ImageConfig} from '../registry';
+import type {ImageConfig} from './registry';
 import {BuildFailure} from './build-failure';
 
 /** The parts of package.json that matter here. */

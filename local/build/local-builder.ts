@@ -10,7 +10,7 @@ import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
 import type {BuildRunner} from '../cloud-build/runners';
 import type {Plain} from '../grpc/protos';
-import type {LocalRegistry} from '../registry';
+import type {LocalRegistry} from './registry';
 import type {BuildLogs} from './build-log';
 import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
 import {BuildFailure} from './build-failure';

@@ -1,6 +1,6 @@
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
-import type {LocalRegistry} from '../registry';
+import type {LocalRegistry} from '../build/registry';
 import {answersHttp, freePort} from '../ports';
 import {RevisionProcess} from './revision-process';
 import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './runner';

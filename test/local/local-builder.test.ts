@@ -15,7 +15,7 @@ import {startLogServer, type LogServer} from '../../local/build/log-server';
 import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {freePort} from '../../local/ports';
-import {LocalRegistry, type ImageConfig} from '../../local/registry';
+import {LocalRegistry, type ImageConfig} from '../../local/build/registry';
 import {buildSpec} from '../../src/releases/build-request';
 import type {Source} from '../../src/releases/release';
 import {asClientBuild, operationBuildId} from './cloud-build-client';

@@ -9,7 +9,7 @@ import {createProcessRunner, type ProcessRunner} from '../../local/cloud-run/pro
 import {freePort} from '../../local/ports';
 import {ServiceRouter, servingRevisionUrl} from '../../local/cloud-run/router';
 import {clientOptions} from '../../local/grpc/client-options';
-import {LocalRegistry} from '../../local/registry';
+import {LocalRegistry} from '../../local/build/registry';
 import {parseJson} from '../json';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
