@@ -4,6 +4,10 @@ import {OperationStore} from '../grpc/operations';
 import {clonePlain, type Plain} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
 import {timestamp} from '../grpc/time';
+import {
+  parseCreateServiceRequest, parseResourceRequest, parseSetIamPolicyRequest, parseUpdateServiceRequest,
+  type CreateServiceRequest, type ResourceRequest, type Revision, type Service, type SetIamPolicyRequest, type StoredPolicy, type StoredService, type UpdateServiceRequest,
+} from './messages';
 import {checkServiceId, defaultServiceUri, notFoundMessage, parseName, parseParent, revisionId} from './names';
 import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './runner';
 import {failedConditions, readyConditions, reconcilingConditions, revisionConditions, trafficStatuses} from './service-status';
@@ -29,10 +33,10 @@ export interface ScalingRunner extends RevisionRunner {
 }
 
 interface ServiceRecord {
-  service: Plain;
-  revisions: Map<string, Plain>;
+  service: StoredService;
+  revisions: Map<string, Revision>;
   /** The service's IAM policy (google.iam.v1.Policy); a new service has none but an etag. */
-  policy?: Plain;
+  policy?: StoredPolicy;
 }
 
 const SERVICE = 'google.cloud.run.v2.Service';
@@ -63,21 +67,21 @@ export class CloudRunEmulator extends GrpcEmulator {
       {
         service: 'google.cloud.run.v2.Services',
         handlers: {
-          CreateService: (req) => this.createService(req),
-          UpdateService: (req) => this.updateService(req),
-          GetService: (req) => clonePlain(this.mustGet(req.name).service),
-          ListServices: (req) => this.listServices(req),
-          DeleteService: (req) => this.deleteService(req),
-          GetIamPolicy: (req) => this.policyOf(this.mustGet(req.resource)),
-          SetIamPolicy: (req) => this.setIamPolicy(req),
+          CreateService: (req) => this.createService(parseCreateServiceRequest(req)),
+          UpdateService: (req) => this.updateService(parseUpdateServiceRequest(req)),
+          GetService: (req) => clonePlain(this.mustGet(parseResourceRequest(req).name).service),
+          ListServices: (req) => this.listServices(parseResourceRequest(req)),
+          DeleteService: (req) => this.deleteService(parseResourceRequest(req)),
+          GetIamPolicy: (req) => this.policyOf(this.mustGet(parseResourceRequest(req).resource)),
+          SetIamPolicy: (req) => this.setIamPolicy(parseSetIamPolicyRequest(req)),
         },
       },
       {
         service: 'google.cloud.run.v2.Revisions',
         handlers: {
-          GetRevision: (req) => clonePlain(this.mustGetRevision(req.name).revision),
-          ListRevisions: (req) => ({revisions: this.revisionsOf(this.mustGet(req.parent))}),
-          DeleteRevision: (req) => this.deleteRevision(req),
+          GetRevision: (req) => clonePlain(this.mustGetRevision(parseResourceRequest(req).name).revision),
+          ListRevisions: (req) => ({revisions: this.revisionsOf(this.mustGet(parseResourceRequest(req).parent))}),
+          DeleteRevision: (req) => this.deleteRevision(parseResourceRequest(req)),
         },
       },
       this.operations.service(),
@@ -90,18 +94,18 @@ export class CloudRunEmulator extends GrpcEmulator {
   }
 
   /** Copies of all services. */
-  services(): Plain[] {
+  services(): StoredService[] {
     return [...this.records.values()].map((r) => clonePlain(r.service));
   }
 
   /** A copy of one service, by full name or service id. */
-  getService(name: string): Plain | undefined {
+  getService(name: string): StoredService | undefined {
     const record = this.find(name);
     return record && clonePlain(record.service);
   }
 
   /** Copies of a service's revisions (by full name or service id), newest first. */
-  revisions(serviceName: string): Plain[] {
+  revisions(serviceName: string): Revision[] {
     const record = this.find(serviceName);
     return record ? this.revisionsOf(record) : [];
   }
@@ -121,7 +125,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     return record;
   }
 
-  private mustGetRevision(name: string | undefined): {record: ServiceRecord; revision: Plain} {
+  private mustGetRevision(name: string | undefined): {record: ServiceRecord; revision: Revision} {
     const parsed = parseName(name, 'revision');
     const record = this.records.get(name!.replace(/\/revisions\/[^/]+$/, ''));
     const revision = record?.revisions.get(parsed.revision!);
@@ -129,17 +133,17 @@ export class CloudRunEmulator extends GrpcEmulator {
     return {record, revision};
   }
 
-  private revisionsOf(record: ServiceRecord): Plain[] {
+  private revisionsOf(record: ServiceRecord): Revision[] {
     return [...record.revisions.values()].reverse().map((r) => clonePlain(r));
   }
 
-  private listServices(req: Plain): Plain {
+  private listServices(req: ResourceRequest): Plain {
     parseParent(req.parent);
     const services = [...this.records.values()].filter((r) => r.service.name.startsWith(`${req.parent}/services/`));
     return {services: services.map((r) => clonePlain(r.service))};
   }
 
-  private async createService(req: Plain): Promise<Plain> {
+  private async createService(req: CreateServiceRequest): Promise<Plain> {
     parseParent(req.parent);
     const id = checkServiceId(req.serviceId);
     const name = `${req.parent}/services/${id}`;
@@ -148,16 +152,16 @@ export class CloudRunEmulator extends GrpcEmulator {
     const uri = await this.newServiceUri(name);
     // A concurrent create may have won while the URL was allocated.
     if (this.records.has(name)) throw rpc.alreadyExists(`Resource '${id}' already exists.`);
-    return this.rollout(name, undefined, req.service ?? {}, !!req.validateOnly, uri);
+    return this.rollout(name, undefined, req.service ?? {}, req.validateOnly, uri);
   }
 
   private async newServiceUri(name: string): Promise<string> {
     return (this.opts.serviceUri ?? defaultServiceUri)(parseName(name, 'service'));
   }
 
-  private async updateService(req: Plain): Promise<Plain> {
-    const spec: Plain = req.service ?? {};
-    const name = spec.name as string;
+  private async updateService(req: UpdateServiceRequest): Promise<Plain> {
+    const spec: Service = req.service ?? {};
+    const name = spec.name ?? ''; // parseName rejects '' just as a missing name
     const parsed = parseName(name, 'service');
     const record = this.records.get(name);
     if (!record) {
@@ -167,23 +171,23 @@ export class CloudRunEmulator extends GrpcEmulator {
       const uri = await this.newServiceUri(name);
       // Created meanwhile: apply this request to it as an ordinary update.
       if (this.records.has(name)) return this.updateService(req);
-      return this.rollout(name, undefined, spec, !!req.validateOnly, uri);
+      return this.rollout(name, undefined, spec, req.validateOnly, uri);
     }
     if (spec.etag && spec.etag !== record.service.etag) {
       // AIP-154: a stale etag is ABORTED (HTTP 409), see aip-dev/google.aip.dev#705.
       throw rpc.aborted(`Etag mismatch: the service '${parsed.service}' was changed since it was read (etag ${spec.etag} is stale). Read it again and retry.`);
     }
-    const paths: string[] = req.updateMask?.paths ?? [];
+    const paths = req.updateMask?.paths ?? [];
     const merged = paths.length === 0 ? spec : {...mutableFields(record.service), ...pickTopLevel(mutableFields(spec), paths)};
-    return this.rollout(name, record, merged, !!req.validateOnly, record.service.uri);
+    return this.rollout(name, record, merged, req.validateOnly, record.service.uri);
   }
 
   /** Applies a full spec to a new or existing service; starts a revision when the template changed. */
-  private rollout(name: string, record: ServiceRecord | undefined, spec: Plain, validateOnly: boolean, uri: string): Plain {
+  private rollout(name: string, record: ServiceRecord | undefined, spec: Service, validateOnly: boolean, uri: string): Plain {
     const parsed = parseName(name, 'service');
     checkTemplate(spec.template);
-    const prev: Plain = record?.service ?? {};
-    const revisions = record?.revisions ?? new Map<string, Plain>();
+    const prev: Service = record?.service ?? {};
+    const revisions = record?.revisions ?? new Map<string, Revision>();
     const now = timestamp(Date.now());
     const generation = Number(prev.generation ?? 0) + 1;
     const template = withDefaults(spec.template);
@@ -192,10 +196,10 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (revId && revisions.has(revId)) {
       throw rpc.alreadyExists(`Revision named '${revId}' with different configuration already exists.`);
     }
-    const traffic: Plain[] = spec.traffic?.length ? spec.traffic : [{type: LATEST, percent: 100}];
+    const traffic = spec.traffic?.length ? spec.traffic : [{type: LATEST, percent: 100}];
     checkTraffic(traffic, revisions, revId);
     const principal = this.opts.principal ?? 'dropdeploy-local@example.com';
-    const next: Plain = {
+    const next: StoredService = {
       ...mutableFields(spec),
       ...{template, traffic, name, uid: prev.uid ?? randomUUID(), generation: String(generation)},
       ...{observedGeneration: String(generation), createTime: prev.createTime ?? now, updateTime: now},
@@ -226,7 +230,7 @@ export class CloudRunEmulator extends GrpcEmulator {
 
   private async startRevision(record: ServiceRecord, revId: string, opName: string): Promise<void> {
     const revision = record.revisions.get(revId)!;
-    const container: Plain = revision.containers[0];
+    const container = revision.containers[0];
     const readiness: RevisionReadiness = await this.runner
       .start({
         ...{service: parseName(record.service.name, 'service').service, name: revId},
@@ -257,16 +261,16 @@ export class CloudRunEmulator extends GrpcEmulator {
     this.operations.finish(opName, {error: {code: REVISION_FAILED_CODE, message: readiness.message, details: []}});
   }
 
-  private policyOf(record: ServiceRecord): Plain {
+  private policyOf(record: ServiceRecord): StoredPolicy {
     record.policy ??= {version: 1, etag: randomBytes(8)};
     return clonePlain(record.policy);
   }
 
   /** Replaces a service's policy, as Cloud Run does: a stale etag is ABORTED, members must look like IAM members. */
-  private setIamPolicy(req: Plain): Plain {
+  private setIamPolicy(req: SetIamPolicyRequest): StoredPolicy {
     const record = this.mustGet(req.resource);
     const current = this.policyOf(record);
-    const policy: Plain = req.policy ?? {};
+    const policy = req.policy ?? {};
     if (policy.etag?.length && !Buffer.from(policy.etag).equals(Buffer.from(current.etag))) {
       throw rpc.aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
     }
@@ -280,7 +284,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     return clonePlain(record.policy);
   }
 
-  private async deleteService(req: Plain): Promise<Plain> {
+  private async deleteService(req: ResourceRequest): Promise<Plain> {
     const record = this.mustGet(req.name);
     if (req.etag && req.etag !== record.service.etag) throw rpc.aborted(`Etag mismatch: etag ${req.etag} is stale.`);
     const parsed = parseName(req.name, 'service');
@@ -288,15 +292,15 @@ export class CloudRunEmulator extends GrpcEmulator {
     const opName = `projects/${parsed.project}/locations/${parsed.location}/operations/${randomUUID()}`;
     this.operations.start(opName, SERVICE, deleted);
     if (req.validateOnly) return this.operations.finish(opName, {response: {type: SERVICE, value: deleted}})!;
-    this.records.delete(req.name);
+    this.records.delete(record.service.name);
     await this.stopRevisions(record, [...record.revisions.keys()]);
     return this.operations.finish(opName, {response: {type: SERVICE, value: deleted}})!;
   }
 
-  private async deleteRevision(req: Plain): Promise<Plain> {
+  private async deleteRevision(req: ResourceRequest): Promise<Plain> {
     const {record, revision} = this.mustGetRevision(req.name);
-    const id = revision.name.split('/').pop() as string;
-    const serving = (record.service.trafficStatuses ?? []).some((t: Plain) => t.revision === id && t.percent > 0);
+    const id = revision.name.split('/').pop()!;
+    const serving = (record.service.trafficStatuses ?? []).some((t) => t.revision === id && (t.percent ?? 0) > 0);
     if (serving || record.service.latestCreatedRevision === revision.name) {
       throw rpc.failedPrecondition(`Revision '${id}' cannot be deleted: it is the latest revision or receives traffic.`);
     }
@@ -313,7 +317,7 @@ export class CloudRunEmulator extends GrpcEmulator {
   /** Cloud Run scales a revision without traffic to zero; a runner that can, stops it after requests in flight. */
   private retireUnserved(record: ServiceRecord): void {
     if (!this.runner.retire) return;
-    const served = new Set((record.service.trafficStatuses ?? []).filter((t: Plain) => t.percent > 0 || t.tag).map((t: Plain) => t.revision));
+    const served = new Set((record.service.trafficStatuses ?? []).filter((t) => (t.percent ?? 0) > 0 || t.tag).map((t) => t.revision));
     for (const id of record.revisions.keys()) {
       if (!this.urls.has(id) || served.has(id)) continue;
       this.urls.delete(id);

@@ -1,4 +1,4 @@
-import type {Plain} from '../grpc/protos';
+import type {Condition, ServiceConditions, Timestamp, TrafficTarget, TrafficTargetStatus} from './messages';
 
 /** Short revision id from a full revision resource name. */
 export function shortRevision(name: string | undefined): string | undefined {
@@ -9,9 +9,9 @@ export function shortRevision(name: string | undefined): string | undefined {
  * The service's trafficStatuses: each traffic target with LATEST resolved to the latest
  * ready revision, as Cloud Run reports where requests actually go.
  */
-export function trafficStatuses(traffic: Plain[], latestReady: string | undefined, uri: string): Plain[] {
+export function trafficStatuses(traffic: TrafficTarget[], latestReady: string | undefined, uri: string): TrafficTargetStatus[] {
   return traffic.map((t) => {
-    const status: Plain = {type: t.type, percent: t.percent ?? 0};
+    const status: TrafficTargetStatus = {type: t.type, percent: t.percent ?? 0};
     const revision = t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' ? shortRevision(latestReady) : t.revision;
     if (revision) status.revision = revision;
     if (t.tag) {
@@ -23,7 +23,7 @@ export function trafficStatuses(traffic: Plain[], latestReady: string | undefine
 }
 
 /** Conditions while a new generation is being rolled out. */
-export function reconcilingConditions(now: Plain): Plain {
+export function reconcilingConditions(now: Timestamp): ServiceConditions {
   return {
     reconciling: true,
     terminalCondition: {type: 'Ready', state: 'CONDITION_RECONCILING', lastTransitionTime: now},
@@ -31,13 +31,13 @@ export function reconcilingConditions(now: Plain): Plain {
 }
 
 /** Conditions once the latest revision is ready and receives its traffic. */
-export function readyConditions(now: Plain): Plain {
+export function readyConditions(now: Timestamp): ServiceConditions {
   const ok = (type: string) => ({type, state: 'CONDITION_SUCCEEDED', lastTransitionTime: now});
   return {reconciling: false, terminalCondition: ok('Ready'), conditions: [ok('RoutesReady'), ok('ConfigurationsReady')]};
 }
 
 /** Conditions when the latest revision failed; routes stay ready if an older revision still serves. */
-export function failedConditions(message: string, now: Plain, stillServing: boolean): Plain {
+export function failedConditions(message: string, now: Timestamp, stillServing: boolean): ServiceConditions {
   const failed = (type: string) => ({type, state: 'CONDITION_FAILED', message, lastTransitionTime: now, severity: 'ERROR'});
   return {
     reconciling: false,
@@ -50,7 +50,7 @@ export function failedConditions(message: string, now: Plain, stillServing: bool
 }
 
 /** A revision's own conditions once its container started or failed. */
-export function revisionConditions(readiness: {ready: boolean; message?: string}, now: Plain): Plain[] {
+export function revisionConditions(readiness: {ready: boolean; message?: string}, now: Timestamp): Condition[] {
   if (readiness.ready) {
     return ['Ready', 'ContainerHealthy', 'ResourcesAvailable'].map((type) => ({
       type,

@@ -1,5 +1,6 @@
-import {clonePlain, type Plain} from '../grpc/protos';
+import {clonePlain} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
+import {keysOf, type Revision, type Service, type TrafficTarget} from './messages';
 
 /** Traffic type that follows the latest ready revision. */
 export const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
@@ -13,15 +14,17 @@ const OUTPUT_ONLY = new Set([
 ]);
 
 /** The caller-settable fields of a Service (labels, annotations, template, traffic, scaling, ...). */
-export function mutableFields(service: Plain): Plain {
-  return Object.fromEntries(Object.entries(clonePlain(service)).filter(([key]) => !OUTPUT_ONLY.has(key)));
+export function mutableFields(service: Service): Service {
+  const out = clonePlain(service);
+  for (const key of keysOf(out)) if (OUTPUT_ONLY.has(key)) delete out[key];
+  return out;
 }
 
 /**
  * Rejects traffic Cloud Run would refuse: percentages not adding up to 100, or a named
  * revision that does not exist (and is not the one this request creates).
  */
-export function checkTraffic(traffic: Plain[], revisions: Map<string, Plain>, creating: string | undefined): void {
+export function checkTraffic(traffic: TrafficTarget[], revisions: Map<string, Revision>, creating: string | undefined): void {
   const total = traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0);
   if (total !== 100) throw rpc.invalidArgument(`service.traffic: percentages must add up to 100, not ${total}.`);
   for (const t of traffic) {
@@ -38,7 +41,9 @@ export function checkTraffic(traffic: Plain[], revisions: Map<string, Plain>, cr
 }
 
 /** The top-level fields named by an update mask (`template.containers` → `template`). */
-export function pickTopLevel(value: Plain, paths: string[]): Plain {
+export function pickTopLevel(value: Service, paths: string[]): Service {
   const top = new Set(paths.map((p) => p.split('.')[0].replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())));
-  return Object.fromEntries(Object.entries(value).filter(([k]) => top.has(k)));
+  const out = {...value};
+  for (const key of keysOf(out)) if (!top.has(key)) delete out[key];
+  return out;
 }
