@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
-import type {Plain} from '../grpc/protos';
+import type {Service} from './messages';
 import {shortRevision} from './service-status';
 
 /** Options of {@link ServiceRouter}. */
@@ -46,7 +46,7 @@ export class ServiceRouter {
               e.value.server.close(() => resolve());
               e.value.server.closeAllConnections();
             })
-          : undefined,
+          : Promise.resolve(),
       ),
     );
   }
@@ -107,7 +107,7 @@ function answer(res: http.ServerResponse, status: number, text: string): void {
 
 /** The parts of the Cloud Run emulator that tell where a service's traffic goes. */
 export interface ServingView {
-  getService(name: string): Plain | undefined;
+  getService(name: string): Pick<Service, 'trafficStatuses' | 'latestReadyRevision'> | undefined;
   revisionUrl(revision: string): string | undefined;
 }
 
@@ -119,7 +119,7 @@ export interface ServingView {
 export function servingRevisionUrl(emu: ServingView, service: string, random: () => number = Math.random): string | undefined {
   const svc = emu.getService(service);
   if (!svc) return undefined;
-  const statuses: Plain[] = svc.trafficStatuses ?? [];
+  const statuses = svc.trafficStatuses ?? [];
   if (statuses.length === 0) {
     const latest = shortRevision(svc.latestReadyRevision);
     return latest && emu.revisionUrl(latest);
