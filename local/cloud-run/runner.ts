@@ -1,4 +1,4 @@
-import type {Plain} from '../grpc/protos';
+import type {CheckedTemplate} from './messages';
 
 /** What a runner is asked to start: one revision of one service. */
 export interface RevisionToStart {
@@ -13,7 +13,7 @@ export interface RevisionToStart {
   image: string;
   env: Record<string, string>;
   port: number;
-  template: Plain;
+  template: CheckedTemplate;
 }
 
 /** The outcome of starting a revision: ready (optionally with where it listens) or failed with a message. */
@@ -41,8 +41,8 @@ export function containerFailedMessage(revision: string, port: number): string {
 
 /** Ready at once, except that an image containing `crash` fails to start (so tests can make a bad revision). */
 export const defaultRunner: RevisionRunner = {
-  start: async (revision) =>
-    revision.image.includes('crash')
-      ? {ready: false, message: containerFailedMessage(revision.name, revision.port)}
-      : {ready: true},
+  start: (revision) =>
+    new Promise((resolve) =>
+      resolve(revision.image.includes('crash') ? {ready: false, message: containerFailedMessage(revision.name, revision.port)} : {ready: true}),
+    ),
 };
