@@ -19,7 +19,7 @@ import {createLocalBuilder} from './build/local-builder';
 import {startLogServer, type LogServer} from './build/log-server';
 import {CloudBuildEmulator, publishToCloudBuildsTopic} from './cloud-build/emulator';
 import {CloudRunEmulator} from './cloud-run/emulator';
-import {createProcessRunner, type ProcessRunner} from './cloud-run/process-runner';
+import {createProcessRevisionRunner, type ProcessRevisionRunner} from './cloud-run/process-revision-runner';
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
 import {startFunction, type RunningFunction} from './functions/function-process';
 import {emulatorPrerequisiteProblem, pubsubEmulatorOptions, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
@@ -168,7 +168,7 @@ async function startBuildAndRun(dirs: Folders, buildsTopic: Topic, opts: LocalSt
     if (b.status === 'CANCELLED') builder.cancel(b.id);
     return publishBuild(b);
   }});
-  const runner: ProcessRunner = createProcessRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
+  const runner: ProcessRevisionRunner = createProcessRevisionRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
   const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
   const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);

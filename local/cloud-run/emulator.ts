@@ -9,12 +9,12 @@ import {
   type CreateServiceRequest, type ResourceRequest, type Revision, type Service, type SetIamPolicyRequest, type StoredPolicy, type StoredService, type UpdateServiceRequest,
 } from './messages';
 import {checkServiceId, defaultServiceUri, notFoundMessage, parseName, parseParent, revisionId} from './names';
-import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './runner';
+import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './revision-runner';
 import {failedConditions, readyConditions, reconcilingConditions, revisionConditions, trafficStatuses} from './service-status';
 import {canonicalJson, checkTemplate, literalEnv, newRevision, withDefaults} from './template';
 import {checkTraffic, mutableFields, pickTopLevel, LATEST} from './spec';
 
-export {defaultRunner, containerFailedMessage, type RevisionRunner, type RevisionReadiness, type RevisionToStart} from './runner';
+export {defaultRunner, containerFailedMessage, type RevisionRunner, type RevisionReadiness, type RevisionToStart} from './revision-runner';
 
 /** Options of {@link CloudRunEmulator}. */
 export interface CloudRunEmulatorOptions {

@@ -3,10 +3,10 @@ import {join} from 'node:path';
 import type {LocalRegistry} from '../build/registry';
 import {answersHttp, freePort} from '../ports';
 import {RevisionProcess} from './revision-process';
-import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './runner';
+import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './revision-runner';
 
-/** Options of {@link createProcessRunner}. */
-export interface ProcessRunnerOptions {
+/** Options of {@link createProcessRevisionRunner}. */
+export interface ProcessRevisionRunnerOptions {
   /** Where the images that revisions name are resolved. */
   registry: LocalRegistry;
   /** One `<revision id>.log` per revision is written here. */
@@ -20,7 +20,7 @@ export interface ProcessRunnerOptions {
 }
 
 /** A {@link RevisionRunner} that runs each revision as a local process tree. */
-export interface ProcessRunner extends RevisionRunner {
+export interface ProcessRevisionRunner extends RevisionRunner {
   stop(revisionId: string): Promise<void>;
   /** Stops the revision after `retireAfterMs`, as Cloud Run scales a revision without traffic to zero. */
   retire(revisionId: string): void;
@@ -44,7 +44,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * port, ready once it answers HTTP on `/`. Cloud Run's reserved variables (PORT, K_SERVICE,
  * K_REVISION, K_CONFIGURATION) are set the way the platform sets them.
  */
-export function createProcessRunner(opts: ProcessRunnerOptions): ProcessRunner {
+export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions): ProcessRevisionRunner {
   const startupTimeoutMs = opts.startupTimeoutMs ?? 30_000;
   const retireAfterMs = opts.retireAfterMs ?? 10_000;
   const killGraceMs = opts.killGraceMs ?? 3_000;

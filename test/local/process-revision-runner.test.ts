@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../local/cloud-run/emulator';
-import {createProcessRunner, type ProcessRunner} from '../../local/cloud-run/process-runner';
+import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../local/cloud-run/process-revision-runner';
 import {freePort} from '../../local/ports';
 import {ServiceRouter, servingRevisionUrl} from '../../local/cloud-run/router';
 import {clientOptions} from '../../local/grpc/client-options';
@@ -70,7 +70,7 @@ function spec(image: string) {
 describe('Cloud Run emulator running revisions as processes behind a service router', () => {
   const root = mkdtempSync(join(tmpdir(), 'dropdeploy-run-'));
   const registry = new LocalRegistry(join(root, 'registry'));
-  const runner: ProcessRunner = createProcessRunner({
+  const runner: ProcessRevisionRunner = createProcessRevisionRunner({
     ...{registry, logDir: join(root, 'logs'), startupTimeoutMs: STARTUP_TIMEOUT_MS},
     ...{retireAfterMs: 200, killGraceMs: 1000},
   });
