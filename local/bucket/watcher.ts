@@ -2,11 +2,13 @@
  * The local bucket: a folder. A new or replaced file in it becomes a new generation in the
  * object store and is delivered to the event function as the `finalized` CloudEvent Eventarc
  * would send. Only complete files count: names starting with '.' (how `npm run drop` writes
- * before its atomic rename) are never objects, and a file must keep its size and mtime for
- * one more scan before it is taken, so a slow `cp` is not picked up half-written.
+ * before its atomic rename) are never objects, and a file must keep its size, mtime and inode
+ * for a short settle time after the last change seen before it is taken, so a slow `cp` is not
+ * picked up half-written. Changes are seen by `fs.watch` (recursive); a slow rescan of the whole
+ * folder picks up files present at start and heals any event the watch dropped.
  */
 import {randomUUID} from 'node:crypto';
-import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, watch as fsWatch, writeFileSync} from 'node:fs';
 import {join, relative, sep} from 'node:path';
 import {objectChecksums} from './checksums';
 import {ensureStore, generationPath, latestGeneration, objectDir, readObject, type StoredObject} from './object-store';
@@ -26,6 +28,40 @@ function contentType(name: string): string {
   return 'application/octet-stream';
 }
 
+/** What the watcher last saw of a file: its identity, when it was seen so (ms), and whether it has been taken. */
+export interface Observed {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  at: number;
+  taken: boolean;
+}
+
+/** Of a file's stat, what tells one content from another. */
+export type FileStat = Pick<Observed, 'size' | 'mtimeMs' | 'ino'>;
+
+/**
+ * Whether a file is complete, from what was last seen of it (`prev`) and its stat now (`now`,
+ * undefined when it is gone), at time `at`: `changed` (new, written, or replaced since),
+ * `settling` (unchanged, but for less than `settleMs`), `settled` (take it) or `taken` (already).
+ */
+export function settled(prev: Observed | undefined, now: FileStat | undefined, at: number, settleMs: number): 'gone' | 'changed' | 'settling' | 'settled' | 'taken' {
+  if (!now) return 'gone';
+  if (!prev || prev.size !== now.size || prev.mtimeMs !== now.mtimeMs || prev.ino !== now.ino) return 'changed';
+  if (prev.taken) return 'taken';
+  return at - prev.at >= settleMs ? 'settled' : 'settling';
+}
+
+/** A running watch of a folder: reports paths (relative to it) that may have changed, or undefined when it cannot tell which. */
+export type Watch = (dir: string, onChange: (path: string | undefined) => void, onError: (err: unknown) => void) => {close(): void};
+
+/** `fs.watch`, recursive (Node 20 supports it on Linux too). */
+const recursiveWatch: Watch = (dir, onChange, onError) => {
+  const w = fsWatch(dir, {recursive: true}, (_event, name) => onChange(name ?? undefined));
+  w.on('error', onError);
+  return w;
+};
+
 /** Options of {@link BucketWatcher}. */
 export interface BucketWatcherOptions {
   bucket: string;
@@ -36,21 +72,24 @@ export interface BucketWatcherOptions {
   /** Delivers a stored object (the finalized event, and optionally a Pub/Sub notification). */
   deliver(object: StoredObject): Promise<void>;
   onError?(err: unknown, object: string): void;
-  intervalMs?: number;
+  /** How long a file must stay unchanged after its last change before it is taken. Default 30 ms. */
+  settleMs?: number;
+  /** Between safety rescans of the whole folder, for events the watch missed. Default 2000 ms. */
+  rescanMs?: number;
+  /** How changes are seen; default recursive `fs.watch`. */
+  watch?: Watch;
 }
 
-interface Seen {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  stable: boolean;
-}
-
-/** Polls the folder and turns each complete new file into a stored, delivered generation. */
+/** Watches the folder and turns each complete new file into a stored, delivered generation. */
 export class BucketWatcher {
-  private readonly seen = new Map<string, Seen>();
-  private timer: NodeJS.Timeout | undefined;
-  private scanning: Promise<void> | undefined;
+  private readonly seen = new Map<string, Observed>();
+  /** Files waiting for their settle time, by path. */
+  private readonly settling = new Map<string, NodeJS.Timeout>();
+  private watcher: {close(): void} | undefined;
+  private rescan: NodeJS.Timeout | undefined;
+  private running = false;
+  /** Checks and deliveries, one at a time, in order. */
+  private work: Promise<void> = Promise.resolve();
   private lastGeneration = 0n;
 
   constructor(private readonly opts: BucketWatcherOptions) {
@@ -58,48 +97,133 @@ export class BucketWatcher {
     ensureStore(opts.storeRoot);
   }
 
-  /** Starts polling. Files already in the folder whose content is already stored are not delivered again. */
-  start(): void {
-    const tick = () => {
-      this.scanning = this.scan().catch((err) => this.opts.onError?.(err, '(scan)'));
-      void this.scanning.then(() => { if (this.timer) this.timer = setTimeout(tick, this.opts.intervalMs ?? 200); });
-    };
-    this.timer = setTimeout(tick, 0);
+  private get settleMs(): number {
+    return this.opts.settleMs ?? 30;
   }
 
-  /** Stops polling and waits for a running scan. */
+  /**
+   * Starts watching, then scans the folder once; resolves when both are done. Files already in
+   * the folder whose content is already stored are not delivered again.
+   */
+  async start(): Promise<void> {
+    this.running = true;
+    this.startWatch();
+    this.rescan = setInterval(() => {
+      if (!this.watcher) this.startWatch();
+      void this.enqueue(() => this.scan());
+    }, this.opts.rescanMs ?? 2000);
+    await this.enqueue(() => this.scan());
+  }
+
+  /** Stops watching and waits for a running check or delivery. */
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.scanning;
+    this.running = false;
+    clearInterval(this.rescan);
+    for (const t of this.settling.values()) clearTimeout(t);
+    this.settling.clear();
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.work;
   }
 
-  /** One pass over the folder; exported for tests. */
+  /** One pass over the folder: a change is remembered, a file unchanged for the settle time is taken; exported for tests. */
   async scan(): Promise<void> {
-    for (const file of this.files(this.opts.dir)) {
-      const st = statSync(file, {throwIfNoEntry: false});
-      if (!st) continue;
-      const prev = this.seen.get(file);
-      const same = prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.ino === st.ino;
-      if (same && prev.stable) continue;
-      if (!same) {
-        // Changed since the last scan (or new): take it once it holds still for a scan.
-        this.seen.set(file, {size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, stable: false});
-        continue;
-      }
-      prev.stable = true;
-      const object = relative(this.opts.dir, file).split(sep).join('/');
-      try {
-        const stored = this.store(object, file);
-        if (stored) await this.opts.deliver(stored);
-      } catch (err) {
-        this.opts.onError?.(err, object);
-      }
+    const files = this.files(this.opts.dir);
+    const present = new Set(files);
+    for (const file of this.seen.keys()) if (!present.has(file)) this.seen.delete(file);
+    for (const file of files) await this.check(file);
+  }
+
+  private startWatch(): void {
+    const watch = this.opts.watch ?? recursiveWatch;
+    try {
+      this.watcher = watch(this.opts.dir, (path) => this.changed(path), (err) => {
+        // The rescan starts a new watch; until then it alone finds new files.
+        this.opts.onError?.(err, '(watch)');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.opts.onError?.(err, '(watch)');
     }
   }
 
+  /** A path the watch reported: check it (a folder: every file in it; unknown: the whole folder). */
+  private changed(path: string | undefined): void {
+    if (!this.running) return;
+    if (path === undefined) {
+      void this.enqueue(() => this.scan());
+      return;
+    }
+    if (path.split(sep).some((part) => part.startsWith('.'))) return;
+    const full = join(this.opts.dir, path);
+    void this.enqueue(async () => {
+      const st = statSync(full, {throwIfNoEntry: false});
+      if (st?.isDirectory()) for (const file of this.files(full)) await this.check(file, true);
+      else await this.check(full, true);
+    });
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    this.work = this.work.then(job).catch((err) => this.opts.onError?.(err, '(scan)'));
+    return this.work;
+  }
+
+  /**
+   * Looks at `file` now: remembers a change and checks again after the settle time; takes it
+   * once it has settled. An event restarts the settle time even when the stat looks the same
+   * (two writes within one tick of the file system's clock leave the same mtime).
+   */
+  private async check(file: string, event = false): Promise<void> {
+    const st = statSync(file, {throwIfNoEntry: false});
+    const now = st?.isFile() ? {size: st.size, mtimeMs: st.mtimeMs, ino: st.ino} : undefined;
+    const at = performance.now();
+    const prev = this.seen.get(file);
+    let verdict = settled(prev, now, at, this.settleMs);
+    if (event && (verdict === 'settling' || verdict === 'settled')) verdict = 'changed';
+    if (verdict === 'gone') {
+      this.seen.delete(file);
+      return;
+    }
+    if (verdict === 'taken') return;
+    if (verdict === 'changed') {
+      this.seen.set(file, {...now!, at, taken: false});
+      this.checkLater(file, this.settleMs);
+      return;
+    }
+    if (verdict === 'settling') {
+      this.checkLater(file, this.settleMs - (at - prev!.at));
+      return;
+    }
+    prev!.taken = true;
+    const object = relative(this.opts.dir, file).split(sep).join('/');
+    try {
+      const stored = this.store(object, file);
+      if (stored) await this.opts.deliver(stored);
+    } catch (err) {
+      this.opts.onError?.(err, object);
+    }
+  }
+
+  /** Checks `file` again in `ms` (sooner checks of it are replaced). */
+  private checkLater(file: string, ms: number): void {
+    if (!this.running) return;
+    clearTimeout(this.settling.get(file));
+    this.settling.set(file, setTimeout(() => {
+      this.settling.delete(file);
+      void this.enqueue(() => this.check(file));
+    }, Math.max(1, Math.ceil(ms))));
+  }
+
   private files(dir: string): string[] {
-    return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, {withFileTypes: true});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && dir !== this.opts.dir) return [];
+      throw err;
+    }
+    return entries.flatMap((e) => {
       if (e.name.startsWith('.')) return [];
       const p = join(dir, e.name);
       return e.isDirectory() ? this.files(p) : e.isFile() ? [p] : [];
