@@ -107,7 +107,7 @@ export class LocalStack {
         cloudRun: emulators.cloudRunEndpoint, storage: storageApi.url}, opts.env);
       const functions = await startFunctions(env, opts.reconcileSeconds ?? 10, log, started);
       await subscribe(google.topics, functions.events.url, opts, started);
-      watchBucket(dirs.bucket, dirs.store, functions.events.url, opts.notifications ? google.topics.notifications : undefined, log, started);
+      await watchBucket(dirs.bucket, dirs.store, functions.events.url, opts.notifications ? google.topics.notifications : undefined, log, started);
       const info: LocalInfo = {
         projectId: PROJECT, region: REGION, pubsubEmulatorHost: google.pubsubHost, firestoreEmulatorHost: google.firestoreHost,
         cloudBuildEndpoint: emulators.cloudBuildEndpoint, cloudRunEndpoint: emulators.cloudRunEndpoint,
@@ -225,7 +225,7 @@ async function subscribe(topics: {status: Topic; builds: Topic; notifications: T
 }
 
 /** The bucket folder: each complete file is delivered as Eventarc's `finalized` event (and as a GCS notification when asked). */
-function watchBucket(dir: string, storeRoot: string, eventUrl: string, notifications: Topic | undefined, log: Log, started: Started): void {
+async function watchBucket(dir: string, storeRoot: string, eventUrl: string, notifications: Topic | undefined, log: Log, started: Started): Promise<void> {
   const watcher = new BucketWatcher({
     bucket: BUCKET, dir, storeRoot,
     deliver: async (o) => {
@@ -239,8 +239,8 @@ function watchBucket(dir: string, storeRoot: string, eventUrl: string, notificat
     },
     onError: (err, object) => log(`bucket: ${object}: ${(err as Error).message ?? String(err)}`),
   });
-  watcher.start();
   started.add(() => watcher.stop());
+  await watcher.start();
 }
 
 /** `.dropdeploy/local.json`, written atomically: the CLI and `npm run drop` find the stack there. */
