@@ -189,7 +189,7 @@ describe('BucketWatcher', () => {
     assert.equal(delivered[0].size, String(statSync(src).size));
   });
 
-  it('a file replaced while watched is a new generation', async () => {
+  it('a file replaced while watched, again and again, is a new generation each time', async () => {
     const {root, delivered, deliveries, make, dir} = setup({rescanMs: HOUR_MS, settleMs: 20});
     const w = make();
     await w.start();
@@ -201,10 +201,13 @@ describe('BucketWatcher', () => {
       writeFileSync(src, 'second, longer');
       dropFile(dir, 'svc/r.zip', src);
       await deliveries(2);
+      writeFileSync(src, 'third');
+      dropFile(dir, 'svc/r.zip', src);
+      await deliveries(3);
     } finally {
       await w.stop();
     }
-    assert.deepEqual(delivered.map((o) => o.size), ['5', '14']);
+    assert.deepEqual(delivered.map((o) => o.size), ['5', '14', '5']);
     assert.ok(BigInt(delivered[1].generation) > BigInt(delivered[0].generation));
   });
 });
