@@ -4,11 +4,11 @@
  * would send. Only complete files count: names starting with '.' (how `npm run drop` writes
  * before its atomic rename) are never objects, and a file must keep its size, mtime and inode
  * for a short settle time after the last change seen before it is taken, so a slow `cp` is not
- * picked up half-written. Changes are seen by `fs.watch` (recursive); a slow rescan of the whole
+ * picked up half-written. Changes are seen by `fs.watch` on each folder; a slow rescan of the whole
  * folder picks up files present at start and heals any event the watch dropped.
  */
 import {randomUUID} from 'node:crypto';
-import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, watch as fsWatch, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, watch as fsWatch, writeFileSync, type Dirent, type FSWatcher} from 'node:fs';
 import {join, relative, sep} from 'node:path';
 import {objectChecksums} from './checksums';
 import {ensureStore, generationPath, latestGeneration, objectDir, readObject, type StoredObject} from './object-store';
@@ -55,11 +55,60 @@ export function settled(prev: Observed | undefined, now: FileStat | undefined, a
 /** A running watch of a folder: reports paths (relative to it) that may have changed, or undefined when it cannot tell which. */
 export type Watch = (dir: string, onChange: (path: string | undefined) => void, onError: (err: unknown) => void) => {close(): void};
 
-/** `fs.watch`, recursive (Node 20 supports it on Linux too). */
-const recursiveWatch: Watch = (dir, onChange, onError) => {
-  const w = fsWatch(dir, {recursive: true}, (_event, name) => onChange(name ?? undefined));
-  w.on('error', onError);
-  return w;
+/**
+ * `fs.watch` on the folder and on every folder in it, each one not recursive: a folder's watch
+ * reports its files' writes, creations and renames by name. (Node 20's recursive watch on Linux
+ * watches each file's inode instead, so after a file is replaced by a rename it reports nothing
+ * more of it.) Folders whose names start with '.' are not watched.
+ */
+export const folderWatch: Watch = (dir, onChange, onError) => {
+  const watchers = new Map<string, FSWatcher>();
+  const unwatch = (rel: string) => {
+    for (const [p, w] of watchers) {
+      if (p === rel || p.startsWith(rel + sep)) {
+        w.close();
+        watchers.delete(p);
+      }
+    }
+  };
+  const add = (rel: string) => {
+    if (watchers.has(rel)) return;
+    const full = join(dir, rel);
+    let w: FSWatcher;
+    try {
+      w = fsWatch(full, (_event, name) => {
+        if (name === null) return onChange(undefined);
+        const p = rel ? join(rel, name) : name;
+        if (!name.startsWith('.')) {
+          const st = statSync(join(dir, p), {throwIfNoEntry: false});
+          if (st?.isDirectory()) add(p);
+          else if (!st) unwatch(p);
+        }
+        onChange(p);
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (rel && (code === 'ENOENT' || code === 'ENOTDIR')) return;
+      throw err;
+    }
+    w.on('error', (err) => {
+      unwatch(rel);
+      if (!rel) onError(err);
+    });
+    watchers.set(rel, w);
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(full, {withFileTypes: true});
+    } catch {
+      // gone again: its parent's watch reports that
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) add(rel ? join(rel, e.name) : e.name);
+  };
+  add('');
+  return {close: () => {
+    for (const w of watchers.values()) w.close();
+    watchers.clear();
+  }};
 };
 
 /** Options of {@link BucketWatcher}. */
@@ -76,7 +125,7 @@ export interface BucketWatcherOptions {
   settleMs?: number;
   /** Between safety rescans of the whole folder, for events the watch missed. Default 2000 ms. */
   rescanMs?: number;
-  /** How changes are seen; default recursive `fs.watch`. */
+  /** How changes are seen; default {@link folderWatch}. */
   watch?: Watch;
 }
 
@@ -135,7 +184,7 @@ export class BucketWatcher {
   }
 
   private startWatch(): void {
-    const watch = this.opts.watch ?? recursiveWatch;
+    const watch = this.opts.watch ?? folderWatch;
     try {
       this.watcher = watch(this.opts.dir, (path) => this.changed(path), (err) => {
         // The rescan starts a new watch; until then it alone finds new files.
