@@ -1,7 +1,9 @@
 /**
  * Local end to end: drop the example app into a running local stack → its URL answers, split
  * by the release's own state times (build = building → deploying, start = deploying →
- * deployed); beside it, the same install and start done by hand.
+ * deployed); beside it, the same install and start done by hand. Drop → accepted is taken
+ * twice: for the first drop (the event function's first request, its clients loaded and
+ * connected) and for a second drop into the warm stack (the bucket watcher and one event).
  */
 import {spawn, spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync} from 'node:fs';
@@ -28,11 +30,11 @@ async function untilAnswers(url: string): Promise<void> {
 
 /** Drop → serving through the local stack, and the same work by hand. */
 export async function localEndToEnd(): Promise<Record<string, number>> {
-  const events: Array<{state: string; time: number; url?: string}> = [];
+  const events: Array<{service: string; state: string; time: number; url?: string}> = [];
   const stack = await LocalStack.start({root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
     onStatus: (m: Message) => {
-      const d = JSON.parse(m.data.toString()) as {state: string; stateTime: string; url?: string};
-      events.push({state: d.state, time: Date.parse(d.stateTime), url: d.url});
+      const d = JSON.parse(m.data.toString()) as {service: string; state: string; stateTime: string; url?: string};
+      events.push({service: d.service, state: d.state, time: Date.parse(d.stateTime), url: d.url});
     }});
   try {
     const t0 = now();
@@ -42,7 +44,7 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     if (!deployed) throw new Error(`the example did not deploy: ${JSON.stringify(events)}`);
     await untilAnswers(deployed.url!);
     const t1 = now();
-    const at = (s: string) => events.find((e) => e.state === s)!.time;
+    const at = (s: string, service = 'hello') => events.find((e) => e.service === service && e.state === s)!.time;
 
     // By hand: copy, npm install (as the builder does), node server.js until it answers.
     const dir = mkdtempSync(join(tmpdir(), 'dd-bench-hand-'));
@@ -55,9 +57,15 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     await untilAnswers(`http://127.0.0.1:${port}/`);
     const h2 = now();
     child.kill('SIGKILL');
+
+    // A second drop into the warm stack, as another service (it need not finish building).
+    const w0 = now();
+    drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello-warm'});
+    while (!events.some((e) => e.service === 'hello-warm' && e.state === 'accepted')) await new Promise((r) => setTimeout(r, 2));
     return {
       dropToServingMs: Math.round(t1 - t0),
       dropToAcceptedMs: Math.round(at('accepted') - t0),
+      warmDropToAcceptedMs: Math.round(at('accepted', 'hello-warm') - w0),
       buildMs: at('deploying') - at('building'),
       startMs: at('deployed') - at('deploying'),
       byHandInstallMs: Math.round(h1 - h0),
