@@ -1,12 +1,26 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
+import {isPlain} from './fields';
 
 /** Conversion used for every message the emulators keep: camelCase, enum names, int64 as strings. */
 export const PLAIN: protobuf.IConversionOptions = {enums: String, longs: String, defaults: false};
 
-/** A message as the emulators store it: the protobufjs plain-object form under {@link PLAIN}. */
+/**
+ * A message as the emulators store it: the protobufjs plain-object form under {@link PLAIN}.
+ * Read its fields with the narrowing readers in `./fields`.
+ */
+export type PlainMessage = Record<string, unknown>;
+
+/**
+ * @deprecated {@link PlainMessage} with fields read unchecked; kept only for local/cloud-run,
+ * which reads fields this way until it is typed. Use PlainMessage in new code.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the old loose type local/cloud-run still compiles against
 export type Plain = Record<string, any>;
+
+/** A google.protobuf.Any in plain form, as {@link packAny} makes it. */
+export type PackedAny = {type_url: string; value: Buffer};
 
 // The same .proto files the official clients ship, so the wire format cannot drift from theirs.
 const INCLUDE_DIRS = ['@google-cloud/cloudbuild', '@google-cloud/run', 'google-gax'].map((pkg) =>
@@ -57,45 +71,45 @@ export function messageType(fullName: string): protobuf.Type {
 
 function isDefaultScalar(field: protobuf.Field, value: unknown): boolean {
   if (field.partOf || field.repeated || field.map) return false; // oneof members and optionals have presence
-  if (field.resolvedType instanceof protobuf.Enum) return field.resolvedType.values[value as string] === 0;
+  if (field.resolvedType instanceof protobuf.Enum) return typeof value === 'string' && field.resolvedType.values[value] === 0;
   return value === '' || value === false || value === 0 || value === '0' || (value instanceof Uint8Array && !value.length);
 }
 
 // Clients put explicit zero values on the wire (protobufjs encodes any field that is set), so a
 // Service read and sent back would differ from the stored one without this proto3 normalisation.
-function stripDefaults(type: protobuf.Type, value: Plain): Plain {
+function stripDefaults(type: protobuf.Type, value: PlainMessage): PlainMessage {
   for (const [key, v] of Object.entries(value)) {
     const field = type.fields[key];
     if (!field) continue;
     const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
     if (isDefaultScalar(field, v) || (Array.isArray(v) && v.length === 0)) delete value[key];
-    else if (field.map && Object.keys(v).length === 0) delete value[key];
-    else if (sub && field.map) Object.values(v).forEach((x) => stripDefaults(sub, x as Plain));
-    else if (sub && field.repeated) (v as Plain[]).forEach((x) => stripDefaults(sub, x));
-    else if (sub && sub.fullName !== '.google.protobuf.Any') stripDefaults(sub, v);
+    else if (field.map && isPlain(v) && Object.keys(v).length === 0) delete value[key];
+    else if (sub && field.map && isPlain(v)) Object.values(v).filter(isPlain).forEach((x) => stripDefaults(sub, x));
+    else if (sub && field.repeated && Array.isArray(v)) v.filter(isPlain).forEach((x) => stripDefaults(sub, x));
+    else if (sub && sub.fullName !== '.google.protobuf.Any' && isPlain(v)) stripDefaults(sub, v);
   }
   return value;
 }
 
 /** Decodes wire bytes into the plain stored form, with proto3 default values left out. */
-export function decodePlain(fullName: string, bytes: Uint8Array): Plain {
+export function decodePlain(fullName: string, bytes: Uint8Array): PlainMessage {
   const type = messageType(fullName);
   return stripDefaults(type, type.toObject(type.decode(bytes), PLAIN));
 }
 
 /** Encodes a plain object (as stored) to wire bytes, failing loudly on a shape the proto rejects. */
-export function encodePlain(fullName: string, value: Plain): Buffer {
+export function encodePlain(fullName: string, value: PlainMessage): Buffer {
   const type = messageType(fullName);
   return Buffer.from(type.encode(type.fromObject(value)).finish());
 }
 
 /** Packs a plain message into a google.protobuf.Any the way Google APIs do (`type.googleapis.com/...`). */
-export function packAny(fullName: string, value: Plain): Plain {
+export function packAny(fullName: string, value: PlainMessage): PackedAny {
   // protobufjs' bundled Any keeps the snake_case field name even when other names are camelCased.
   return {type_url: `type.googleapis.com/${fullName}`, value: encodePlain(fullName, value)};
 }
 
 /** Deep copy of a plain message, so callers never share mutable state with the store. */
-export function clonePlain<T extends Plain>(value: T): T {
+export function clonePlain<T>(value: T): T {
   return structuredClone(value);
 }
