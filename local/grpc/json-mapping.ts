@@ -1,5 +1,6 @@
 import * as protobuf from 'protobufjs';
-import {messageType, type Plain} from './protos';
+import {isPlain} from './fields';
+import {messageType, type PlainMessage} from './protos';
 import {durationJson, timestampJson} from './time';
 
 function isDefault(value: unknown): boolean {
@@ -8,9 +9,9 @@ function isDefault(value: unknown): boolean {
   return false;
 }
 
-function convert(field: protobuf.Field, value: any): unknown {
+function convert(field: protobuf.Field, value: unknown): unknown {
   const type = field.resolvedType;
-  if (type instanceof protobuf.Type) {
+  if (type instanceof protobuf.Type && isPlain(value)) {
     if (type.fullName === '.google.protobuf.Timestamp') return timestampJson(value);
     if (type.fullName === '.google.protobuf.Duration') return durationJson(value);
     return toJsonOf(type, value);
@@ -19,16 +20,16 @@ function convert(field: protobuf.Field, value: any): unknown {
   return value;
 }
 
-function toJsonOf(type: protobuf.Type, value: Plain): Plain {
-  const out: Plain = {};
+function toJsonOf(type: protobuf.Type, value: PlainMessage): PlainMessage {
+  const out: PlainMessage = {};
   for (const [key, v] of Object.entries(value)) {
     const field = type.fields[key];
     if (!field || isDefault(v)) continue;
-    if (field.map) {
+    if (field.map && isPlain(v)) {
       if (Object.keys(v).length === 0) continue;
       out[key] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(field, x)]));
-    } else if (field.repeated) {
-      out[key] = (v as unknown[]).map((x) => convert(field, x));
+    } else if (field.repeated && Array.isArray(v)) {
+      out[key] = v.map((x) => convert(field, x));
     } else {
       out[key] = convert(field, v);
     }
@@ -40,6 +41,6 @@ function toJsonOf(type: protobuf.Type, value: Plain): Plain {
  * The proto3 JSON mapping of a stored message: camelCase names, enum names, int64 as strings,
  * Timestamps as RFC 3339, Durations as `"600s"`, default values left out.
  */
-export function toProto3Json(fullName: string, value: Plain): Plain {
+export function toProto3Json(fullName: string, value: PlainMessage): PlainMessage {
   return toJsonOf(messageType(fullName), value);
 }
