@@ -1,11 +1,18 @@
-import {packAny, clonePlain, type Plain} from './protos';
+import {messageField, numberField, stringField} from './fields';
+import {packAny, clonePlain, type PackedAny, type PlainMessage} from './protos';
 import {rpc} from './rpc-error';
 import type {ServedService} from './emulator-server';
 
 /** How an operation ended: with a response message, or with a google.rpc.Status error. */
 export type OperationOutcome =
-  | {response: {type: string; value: Plain}}
-  | {error: {code: number; message: string; details?: Plain[]}};
+  | {response: {type: string; value: PlainMessage}}
+  | {error: OperationError};
+
+/** A google.rpc.Status, as a failed operation carries it. */
+export type OperationError = {code: number; message: string; details?: PlainMessage[]};
+
+/** A google.longrunning.Operation in plain form. */
+export type Operation = {name: string; metadata: PackedAny; done: boolean; response?: PackedAny; error?: OperationError};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -14,26 +21,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * finish operations; clients poll them (`operation.promise()` polls GetOperation).
  */
 export class OperationStore {
-  private readonly ops = new Map<string, Plain>();
+  private readonly ops = new Map<string, Operation>();
 
   /** @param onCancel called for CancelOperation on a running operation (e.g. to cancel a build). */
   constructor(private readonly onCancel?: (name: string) => void) {}
 
   /** Records a running operation whose metadata is `metadata` packed as `metadataType`. */
-  start(name: string, metadataType: string, metadata: Plain): Plain {
-    const op = {name, metadata: packAny(metadataType, metadata), done: false};
+  start(name: string, metadataType: string, metadata: PlainMessage): Operation {
+    const op: Operation = {name, metadata: packAny(metadataType, metadata), done: false};
     this.ops.set(name, op);
     return clonePlain(op);
   }
 
   /** Replaces the metadata of an operation, as the real services do while it progresses. */
-  setMetadata(name: string, metadataType: string, metadata: Plain): void {
+  setMetadata(name: string, metadataType: string, metadata: PlainMessage): void {
     const op = this.ops.get(name);
     if (op) op.metadata = packAny(metadataType, metadata);
   }
 
   /** Marks an operation done with its response or error. */
-  finish(name: string, outcome: OperationOutcome): Plain | undefined {
+  finish(name: string, outcome: OperationOutcome): Operation | undefined {
     const op = this.ops.get(name);
     if (!op) return undefined;
     op.done = true;
@@ -45,12 +52,12 @@ export class OperationStore {
   }
 
   /** A copy of one operation, for assertions. */
-  get(name: string): Plain | undefined {
+  get(name: string): Operation | undefined {
     const op = this.ops.get(name);
     return op && clonePlain(op);
   }
 
-  private mustGet(name: string): Plain {
+  private mustGet(name: string): Operation {
     const op = this.ops.get(name);
     if (!op) throw rpc.notFound(`Operation '${name}' not found.`);
     return op;
@@ -61,27 +68,33 @@ export class OperationStore {
     return {
       service: 'google.longrunning.Operations',
       handlers: {
-        GetOperation: (req) => clonePlain(this.mustGet(req.name ?? '')),
-        ListOperations: (req) => ({
-          operations: [...this.ops.values()]
-            .filter((op) => !req.name || op.name.startsWith(req.name))
-            .map((op) => clonePlain(op)),
-        }),
-        DeleteOperation: (req) => {
-          this.mustGet(req.name ?? '');
-          this.ops.delete(req.name);
+        GetOperation: (req: PlainMessage) => clonePlain(this.mustGet(stringField(req, 'name'))),
+        ListOperations: (req: PlainMessage) => {
+          const prefix = stringField(req, 'name');
+          return {
+            operations: [...this.ops.values()]
+              .filter((op) => !prefix || op.name.startsWith(prefix))
+              .map((op) => clonePlain(op)),
+          };
+        },
+        DeleteOperation: (req: PlainMessage) => {
+          const name = stringField(req, 'name');
+          this.mustGet(name);
+          this.ops.delete(name);
           return {};
         },
-        CancelOperation: (req) => {
-          const op = this.mustGet(req.name ?? '');
+        CancelOperation: (req: PlainMessage) => {
+          const op = this.mustGet(stringField(req, 'name'));
           if (!op.done) this.onCancel?.(op.name);
           return {};
         },
-        WaitOperation: async (req) => {
-          const timeoutMs = req.timeout ? Number(req.timeout.seconds ?? 0) * 1000 : 60_000;
+        WaitOperation: async (req: PlainMessage) => {
+          const name = stringField(req, 'name');
+          const timeout = messageField(req, 'timeout');
+          const timeoutMs = timeout ? numberField(timeout, 'seconds') * 1000 : 60_000;
           const deadline = Date.now() + timeoutMs;
-          while (!this.mustGet(req.name ?? '').done && Date.now() < deadline) await sleep(20);
-          return clonePlain(this.mustGet(req.name ?? ''));
+          while (!this.mustGet(name).done && Date.now() < deadline) await sleep(20);
+          return clonePlain(this.mustGet(name));
         },
       },
     };
