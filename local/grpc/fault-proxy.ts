@@ -93,8 +93,10 @@ export class GrpcFaultProxy {
       for (const [k, v] of Object.entries(headers)) if (k !== ':authority' && v !== undefined) request[k] = v;
       const up = this.session().request(request);
       let trailers: http2.IncomingHttpHeaders | undefined;
-      up.on('error', (err) => answer(stream, 14, `fault proxy: upstream ${this.target}: ${err.message}`));
-      up.on('trailers', (t) => { trailers = t; });
+      // ClientHttp2Stream's own `on` overloads hide Http2Stream's typed 'error' and 'trailers'
+      // ones (leaving `any[]`), so the listeners name the types Http2Stream gives them.
+      up.on('error', (err: Error) => answer(stream, 14, `fault proxy: upstream ${this.target}: ${err.message}`));
+      up.on('trailers', (t: http2.IncomingHttpHeaders) => { trailers = t; });
       up.on('response', (h) => {
         if (failWith) {
           // The upstream did the work; the caller is told it failed (a lost answer).
