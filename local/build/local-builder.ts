@@ -8,6 +8,7 @@ import {existsSync} from 'node:fs';
 import {mkdir, rm} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
+import type {StoredBuild} from '../cloud-build/messages';
 import type {BuildRunner} from '../cloud-build/runners';
 import type {Plain} from '../grpc/protos';
 import type {LocalRegistry} from './registry';
@@ -65,8 +66,9 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   let locations: Promise<NpmLocations> | undefined;
   const machine: Machine = {npm, nodeDir, npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd))};
   const running = new Map<string, AbortController>();
-  const runner = ((build: Plain, control) => {
-    const id = build.id as string;
+  // Still reads the build's fields unchecked (Plain), as buildImage does.
+  const runner = ((build: StoredBuild & Plain, control) => {
+    const id = build.id;
     const abort = new AbortController();
     running.set(id, abort);
     const log = (line: string) => opts.logs.line(id, line);

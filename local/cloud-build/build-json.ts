@@ -1,11 +1,11 @@
 import {toProto3Json} from '../grpc/json-mapping';
-import type {Plain} from '../grpc/protos';
+import type {PlainMessage} from '../grpc/protos';
 
 /** A Build in the JSON form Cloud Build publishes on the `cloud-builds` topic. */
 export type BuildJson = {id: string; projectId: string; status: string} & Record<string, unknown>;
 
 /** The stored Build in Cloud Build's JSON form (proto3 JSON mapping of `google.devtools.cloudbuild.v1.Build`). */
-export function buildToJson(build: Plain): BuildJson {
+export function buildToJson(build: PlainMessage): BuildJson {
   return toProto3Json('google.devtools.cloudbuild.v1.Build', build) as BuildJson;
 }
 

@@ -1,16 +1,19 @@
 import {createHash, randomUUID} from 'node:crypto';
 import {GrpcEmulator, type ServedService} from '../grpc/emulator-server';
-import {OperationStore} from '../grpc/operations';
-import {clonePlain, type Plain} from '../grpc/protos';
+import {OperationStore, type Operation} from '../grpc/operations';
+import {listField, messageField, stringField, stringList} from '../grpc/fields';
+import {clonePlain, type PlainMessage} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
 import {timestamp} from '../grpc/time';
 import {buildToJson, type BuildJson} from './build-json';
 import {buildFilter} from './list-filter';
+import type {StoredBuild} from './messages';
 import {autoCompleteRunner, type BuildRunner} from './runners';
 import {isTerminalBuildStatus} from '../../src/releases/build-statuses';
 
 export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-json';
 export {autoCompleteRunner, type BuildRunner, type BuildControl} from './runners';
+export type {BuiltImage, StoredBuild} from './messages';
 
 /** Statuses after which a build never changes again. */
 
@@ -36,7 +39,7 @@ const OUTPUT_ONLY = ['name', 'id', 'projectId', 'status', 'statusDetail', 'resul
 
 /** A local `google.devtools.cloudbuild.v1.CloudBuild` gRPC server that the official CloudBuildClient can use. */
 export class CloudBuildEmulator extends GrpcEmulator {
-  private readonly store = new Map<string, Plain>();
+  private readonly store = new Map<string, StoredBuild>();
   private readonly opNames = new Map<string, string>();
   private readonly operations = new OperationStore((name) => this.cancelByOperation(name));
   private readonly runner: BuildRunner | undefined;
@@ -71,13 +74,13 @@ export class CloudBuildEmulator extends GrpcEmulator {
   }
 
   /** A copy of one build, for assertions. */
-  getBuild(id: string): Plain | undefined {
+  getBuild(id: string): StoredBuild | undefined {
     const build = this.store.get(id);
     return build && clonePlain(build);
   }
 
   /** Copies of all builds, oldest first. */
-  builds(): Plain[] {
+  builds(): StoredBuild[] {
     return [...this.store.values()].map((b) => clonePlain(b));
   }
 
@@ -101,7 +104,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
     if (status === 'SUCCESS') {
       build.results = {
         ...build.results,
-        images: (build.images ?? []).map((name: string) => ({
+        images: stringList(build, 'images').map((name) => ({
           name,
           digest: opts.digest ?? 'sha256:' + createHash('sha256').update(id + name).digest('hex'),
         })),
@@ -123,7 +126,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
     return this.notify(build);
   }
 
-  private notify(build: Plain): Promise<void> {
+  private notify(build: StoredBuild): Promise<void> {
     const json = buildToJson(build);
     // Chained so subscribers see QUEUED, WORKING, SUCCESS in order even with a slow onStatus.
     this.notifications = this.notifications.then(async () => {
@@ -136,8 +139,8 @@ export class CloudBuildEmulator extends GrpcEmulator {
     return this.notifications;
   }
 
-  private projectOf(req: Plain): string {
-    const projectId: string = req.projectId || /^projects\/([^/]+)/.exec(req.parent ?? '')?.[1] || '';
+  private projectOf(req: PlainMessage): string {
+    const projectId = stringField(req, 'projectId') || /^projects\/([^/]+)/.exec(stringField(req, 'parent'))?.[1] || '';
     if (!projectId) throw rpc.invalidArgument('projectId is required');
     if (this.opts.projectId && projectId !== this.opts.projectId) {
       throw rpc.permissionDenied('The caller does not have permission');
@@ -145,13 +148,14 @@ export class CloudBuildEmulator extends GrpcEmulator {
     return projectId;
   }
 
-  private createBuild(req: Plain): Plain {
+  private createBuild(req: PlainMessage): Operation {
     const projectId = this.projectOf(req);
-    if (!req.build?.steps?.length) throw rpc.invalidArgument('invalid build: build must contain at least one step');
+    const spec = messageField(req, 'build');
+    if (!spec || !listField(spec, 'steps').length) throw rpc.invalidArgument('invalid build: build must contain at least one step');
     const id = randomUUID();
-    const given = clonePlain(req.build as Plain);
+    const given = clonePlain(spec);
     for (const field of OUTPUT_ONLY) delete given[field];
-    const build: Plain = {
+    const build: StoredBuild = {
       timeout: {seconds: '600'},
       ...given,
       name: `projects/${projectId}/locations/global/builds/${id}`,
@@ -175,21 +179,21 @@ export class CloudBuildEmulator extends GrpcEmulator {
     return op;
   }
 
-  private mustFind(req: Plain): Plain {
-    const id: string = req.id || /\/builds\/([^/]+)$/.exec(req.name ?? '')?.[1] || '';
+  private mustFind(req: PlainMessage): StoredBuild {
+    const id = stringField(req, 'id') || /\/builds\/([^/]+)$/.exec(stringField(req, 'name'))?.[1] || '';
     const build = this.store.get(id);
     if (!build) throw rpc.notFound(`Requested entity was not found.`);
     return build;
   }
 
-  private listBuilds(req: Plain): Plain {
+  private listBuilds(req: PlainMessage): {builds: StoredBuild[]} {
     const projectId = this.projectOf(req);
-    const matches = buildFilter(req.filter);
+    const matches = buildFilter(stringField(req, 'filter'));
     const builds = [...this.store.values()].filter((b) => b.projectId === projectId && matches(b)).reverse();
     return {builds: builds.map((b) => clonePlain(b))};
   }
 
-  private async cancelBuild(req: Plain): Promise<Plain> {
+  private cancelBuild(req: PlainMessage): StoredBuild {
     const build = this.mustFind(req);
     if (isTerminalBuildStatus(build.status)) {
       throw rpc.failedPrecondition(`Build ${build.id} has already finished with status ${build.status}.`);

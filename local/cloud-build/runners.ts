@@ -1,4 +1,4 @@
-import type {Plain} from '../grpc/protos';
+import type {StoredBuild} from './messages';
 
 /** What a runner may do to the build it drives. */
 export interface BuildControl {
@@ -10,7 +10,7 @@ export interface BuildControl {
  * Decides what happens to a newly queued build. Returns an optional cleanup the emulator
  * calls on stop(). The default runner does nothing: tests move builds with `setStatus`.
  */
-export type BuildRunner = (build: Plain, control: BuildControl) => void | (() => void);
+export type BuildRunner = (build: StoredBuild, control: BuildControl) => void | (() => void);
 
 /** A runner that moves each build QUEUED → WORKING → `status`, `afterMs` apart. */
 export function autoCompleteRunner(opts: {status: 'SUCCESS' | 'FAILURE'; afterMs: number}): BuildRunner {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {grpc} from 'google-gax';
 import {Stack} from './stack';
+import type {StoredBuild} from '../../local/cloud-build/emulator';
 import type {ApiErrorBody, ApiRelease, ReleasePage, ServiceList} from '../json';
 import type {Release} from '../../src/releases/release';
 
@@ -115,7 +116,7 @@ describe('HTTP API', {timeout: 120_000}, () => {
     assert.equal(json.source?.object, 'web/v6.zip');
     assert.equal(json.source?.generation, '106');
     assert.ok(json.buildId, 'a build was started');
-    const build = stack.build.getBuild(json.buildId) as {source: {storageSource: {generation: string}}};
+    const build = stack.build.getBuild(json.buildId) as StoredBuild & {source: {storageSource: {generation: string}}};
     assert.equal(build.source.storageSource.generation, '106');
   });
 

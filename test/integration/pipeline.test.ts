@@ -17,6 +17,7 @@ import {newCtx} from '../../src/controller/deps';
 import {handleEvent} from '../../src/controller/handle-event';
 import {Logger} from '../../src/log';
 import {Stack} from './stack';
+import type {StoredBuild} from '../../local/cloud-build/emulator';
 
 const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
 
@@ -43,7 +44,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
   it('(a) one upload: accepted, building, deploying, deployed in order; the service runs the build digest', async () => {
     assert.equal(await stack.upload('hello/v1.tar.gz', '1001'), 204);
     const buildId = stack.buildIdOf('hello', 1);
-    const created = stack.build.getBuild(buildId) as {source: {storageSource: {generation: string; object: string}}; images: string[]};
+    const created = stack.build.getBuild(buildId) as StoredBuild & {source: {storageSource: {generation: string; object: string}}; images: string[]};
     assert.equal(created.source.storageSource.generation, '1001');
     assert.equal(created.source.storageSource.object, 'hello/v1.tar.gz');
     await stack.build.setStatus(buildId, 'WORKING');
@@ -342,7 +343,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     // Meanwhile a delivery whose clock is past v1's lease takes the lock over and deploys v2.
     await stack.build.setStatus(id2, 'SUCCESS', {digest: DIGEST('2')});
     const later = {...stack.deps, now: () => new Date(Date.now() + (stack.config.leaseSeconds + 1) * 1000)};
-    const b2 = stack.build.getBuild(id2) as {tags: string[]; substitutions: Record<string, string>};
+    const b2 = stack.build.getBuild(id2) as StoredBuild & {tags: string[]; substitutions: Record<string, string>};
     const outcome = await handleEvent(later, {specversion: '1.0', id: 'late-2', type: 'google.cloud.cloudbuild.build.v1.statusChanged',
       source: '//cloudbuild.googleapis.com/projects/p/locations/global/builds/' + id2, data: {id: id2, status: 'SUCCESS', tags: b2.tags, substitutions: b2.substitutions}},
     new Logger({format: 'json', write: (l) => stack.logs.push(l)}));
