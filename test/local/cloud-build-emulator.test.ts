@@ -140,7 +140,7 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
   });
 
   it('lets gax retry an idempotent call past a single UNAVAILABLE', async () => {
-    const id = emu.builds()[0].id as string;
+    const id = emu.builds()[0].id;
     const calls = emu.callsTo('GetBuild').length;
     emu.injectFault({method: 'GetBuild', code: 14});
     const [build] = await client.getBuild({projectId: PROJECT, id});
