@@ -1,7 +1,7 @@
 import {randomBytes, randomUUID} from 'node:crypto';
 import {GrpcEmulator, type ServedService} from '../grpc/emulator-server';
-import {OperationStore} from '../grpc/operations';
-import {clonePlain, type Plain} from '../grpc/protos';
+import {OperationStore, type Operation} from '../grpc/operations';
+import {clonePlain} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
 import {timestamp} from '../grpc/time';
 import {
@@ -137,13 +137,13 @@ export class CloudRunEmulator extends GrpcEmulator {
     return [...record.revisions.values()].reverse().map((r) => clonePlain(r));
   }
 
-  private listServices(req: ResourceRequest): Plain {
+  private listServices(req: ResourceRequest): {services: StoredService[]} {
     parseParent(req.parent);
     const services = [...this.records.values()].filter((r) => r.service.name.startsWith(`${req.parent}/services/`));
     return {services: services.map((r) => clonePlain(r.service))};
   }
 
-  private async createService(req: CreateServiceRequest): Promise<Plain> {
+  private async createService(req: CreateServiceRequest): Promise<Operation> {
     parseParent(req.parent);
     const id = checkServiceId(req.serviceId);
     const name = `${req.parent}/services/${id}`;
@@ -159,7 +159,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     return (this.opts.serviceUri ?? defaultServiceUri)(parseName(name, 'service'));
   }
 
-  private async updateService(req: UpdateServiceRequest): Promise<Plain> {
+  private async updateService(req: UpdateServiceRequest): Promise<Operation> {
     const spec: Service = req.service ?? {};
     const name = spec.name ?? ''; // parseName rejects '' just as a missing name
     const parsed = parseName(name, 'service');
@@ -183,7 +183,7 @@ export class CloudRunEmulator extends GrpcEmulator {
   }
 
   /** Applies a full spec to a new or existing service; starts a revision when the template changed. */
-  private rollout(name: string, record: ServiceRecord | undefined, spec: Service, validateOnly: boolean, uri: string): Plain {
+  private rollout(name: string, record: ServiceRecord | undefined, spec: Service, validateOnly: boolean, uri: string): Operation {
     const parsed = parseName(name, 'service');
     checkTemplate(spec.template);
     const prev: Service = record?.service ?? {};
@@ -284,7 +284,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     return clonePlain(record.policy);
   }
 
-  private async deleteService(req: ResourceRequest): Promise<Plain> {
+  private async deleteService(req: ResourceRequest): Promise<Operation> {
     const record = this.mustGet(req.name);
     if (req.etag && req.etag !== record.service.etag) throw rpc.aborted(`Etag mismatch: etag ${req.etag} is stale.`);
     const parsed = parseName(req.name, 'service');
@@ -297,7 +297,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     return this.operations.finish(opName, {response: {type: SERVICE, value: deleted}})!;
   }
 
-  private async deleteRevision(req: ResourceRequest): Promise<Plain> {
+  private async deleteRevision(req: ResourceRequest): Promise<Operation> {
     const {record, revision} = this.mustGetRevision(req.name);
     const id = revision.name.split('/').pop()!;
     const serving = (record.service.trafficStatuses ?? []).some((t) => t.revision === id && (t.percent ?? 0) > 0);

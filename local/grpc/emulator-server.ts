@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {Status} from 'google-gax';
 import {FaultPlan, type FaultSpec} from './faults';
-import {clonePlain, decodePlain, encodePlain, protoRoot, type Plain} from './protos';
+import {clonePlain, decodePlain, encodePlain, protoRoot, type PlainMessage} from './protos';
 import {RpcError} from './rpc-error';
 
 /** One RPC as the emulator received it (faulted calls included). */
@@ -14,7 +14,7 @@ export interface RecordedCall {
 }
 
 /** Handles one unary RPC: plain request in, plain response out; throw {@link RpcError} to fail it. */
-export type UnaryHandler = (request: Plain) => Promise<Plain> | Plain;
+export type UnaryHandler = (request: PlainMessage) => Promise<object> | object;
 
 /** A gRPC service the emulator serves: its full proto name and the methods it implements. */
 export interface ServedService {
@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // exactly the stored plain form and Any payloads round-trip with one set of types.
 function serviceDefinition(fullName: string, methods: string[]): grpc.ServiceDefinition {
   const service = protoRoot().lookupService(fullName);
-  const definition: Record<string, grpc.MethodDefinition<Plain, Plain>> = {};
+  const definition: Record<string, grpc.MethodDefinition<PlainMessage, object>> = {};
   for (const name of methods) {
     const method = service.methods[name];
     if (!method) throw new Error(`${fullName} has no method ${name}`);
@@ -39,9 +39,9 @@ function serviceDefinition(fullName: string, methods: string[]): grpc.ServiceDef
       path: `/${fullName}/${name}`,
       requestStream: false,
       responseStream: false,
-      requestSerialize: (value: Plain) => encodePlain(requestType, value),
+      requestSerialize: (value: object) => encodePlain(requestType, value),
       requestDeserialize: (bytes: Buffer) => decodePlain(requestType, bytes),
-      responseSerialize: (value: Plain) => encodePlain(responseType, value),
+      responseSerialize: (value: object) => encodePlain(responseType, value),
       responseDeserialize: (bytes: Buffer) => decodePlain(responseType, bytes),
     };
   }
@@ -111,7 +111,7 @@ export abstract class GrpcEmulator {
     this.faults.clear();
   }
 
-  private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<Plain, Plain> {
+  private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<PlainMessage, object> {
     return (call, callback) => {
       // Sub-millisecond, on the same clock as Date.now(), so benchmarks can time calls.
       const at = performance.timeOrigin + performance.now();

@@ -5,7 +5,7 @@ import type {ServedService} from './emulator-server';
 
 /** How an operation ended: with a response message, or with a google.rpc.Status error. */
 export type OperationOutcome =
-  | {response: {type: string; value: PlainMessage}}
+  | {response: {type: string; value: object}}
   | {error: OperationError};
 
 /** A google.rpc.Status, as a failed operation carries it. */
@@ -27,14 +27,14 @@ export class OperationStore {
   constructor(private readonly onCancel?: (name: string) => void) {}
 
   /** Records a running operation whose metadata is `metadata` packed as `metadataType`. */
-  start(name: string, metadataType: string, metadata: PlainMessage): Operation {
+  start(name: string, metadataType: string, metadata: object): Operation {
     const op: Operation = {name, metadata: packAny(metadataType, metadata), done: false};
     this.ops.set(name, op);
     return clonePlain(op);
   }
 
   /** Replaces the metadata of an operation, as the real services do while it progresses. */
-  setMetadata(name: string, metadataType: string, metadata: PlainMessage): void {
+  setMetadata(name: string, metadataType: string, metadata: object): void {
     const op = this.ops.get(name);
     if (op) op.metadata = packAny(metadataType, metadata);
   }

@@ -98,13 +98,14 @@ export function decodePlain(fullName: string, bytes: Uint8Array): PlainMessage {
 }
 
 /** Encodes a plain object (as stored) to wire bytes, failing loudly on a shape the proto rejects. */
-export function encodePlain(fullName: string, value: PlainMessage): Buffer {
+export function encodePlain(fullName: string, value: object): Buffer {
   const type = messageType(fullName);
-  return Buffer.from(type.encode(type.fromObject(value)).finish());
+  // Any object type (a typed message of local/cloud-run, or a PlainMessage): fromObject checks its shape.
+  return Buffer.from(type.encode(type.fromObject(value as PlainMessage)).finish());
 }
 
 /** Packs a plain message into a google.protobuf.Any the way Google APIs do (`type.googleapis.com/...`). */
-export function packAny(fullName: string, value: PlainMessage): PackedAny {
+export function packAny(fullName: string, value: object): PackedAny {
   // protobufjs' bundled Any keeps the snake_case field name even when other names are camelCased.
   return {type_url: `type.googleapis.com/${fullName}`, value: encodePlain(fullName, value)};
 }
