@@ -2,14 +2,15 @@
  * Safe extraction of an uploaded source archive (.tar.gz, .tgz or .zip) into a fresh folder.
  * Nothing is ever written outside it, and a refused archive leaves nothing behind.
  */
-import {lstat, mkdir, open, readdir, rm, stat} from 'node:fs/promises';
+import {lstat, mkdir, readdir, rm, stat} from 'node:fs/promises';
 import {join} from 'node:path';
 import {createGunzip} from 'node:zlib';
+import {extractEntries} from './archive-entry';
 import {Budget, DEFAULT_LIMITS, ExtractError, type ExtractLimits} from './extract-limits';
 import {consumeFile} from './read-stream';
 import {SafeTree} from './safe-tree';
-import {readTar} from './tar-reader';
-import {readZip} from './zip-reader';
+import {tarEntries} from './tar-entries';
+import {zipEntries} from './zip-entries';
 
 export {DEFAULT_LIMITS, ExtractError, type ExtractLimits} from './extract-limits';
 
@@ -43,16 +44,9 @@ export async function extractArchive(archivePath: string, objectName: string, de
   await mkdir(dest, {mode: 0o755});
   const tree = new SafeTree(dest);
   try {
-    if (format === 'zip') {
-      const fh = await open(archivePath, 'r');
-      try {
-        await readZip(archivePath, fh, size, tree, budget);
-      } finally {
-        await fh.close();
-      }
-    } else {
-      await consumeFile(archivePath, undefined, createGunzip(), (chunks) => readTar(chunks, tree, budget));
-    }
+    const meter = (n: number, entry: string) => budget.expanded(n, entry);
+    if (format === 'zip') await extractEntries(zipEntries(archivePath, meter), tree, budget);
+    else await consumeFile(archivePath, undefined, createGunzip(), (chunks) => extractEntries(tarEntries(chunks, meter), tree, budget));
     await tree.finish();
   } catch (err) {
     await rm(dest, {recursive: true, force: true});

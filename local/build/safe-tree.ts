@@ -5,19 +5,9 @@
  */
 import {chmod, link, lstat, mkdir, open, readdir, readlink, rm, symlink, unlink, type FileHandle} from 'node:fs/promises';
 import {join, sep} from 'node:path';
+import type {ArchiveEntry} from './archive-entry';
 import {ExtractError} from './extract-limits';
 import {checkPathLength, linkRefusal, linkTarget, resolveLink, safeRelative} from './tree-policy';
-
-/** An entry as both archive formats describe it. */
-export interface ArchiveEntry {
-  name: string;
-  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'special';
-  /** For `special`: what it is (FIFO, character device, ...), for the refusal. */
-  kind?: string;
-  mode: number;
-  /** Symlink target (relative to the link's folder), or hard link target (relative to the archive root). */
-  linkTarget?: string;
-}
 
 /** Receives the bytes of one file entry. */
 export interface EntryWriter {
@@ -35,7 +25,7 @@ export class SafeTree {
   /** Creates what `entry` describes; for a file, returns the writer of its bytes. */
   async add(entry: ArchiveEntry): Promise<EntryWriter | undefined> {
     const {name} = entry;
-    if (entry.type === 'special') {
+    if (entry.type === 'other') {
       throw new ExtractError(`entry "${name}" is a ${entry.kind}; only files, directories and links are allowed`, name);
     }
     const rel = safeRelative(name);

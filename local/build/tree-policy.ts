@@ -1,10 +1,10 @@
 /**
  * What an extracted tree may contain, decided without touching the disk: which names are
  * acceptable, and where a symlink really leads once every other link in the archive is
- * followed. SafeTree applies it; the archive readers never decide for themselves.
+ * followed. SafeTree applies it; the libraries that read the archives never decide for themselves.
  */
+import type {ArchiveEntry} from './archive-entry';
 import {ExtractError} from './extract-limits';
-import type {ArchiveEntry} from './safe-tree';
 
 /** Bytes in one file or folder name (NAME_MAX of ext4, APFS, XFS ...). */
 export const NAME_MAX = 255;
@@ -53,7 +53,7 @@ export function checkPathLength(dest: string, rel: string, entry: string): void 
  * relative to its own folder, a tar hard link's to the archive root. Throws for a link with no
  * target, an absolute one, or one whose `..` climb out of the root.
  */
-export function linkTarget(entry: ArchiveEntry, rel: string): string {
+export function linkTarget(entry: Pick<ArchiveEntry, 'name' | 'type' | 'linkTarget'>, rel: string): string {
   const target = entry.linkTarget ?? '';
   const kind = entry.type === 'symlink' ? 'a symlink' : 'a hard link';
   if (!target) throw new ExtractError(`entry "${entry.name}" is ${kind} with no target`, entry.name);

@@ -1,7 +1,7 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {ExtractError} from '../../local/build/extract-limits';
-import type {ArchiveEntry} from '../../local/build/safe-tree';
+import type {ArchiveEntry} from '../../local/build/archive-entry';
 import {
   checkPathLength, linkRefusal, linkTarget, NAME_MAX, PATH_BYTES_MAX, resolveLink, safeRelative, type LinkResolution,
 } from '../../local/build/tree-policy';
@@ -74,8 +74,8 @@ describe('names and paths', () => {
       new RegExp(`^ExtractError: entry "entry-name" would have a path of ${PATH_BYTES_MAX + 1} bytes in the build folder; paths may be at most ${PATH_BYTES_MAX} bytes`));
   });
 
-  const link = (name: string, linkTarget: string, type: ArchiveEntry['type'] = 'symlink'): ArchiveEntry => ({name, type, mode: 0o777, linkTarget});
-  const linkCases: Array<{name: string; entry: ArchiveEntry; want: string | RegExp}> = [
+  const link = (name: string, linkTarget: string, type: ArchiveEntry['type'] = 'symlink'): Pick<ArchiveEntry, 'name' | 'type' | 'mode' | 'linkTarget'> => ({name, type, mode: 0o777, linkTarget});
+  const linkCases: Array<{name: string; entry: Pick<ArchiveEntry, 'name' | 'type' | 'mode' | 'linkTarget'>; want: string | RegExp}> = [
     {name: 'a symlink beside its target', entry: link('lib/a', 'b.js'), want: 'lib/b.js'},
     {name: 'a symlink up and back in', entry: link('lib/a', '../x'), want: 'x'},
     {name: 'a symlink out', entry: link('lib/a', '../../x'), want: /^entry "lib\/a" is a symlink to "\.\.\/\.\.\/x", which points outside the archive$/},
