@@ -10,7 +10,8 @@ import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
 import type {StoredBuild} from '../cloud-build/messages';
 import type {BuildRunner} from '../cloud-build/runners';
-import type {Plain} from '../grpc/protos';
+import {isPlain, listField, messageField, stringField, stringList} from '../grpc/fields';
+import type {PlainMessage} from '../grpc/protos';
 import type {LocalRegistry} from './registry';
 import type {BuildLogs} from './build-log';
 import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
@@ -66,8 +67,8 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   let locations: Promise<NpmLocations> | undefined;
   const machine: Machine = {npm, nodeDir, npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd))};
   const running = new Map<string, AbortController>();
-  // Still reads the build's fields unchecked (Plain), as buildImage does.
-  const runner = ((build: StoredBuild & Plain, control) => {
+  const runner = ((stored: StoredBuild, control) => {
+    const build = buildRequest(stored);
     const id = build.id;
     const abort = new AbortController();
     running.set(id, abort);
@@ -84,7 +85,7 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
         control.setStatus('WORKING');
         const digest = await buildImage(build, opts, machine, log, abort.signal);
         if (abort.signal.aborted) return;
-        log(`DONE: pushed ${build.images[0]}@${digest}`);
+        log(`DONE: pushed ${build.image}@${digest}`);
         control.setStatus('SUCCESS', {digest});
       } catch (err) {
         if (abort.signal.aborted) return; // timed out or cancelled: that status is already set
@@ -119,16 +120,44 @@ interface Machine {
   npmLocations(cwd: string): Promise<NpmLocations>;
 }
 
-async function buildImage(build: Plain, opts: LocalBuilderOptions, machine: Machine, log: (line: string) => void, signal: AbortSignal): Promise<string> {
-  const src = build.source?.storageSource ?? {};
+/** What the local build reads from a build, checked field by field: the emulator hands the request over as plain, untyped data. */
+interface BuildRequest {
+  id: string;
+  /** The first of `images`, the one pushed. */
+  image: string | undefined;
+  source: {bucket: string | undefined; object: string; generation: string};
+  /** The first step's env ("K=V" strings). */
+  stepEnv: string[] | undefined;
+  timeout: unknown;
+}
+
+function buildRequest(build: PlainMessage): BuildRequest {
+  const src = messageField(messageField(build, 'source') ?? {}, 'storageSource') ?? {};
+  const step = listField(build, 'steps')[0];
+  const generation = src.generation;
+  return {
+    id: stringField(build, 'id'),
+    image: stringList(build, 'images')[0],
+    source: {
+      bucket: typeof src.bucket === 'string' ? src.bucket : undefined,
+      object: stringField(src, 'object'),
+      generation: typeof generation === 'string' || typeof generation === 'number' ? String(generation) : '',
+    },
+    stepEnv: isPlain(step) && Array.isArray(step.env) ? stringList(step, 'env') : undefined,
+    timeout: build.timeout,
+  };
+}
+
+async function buildImage(build: BuildRequest, opts: LocalBuilderOptions, machine: Machine, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+  const src = build.source;
   const url = `gs://${src.bucket}/${src.object}#${src.generation}`;
-  const image: string | undefined = build.images?.[0];
+  const image = build.image;
   if (!image) throw new BuildFailure('the build names no image to push (images is empty)');
   log(`Fetching source ${url}`);
   if (src.bucket !== opts.bucket) {
     throw new BuildFailure(`the source ${url} is in bucket "${src.bucket}", but the local stack only has the bucket "${opts.bucket}"`);
   }
-  if (!readObject(opts.storeRoot, src.object, String(src.generation))) {
+  if (!readObject(opts.storeRoot, src.object, src.generation)) {
     throw new BuildFailure(`the source ${url} does not exist: generation ${src.generation} of "${src.object}" is not in the local bucket`);
   }
   const dir = join(opts.workRoot, build.id);
@@ -136,7 +165,7 @@ async function buildImage(build: Plain, opts: LocalBuilderOptions, machine: Mach
   await mkdir(dir, {recursive: true});
   let root: string;
   try {
-    const out = await extractArchive(generationPath(opts.storeRoot, src.object, String(src.generation)), src.object, join(dir, 'src'), opts.limits);
+    const out = await extractArchive(generationPath(opts.storeRoot, src.object, src.generation), src.object, join(dir, 'src'), opts.limits);
     const inner = out.root === join(dir, 'src') ? '' : `; building its top-level folder "${out.root.slice(dir.length + 5)}"`;
     log(`Extracted ${out.entries} entries (${out.bytes} bytes)${inner}`);
     root = out.root;
@@ -146,14 +175,14 @@ async function buildImage(build: Plain, opts: LocalBuilderOptions, machine: Mach
   }
   if (existsSync(join(root, 'Dockerfile'))) throw new BuildFailure(DOCKERFILE_MESSAGE);
   const pkg = readPackageJson(root);
-  const fn = functionTarget(build.steps?.[0]?.env);
+  const fn = functionTarget(build.stepEnv);
   log(fn ? `Node.js function "${fn.target}" (${fn.signatureType})` : 'Node.js application');
   const lockfile = existsSync(join(root, 'package-lock.json')) || existsSync(join(root, 'npm-shrinkwrap.json'));
   const [home, tmp] = [join(dir, 'home'), join(dir, 'tmp')];
   await Promise.all([mkdir(home), mkdir(tmp)]);
   const npmAt = await machine.npmLocations(dir);
   if (!npmAt.userconfig) log(`WARNING: ${machine.npm} did not say where its config is; npm runs with its defaults`);
-  const env = stepEnv({host: process.env, sourceRoot: root, home, tmp, nodeDir: machine.nodeDir, npm: npmAt, stepEnv: build.steps?.[0]?.env});
+  const env = stepEnv({host: process.env, sourceRoot: root, home, tmp, nodeDir: machine.nodeDir, npm: npmAt, stepEnv: build.stepEnv});
   for (const args of npmSteps(pkg, lockfile)) {
     if (signal.aborted) throw new Error('aborted');
     log(`Running: npm ${args.join(' ')}`);
