@@ -38,10 +38,20 @@ export function readPackageJson(root: string): PackageJson {
   try {
     const pkg = JSON.parse(readFileSync(path, 'utf8')) as unknown;
     if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) throw new Error('not an object');
-    return pkg as PackageJson;
+    return packageFields(pkg);
   } catch (err) {
     throw new BuildFailure(`package.json is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** The fields used here, each only when it has the type package.json gives it: a `main` that is not a string, or such a script, is left out. */
+function packageFields(pkg: {main?: unknown; scripts?: unknown}): PackageJson {
+  const out: PackageJson = {};
+  if (typeof pkg.main === 'string') out.main = pkg.main;
+  if (typeof pkg.scripts === 'object' && pkg.scripts !== null && !Array.isArray(pkg.scripts)) {
+    out.scripts = Object.fromEntries(Object.entries(pkg.scripts).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  }
+  return out;
 }
 
 /** The function target in a build step's env ("K=V" strings), if any. */
@@ -67,8 +77,10 @@ export function imageConfig(root: string, pkg: PackageJson, fn: FunctionTarget |
           `add it to the dependencies in package.json (npm install ${FF}) so it can serve the function`,
       );
     }
-    const bin = (JSON.parse(readFileSync(ffPkg, 'utf8')) as {bin?: string | Record<string, string>}).bin;
-    const main = typeof bin === 'string' ? bin : bin?.['functions-framework'] ?? 'build/src/main.js';
+    const ff = JSON.parse(readFileSync(ffPkg, 'utf8')) as {bin?: unknown} | null;
+    const bin = ff?.bin;
+    const named = typeof bin === 'object' && bin !== null ? (bin as Record<string, unknown>)['functions-framework'] : undefined;
+    const main = typeof bin === 'string' ? bin : typeof named === 'string' ? named : 'build/src/main.js';
     return {
       entrypoint: ['node', join('node_modules', FF, main), `--target=${fn.target}`, `--signature-type=${fn.signatureType}`],
       env: {...env, FUNCTION_TARGET: fn.target, FUNCTION_SIGNATURE_TYPE: fn.signatureType},
