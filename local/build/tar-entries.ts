@@ -33,7 +33,6 @@ export async function* tarEntries(input: AsyncIterable<Buffer>, meter: Meter): A
   let failure: Error | undefined;
   let ended = false;
   let lastName = START;
-  let current: ReadEntry | undefined;
   // Wakes whichever side waits: the reader for an entry, the feeder for room.
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -42,9 +41,13 @@ export async function* tarEntries(input: AsyncIterable<Buffer>, meter: Meter): A
     w?.();
   };
   const waitForNews = () => new Promise<void>((resolve) => (wake = resolve));
+  // Rejects at the first failure, to stop a read of an entry whose bytes will never come now.
+  let rejectFailed: (err: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => undefined);
   const fail = (err: Error) => {
     failure ??= err;
-    current?.destroy();
+    rejectFailed(failure);
     notify();
   };
 
@@ -100,11 +103,9 @@ export async function* tarEntries(input: AsyncIterable<Buffer>, meter: Meter): A
       const e = queue.shift();
       if (e) {
         notify(); // room for the feeder
-        current = e;
-        yield toEntry(e, () => failure);
+        yield toEntry(e, () => failure, failed);
         // Bytes nobody asked for (a link's or folder's body, a refused entry) are skipped.
         if (!failure) e.resume();
-        current = undefined;
         continue;
       }
       if (ended) break;
@@ -118,15 +119,18 @@ export async function* tarEntries(input: AsyncIterable<Buffer>, meter: Meter): A
   }
 }
 
-function toEntry(e: ReadEntry, failure: () => Error | undefined): ArchiveEntry {
+function toEntry(e: ReadEntry, failure: () => Error | undefined, failed: Promise<never>): ArchiveEntry {
   const name = e.path;
   const mode = e.mode ?? 0o644;
   const content = async function* (): AsyncGenerator<Buffer> {
-    try {
-      for await (const chunk of e) yield chunk;
-    } catch (err) {
-      // A destroyed entry's own error says only that: the reason is what destroyed it.
-      throw failure() ?? (err as Error);
+    const chunks = e[Symbol.asyncIterator]();
+    for (;;) {
+      const err = failure();
+      if (err) throw err;
+      // Raced with the failure: once the stream stops, this entry's next bytes never arrive.
+      const next = await Promise.race([chunks.next(), failed]);
+      if (next.done) break;
+      yield next.value;
     }
     const err = failure();
     if (err) throw err;
