@@ -12,13 +12,6 @@ export const PLAIN: protobuf.IConversionOptions = {enums: String, longs: String,
  */
 export type PlainMessage = Record<string, unknown>;
 
-/**
- * @deprecated {@link PlainMessage} with fields read unchecked; kept only for local/cloud-run,
- * which reads fields this way until it is typed. Use PlainMessage in new code.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the old loose type local/cloud-run still compiles against
-export type Plain = Record<string, any>;
-
 /** A google.protobuf.Any in plain form, as {@link packAny} makes it. */
 export type PackedAny = {type_url: string; value: Buffer};
 
