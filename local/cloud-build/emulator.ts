@@ -15,8 +15,6 @@ export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-js
 export {autoCompleteRunner, type BuildRunner, type BuildControl} from './runners';
 export type {BuiltImage, StoredBuild} from './messages';
 
-/** Statuses after which a build never changes again. */
-
 /** Options of {@link CloudBuildEmulator}. */
 export interface CloudBuildEmulatorOptions {
   /** If set, the only project this emulator serves; others get PERMISSION_DENIED, as a wrong project would. */
