@@ -9,7 +9,7 @@ import {mkdir, rm} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
 import type {StoredBuild} from '../cloud-build/messages';
-import type {BuildRunner} from '../cloud-build/runners';
+import type {BuildRunner} from '../cloud-build/build-runner';
 import {isPlain, listField, messageField, stringField, stringList} from '../grpc/fields';
 import type {PlainMessage} from '../grpc/protos';
 import type {LocalRegistry} from './registry';

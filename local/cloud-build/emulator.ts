@@ -8,11 +8,11 @@ import {timestamp} from '../grpc/time';
 import {buildToJson, type BuildJson} from './build-json';
 import {buildFilter} from './list-filter';
 import type {StoredBuild} from './messages';
-import {autoCompleteRunner, type BuildRunner} from './runners';
+import {autoCompleteRunner, type BuildRunner} from './build-runner';
 import {isTerminalBuildStatus} from '../../src/releases/build-statuses';
 
 export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-json';
-export {autoCompleteRunner, type BuildRunner, type BuildControl} from './runners';
+export {autoCompleteRunner, type BuildRunner, type BuildControl} from './build-runner';
 export type {BuiltImage, StoredBuild} from './messages';
 
 /** Options of {@link CloudBuildEmulator}. */
