@@ -1,8 +1,8 @@
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {RevisionsClient, ServicesClient} from '@google-cloud/run';
-import {CloudRunEmulator, type RevisionToStart} from '../../local/cloud-run/emulator';
-import {clientOptions} from '../../local/grpc/client-options';
+import {CloudRunEmulator, type RevisionToStart} from '../../../local/cloud-run/emulator';
+import {clientOptions} from '../../../local/grpc/client-options';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 

@@ -1,6 +1,6 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {missingCommand, stepFailure} from '../../local/build/step-failure';
+import {missingCommand, stepFailure} from '../../../local/build/step-failure';
 
 describe('missingCommand reads the shells npm runs scripts with', () => {
   const cases: Array<{name: string; tail: string[]; want: string | undefined}> = [

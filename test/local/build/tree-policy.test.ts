@@ -1,10 +1,10 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {ExtractError} from '../../local/build/extract-limits';
-import type {ArchiveEntry} from '../../local/build/archive-entry';
+import {ExtractError} from '../../../local/build/extract-limits';
+import type {ArchiveEntry} from '../../../local/build/archive-entry';
 import {
   checkPathLength, linkRefusal, linkTarget, NAME_MAX, PATH_BYTES_MAX, resolveLink, safeRelative, type LinkResolution,
-} from '../../local/build/tree-policy';
+} from '../../../local/build/tree-policy';
 
 describe('resolveLink follows every link in the tree, existing target or not', () => {
   const cases: Array<{name: string; links: Record<string, string>; link: string; want: LinkResolution}> = [

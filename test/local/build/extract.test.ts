@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {ExtractError, extractArchive, type ExtractLimits} from '../../local/build/extract';
+import {ExtractError, extractArchive, type ExtractLimits} from '../../../local/build/extract';
 import {tarGz, zip, type TarEntry, type ZipEntry} from './fixtures-archives';
 
 /** Extracts `archive` into base/outer/work/src; returns the result or the error, and what is left around it. */

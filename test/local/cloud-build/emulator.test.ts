@@ -1,9 +1,9 @@
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
-import {CloudBuildEmulator, type BuildJson} from '../../local/cloud-build/emulator';
-import {clientOptions} from '../../local/grpc/client-options';
-import {parseJson} from '../json';
+import {CloudBuildEmulator, type BuildJson} from '../../../local/cloud-build/emulator';
+import {clientOptions} from '../../../local/grpc/client-options';
+import {parseJson} from '../../json';
 import {operationBuildId} from './cloud-build-client';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';

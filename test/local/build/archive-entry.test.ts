@@ -5,11 +5,11 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {gunzipSync} from 'node:zlib';
 import * as tar from 'tar';
-import {extractEntries, type ArchiveEntry} from '../../local/build/archive-entry';
-import {Budget, DEFAULT_LIMITS, ExtractError, type ExtractLimits} from '../../local/build/extract-limits';
-import {SafeTree} from '../../local/build/safe-tree';
-import {tarEntries} from '../../local/build/tar-entries';
-import {zipEntries} from '../../local/build/zip-entries';
+import {extractEntries, type ArchiveEntry} from '../../../local/build/archive-entry';
+import {Budget, DEFAULT_LIMITS, ExtractError, type ExtractLimits} from '../../../local/build/extract-limits';
+import {SafeTree} from '../../../local/build/safe-tree';
+import {tarEntries} from '../../../local/build/tar-entries';
+import {zipEntries} from '../../../local/build/zip-entries';
 import {zip} from './fixtures-archives';
 
 type Source = (base: string, meter: (n: number, entry: string) => void) => AsyncIterable<ArchiveEntry> | Promise<AsyncIterable<ArchiveEntry>>;

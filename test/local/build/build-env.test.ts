@@ -1,6 +1,6 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {parseNpmLocations, stepEnv, type StepEnvInput} from '../../local/build/build-env';
+import {parseNpmLocations, stepEnv, type StepEnvInput} from '../../../local/build/build-env';
 
 // What a developer's shell plus the `npm start` that launched dropdeploy hold.
 const host: NodeJS.ProcessEnv = {

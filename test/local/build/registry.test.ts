@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {LocalRegistry} from '../../local/build/registry';
+import {LocalRegistry} from '../../../local/build/registry';
 
 // Builds happen in the system temp folder and the registry lives in `.dropdeploy/`: on many
 // machines those are two file systems (a tmpfs /tmp), where a rename fails with EXDEV. /dev/shm

@@ -4,13 +4,13 @@ import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
-import {CloudRunEmulator} from '../../local/cloud-run/emulator';
-import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../local/cloud-run/process-revision-runner';
-import {freePort} from '../../local/ports';
-import {ServiceRouter, servingRevisionUrl} from '../../local/cloud-run/router';
-import {clientOptions} from '../../local/grpc/client-options';
-import {LocalRegistry} from '../../local/build/registry';
-import {parseJson} from '../json';
+import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
+import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../../local/cloud-run/process-revision-runner';
+import {freePort} from '../../../local/ports';
+import {ServiceRouter, servingRevisionUrl} from '../../../local/cloud-run/router';
+import {clientOptions} from '../../../local/grpc/client-options';
+import {LocalRegistry} from '../../../local/build/registry';
+import {parseJson} from '../../json';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 

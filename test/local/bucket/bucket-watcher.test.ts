@@ -3,8 +3,8 @@ import {appendFileSync, mkdtempSync, readFileSync, renameSync, statSync, writeFi
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, it} from 'node:test';
-import {generationPath, type StoredObject} from '../../local/bucket/object-store';
-import {BucketWatcher, dropFile, settled, type BucketWatcherOptions, type Observed} from '../../local/bucket/watcher';
+import {generationPath, type StoredObject} from '../../../local/bucket/object-store';
+import {BucketWatcher, dropFile, settled, type BucketWatcherOptions, type Observed} from '../../../local/bucket/watcher';
 
 /** Generous: how long a test waits for something that should happen within milliseconds. */
 const PATIENCE_MS = 10_000;

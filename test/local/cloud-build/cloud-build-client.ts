@@ -2,7 +2,7 @@
  * Typed glue between the official CloudBuildClient and the tests that drive the emulator with it.
  */
 import type {protos} from '@google-cloud/cloudbuild';
-import type {BuildSpec} from '../../src/releases/build-request';
+import type {BuildSpec} from '../../../src/releases/build-request';
 
 /**
  * A BuildSpec as the client's request type: the client types the machine type as its enum, the
