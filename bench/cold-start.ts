@@ -28,7 +28,9 @@ export function rssMb(pid: number): number {
 
 /** The fields of /proc/<pid>/stat after the command name (state first). */
 function stat(pid: number | string): string[] {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
 }
 
 /** User + system CPU time from stat fields, in ms (clock ticks of 10 ms, USER_HZ 100). */
@@ -54,23 +56,45 @@ export function groupCpuMs(pgid: number): number {
 }
 
 /** Starts the Functions Framework CLI serving `target` from `source`. */
-export async function spawnFunction(opts: {source: string; target: string; signature: 'http' | 'cloudevent'; env: NodeJS.ProcessEnv}): Promise<{child: ChildProcess; url: string; stderr: () => string}> {
+export async function spawnFunction(opts: {
+  source: string;
+  target: string;
+  signature: 'http' | 'cloudevent';
+  env: NodeJS.ProcessEnv;
+}): Promise<{child: ChildProcess; url: string; stderr: () => string}> {
   const port = await freePort();
-  const child = spawn(process.execPath, [FF_MAIN, `--target=${opts.target}`, `--source=${opts.source}`, `--port=${port}`, `--signature-type=${opts.signature}`], {
-    env: {...process.env, ...opts.env}, stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT,
-  });
+  const child = spawn(
+    process.execPath,
+    [FF_MAIN, `--target=${opts.target}`, `--source=${opts.source}`, `--port=${port}`, `--signature-type=${opts.signature}`],
+    {
+      env: {...process.env, ...opts.env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT,
+    },
+  );
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-4000);
+  });
   return {child, url: `http://127.0.0.1:${port}`, stderr: () => stderr};
 }
 
 /** Sends `probe` once (an event in binary content mode); the whole response is read. */
 export async function request(url: string, probe: Probe): Promise<Response> {
-  const res = probe.kind === 'get' ? await fetch(url + probe.path) : await fetch(url, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': String(Math.random()), 'ce-source': '//bench', 'ce-type': probe.type},
-    body: JSON.stringify(probe.data),
-  });
+  const res =
+    probe.kind === 'get'
+      ? await fetch(url + probe.path)
+      : await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-specversion': '1.0',
+            'ce-id': String(Math.random()),
+            'ce-source': '//bench',
+            'ce-type': probe.type,
+          },
+          body: JSON.stringify(probe.data),
+        });
   await res.arrayBuffer();
   return res;
 }
@@ -85,7 +109,13 @@ export async function send(url: string, probe: Probe): Promise<number | undefine
 }
 
 /** Spawn → first `probe` answered 2xx; the process is killed after. */
-export async function coldStart(opts: {source: string; target: string; signature: 'http' | 'cloudevent'; env: NodeJS.ProcessEnv; probe: Probe}): Promise<ColdStart> {
+export async function coldStart(opts: {
+  source: string;
+  target: string;
+  signature: 'http' | 'cloudevent';
+  env: NodeJS.ProcessEnv;
+  probe: Probe;
+}): Promise<ColdStart> {
   const t0 = process.hrtime.bigint();
   const {child, url, stderr} = await spawnFunction(opts);
   try {

@@ -31,11 +31,13 @@ async function untilAnswers(url: string): Promise<void> {
 /** Drop → serving through the local stack, and the same work by hand. */
 export async function localEndToEnd(): Promise<Record<string, number>> {
   const events: Array<{service: string; state: string; time: number; url?: string}> = [];
-  const stack = await LocalStack.start({root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
+  const stack = await LocalStack.start({
+    root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
     onStatus: (m: Message) => {
       const d = JSON.parse(m.data.toString()) as {service: string; state: string; stateTime: string; url?: string};
       events.push({service: d.service, state: d.state, time: Date.parse(d.stateTime), url: d.url});
-    }});
+    },
+  });
   try {
     const t0 = now();
     drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello'});

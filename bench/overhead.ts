@@ -21,7 +21,11 @@ const RECEIVE_CLOCK = join(ROOT, 'bench', 'fixtures', 'receive-clock.js');
 
 /** Sends one upload event; the status and the time the function process received it. */
 async function sendUpload(url: string, object: string, generation: string): Promise<{status: number; receivedAt: number}> {
-  const res = await request(url, {kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: object, generation, size: '10', md5Hash: 'x'}});
+  const res = await request(url, {
+    kind: 'event',
+    type: 'google.cloud.storage.object.v1.finalized',
+    data: {bucket: 'dd-sources', name: object, generation, size: '10', md5Hash: 'x'},
+  });
   return {status: res.status, receivedAt: Number(res.headers.get('x-received-at'))};
 }
 
@@ -42,11 +46,21 @@ const EVENT_FUNCTIONS = {
 };
 
 /** Starts an event function with a fresh store root. */
-async function controller(env: Record<string, string>, root = `b${randomUUID().slice(0, 8)}`, variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy') {
-  const fn = await spawnFunction({...EVENT_FUNCTIONS[variant], signature: 'cloudevent', env: {
-    ...env, DROPDEPLOY_FIRESTORE_ROOT: root, NODE_OPTIONS: `--require ${RECEIVE_CLOCK}`,
-  }});
-  while (await send(fn.url, {kind: 'get', path: '/'}) === undefined) await new Promise((r) => setTimeout(r, 10));
+async function controller(
+  env: Record<string, string>,
+  root = `b${randomUUID().slice(0, 8)}`,
+  variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy',
+) {
+  const fn = await spawnFunction({
+    ...EVENT_FUNCTIONS[variant],
+    signature: 'cloudevent',
+    env: {
+      ...env,
+      DROPDEPLOY_FIRESTORE_ROOT: root,
+      NODE_OPTIONS: `--require ${RECEIVE_CLOCK}`,
+    },
+  });
+  while ((await send(fn.url, {kind: 'get', path: '/'})) === undefined) await new Promise((r) => setTimeout(r, 10));
   return fn;
 }
 
@@ -67,15 +81,24 @@ function floor(db: Firestore, cb: CloudBuildClient, config: Config) {
     const t0 = now();
     const svcRef = db.collection(`${root}_services`).doc(service);
     const srcRef = db.collection(`${root}_sources`).doc(sourceKey(source.bucket, object, generation));
-    const release = await db.runTransaction(async (t) => {
-      const [, svc] = await t.getAll(srcRef, svcRef);
-      const n = Number(svc.get('lastRelease') ?? 0) + 1;
-      const r = newRelease({service, release: n, trigger: 'upload', actor: `gs://dd-sources/${object}#${generation} (Eventarc)`, source}, new Date());
-      t.create(svcRef.collection('releases').doc(String(n).padStart(10, '0')), plain({...r, buildLease: {holder: randomUUID(), until: Date.now() + 600_000}, buildAttempts: 1}));
-      t.set(svcRef, {service, lastRelease: n}, {merge: true});
-      t.set(srcRef, {...source, service, claimTime: new Date().toISOString(), release: n});
-      return r;
-    }, {maxAttempts: 1});
+    const release = await db.runTransaction(
+      async (t) => {
+        const [, svc] = await t.getAll(srcRef, svcRef);
+        const n = Number(svc.get('lastRelease') ?? 0) + 1;
+        const r = newRelease(
+          {service, release: n, trigger: 'upload', actor: `gs://dd-sources/${object}#${generation} (Eventarc)`, source},
+          new Date(),
+        );
+        t.create(
+          svcRef.collection('releases').doc(String(n).padStart(10, '0')),
+          plain({...r, buildLease: {holder: randomUUID(), until: Date.now() + 600_000}, buildAttempts: 1}),
+        );
+        t.set(svcRef, {service, lastRelease: n}, {merge: true});
+        t.set(srcRef, {...source, service, claimTime: new Date().toISOString(), release: n});
+        return r;
+      },
+      {maxAttempts: 1},
+    );
     await cb.createBuild({projectId: config.projectId, build: buildSpec(config, release, source) as never});
     return t0;
   };
@@ -139,18 +162,27 @@ export async function perEvent(env: Record<string, string>, config: Config, buil
  * CPU share of those processes, each emulator and this process (the load, and the in-process
  * Cloud Build). `variant` 'floor' sends the same burst to the floor's function.
  */
-export async function burst(env: Record<string, string>, build: CloudBuildEmulator, emulators: {firestore: number; pubsub: number}, instances = 1, variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy') {
+export async function burst(
+  env: Record<string, string>,
+  build: CloudBuildEmulator,
+  emulators: {firestore: number; pubsub: number},
+  instances = 1,
+  variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy',
+) {
   const root = `burst${randomUUID().slice(0, 8)}`;
   const fns = await Promise.all(Array.from({length: instances}, () => controller(env, root, variant)));
   try {
     const gen = Date.now();
     const distinct = Array.from({length: 700}, (_, i) => ({object: `burst-${i % 50}/b${i}.zip`, generation: String(gen + i)}));
     const deliveries = [...distinct, ...Array.from({length: 300}, (_, i) => distinct[(i * 7) % distinct.length])]
-      .sort(() => Math.random() - 0.5).map((d, i) => ({...d, url: fns[i % instances].url}));
+      .sort(() => Math.random() - 0.5)
+      .map((d, i) => ({...d, url: fns[i % instances].url}));
     const before = build.callsTo('CreateBuild').length;
     const cpu = () => ({
-      controllers: fns.reduce((ms, fn) => ms + cpuMs(fn.child.pid!), 0), firestore: groupCpuMs(emulators.firestore),
-      pubsub: groupCpuMs(emulators.pubsub), bench: process.cpuUsage(),
+      controllers: fns.reduce((ms, fn) => ms + cpuMs(fn.child.pid!), 0),
+      firestore: groupCpuMs(emulators.firestore),
+      pubsub: groupCpuMs(emulators.pubsub),
+      bench: process.cpuUsage(),
     });
     const cpu0 = cpu();
     const t0 = now();
@@ -170,13 +202,20 @@ export async function burst(env: Record<string, string>, build: CloudBuildEmulat
     const releases = services.docs.reduce((n, d) => n + Number(d.get('lastRelease') ?? 0), 0);
     await db.terminate();
     return {
-      variant, instances, releases,
-      deliveries: deliveries.length, distinctUploads: distinct.length, seconds: Math.round(seconds * 10) / 10,
-      eventsPerSecond: Math.round(deliveries.length / seconds), redeliveries: retries,
+      variant,
+      instances,
+      releases,
+      deliveries: deliveries.length,
+      distinctUploads: distinct.length,
+      seconds: Math.round(seconds * 10) / 10,
+      eventsPerSecond: Math.round(deliveries.length / seconds),
+      redeliveries: retries,
       createBuildCalls: build.callsTo('CreateBuild').length - before,
       cpuShare: {
-        controllers: share(cpu1.controllers - cpu0.controllers), firestoreEmulator: share(cpu1.firestore - cpu0.firestore),
-        pubsubEmulator: share(cpu1.pubsub - cpu0.pubsub), benchAndCloudBuildEmulator: share(benchMs),
+        controllers: share(cpu1.controllers - cpu0.controllers),
+        firestoreEmulator: share(cpu1.firestore - cpu0.firestore),
+        pubsubEmulator: share(cpu1.pubsub - cpu0.pubsub),
+        benchAndCloudBuildEmulator: share(benchMs),
       },
     };
   } finally {

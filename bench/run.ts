@@ -28,7 +28,8 @@ function summary(runs: ColdStart[]) {
 }
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-const row = (cells: Array<string | number>, widths: number[]) => '  ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+const row = (cells: Array<string | number>, widths: number[]) =>
+  '  ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 
 async function main(): Promise<void> {
   const projectId = 'dd-bench';
@@ -44,19 +45,39 @@ async function main(): Promise<void> {
     await pubsub.createTopic('status');
     await pubsub.close();
     const env = {
-      PUBSUB_EMULATOR_HOST: pubsubEmu.host, FIRESTORE_EMULATOR_HOST: firestoreEmu.host, METADATA_SERVER_DETECTION: 'none',
-      DROPDEPLOY_PROJECT: projectId, DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
-      DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_LOG_FORMAT: 'json',
-      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`, DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
-      DROPDEPLOY_API_AUTH: 'none', DROPDEPLOY_FIRESTORE_ROOT: 'coldstart',
+      PUBSUB_EMULATOR_HOST: pubsubEmu.host,
+      FIRESTORE_EMULATOR_HOST: firestoreEmu.host,
+      METADATA_SERVER_DETECTION: 'none',
+      DROPDEPLOY_PROJECT: projectId,
+      DROPDEPLOY_REGION: 'europe-west1',
+      DROPDEPLOY_REPOSITORY: 'dropdeploy',
+      DROPDEPLOY_STATUS_TOPIC: 'status',
+      DROPDEPLOY_BUCKETS: 'dd-sources',
+      DROPDEPLOY_LOG_FORMAT: 'json',
+      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: `127.0.0.1:${buildPort}`,
+      DROPDEPLOY_CLOUD_RUN_ENDPOINT: `127.0.0.1:${runPort}`,
+      DROPDEPLOY_API_AUTH: 'none',
+      DROPDEPLOY_FIRESTORE_ROOT: 'coldstart',
     };
     // A release for the API's read path to read.
     const deps = createDeps(parseConfig(env));
-    await (await deps.store()).claimSource('readme', {bucket: 'dd-sources', object: 'readme/v1.zip', generation: '1'}, {trigger: 'upload', actor: 'bench'}, new Date(), {holder: 'bench', leaseMs: 1});
+    await (
+      await deps.store()
+    ).claimSource(
+      'readme',
+      {bucket: 'dd-sources', object: 'readme/v1.zip', generation: '1'},
+      {trigger: 'upload', actor: 'bench'},
+      new Date(),
+      {holder: 'bench', leaseMs: 1},
+    );
     await deps.close();
 
     let gen = Date.now() * 1000;
-    const upload = (): Probe => ({kind: 'event', type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'dd-sources', name: `cold/${gen}.zip`, generation: String(gen++), size: '10'}});
+    const upload = (): Probe => ({
+      kind: 'event',
+      type: 'google.cloud.storage.object.v1.finalized',
+      data: {bucket: 'dd-sources', name: `cold/${gen}.zip`, generation: String(gen++), size: '10'},
+    });
     const read: Probe = {kind: 'get', path: '/v1/services/readme/releases/1'};
     const variants = {
       bareEvent: {source: SOURCES.bare, target: 'bare', signature: 'cloudevent' as const, probe: upload},
@@ -73,20 +94,29 @@ async function main(): Promise<void> {
       }
     }
     const cs = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, summary(v)]));
-    console.log(`\ncold start: spawn → first request answered (median of ${RUNS}; event = an upload that makes a release and starts its build)`);
+    console.log(
+      `\ncold start: spawn → first request answered (median of ${RUNS}; event = an upload that makes a release and starts its build)`,
+    );
     const w = [52, 8, 8];
     console.log(row(['function', 'ms', 'RSS MB'], w));
     const label: Record<string, string> = {
-      bareEvent: '(a) bare Functions Framework, event', floorEvent: '(b) floor: FF + the upload path\'s clients + calls',
-      dropdeployEvent: '(c) dropdeploy event function', bareHttp: '(a) bare Functions Framework, HTTP',
-      floorHttp: '(b) floor: FF + Firestore + one read', dropdeployHttp: '(c) dropdeploy API, GET a release',
+      bareEvent: '(a) bare Functions Framework, event',
+      floorEvent: "(b) floor: FF + the upload path's clients + calls",
+      dropdeployEvent: '(c) dropdeploy event function',
+      bareHttp: '(a) bare Functions Framework, HTTP',
+      floorHttp: '(b) floor: FF + Firestore + one read',
+      dropdeployHttp: '(c) dropdeploy API, GET a release',
     };
     for (const [k, v] of Object.entries(cs)) console.log(row([label[k], v.medianMs, v.medianRssMb], w));
     const coldRatios = {
-      eventVsBare: ratio(cs.dropdeployEvent.medianMs, cs.bareEvent.medianMs), eventVsFloor: ratio(cs.dropdeployEvent.medianMs, cs.floorEvent.medianMs),
-      httpVsBare: ratio(cs.dropdeployHttp.medianMs, cs.bareHttp.medianMs), httpVsFloor: ratio(cs.dropdeployHttp.medianMs, cs.floorHttp.medianMs),
+      eventVsBare: ratio(cs.dropdeployEvent.medianMs, cs.bareEvent.medianMs),
+      eventVsFloor: ratio(cs.dropdeployEvent.medianMs, cs.floorEvent.medianMs),
+      httpVsBare: ratio(cs.dropdeployHttp.medianMs, cs.bareHttp.medianMs),
+      httpVsFloor: ratio(cs.dropdeployHttp.medianMs, cs.floorHttp.medianMs),
     };
-    console.log(`  ratios: event c/a ${coldRatios.eventVsBare}, c/b ${coldRatios.eventVsFloor}; http c/a ${coldRatios.httpVsBare}, c/b ${coldRatios.httpVsFloor}`);
+    console.log(
+      `  ratios: event c/a ${coldRatios.eventVsBare}, c/b ${coldRatios.eventVsFloor}; http c/a ${coldRatios.httpVsBare}, c/b ${coldRatios.httpVsFloor}`,
+    );
 
     const {dropdeploy: ours, floor: base} = await perEvent(env, parseConfig(env), build, EVENTS);
     const overheadRatio = ratio(ours.latency.p50, base.latency.p50);
@@ -96,7 +126,9 @@ async function main(): Promise<void> {
     console.log(row(['dropdeploy: event received →', ours.latency.p50, ours.latency.p95, ours.latency.p99], w2));
     console.log(row(['floor: the same API calls made directly', base.latency.p50, base.latency.p95, base.latency.p99], w2));
     console.log(row(['dropdeploy: event sent → (with the HTTP hop)', ours.fromSent.p50, ours.fromSent.p95, ours.fromSent.p99], w2));
-    console.log(`  ratio p50 ${overheadRatio} (received), ${ratio(ours.fromSent.p50, base.latency.p50)} (sent); controller CPU ${ours.cpuMsPerEvent} ms per event`);
+    console.log(
+      `  ratio p50 ${overheadRatio} (received), ${ratio(ours.fromSent.p50, base.latency.p50)} (sent); controller CPU ${ours.cpuMsPerEvent} ms per event`,
+    );
 
     const bursts: Array<Awaited<ReturnType<typeof burst>>> = [];
     const emus = {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup};
@@ -108,21 +140,31 @@ async function main(): Promise<void> {
     }
     const pct = (x: number) => `${Math.round(x * 100)}%`;
     const cores = (await import('node:os')).cpus().length;
-    console.log(`\nburst: 1000 deliveries (700 distinct uploads, 30% duplicates) over 50 services, 50 in flight; CPU as a share of one core (${cores} cores)`);
+    console.log(
+      `\nburst: 1000 deliveries (700 distinct uploads, 30% duplicates) over 50 services, 50 in flight; CPU as a share of one core (${cores} cores)`,
+    );
     for (const b of bursts) {
       const who = b.variant === 'floor' ? 'floor' : 'dropdeploy';
-      console.log(`  ${who}, ${b.instances} instance${b.instances > 1 ? 's' : ''}: ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`);
-      console.log(`    CPU: ${who} ${pct(b.cpuShare.controllers)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`);
+      console.log(
+        `  ${who}, ${b.instances} instance${b.instances > 1 ? 's' : ''}: ${b.eventsPerSecond} events/s (${b.seconds} s); releases ${b.releases}, CreateBuild calls ${b.createBuildCalls} (distinct uploads ${b.distinctUploads}); redeliveries ${b.redeliveries}`,
+      );
+      console.log(
+        `    CPU: ${who} ${pct(b.cpuShare.controllers)}, Firestore emulator ${pct(b.cpuShare.firestoreEmulator)}, Pub/Sub emulator ${pct(b.cpuShare.pubsubEmulator)}, load + Cloud Build emulator ${pct(b.cpuShare.benchAndCloudBuildEmulator)}`,
+      );
     }
     const burstRatios = [1, 2].map((instances) => {
       const of = (variant: string) => bursts.find((b) => b.variant === variant && b.instances === instances)!.eventsPerSecond;
       return {instances, dropdeployVsFloor: ratio(of('dropdeploy'), of('floor'))};
     });
-    console.log(`  throughput dropdeploy/floor: ${burstRatios.map((r) => `${r.dropdeployVsFloor} (${r.instances} instance${r.instances > 1 ? 's' : ''})`).join(', ')}`);
+    console.log(
+      `  throughput dropdeploy/floor: ${burstRatios.map((r) => `${r.dropdeployVsFloor} (${r.instances} instance${r.instances > 1 ? 's' : ''})`).join(', ')}`,
+    );
 
     const e2e = await localEndToEnd();
-    console.log('\nlocal end to end (npm start\'s stack, examples/hello-app), ms');
-    console.log(`  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, warm ${e2e.warmDropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`);
+    console.log("\nlocal end to end (npm start's stack, examples/hello-app), ms");
+    console.log(
+      `  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, warm ${e2e.warmDropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
+    );
 
     const results = {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},

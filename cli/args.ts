@@ -7,7 +7,15 @@
 import {Command as Commander, CommanderError} from 'commander';
 import {UsageError} from './errors';
 import {
-  COMMANDS, COMMAND_NAMES, DEFAULT_LIMIT, DEFAULT_TIMEOUT_SECONDS, GLOBAL_OPTIONS, flagOf, isCommand, usageOf, type CommandName,
+  COMMANDS,
+  COMMAND_NAMES,
+  DEFAULT_LIMIT,
+  DEFAULT_TIMEOUT_SECONDS,
+  GLOBAL_OPTIONS,
+  flagOf,
+  isCommand,
+  usageOf,
+  type CommandName,
 } from './syntax';
 
 export {DEFAULT_TIMEOUT_SECONDS, type CommandName};
@@ -71,18 +79,18 @@ class HelpRequested extends Error {
  * The program, built afresh for each parse (commander keeps parsed values on it). `write` gets
  * the help commander prints; `ran` is told which command the line names once it is well formed.
  */
-function program(
-  write: (text: string) => void,
-  ran: (name: CommandName, cmd: Commander) => void,
-  argv: readonly string[] = [],
-): Commander {
+function program(write: (text: string) => void, ran: (name: CommandName, cmd: Commander) => void, argv: readonly string[] = []): Commander {
   const root = new Commander('dropdeploy')
-    .description('The releases of services deployed by dropdeploy, through the controller\'s HTTP API.')
+    .description("The releases of services deployed by dropdeploy, through the controller's HTTP API.")
     .usage('<command> [options]')
     .helpOption('-h, --help', 'show help')
     .configureOutput({
-      writeOut: write, writeErr: () => undefined,
-      getOutHelpWidth: () => 100, getErrHelpWidth: () => 100, getOutHasColors: () => false, getErrHasColors: () => false,
+      writeOut: write,
+      writeErr: () => undefined,
+      getOutHelpWidth: () => 100,
+      getErrHelpWidth: () => 100,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
     })
     .configureHelp({
       showGlobalOptions: true,
@@ -91,7 +99,9 @@ function program(
         return isCommand(n) ? usageOf(n) : `dropdeploy ${c.usage()}`;
       },
     })
-    .exitOverride((e) => { throw refusal(e, root, undefined, argv); })
+    .exitOverride((e) => {
+      throw refusal(e, root, undefined, argv);
+    })
     .addHelpText('after', AFTER_HELP);
   for (const o of GLOBAL_OPTIONS) root.option(o.flags, o.description);
   for (const name of COMMAND_NAMES) {
@@ -99,7 +109,11 @@ function program(
     const cmd = root.command(name).description(spec.summary);
     for (const a of spec.args) cmd.argument(a.name, a.description);
     for (const o of spec.options) cmd.option(o.flags, o.description);
-    cmd.exitOverride((e) => { throw refusal(e, cmd, name, argv); }).action(() => ran(name, cmd));
+    cmd
+      .exitOverride((e) => {
+        throw refusal(e, cmd, name, argv);
+      })
+      .action(() => ran(name, cmd));
   }
   return root;
 }
@@ -107,7 +121,13 @@ function program(
 /** Parses argv (without `node` and the script); throws {@link UsageError}. */
 export function parseArgs(argv: readonly string[]): Invocation {
   let parsed: Invocation | undefined;
-  const root = program(() => undefined, (name, cmd) => { parsed = invocation(name, cmd, root); }, argv);
+  const root = program(
+    () => undefined,
+    (name, cmd) => {
+      parsed = invocation(name, cmd, root);
+    },
+    argv,
+  );
   try {
     root.parse(argv, {from: 'user'});
   } catch (e) {
@@ -122,8 +142,13 @@ export function parseArgs(argv: readonly string[]): Invocation {
 /** The help text: of every command, or of one. */
 export function helpText(topic?: CommandName): string {
   let text = '';
-  const root = program((t) => { text += t; }, () => undefined);
-  (topic ? root.commands.find((c) => c.name() === topic) ?? root : root).outputHelp();
+  const root = program(
+    (t) => {
+      text += t;
+    },
+    () => undefined,
+  );
+  (topic ? (root.commands.find((c) => c.name() === topic) ?? root) : root).outputHelp();
   return text;
 }
 
@@ -141,8 +166,10 @@ function refusal(e: CommanderError, cmd: Commander, name: CommandName | undefine
       const word = cmd.args.find((a) => !a.startsWith('-'));
       return word === undefined ? new HelpRequested() : isCommand(word) ? new HelpRequested(word) : unknownCommand(word);
     }
-    case 'commander.help': return usageError('no command given');
-    case 'commander.unknownCommand': return usageError(`unknown command "${cmd.args[0]}"${didYouMean}`);
+    case 'commander.help':
+      return usageError('no command given');
+    case 'commander.unknownCommand':
+      return usageError(`unknown command "${cmd.args[0]}"${didYouMean}`);
     case 'commander.unknownOption': {
       const flag = /^unknown option '(.*)'/.exec(said)?.[1];
       return flag !== undefined ? unknownOption(flag, name, didYouMean) : usageError(said, at);
@@ -159,7 +186,8 @@ function refusal(e: CommanderError, cmd: Commander, name: CommandName | undefine
       const extra = cmd.args[cmd.registeredArguments.length];
       return usageError(`${name ?? 'dropdeploy'}: unexpected argument "${extra}"`, at);
     }
-    default: return usageError(said, at);
+    default:
+      return usageError(said, at);
   }
 }
 
@@ -202,21 +230,28 @@ function invocation(name: CommandName, cmd: Commander, root: Commander): Invocat
 function command(name: CommandName, args: string[], o: {limit?: string; source?: string}): Command {
   const [first, second] = args;
   switch (name) {
-    case 'services': return {name};
+    case 'services':
+      return {name};
     case 'releases': {
       const limit = o.limit !== undefined ? wholeNumber('--limit', o.limit, name) : DEFAULT_LIMIT;
       return {name, service: serviceArg(first, name), limit};
     }
-    case 'status': return {name, service: serviceArg(first, name)};
+    case 'status':
+      return {name, service: serviceArg(first, name)};
     case 'redeploy': {
       const source = o.source !== undefined ? parseSource(value('--source', o.source, name)) : undefined;
       return {name, service: serviceArg(first, name), ...(source ? {source} : {})};
     }
-    case 'rollback': return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
-    case 'logs': return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
+    case 'rollback':
+      return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
+    case 'logs':
+      return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
     case 'completion':
       if (first !== 'bash') {
-        throw usageError(`completion: there is a script for bash, not for "${first}" (zsh can load it after \`${ZSH_BASHCOMPINIT}\`)`, name);
+        throw usageError(
+          `completion: there is a script for bash, not for "${first}" (zsh can load it after \`${ZSH_BASHCOMPINIT}\`)`,
+          name,
+        );
       }
       return {name, shell: first};
     case 'help':
@@ -239,7 +274,8 @@ function wholeNumber(flag: string, raw: string, cmd: CommandName): number {
 
 function serviceArg(raw: string, cmd: CommandName): string {
   // The API checks the name in full; this only catches what cannot be a path segment.
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(raw)) throw usageError(`"${raw}" is not a service name (lowercase letters, digits and hyphens, a letter first)`, cmd);
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(raw))
+    throw usageError(`"${raw}" is not a service name (lowercase letters, digits and hyphens, a letter first)`, cmd);
   return raw;
 }
 
@@ -254,7 +290,9 @@ const SOURCE_HINT = 'expected gs://BUCKET/OBJECT#GENERATION, e.g. gs://my-source
 
 /** Parses `gs://BUCKET/OBJECT#GENERATION` strictly; throws {@link UsageError} naming the problem. */
 export function parseSource(raw: string): SourceRef {
-  const fail = (problem: string): never => { throw usageError(`--source "${raw}": ${problem}; ${SOURCE_HINT}`, 'redeploy'); };
+  const fail = (problem: string): never => {
+    throw usageError(`--source "${raw}": ${problem}; ${SOURCE_HINT}`, 'redeploy');
+  };
   if (!raw.startsWith('gs://')) fail('not a gs:// URL');
   const rest = raw.slice('gs://'.length);
   const slash = rest.indexOf('/');

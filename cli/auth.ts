@@ -37,10 +37,15 @@ async function adcSigner(audience: string): Promise<IdTokenSigner> {
 }
 
 /** Returns the headers to add to each request; a minted token is refreshed by the library when it expires. */
-export function authHeaders(plan: AuthPlan, signer: (audience: string) => Promise<IdTokenSigner> = adcSigner): () => Promise<Record<string, string>> {
+export function authHeaders(
+  plan: AuthPlan,
+  signer: (audience: string) => Promise<IdTokenSigner> = adcSigner,
+): () => Promise<Record<string, string>> {
   switch (plan.kind) {
-    case 'none': return () => Promise.resolve({});
-    case 'token': return () => Promise.resolve({authorization: `Bearer ${plan.token}`});
+    case 'none':
+      return () => Promise.resolve({});
+    case 'token':
+      return () => Promise.resolve({authorization: `Bearer ${plan.token}`});
     case 'adc': {
       let client: Promise<IdTokenSigner> | undefined;
       return async () => {
@@ -60,8 +65,10 @@ export function authHeaders(plan: AuthPlan, signer: (audience: string) => Promis
 }
 
 function noCredentials(audience: string, err: unknown): CliError {
-  return new CliError(`could not get a Google ID token for ${audience}: ${(err as Error).message}\n` +
-    'To fix it, either:\n' +
-    '  gcloud auth application-default login --impersonate-service-account=SA_EMAIL   (user credentials alone cannot mint ID tokens; a service account key in GOOGLE_APPLICATION_CREDENTIALS or running on Google Cloud works too)\n' +
-    `  export DROPDEPLOY_ID_TOKEN=$(gcloud auth print-identity-token --audiences=${audience})   (a ready-made token, valid for an hour)`);
+  return new CliError(
+    `could not get a Google ID token for ${audience}: ${(err as Error).message}\n` +
+      'To fix it, either:\n' +
+      '  gcloud auth application-default login --impersonate-service-account=SA_EMAIL   (user credentials alone cannot mint ID tokens; a service account key in GOOGLE_APPLICATION_CREDENTIALS or running on Google Cloud works too)\n' +
+      `  export DROPDEPLOY_ID_TOKEN=$(gcloud auth print-identity-token --audiences=${audience})   (a ready-made token, valid for an hour)`,
+  );
 }

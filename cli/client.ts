@@ -66,7 +66,7 @@ export class ApiClient {
       const retryIn = this.retryDelaysMs[attempt];
       let res: Response;
       try {
-        const headers: Record<string, string> = {accept: 'application/json', ...await this.opts.headers()};
+        const headers: Record<string, string> = {accept: 'application/json', ...(await this.opts.headers())};
         if (body !== undefined) headers['content-type'] = 'application/json';
         if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
         res = await this.fetch(url, {method, headers, ...(body !== undefined ? {body: JSON.stringify(body)} : {})});
@@ -104,7 +104,10 @@ function networkProblem(baseUrl: string, err: unknown): {message: string; refuse
   if (code === 'ECONNREFUSED' && isLocalUrl(baseUrl)) {
     return {message: `cannot reach the dropdeploy API at ${baseUrl} (connection refused): is \`npm start\` running?`, refusedLocally: true};
   }
-  return {message: `cannot reach the dropdeploy API at ${baseUrl}: ${detail}; check the URL and your network, then try again`, refusedLocally: false};
+  return {
+    message: `cannot reach the dropdeploy API at ${baseUrl}: ${detail}; check the URL and your network, then try again`,
+    refusedLocally: false,
+  };
 }
 
 /** Turns an error answer into a message that says what to do. */
@@ -115,14 +118,20 @@ export function explain(httpStatus: number, text: string, service?: string): Api
     const e = (JSON.parse(text) as {error?: {status?: string; message?: string}}).error;
     if (e?.message) message = e.message;
     if (e?.status) status = e.status;
-  } catch { /* not the API's JSON: keep the raw text */ }
+  } catch {
+    /* not the API's JSON: keep the raw text */
+  }
   if (httpStatus === 404 && service !== undefined && message.startsWith('dropdeploy manages no service')) {
     return new ApiCallError(`dropdeploy manages no service ${service}; see \`dropdeploy services\``, httpStatus, status);
   }
   if (httpStatus === 401 || httpStatus === 403) {
-    return new ApiCallError(`the API refused the call (${httpStatus} ${status}): ${message}\n` +
-      'Callers need roles/run.invoker on the dropdeploy API\'s Cloud Run service, and must be listed in ' +
-      'DROPDEPLOY_ADMIN_PRINCIPALS when the controller sets it.', httpStatus, status);
+    return new ApiCallError(
+      `the API refused the call (${httpStatus} ${status}): ${message}\n` +
+        "Callers need roles/run.invoker on the dropdeploy API's Cloud Run service, and must be listed in " +
+        'DROPDEPLOY_ADMIN_PRINCIPALS when the controller sets it.',
+      httpStatus,
+      status,
+    );
   }
   if (httpStatus === 503) return new ApiCallError(`the API is unavailable (503): ${message}; try again in a minute`, httpStatus, status);
   return new ApiCallError(`${message} (${httpStatus} ${status})`, httpStatus, status);

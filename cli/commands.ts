@@ -49,12 +49,16 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
       return 0;
     }
     case 'logs': {
-      const r = cmd.release !== undefined
-        ? await client.getRelease(cmd.service, cmd.release)
-        : (await newest(client, cmd.service, 1, (x) => x.buildLogUrl !== undefined))[0];
+      const r =
+        cmd.release !== undefined
+          ? await client.getRelease(cmd.service, cmd.release)
+          : (await newest(client, cmd.service, 1, (x) => x.buildLogUrl !== undefined))[0];
       if (!r) throw new CliError(`no release of ${cmd.service} has been built yet`);
       if (!r.buildLogUrl) {
-        const why = r.rollbackOf !== undefined ? `it is a rollback to v${r.rollbackOf}, which deploys an image without building; try \`dropdeploy logs ${cmd.service} ${r.rollbackOf}\`` : `it is ${r.state} and no build was started`;
+        const why =
+          r.rollbackOf !== undefined
+            ? `it is a rollback to v${r.rollbackOf}, which deploys an image without building; try \`dropdeploy logs ${cmd.service} ${r.rollbackOf}\``
+            : `it is ${r.state} and no build was started`;
         throw new CliError(`v${r.release} of ${cmd.service} has no build log: ${why}`);
       }
       if (opts.json) json(r);
@@ -64,9 +68,10 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
     case 'redeploy':
     case 'rollback': {
       const key = env.newKey();
-      const started = cmd.name === 'redeploy'
-        ? await client.redeploy(cmd.service, cmd.source, key)
-        : await client.rollback(cmd.service, cmd.release, key);
+      const started =
+        cmd.name === 'redeploy'
+          ? await client.redeploy(cmd.service, cmd.source, key)
+          : await client.rollback(cmd.service, cmd.release, key);
       return follow(started, cmd.name, opts, env);
     }
   }
@@ -96,15 +101,26 @@ async function follow(started: ApiRelease, action: string, opts: GlobalOptions, 
     return 0;
   }
   progress.write(`${what}: release v${started.release}\n`);
-  const {release, terminal} = await waitForRelease(env.client, started, progress, {timeoutMs: opts.timeoutSeconds * 1000, ...(env.pollMs ? {pollMs: env.pollMs} : {})});
+  const {release, terminal} = await waitForRelease(env.client, started, progress, {
+    timeoutMs: opts.timeoutSeconds * 1000,
+    ...(env.pollMs ? {pollMs: env.pollMs} : {}),
+  });
   if (opts.json) env.stdout.write(JSON.stringify(release, null, 2) + '\n');
   if (!terminal) {
-    throw new CliError(`v${release.release} is still ${release.state} after ${opts.timeoutSeconds}s; it goes on without this command: ` +
-      `see \`dropdeploy releases ${release.service}\`, or wait longer with --timeout`);
+    throw new CliError(
+      `v${release.release} is still ${release.state} after ${opts.timeoutSeconds}s; it goes on without this command: ` +
+        `see \`dropdeploy releases ${release.service}\`, or wait longer with --timeout`,
+    );
   }
   if (release.state === 'deployed') return 0;
-  const lines = [`dropdeploy: v${release.release} of ${release.service} ended ${release.state}` +
-    (release.error ? `: ${release.error.code}: ${release.error.message}` : release.supersededBy !== undefined ? `: a newer release, v${release.supersededBy}, took its place` : '')];
+  const lines = [
+    `dropdeploy: v${release.release} of ${release.service} ended ${release.state}` +
+      (release.error
+        ? `: ${release.error.code}: ${release.error.message}`
+        : release.supersededBy !== undefined
+          ? `: a newer release, v${release.supersededBy}, took its place`
+          : ''),
+  ];
   if (release.buildLogUrl) lines.push(`build log: ${release.buildLogUrl}`);
   env.stderr.write(lines.join('\n') + '\n');
   return EXIT_FAILURE;

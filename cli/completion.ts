@@ -21,8 +21,12 @@ function firstArgOf(name: CommandName): string[] {
 
 /** The script; bash 3.2 (macOS) and later. */
 export function bashCompletion(): string {
-  const valueFlags = new Set([...GLOBAL_OPTIONS, ...COMMAND_NAMES.flatMap((n) => COMMANDS[n].options)]
-    .map(flagOf).filter((f) => f.takesValue).map((f) => f.flag));
+  const valueFlags = new Set(
+    [...GLOBAL_OPTIONS, ...COMMAND_NAMES.flatMap((n) => COMMANDS[n].options)]
+      .map(flagOf)
+      .filter((f) => f.takesValue)
+      .map((f) => f.flag),
+  );
   const arms = [
     `    '') flags='${words(flagsOf())}'; args='${words(COMMAND_NAMES)}' ;;`,
     ...COMMAND_NAMES.map((n) => `    ${n}) flags='${words(flagsOf(n))}'; args='${words(firstArgOf(n))}' ;;`),

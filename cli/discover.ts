@@ -30,8 +30,11 @@ export function findApi(flag: string | undefined, env: Record<string, string | u
     return {url: checkUrl(apiUrl, file), from: file};
   }
   const where = env.DROPDEPLOY_LOCAL_DIR ? `no ${join(env.DROPDEPLOY_LOCAL_DIR, 'local.json')}` : `none in ${resolve(cwd)} or above`;
-  throw new CliError('where is the dropdeploy API? Pass --url URL, or set DROPDEPLOY_URL, ' +
-    `or start the local stack with \`npm start\` (it writes .dropdeploy/local.json; ${where})`, EXIT_USAGE);
+  throw new CliError(
+    'where is the dropdeploy API? Pass --url URL, or set DROPDEPLOY_URL, ' +
+      `or start the local stack with \`npm start\` (it writes .dropdeploy/local.json; ${where})`,
+    EXIT_USAGE,
+  );
 }
 
 /** The local stack's info file, if there is one. */

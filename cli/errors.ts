@@ -11,21 +11,31 @@ export const EXIT_FAILURE = 1;
 
 /** An error that ends the command with `exitCode`, printing `message`. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_FAILURE) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_FAILURE,
+  ) {
     super(message);
   }
 }
 
 /** A usage error: bad command line; `usage` is the line of the command it concerns. */
 export class UsageError extends CliError {
-  constructor(message: string, readonly usage?: string) {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
     super(message, EXIT_USAGE);
   }
 }
 
 /** An answer of the API that is an error (`{"error": {code, status, message}}`). */
 export class ApiCallError extends CliError {
-  constructor(message: string, readonly httpStatus: number, readonly status: string) {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+    readonly status: string,
+  ) {
     super(message);
   }
 }

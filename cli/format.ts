@@ -8,7 +8,16 @@ import type {ApiRelease, ApiService} from './types';
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** How long ago `time` was, short: `42s ago`, `5m ago`, `3h ago`, `2d ago`; the date beyond a month. */
@@ -49,16 +58,26 @@ export function problemOf(r: ApiRelease, max = 60): string {
 /** The releases table. */
 export function releasesTable(releases: ApiRelease[], now: Date): string {
   if (!releases.length) return 'no releases yet\n';
-  return table(['RELEASE', 'STATE', 'TRIGGER', 'CREATED', 'SOURCE', 'REVISION', 'ERROR'],
-    releases.map((r) => [`v${r.release}`, r.state, r.trigger, age(r.createTime, now), sourceOf(r), r.revision ?? '-', problemOf(r)]));
+  return table(
+    ['RELEASE', 'STATE', 'TRIGGER', 'CREATED', 'SOURCE', 'REVISION', 'ERROR'],
+    releases.map((r) => [`v${r.release}`, r.state, r.trigger, age(r.createTime, now), sourceOf(r), r.revision ?? '-', problemOf(r)]),
+  );
 }
 
 /** The services table. */
 export function servicesTable(services: ApiService[], now: Date): string {
   if (!services.length) return 'dropdeploy manages no services yet: upload a source archive to a source bucket\n';
-  return table(['SERVICE', 'DEPLOYED', 'SINCE', 'LATEST', 'REVISION', 'URL'],
-    services.map((s) => [s.service, s.deployed ? `v${s.deployed.release}` : '-', s.deployed ? age(s.deployed.time, now) : '-',
-      `v${s.lastRelease}`, s.deployed?.revision ?? '-', s.deployed?.url ?? '-']));
+  return table(
+    ['SERVICE', 'DEPLOYED', 'SINCE', 'LATEST', 'REVISION', 'URL'],
+    services.map((s) => [
+      s.service,
+      s.deployed ? `v${s.deployed.release}` : '-',
+      s.deployed ? age(s.deployed.time, now) : '-',
+      `v${s.lastRelease}`,
+      s.deployed?.revision ?? '-',
+      s.deployed?.url ?? '-',
+    ]),
+  );
 }
 
 /** `dropdeploy status`: the deployed release, and the newest one when it is another. */
@@ -75,15 +94,20 @@ export function statusText(service: ApiService, newest: ApiRelease | undefined, 
   }
   if (newest && newest.release !== d?.release) {
     const problem = problemOf(newest, 100);
-    lines.push(`newest: v${newest.release} ${newest.state} (${newest.trigger}, ${sourceOf(newest)}, ${age(newest.createTime, now)})${problem ? ` ${problem}` : ''}`);
+    lines.push(
+      `newest: v${newest.release} ${newest.state} (${newest.trigger}, ${sourceOf(newest)}, ${age(newest.createTime, now)})${problem ? ` ${problem}` : ''}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
 
 /** One progress line: a state a release reached, with the time and what is new about it. */
 export function progressLine(r: ApiRelease, entry: {state: string; time: string; reason?: string}): string {
-  const extra = entry.state === 'building' && r.buildLogUrl ? `build log: ${r.buildLogUrl}`
-    : entry.state === 'deployed' && r.url ? `${r.url}${r.revision ? ` (revision ${r.revision})` : ''}`
-      : entry.reason ?? '';
+  const extra =
+    entry.state === 'building' && r.buildLogUrl
+      ? `build log: ${r.buildLogUrl}`
+      : entry.state === 'deployed' && r.url
+        ? `${r.url}${r.revision ? ` (revision ${r.revision})` : ''}`
+        : (entry.reason ?? '');
   return `${clock(entry.time)}  v${r.release}  ${entry.state.padEnd(13)} ${extra}`.trimEnd();
 }

@@ -47,5 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   // exitCode, not exit(): lets stdout drain when it is a pipe.
-  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

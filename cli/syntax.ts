@@ -39,7 +39,7 @@ const WAIT: OptionSpec[] = [
 
 /** Options every command takes, before or after the command. */
 export const GLOBAL_OPTIONS: OptionSpec[] = [
-  {flags: '--json', description: 'print the API\'s JSON'},
+  {flags: '--json', description: "print the API's JSON"},
   {flags: '--url <URL>', description: 'the controller API (else $DROPDEPLOY_URL, else .dropdeploy/local.json of the local stack)'},
 ];
 
@@ -47,28 +47,47 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   services: {summary: 'services and their deployed release', args: [], usage: '', options: []},
   releases: {
-    summary: 'release history, newest first', args: [SERVICE], usage: '<service> [--limit N]',
+    summary: 'release history, newest first',
+    args: [SERVICE],
+    usage: '<service> [--limit N]',
     options: [{flags: '--limit <N>', description: `how many releases to show (default ${DEFAULT_LIMIT})`}],
   },
   status: {summary: 'deployed release, URL, and the newest release', args: [SERVICE], usage: '<service>', options: []},
   redeploy: {
     summary: 'rebuild and deploy (the newest source, or --source)',
-    args: [SERVICE], usage: '<service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]',
-    options: [{flags: '--source <gs://BUCKET/OBJECT#GENERATION>', description: 'the exact archive generation to build, e.g. gs://my-sources/web/v3.zip#1764320400000000'}, ...WAIT],
+    args: [SERVICE],
+    usage: '<service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]',
+    options: [
+      {
+        flags: '--source <gs://BUCKET/OBJECT#GENERATION>',
+        description: 'the exact archive generation to build, e.g. gs://my-sources/web/v3.zip#1764320400000000',
+      },
+      ...WAIT,
+    ],
   },
   rollback: {
-    summary: 'deploy an earlier release\'s image again, no rebuild',
+    summary: "deploy an earlier release's image again, no rebuild",
     args: [SERVICE, {name: '<release>', description: 'the release to go back to: 4 or v4'}],
-    usage: '<service> <release> [--no-wait] [--timeout SECONDS]', options: WAIT,
+    usage: '<service> <release> [--no-wait] [--timeout SECONDS]',
+    options: WAIT,
   },
   logs: {
-    summary: 'the build log URL', args: [SERVICE, {name: '[release]', description: 'a release (7 or v7); else the newest one that was built'}],
-    usage: '<service> [release]', options: [],
+    summary: 'the build log URL',
+    args: [SERVICE, {name: '[release]', description: 'a release (7 or v7); else the newest one that was built'}],
+    usage: '<service> [release]',
+    options: [],
   },
   completion: {
     summary: 'print the bash completion script',
-    args: [{name: '<shell>', description: 'bash; load it with: source <(dropdeploy completion bash) (in zsh, first: autoload -U +X bashcompinit && bashcompinit)'}],
-    usage: 'bash', options: [],
+    args: [
+      {
+        name: '<shell>',
+        description:
+          'bash; load it with: source <(dropdeploy completion bash) (in zsh, first: autoload -U +X bashcompinit && bashcompinit)',
+      },
+    ],
+    usage: 'bash',
+    options: [],
   },
   help: {summary: 'help on one command', args: [{name: '[command]', description: 'the command'}], usage: '[command]', options: []},
 };

@@ -20,11 +20,14 @@ export interface RunningEmulator {
 export function emulatorPrerequisiteProblem(): string | undefined {
   const gcloud = spawnSync('gcloud', ['--version'], {encoding: 'utf8'});
   if (gcloud.error || gcloud.status !== 0) {
-    return 'the gcloud CLI is not on PATH: install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) ' +
-      'with the components beta, pubsub-emulator and cloud-firestore-emulator';
+    return (
+      'the gcloud CLI is not on PATH: install the Google Cloud CLI (https://cloud.google.com/sdk/docs/install) ' +
+      'with the components beta, pubsub-emulator and cloud-firestore-emulator'
+    );
   }
   const java = spawnSync('java', ['-version'], {encoding: 'utf8'});
-  if (java.error || java.status !== 0) return 'Java is not on PATH: the emulators need a Java 11+ runtime (Debian: apt-get install openjdk-17-jre-headless)';
+  if (java.error || java.status !== 0)
+    return 'Java is not on PATH: the emulators need a Java 11+ runtime (Debian: apt-get install openjdk-17-jre-headless)';
   return undefined;
 }
 
@@ -47,15 +50,27 @@ function killGroup(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.pid === undefined) return resolve();
     const timer = setTimeout(() => {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, 3000);
     child.once('exit', () => {
       clearTimeout(timer);
       // The group may still hold the Java child for a moment after gcloud exits.
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       resolve();
     });
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { resolve(); }
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      resolve();
+    }
   });
 }
 
@@ -64,7 +79,9 @@ async function start(name: string, args: string[], timeoutMs: number): Promise<R
   const host = `127.0.0.1:${port}`;
   const child = spawn('gcloud', [...args, `--host-port=${host}`], {detached: true, stdio: ['ignore', 'pipe', 'pipe']});
   let out = '';
-  const keep = (b: Buffer) => { out = (out + b.toString()).slice(-4000); };
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-4000);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   try {
@@ -73,10 +90,15 @@ async function start(name: string, args: string[], timeoutMs: number): Promise<R
     await killGroup(child);
     throw err;
   }
-  return {name, host, processGroup: child.pid!, stop: async () => {
-    await killGroup(child);
-    await waitPortFree(port);
-  }};
+  return {
+    name,
+    host,
+    processGroup: child.pid!,
+    stop: async () => {
+      await killGroup(child);
+      await waitPortFree(port);
+    },
+  };
 }
 
 /** Starts the Pub/Sub emulator. */
@@ -94,6 +116,9 @@ export function startFirestoreEmulator(timeoutMs = 60_000): Promise<RunningEmula
  * process.env: insecure gRPC, and a universe domain given so the auth library never probes
  * the metadata server (the MetadataLookupWarning it would print).
  */
-export function pubsubEmulatorOptions(host: string, projectId: string): {projectId: string; apiEndpoint: string; emulatorMode: true; universeDomain: string} {
+export function pubsubEmulatorOptions(
+  host: string,
+  projectId: string,
+): {projectId: string; apiEndpoint: string; emulatorMode: true; universeDomain: string} {
   return {projectId, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com'};
 }

@@ -86,7 +86,10 @@ type Topic = ReturnType<PubSub['topic']>;
 
 /** A running local stack. */
 export class LocalStack {
-  private constructor(readonly info: LocalInfo, private readonly stops: Array<() => Promise<unknown>>) {}
+  private constructor(
+    readonly info: LocalInfo,
+    private readonly stops: Array<() => Promise<unknown>>,
+  ) {}
 
   /** Why the stack cannot start here, with what to install; undefined when it can. */
   static prerequisiteProblem(): string | undefined {
@@ -103,16 +106,42 @@ export class LocalStack {
       const storageApi = await startStorageApi(dirs.store, BUCKET);
       started.add(() => storageApi.close());
       const emulators = await startBuildAndRun(dirs, google.topics.builds, opts, started);
-      const env = controllerEnv({pubsub: google.pubsubHost, firestore: google.firestoreHost, cloudBuild: emulators.cloudBuildEndpoint,
-        cloudRun: emulators.cloudRunEndpoint, storage: storageApi.url}, opts.env);
+      const env = controllerEnv(
+        {
+          pubsub: google.pubsubHost,
+          firestore: google.firestoreHost,
+          cloudBuild: emulators.cloudBuildEndpoint,
+          cloudRun: emulators.cloudRunEndpoint,
+          storage: storageApi.url,
+        },
+        opts.env,
+      );
       const functions = await startFunctions(env, opts.reconcileSeconds ?? 10, log, started);
       await subscribe(google.topics, functions.events.url, opts, started);
-      await watchBucket(dirs.bucket, dirs.store, functions.events.url, opts.notifications ? google.topics.notifications : undefined, log, started);
+      await watchBucket(
+        dirs.bucket,
+        dirs.store,
+        functions.events.url,
+        opts.notifications ? google.topics.notifications : undefined,
+        log,
+        started,
+      );
       const info: LocalInfo = {
-        projectId: PROJECT, region: REGION, pubsubEmulatorHost: google.pubsubHost, firestoreEmulatorHost: google.firestoreHost,
-        cloudBuildEndpoint: emulators.cloudBuildEndpoint, cloudRunEndpoint: emulators.cloudRunEndpoint,
-        eventUrl: functions.events.url, apiUrl: functions.api.url, reconcileUrl: functions.reconcile.url,
-        bucket: BUCKET, bucketDir: dirs.bucket, statusTopic: STATUS_TOPIC, buildLogsUrl: emulators.buildLogsUrl, storageEndpoint: storageApi.url, pid: process.pid,
+        projectId: PROJECT,
+        region: REGION,
+        pubsubEmulatorHost: google.pubsubHost,
+        firestoreEmulatorHost: google.firestoreHost,
+        cloudBuildEndpoint: emulators.cloudBuildEndpoint,
+        cloudRunEndpoint: emulators.cloudRunEndpoint,
+        eventUrl: functions.events.url,
+        apiUrl: functions.api.url,
+        reconcileUrl: functions.reconcile.url,
+        bucket: BUCKET,
+        bucketDir: dirs.bucket,
+        statusTopic: STATUS_TOPIC,
+        buildLogsUrl: emulators.buildLogsUrl,
+        storageEndpoint: storageApi.url,
+        pid: process.pid,
       };
       writeLocalInfo(opts.root, info);
       return new LocalStack(info, started.stops);
@@ -138,7 +167,12 @@ interface Folders {
 }
 
 function makeFolders(opts: LocalStackOptions, started: Started): Folders {
-  const dirs = {bucket: opts.bucketDir ?? join(opts.root, 'bucket'), store: join(opts.root, 'store'), registry: join(opts.root, 'registry'), logs: join(opts.root, 'logs')};
+  const dirs = {
+    bucket: opts.bucketDir ?? join(opts.root, 'bucket'),
+    store: join(opts.root, 'store'),
+    registry: join(opts.root, 'registry'),
+    logs: join(opts.root, 'logs'),
+  };
   for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
   const work = mkdtempSync(join(tmpdir(), 'dropdeploy-builds-'));
   started.add(() => rm(work, {recursive: true, force: true}));
@@ -146,44 +180,77 @@ function makeFolders(opts: LocalStackOptions, started: Started): Folders {
 }
 
 /** The official Pub/Sub and Firestore emulators, and the stack's topics. */
-async function startGcloudEmulators(started: Started): Promise<{pubsubHost: string; firestoreHost: string; topics: {status: Topic; builds: Topic; notifications: Topic}}> {
+async function startGcloudEmulators(
+  started: Started,
+): Promise<{pubsubHost: string; firestoreHost: string; topics: {status: Topic; builds: Topic; notifications: Topic}}> {
   const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
-  started.add(() => pubsubEmu.stop(), () => firestoreEmu.stop());
+  started.add(
+    () => pubsubEmu.stop(),
+    () => firestoreEmu.stop(),
+  );
   const pubsub = new PubSub(pubsubEmulatorOptions(pubsubEmu.host, PROJECT));
   started.add(() => pubsub.close());
-  const [status, builds, notifications] = await Promise.all([STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]));
+  const [status, builds, notifications] = await Promise.all(
+    [STATUS_TOPIC, 'cloud-builds', 'dropdeploy-notifications'].map(async (t) => (await pubsub.createTopic(t))[0]),
+  );
   return {pubsubHost: pubsubEmu.host, firestoreHost: firestoreEmu.host, topics: {status, builds, notifications}};
 }
 
 /** The Cloud Build emulator with the local builder, and the Cloud Run emulator with revisions as processes. */
-async function startBuildAndRun(dirs: Folders, buildsTopic: Topic, opts: LocalStackOptions, started: Started): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string}> {
+async function startBuildAndRun(
+  dirs: Folders,
+  buildsTopic: Topic,
+  opts: LocalStackOptions,
+  started: Started,
+): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string}> {
   const registry = new LocalRegistry(dirs.registry);
   const logs = new BuildLogs();
   const logServer: LogServer = await startLogServer(logs);
   started.add(() => logServer.close());
   const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: dirs.work, logs});
   const publishBuild = publishToCloudBuildsTopic(buildsTopic);
-  const cloudBuild = new CloudBuildEmulator({runner: builder, logBaseUrl: logServer.url, onStatus: (b) => {
-    // CancelBuild only changes the status; the builder must also stop the build's processes.
-    if (b.status === 'CANCELLED') builder.cancel(b.id);
-    return publishBuild(b);
-  }});
+  const cloudBuild = new CloudBuildEmulator({
+    runner: builder,
+    logBaseUrl: logServer.url,
+    onStatus: (b) => {
+      // CancelBuild only changes the status; the builder must also stop the build's processes.
+      if (b.status === 'CANCELLED') builder.cancel(b.id);
+      return publishBuild(b);
+    },
+  });
   const runner: ProcessRevisionRunner = createProcessRevisionRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
   const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
   const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
-  started.add(() => cloudBuild.stop(), async () => { await cloudRun.stop(); await runner.stopAll(); await router.close(); });
+  started.add(
+    () => cloudBuild.stop(),
+    async () => {
+      await cloudRun.stop();
+      await runner.stopAll();
+      await router.close();
+    },
+  );
   return {cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, buildLogsUrl: logServer.url};
 }
 
 /** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */
-function controllerEnv(endpoints: {pubsub: string; firestore: string; cloudBuild: string; cloudRun: string; storage: string}, extra: Record<string, string> = {}): Record<string, string> {
+function controllerEnv(
+  endpoints: {pubsub: string; firestore: string; cloudBuild: string; cloudRun: string; storage: string},
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
-    PUBSUB_EMULATOR_HOST: endpoints.pubsub, FIRESTORE_EMULATOR_HOST: endpoints.firestore, METADATA_SERVER_DETECTION: 'none',
-    DROPDEPLOY_PROJECT: PROJECT, DROPDEPLOY_REGION: REGION, DROPDEPLOY_REPOSITORY: 'dropdeploy',
-    DROPDEPLOY_STATUS_TOPIC: STATUS_TOPIC, DROPDEPLOY_BUCKETS: BUCKET,
-    DROPDEPLOY_CLOUD_BUILD_ENDPOINT: endpoints.cloudBuild, DROPDEPLOY_CLOUD_RUN_ENDPOINT: endpoints.cloudRun,
-    DROPDEPLOY_LOG_FORMAT: 'json', DROPDEPLOY_STORAGE_ENDPOINT: endpoints.storage,
+    PUBSUB_EMULATOR_HOST: endpoints.pubsub,
+    FIRESTORE_EMULATOR_HOST: endpoints.firestore,
+    METADATA_SERVER_DETECTION: 'none',
+    DROPDEPLOY_PROJECT: PROJECT,
+    DROPDEPLOY_REGION: REGION,
+    DROPDEPLOY_REPOSITORY: 'dropdeploy',
+    DROPDEPLOY_STATUS_TOPIC: STATUS_TOPIC,
+    DROPDEPLOY_BUCKETS: BUCKET,
+    DROPDEPLOY_CLOUD_BUILD_ENDPOINT: endpoints.cloudBuild,
+    DROPDEPLOY_CLOUD_RUN_ENDPOINT: endpoints.cloudRun,
+    DROPDEPLOY_LOG_FORMAT: 'json',
+    DROPDEPLOY_STORAGE_ENDPOINT: endpoints.storage,
     // The local API listens on loopback only and has no callers to tell apart.
     DROPDEPLOY_API_AUTH: 'none',
     // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.
@@ -193,7 +260,12 @@ function controllerEnv(endpoints: {pubsub: string; firestore: string; cloudBuild
 }
 
 /** The controller's three functions, and the reconciler's schedule. */
-async function startFunctions(env: Record<string, string>, reconcileSeconds: number, log: Log, started: Started): Promise<{events: RunningFunction; api: RunningFunction; reconcile: RunningFunction}> {
+async function startFunctions(
+  env: Record<string, string>,
+  reconcileSeconds: number,
+  log: Log,
+  started: Started,
+): Promise<{events: RunningFunction; api: RunningFunction; reconcile: RunningFunction}> {
   const functions: RunningFunction[] = await Promise.all([
     startFunction({target: 'dropdeployEvents', env, onOutput: log}),
     startFunction({target: 'dropdeployApi', env, onOutput: log}),
@@ -207,16 +279,25 @@ async function startFunctions(env: Record<string, string>, reconcileSeconds: num
 }
 
 /** Eventarc's Pub/Sub triggers (push subscriptions to the event function), and the status printer's subscription. */
-async function subscribe(topics: {status: Topic; builds: Topic; notifications: Topic}, eventUrl: string, opts: LocalStackOptions, started: Started): Promise<void> {
+async function subscribe(
+  topics: {status: Topic; builds: Topic; notifications: Topic},
+  eventUrl: string,
+  opts: LocalStackOptions,
+  started: Started,
+): Promise<void> {
   await topics.builds.createSubscription('dropdeploy-builds', {
-    pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`}, ackDeadlineSeconds: 600,
+    pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`},
+    ackDeadlineSeconds: 600,
   });
   if (opts.notifications) {
     await topics.notifications.createSubscription('dropdeploy-notifications', {
-      pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/dropdeploy-notifications`}, ackDeadlineSeconds: 600,
+      pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/dropdeploy-notifications`},
+      ackDeadlineSeconds: 600,
     });
   }
-  const [statusSub]: [Subscription, ...unknown[]] = await topics.status.createSubscription('dropdeploy-local-printer', {enableMessageOrdering: true});
+  const [statusSub]: [Subscription, ...unknown[]] = await topics.status.createSubscription('dropdeploy-local-printer', {
+    enableMessageOrdering: true,
+  });
   statusSub.on('message', (m: Message) => {
     opts.onStatus?.(m);
     m.ack();
@@ -225,16 +306,32 @@ async function subscribe(topics: {status: Topic; builds: Topic; notifications: T
 }
 
 /** The bucket folder: each complete file is delivered as Eventarc's `finalized` event (and as a GCS notification when asked). */
-async function watchBucket(dir: string, storeRoot: string, eventUrl: string, notifications: Topic | undefined, log: Log, started: Started): Promise<void> {
+async function watchBucket(
+  dir: string,
+  storeRoot: string,
+  eventUrl: string,
+  notifications: Topic | undefined,
+  log: Log,
+  started: Started,
+): Promise<void> {
   const watcher = new BucketWatcher({
-    bucket: BUCKET, dir, storeRoot,
+    bucket: BUCKET,
+    dir,
+    storeRoot,
     deliver: async (o) => {
       log(`bucket: gs://${BUCKET}/${o.name} generation ${o.generation} (${o.size} bytes)`);
       void deliverFinalized(eventUrl, o, log);
       if (notifications) {
-        await notifications.publishMessage({json: o, attributes: {
-          eventType: 'OBJECT_FINALIZE', bucketId: BUCKET, objectId: o.name, objectGeneration: o.generation, payloadFormat: 'JSON_API_V1',
-        }});
+        await notifications.publishMessage({
+          json: o,
+          attributes: {
+            eventType: 'OBJECT_FINALIZE',
+            bucketId: BUCKET,
+            objectId: o.name,
+            objectGeneration: o.generation,
+            payloadFormat: 'JSON_API_V1',
+          },
+        });
       }
     },
     onError: (err, object) => log(`bucket: ${object}: ${(err as Error).message ?? String(err)}`),
@@ -260,12 +357,22 @@ function scheduleReconcile(url: string, seconds: number, log: (line: string) => 
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= fetch(url, {method: 'POST'})
-      .then(async (res) => { await res.arrayBuffer(); if (!res.ok) log(`scheduler: the reconcile run answered ${res.status}`); })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (!res.ok) log(`scheduler: the reconcile run answered ${res.status}`);
+      })
       .catch((err: unknown) => log(`scheduler: the reconcile run failed: ${(err as Error).message}`))
-      .finally(() => { running = undefined; });
+      .finally(() => {
+        running = undefined;
+      });
   }, seconds * 1000);
   timer.unref();
-  return {stop: async () => { clearInterval(timer); await running; }};
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 /** POSTs the `finalized` CloudEvent as Eventarc does, retrying with backoff while the function fails. */
@@ -276,9 +383,13 @@ async function deliverFinalized(url: string, o: StoredObject, log: (line: string
       const res = await fetch(url, {
         method: 'POST',
         headers: {
-          'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': `${o.bucket}/${o.name}/${o.generation}`,
-          'ce-source': `//storage.googleapis.com/projects/_/buckets/${o.bucket}`, 'ce-type': 'google.cloud.storage.object.v1.finalized',
-          'ce-subject': `objects/${o.name}`, 'ce-time': o.updated,
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': `${o.bucket}/${o.name}/${o.generation}`,
+          'ce-source': `//storage.googleapis.com/projects/_/buckets/${o.bucket}`,
+          'ce-type': 'google.cloud.storage.object.v1.finalized',
+          'ce-subject': `objects/${o.name}`,
+          'ce-time': o.updated,
         },
         body,
       });

@@ -39,7 +39,9 @@ function reconcileSeconds(): number {
   const raw = process.argv[i].includes('=') ? process.argv[i].split('=')[1] : process.argv[i + 1];
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 3600) {
-    console.error(`--reconcile-seconds: "${raw ?? ''}" is not a whole number of seconds from 0 to 3600 (0 turns the reconciler's timer off)`);
+    console.error(
+      `--reconcile-seconds: "${raw ?? ''}" is not a whole number of seconds from 0 to 3600 (0 turns the reconciler's timer off)`,
+    );
     process.exit(2);
   }
   return n;
@@ -55,8 +57,13 @@ async function main(): Promise<void> {
   const root = process.env.DROPDEPLOY_LOCAL_DIR ?? join(REPO_ROOT, '.dropdeploy');
   console.log(dim('starting the local stack: Pub/Sub and Firestore emulators, Cloud Build and Cloud Run emulators, the controller …'));
   const t0 = Date.now();
-  const stack = await LocalStack.start({root, onLog: printLog, onStatus: (m) => console.log(formatStatus(m, color)), notifications: process.argv.includes('--notifications'),
-    reconcileSeconds: reconcileSeconds()});
+  const stack = await LocalStack.start({
+    root,
+    onLog: printLog,
+    onStatus: (m) => console.log(formatStatus(m, color)),
+    notifications: process.argv.includes('--notifications'),
+    reconcileSeconds: reconcileSeconds(),
+  });
   const i = stack.info;
   const rel = relative(process.cwd(), i.bucketDir) || i.bucketDir;
   console.log(`

@@ -5,8 +5,14 @@
 import type {Message} from '@google-cloud/pubsub';
 
 const COLORS: Record<string, string> = {
-  accepted: '36', building: '33', deploying: '35', deployed: '32',
-  build_failed: '31', deploy_failed: '31', superseded: '90', rejected: '31',
+  accepted: '36',
+  building: '33',
+  deploying: '35',
+  deployed: '32',
+  build_failed: '31',
+  deploy_failed: '31',
+  superseded: '90',
+  rejected: '31',
 };
 
 /** A field of the event's data as text: strings and numbers as they are, anything else as `fallback`. */
@@ -24,13 +30,17 @@ export function formatStatus(m: Pick<Message, 'attributes' | 'data'>, color: boo
   } catch {
     // print what we can
   }
-  const who = data.service ? `${text(data.service)} v${text(data.release, '?')}` : m.attributes['ce-subject'] ?? '?';
+  const who = data.service ? `${text(data.service)} v${text(data.release, '?')}` : (m.attributes['ce-subject'] ?? '?');
   const time = (m.attributes['ce-time'] ?? new Date().toISOString()).slice(11, 19);
   const error = typeof data.error === 'object' && data.error !== null ? (data.error as Record<string, unknown>) : {};
-  const detail = state === 'deployed' ? `${text(data.url)}  (revision ${text(data.revision, '?')})`
-    : state === 'building' ? `build ${text(data.buildId)}  log: ${text(data.buildLogUrl)}`
-    : state === 'superseded' ? `v${text(data.supersededBy, '?')} was deployed first`
-    : text(error.message);
+  const detail =
+    state === 'deployed'
+      ? `${text(data.url)}  (revision ${text(data.revision, '?')})`
+      : state === 'building'
+        ? `build ${text(data.buildId)}  log: ${text(data.buildLogUrl)}`
+        : state === 'superseded'
+          ? `v${text(data.supersededBy, '?')} was deployed first`
+          : text(error.message);
   const label = color ? `\x1b[${COLORS[state] ?? '0'}m${state.padEnd(13)}\x1b[0m` : state.padEnd(13);
   return `${time}  ${who.padEnd(24)} ${label} ${detail}`.trimEnd();
 }

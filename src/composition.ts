@@ -37,19 +37,31 @@ export function createDeps(config: Config): Deps {
   };
   const pubsub = once(async () => opened(new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId})));
   // One Cloud Run client for the deploys and the API's invoker check (constructing one loads its protos).
-  const run = once(async () => opened(new (await import('@google-cloud/run')).ServicesClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudRun)})));
+  const run = once(async () =>
+    opened(
+      new (await import('@google-cloud/run')).ServicesClient({
+        projectId: config.projectId,
+        ...(await grpcEndpoint(config.endpoints.cloudRun)),
+      }),
+    ),
+  );
   return {
     config,
     store: once<ReleaseStore>(async () => {
       const {Firestore} = await import('@google-cloud/firestore');
       const {FirestoreReleaseStore} = await import('./google/firestore-store');
-      const db = opened(new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true}));
+      const db = opened(
+        new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true}),
+      );
       return new FirestoreReleaseStore(db, config.firestore.root);
     }),
     builds: once<Builds>(async () => {
       const {CloudBuildClient} = await import('@google-cloud/cloudbuild');
       const {CloudBuildAdapter} = await import('./google/cloud-build');
-      return new CloudBuildAdapter(opened(new CloudBuildClient({projectId: config.projectId, ...await grpcEndpoint(config.endpoints.cloudBuild)})), config.projectId);
+      return new CloudBuildAdapter(
+        opened(new CloudBuildClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.cloudBuild))})),
+        config.projectId,
+      );
     }),
     services: once<Services>(async () => {
       const {CloudRunAdapter} = await import('./google/cloud-run');
@@ -63,7 +75,11 @@ export function createDeps(config: Config): Deps {
       const {Storage} = await import('@google-cloud/storage');
       const {CloudStorageAdapter} = await import('./google/cloud-storage');
       // A local JSON API needs no credentials; on Google Cloud the default ones apply.
-      return new CloudStorageAdapter(new Storage(config.storageEndpoint ? {projectId: config.projectId, apiEndpoint: config.storageEndpoint} : {projectId: config.projectId}));
+      return new CloudStorageAdapter(
+        new Storage(
+          config.storageEndpoint ? {projectId: config.projectId, apiEndpoint: config.storageEndpoint} : {projectId: config.projectId},
+        ),
+      );
     }),
     now: () => new Date(),
     newId: () => randomUUID(),

@@ -78,8 +78,8 @@ export interface ApiConfig {
 const AUTH_MODES: Array<ApiConfig['auth']> = ['cloud-run-iam', 'google-id-token', 'none'];
 const MACHINE_TYPES = ['UNSPECIFIED', 'N1_HIGHCPU_8', 'N1_HIGHCPU_32', 'E2_HIGHCPU_8', 'E2_HIGHCPU_32', 'E2_MEDIUM'];
 const INGRESS: Record<string, ServiceDefaults['ingress']> = {
-  'all': 'INGRESS_TRAFFIC_ALL',
-  'internal': 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+  all: 'INGRESS_TRAFFIC_ALL',
+  internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
   'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
 };
 /** Below this a lease is shorter than one slow Cloud Run or Cloud Build call. */
@@ -118,49 +118,63 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     return n;
   };
 
-  const projectId = required('DROPDEPLOY_PROJECT', 'the Google Cloud project id, e.g. my-project',
-    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'GOOGLE_CLOUD_PROJECT');
+  const projectId = required(
+    'DROPDEPLOY_PROJECT',
+    'the Google Cloud project id, e.g. my-project',
+    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+    'GOOGLE_CLOUD_PROJECT',
+  );
   const region = required('DROPDEPLOY_REGION', 'a Cloud Run region, e.g. europe-west1', /^[a-z]+-[a-z]+\d+$/);
   const repository = required('DROPDEPLOY_REPOSITORY', 'an Artifact Registry repository id, e.g. dropdeploy', ID_RE);
-  const statusTopic = required('DROPDEPLOY_STATUS_TOPIC', 'a Pub/Sub topic id, e.g. dropdeploy-status',
-    /^[A-Za-z][\w.~+%-]{2,254}$/);
+  const statusTopic = required('DROPDEPLOY_STATUS_TOPIC', 'a Pub/Sub topic id, e.g. dropdeploy-status', /^[A-Za-z][\w.~+%-]{2,254}$/);
   const bucketList = required('DROPDEPLOY_BUCKETS', 'a comma-separated list of source bucket names');
-  const buckets = bucketList.split(',').map((b) => b.trim().replace(/^gs:\/\//, '')).filter(Boolean);
+  const buckets = bucketList
+    .split(',')
+    .map((b) => b.trim().replace(/^gs:\/\//, ''))
+    .filter(Boolean);
   for (const b of buckets) {
     if (!BUCKET_RE.test(b)) problems.push(`DROPDEPLOY_BUCKETS: "${b}" is not a valid bucket name`);
   }
-  const prefix = optional('DROPDEPLOY_PREFIX', 'an object-name prefix such as deploy/ (no leading slash)',
-    (v) => !v.startsWith('/') && !v.includes('..')) ?? '';
+  const prefix =
+    optional(
+      'DROPDEPLOY_PREFIX',
+      'an object-name prefix such as deploy/ (no leading slash)',
+      (v) => !v.startsWith('/') && !v.includes('..'),
+    ) ?? '';
 
-  const machineType = optional('DROPDEPLOY_BUILD_MACHINE_TYPE', `one of ${MACHINE_TYPES.join(', ')}`,
-    (v) => MACHINE_TYPES.includes(v));
-  const buildServiceAccount = optional('DROPDEPLOY_BUILD_SERVICE_ACCOUNT', 'a service account email',
-    (v) => EMAIL_RE.test(v) || /^projects\/[^/]+\/serviceAccounts\/[^/]+$/.test(v));
-  const runtimeServiceAccount = optional('DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT', 'a service account email',
-    (v) => EMAIL_RE.test(v));
-  const memory = optional('DROPDEPLOY_SERVICE_MEMORY', 'a Cloud Run memory limit such as 512Mi or 1Gi',
-    (v) => /^\d+(Mi|Gi)$/.test(v));
-  const cpu = optional('DROPDEPLOY_SERVICE_CPU', 'a Cloud Run CPU limit such as 1, 2 or 1000m',
-    (v) => /^(\d+|\d+m)$/.test(v));
-  const ingressName = optional('DROPDEPLOY_SERVICE_INGRESS', `one of ${Object.keys(INGRESS).join(', ')}`,
-    (v) => v in INGRESS) ?? 'all';
-  const maxInstances = get('DROPDEPLOY_SERVICE_MAX_INSTANCES') === undefined
-    ? undefined : integer('DROPDEPLOY_SERVICE_MAX_INSTANCES', 100, 1, 1000);
+  const machineType = optional('DROPDEPLOY_BUILD_MACHINE_TYPE', `one of ${MACHINE_TYPES.join(', ')}`, (v) => MACHINE_TYPES.includes(v));
+  const buildServiceAccount = optional(
+    'DROPDEPLOY_BUILD_SERVICE_ACCOUNT',
+    'a service account email',
+    (v) => EMAIL_RE.test(v) || /^projects\/[^/]+\/serviceAccounts\/[^/]+$/.test(v),
+  );
+  const runtimeServiceAccount = optional('DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT', 'a service account email', (v) => EMAIL_RE.test(v));
+  const memory = optional('DROPDEPLOY_SERVICE_MEMORY', 'a Cloud Run memory limit such as 512Mi or 1Gi', (v) => /^\d+(Mi|Gi)$/.test(v));
+  const cpu = optional('DROPDEPLOY_SERVICE_CPU', 'a Cloud Run CPU limit such as 1, 2 or 1000m', (v) => /^(\d+|\d+m)$/.test(v));
+  const ingressName = optional('DROPDEPLOY_SERVICE_INGRESS', `one of ${Object.keys(INGRESS).join(', ')}`, (v) => v in INGRESS) ?? 'all';
+  const maxInstances =
+    get('DROPDEPLOY_SERVICE_MAX_INSTANCES') === undefined ? undefined : integer('DROPDEPLOY_SERVICE_MAX_INSTANCES', 100, 1, 1000);
   const logFormat = optional('DROPDEPLOY_LOG_FORMAT', 'json or pretty', (v) => v === 'json' || v === 'pretty');
-  const endpoint = (name: string) => optional(name, 'host:port of a local emulator, e.g. 127.0.0.1:9100',
-    (v) => /^[\w.-]+:\d{1,5}$/.test(v));
+  const endpoint = (name: string) =>
+    optional(name, 'host:port of a local emulator, e.g. 127.0.0.1:9100', (v) => /^[\w.-]+:\d{1,5}$/.test(v));
 
-  const list = (name: string) => (get(name) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (name: string) =>
+    (get(name) ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const auth = optional('DROPDEPLOY_API_AUTH', AUTH_MODES.join(', '), (v) => (AUTH_MODES as string[]).includes(v)) ?? 'google-id-token';
   const adminPrincipals = list('DROPDEPLOY_ADMIN_PRINCIPALS');
   for (const p of adminPrincipals) {
-    if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p)) problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);
+    if (!/^((user|serviceAccount):)?[^@:\s]+@[^@\s]+$/.test(p))
+      problems.push(`DROPDEPLOY_ADMIN_PRINCIPALS: "${p}" is not user:EMAIL, serviceAccount:EMAIL or an email`);
   }
   const audiences = list('DROPDEPLOY_API_AUDIENCE');
   // A URL (the API's own, or a custom audience), or an OAuth client id: gcloud's user tokens
   // (`gcloud auth print-identity-token`) carry gcloud's client id as their audience.
   for (const a of audiences) {
-    if (!/^https?:\/\/\S+$/.test(a) && !/^[\w-]+\.apps\.googleusercontent\.com$/.test(a)) problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is neither a URL nor an OAuth client id (….apps.googleusercontent.com)`);
+    if (!/^https?:\/\/\S+$/.test(a) && !/^[\w-]+\.apps\.googleusercontent\.com$/.test(a))
+      problems.push(`DROPDEPLOY_API_AUDIENCE: "${a}" is neither a URL nor an OAuth client id (….apps.googleusercontent.com)`);
   }
   // A lease must outlive any handler holding it: a handler frozen past the function timeout
   // must not still hold a lease it could act on. The rollout wait and the wait for a busy
@@ -168,25 +182,38 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const functionTimeoutSeconds = integer('DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS', 540, MIN_FUNCTION_TIMEOUT_SECONDS, 3600);
   const leaseSeconds = integer('DROPDEPLOY_LEASE_SECONDS', 900, MIN_LEASE_SECONDS, 7200);
   if (get('DROPDEPLOY_LEASE_SECONDS') !== undefined && leaseSeconds <= functionTimeoutSeconds) {
-    problems.push(`DROPDEPLOY_LEASE_SECONDS=${leaseSeconds} is not valid: it must be greater than the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds}), or a handler could still act after its lease was taken over`);
+    problems.push(
+      `DROPDEPLOY_LEASE_SECONDS=${leaseSeconds} is not valid: it must be greater than the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds}), or a handler could still act after its lease was taken over`,
+    );
   } else if (leaseSeconds <= functionTimeoutSeconds) {
-    problems.push(`DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds} is not below the default lease of ${leaseSeconds}s: set DROPDEPLOY_LEASE_SECONDS above it`);
+    problems.push(
+      `DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds} is not below the default lease of ${leaseSeconds}s: set DROPDEPLOY_LEASE_SECONDS above it`,
+    );
   }
   const waitSeconds = integer('DROPDEPLOY_WAIT_SECONDS', Math.min(60, Math.floor(functionTimeoutSeconds / 2)), 0, 3600);
   if (waitSeconds >= functionTimeoutSeconds) {
-    problems.push(`DROPDEPLOY_WAIT_SECONDS=${waitSeconds} is not valid: a handler's wait must end before the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds})`);
+    problems.push(
+      `DROPDEPLOY_WAIT_SECONDS=${waitSeconds} is not valid: a handler's wait must end before the function timeout (DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS=${functionTimeoutSeconds})`,
+    );
   }
   // Set by Cloud Run (and Knative) in every container; never set by dropdeploy itself.
-  const runService = optional('K_SERVICE', 'a Cloud Run service name (Cloud Run sets it)', (v) => /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v));
+  const runService = optional('K_SERVICE', 'a Cloud Run service name (Cloud Run sets it)', (v) =>
+    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+  );
   const controllerServices = [...new Set([...list('DROPDEPLOY_CONTROLLER_SERVICES'), ...(runService ? [runService] : [])])];
   for (const s of list('DROPDEPLOY_CONTROLLER_SERVICES')) {
     if (!ID_RE.test(s)) problems.push(`DROPDEPLOY_CONTROLLER_SERVICES: "${s}" is not a Cloud Run service name`);
   }
-  if ((AUTH_MODES as string[]).includes(auth)) problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
+  if ((AUTH_MODES as string[]).includes(auth))
+    problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {
-    projectId, region, repository, statusTopic, buckets,
+    projectId,
+    region,
+    repository,
+    statusTopic,
+    buckets,
     prefix: prefix && !prefix.endsWith('/') ? prefix + '/' : prefix,
     build: {
       serviceAccount: buildServiceAccount,
@@ -195,8 +222,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     service: {serviceAccount: runtimeServiceAccount, memory, cpu, maxInstances, ingress: INGRESS[ingressName] ?? 'INGRESS_TRAFFIC_ALL'},
     firestore: {
-      databaseId: optional('DROPDEPLOY_FIRESTORE_DATABASE', 'a Firestore database id', (v) => /^(\(default\)|[a-z][a-z0-9-]{2,62})$/.test(v)) ?? '(default)',
-      root: optional('DROPDEPLOY_FIRESTORE_ROOT', 'a collection-name prefix of letters, digits, - and _', (v) => /^[A-Za-z][\w-]{0,40}$/.test(v)) ?? 'dropdeploy',
+      databaseId:
+        optional('DROPDEPLOY_FIRESTORE_DATABASE', 'a Firestore database id', (v) => /^(\(default\)|[a-z][a-z0-9-]{2,62})$/.test(v)) ??
+        '(default)',
+      root:
+        optional('DROPDEPLOY_FIRESTORE_ROOT', 'a collection-name prefix of letters, digits, - and _', (v) =>
+          /^[A-Za-z][\w-]{0,40}$/.test(v),
+        ) ?? 'dropdeploy',
     },
     leaseSeconds,
     waitSeconds,
@@ -208,13 +240,18 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
-    api: {auth: auth as ApiConfig['auth'], audiences, adminPrincipals, certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL'), service: runService},
+    api: {
+      auth: auth as ApiConfig['auth'],
+      audiences,
+      adminPrincipals,
+      certsUrl: httpUrl('DROPDEPLOY_ID_TOKEN_CERTS_URL'),
+      service: runService,
+    },
     storageEndpoint: httpUrl('DROPDEPLOY_STORAGE_ENDPOINT'),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
-
 
 /** The durations derived from the configured seconds, in milliseconds: the one place they are computed. */
 export interface Durations {
@@ -238,8 +275,12 @@ export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'func
   // The reserve covers what follows the rollout: recording it and publishing its events.
   const reserveMs = Math.min(30_000, Math.round(timeoutMs / 5));
   return {
-    leaseMs: c.leaseSeconds * 1000, waitMs: c.waitSeconds * 1000, handlerMs: timeoutMs - reserveMs, renewEveryMs: Math.round(c.leaseSeconds * 1000 / 3),
-    graceMs: c.reconcile.graceSeconds * 1000, lookbackMs: c.reconcile.lookbackHours * 3_600_000,
+    leaseMs: c.leaseSeconds * 1000,
+    waitMs: c.waitSeconds * 1000,
+    handlerMs: timeoutMs - reserveMs,
+    renewEveryMs: Math.round((c.leaseSeconds * 1000) / 3),
+    graceMs: c.reconcile.graceSeconds * 1000,
+    lookbackMs: c.reconcile.lookbackHours * 3_600_000,
   };
 }
 
@@ -247,18 +288,39 @@ export function durations(c: Pick<Config, 'leaseSeconds' | 'waitSeconds' | 'func
  * Why an API auth setting may not start: every mode refuses where it would admit callers that
  * nothing checked. `runService` is K_SERVICE, which Cloud Run sets in every container.
  */
-export function apiAuthProblems(a: {auth: ApiConfig['auth']; audiences: string[]; adminPrincipals: string[]; runService?: string}): string[] {
+export function apiAuthProblems(a: {
+  auth: ApiConfig['auth'];
+  audiences: string[];
+  adminPrincipals: string[];
+  runService?: string;
+}): string[] {
   switch (a.auth) {
     case 'none':
-      return a.runService === undefined ? [] : [`DROPDEPLOY_API_AUTH=none is refused on Cloud Run (K_SERVICE=${a.runService} is set): it admits every caller as "local" and is meant for the local stack on loopback only; set DROPDEPLOY_API_AUTH=cloud-run-iam (the installer's setting) or google-id-token`];
+      return a.runService === undefined
+        ? []
+        : [
+            `DROPDEPLOY_API_AUTH=none is refused on Cloud Run (K_SERVICE=${a.runService} is set): it admits every caller as "local" and is meant for the local stack on loopback only; set DROPDEPLOY_API_AUTH=cloud-run-iam (the installer's setting) or google-id-token`,
+          ];
     case 'google-id-token': {
       const needs = 'DROPDEPLOY_API_AUTH=google-id-token needs';
       return [
-        ...(a.audiences.length ? [] : [`DROPDEPLOY_API_AUDIENCE is not set: ${needs} the audience callers mint their tokens for, e.g. the API's URL (gcloud auth print-identity-token --audiences=URL); the request's Host header is never trusted for it`]),
-        ...(a.adminPrincipals.length ? [] : [`DROPDEPLOY_ADMIN_PRINCIPALS is not set: ${needs} the callers it admits (user:EMAIL or serviceAccount:EMAIL, comma-separated); without it any Google account could call the API`]),
+        ...(a.audiences.length
+          ? []
+          : [
+              `DROPDEPLOY_API_AUDIENCE is not set: ${needs} the audience callers mint their tokens for, e.g. the API's URL (gcloud auth print-identity-token --audiences=URL); the request's Host header is never trusted for it`,
+            ]),
+        ...(a.adminPrincipals.length
+          ? []
+          : [
+              `DROPDEPLOY_ADMIN_PRINCIPALS is not set: ${needs} the callers it admits (user:EMAIL or serviceAccount:EMAIL, comma-separated); without it any Google account could call the API`,
+            ]),
       ];
     }
     case 'cloud-run-iam':
-      return a.runService !== undefined ? [] : ['DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE, which Cloud Run sets: off Cloud Run no Cloud Run IAM checks callers, and their unsigned tokens would be trusted; use DROPDEPLOY_API_AUTH=google-id-token (with DROPDEPLOY_API_AUDIENCE and DROPDEPLOY_ADMIN_PRINCIPALS) or none (loopback only)'];
+      return a.runService !== undefined
+        ? []
+        : [
+            'DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE, which Cloud Run sets: off Cloud Run no Cloud Run IAM checks callers, and their unsigned tokens would be trusted; use DROPDEPLOY_API_AUTH=google-id-token (with DROPDEPLOY_API_AUDIENCE and DROPDEPLOY_ADMIN_PRINCIPALS) or none (loopback only)',
+          ];
   }
 }

@@ -44,7 +44,13 @@ functions.http('dropdeployReconcile', async (_req, res) => {
     res.json(await reconciler.run());
   } catch (err) {
     log.error(`reconcile run failed: ${(err as Error).message ?? String(err)}`);
-    res.status(500).json({error: {code: 500, status: 'UNAVAILABLE', message: `the reconcile run failed: ${(err as Error).message ?? String(err)}; the next run tries again`}});
+    res.status(500).json({
+      error: {
+        code: 500,
+        status: 'UNAVAILABLE',
+        message: `the reconcile run failed: ${(err as Error).message ?? String(err)}; the next run tries again`,
+      },
+    });
   }
 });
 
@@ -53,4 +59,7 @@ functions.http('dropdeployReconcile', async (_req, res) => {
  * answer in HTML): each target's policy in front of the server the framework starts for it.
  * The target is the framework's own setting (--target or FUNCTION_TARGET), not dropdeploy's.
  */
-guardServedFunction({dropdeployEvents: eventBodyPolicy(log), dropdeployApi: apiBodyPolicy(log), dropdeployReconcile: apiBodyPolicy(log)}, servedTarget(process.argv, process.env));
+guardServedFunction(
+  {dropdeployEvents: eventBodyPolicy(log), dropdeployApi: apiBodyPolicy(log), dropdeployReconcile: apiBodyPolicy(log)},
+  servedTarget(process.argv, process.env),
+);

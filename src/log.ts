@@ -57,16 +57,24 @@ export function prettyPrinter(colorize = false): (entry: string) => string {
     // Synchronous and optional: pino-pretty is a dev dependency, absent from a deployed function.
     pretty = require('pino-pretty') as typeof import('pino-pretty');
   } catch {
-    throw new Error('DROPDEPLOY_LOG_FORMAT=pretty needs the pino-pretty package (a dev dependency): run `npm install`, or set DROPDEPLOY_LOG_FORMAT=json');
+    throw new Error(
+      'DROPDEPLOY_LOG_FORMAT=pretty needs the pino-pretty package (a dev dependency): run `npm install`, or set DROPDEPLOY_LOG_FORMAT=json',
+    );
   }
   // pino-pretty reads dots in `ignore` as paths; Cloud Logging's keys have dots of their own.
   const escape = (key: string) => key.replace(/\./g, '\\.');
   const format = pretty.prettyFactory({
-    colorize, messageKey: 'message', customLevels: 'debug:20,info:30,notice:35,warn:40,error:50', useOnlyCustomProps: false,
-    ignore: ['severity', 'timestamp', INSERT_ID_KEY, TRACE_KEY, LABELS_KEY].map(escape).join(','), singleLine: true,
+    colorize,
+    messageKey: 'message',
+    customLevels: 'debug:20,info:30,notice:35,warn:40,error:50',
+    useOnlyCustomProps: false,
+    ignore: ['severity', 'timestamp', INSERT_ID_KEY, TRACE_KEY, LABELS_KEY].map(escape).join(','),
+    singleLine: true,
     // Labels as `[service=hello release=2]` after the message.
     messageFormat: (entry, key) => {
-      const labels = Object.entries((entry[LABELS_KEY] ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(' ');
+      const labels = Object.entries((entry[LABELS_KEY] ?? {}) as Record<string, string>)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       return `${String(entry[key])}${labels ? `  [${labels}]` : ''}`;
     },
   });
@@ -76,17 +84,20 @@ export function prettyPrinter(colorize = false): (entry: string) => string {
 function rootLogger(sink: LogSink): Pino<'notice'> {
   const nextId = insertIds();
   const pretty = sink.format === 'pretty' ? prettyPrinter() : undefined;
-  return pino<'notice'>({
-    level: 'debug',
-    customLevels: LEVELS,
-    messageKey: 'message',
-    base: undefined,
-    timestamp: () => gcpTimestamp(Date.now()),
-    formatters: {
-      level: (label, level) => ({severity: SEVERITY[label] ?? 'DEFAULT', level}),
-      log: (entry) => ({...entry, [INSERT_ID_KEY]: nextId()}),
+  return pino<'notice'>(
+    {
+      level: 'debug',
+      customLevels: LEVELS,
+      messageKey: 'message',
+      base: undefined,
+      timestamp: () => gcpTimestamp(Date.now()),
+      formatters: {
+        level: (label, level) => ({severity: SEVERITY[label] ?? 'DEFAULT', level}),
+        log: (entry) => ({...entry, [INSERT_ID_KEY]: nextId()}),
+      },
     },
-  }, {write: (line: string) => sink.write(pretty ? pretty(line) : line.replace(/\n$/, ''))});
+    {write: (line: string) => sink.write(pretty ? pretty(line) : line.replace(/\n$/, ''))},
+  );
 }
 
 /** A logger bound to a trace and a set of labels. */

@@ -36,9 +36,7 @@ export interface Builds {
 }
 
 /** The result of waiting for a Cloud Run create/update. */
-export type DeployOutcome =
-  | {ok: true; revision: string; url?: string}
-  | {ok: false; message: string; code?: string; revision?: string};
+export type DeployOutcome = {ok: true; revision: string; url?: string} | {ok: false; message: string; code?: string; revision?: string};
 
 /** Cloud Run: read, create and update services; create/update wait for the rollout, at most `waitMs`. */
 export interface Services {
@@ -81,7 +79,13 @@ export interface ReleaseStore {
    * creator also gets the release's build lease in the same transaction (`buildLease`), so it
    * can start the build without another round trip.
    */
-  claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}>;
+  claimSource(
+    service: string,
+    source: Source,
+    init: {trigger: Trigger; actor: string},
+    now: Date,
+    buildLease: {holder: string; leaseMs: number},
+  ): Promise<{release: Release; created: boolean}>;
   get(service: string, release: number): Promise<Release | undefined>;
   /** Applies a pure change inside a transaction; returns the stored record. */
   update(service: string, release: number, change: (r: Release) => Release | undefined): Promise<Release>;
@@ -98,7 +102,13 @@ export interface ReleaseStore {
    */
   adoptBuild(service: string, release: number, build: {buildId: string; logUrl?: string}, now: Date): Promise<LeaseOutcome<undefined>>;
   /** Takes the build-start lease of an `accepted` release; `value` tells whether an earlier attempt may have created a build. */
-  leaseBuild(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>>;
+  leaseBuild(
+    service: string,
+    release: number,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<LeaseOutcome<{earlierAttempt: boolean}>>;
   /**
    * Takes the service's deploy lock for `release` and moves it to `deploying`, or supersedes it
    * when a newer release was deployed; `busy` while another holds the lock, or while a newer
@@ -106,7 +116,14 @@ export interface ReleaseStore {
    * nobody holds the lock (its deploy failed half way or died), and `stalled` is that release:
    * the caller may finish it rather than wait for its own redelivery.
    */
-  leaseDeploy(service: string, release: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>>;
+  leaseDeploy(
+    service: string,
+    release: number,
+    image: string,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<LeaseOutcome<{image: string}>>;
   /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */
   finishDeploy(service: string, release: number, result: DeployResult, holder: string, now: Date): Promise<Release>;
   /** Extends `holder`'s deploy lock of `release` by `leaseMs` from `now`; false once it is not theirs. */
@@ -120,7 +137,12 @@ export interface ReleaseStore {
    * request returns the release it made the first time (`created: false`). `requestHash`
    * tells a reuse of the key for a different request (then `conflict: true`).
    */
-  createRelease(service: string, init: ManualRelease, now: Date, idempotency?: {key: string; requestHash: string}): Promise<{release: Release; created: boolean; conflict?: boolean}>;
+  createRelease(
+    service: string,
+    init: ManualRelease,
+    now: Date,
+    idempotency?: {key: string; requestHash: string},
+  ): Promise<{release: Release; created: boolean; conflict?: boolean}>;
   /** A page of releases, newest first; `next` is the release number to continue below. */
   listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}>;
   getService(service: string): Promise<ServiceSummary | undefined>;

@@ -41,20 +41,49 @@ describe('parseConfig', () => {
     assert.equal(parseConfig({...rest, GOOGLE_CLOUD_PROJECT: 'from-platform'}).projectId, 'from-platform');
   });
   it('parses every optional setting', () => {
-    const c = parseConfig({...valid, DROPDEPLOY_PREFIX: 'deploy', DROPDEPLOY_BUILD_SERVICE_ACCOUNT: 'b@my-project.iam.gserviceaccount.com',
-      DROPDEPLOY_BUILD_MACHINE_TYPE: 'E2_HIGHCPU_8', DROPDEPLOY_BUILD_TIMEOUT_SECONDS: '600', DROPDEPLOY_SERVICE_MEMORY: '1Gi',
-      DROPDEPLOY_SERVICE_CPU: '2', DROPDEPLOY_SERVICE_MAX_INSTANCES: '10', DROPDEPLOY_SERVICE_INGRESS: 'internal',
-      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100', DROPDEPLOY_CLOUD_RUN_ENDPOINT: 'localhost:9200', DROPDEPLOY_LOG_FORMAT: 'pretty'});
+    const c = parseConfig({
+      ...valid,
+      DROPDEPLOY_PREFIX: 'deploy',
+      DROPDEPLOY_BUILD_SERVICE_ACCOUNT: 'b@my-project.iam.gserviceaccount.com',
+      DROPDEPLOY_BUILD_MACHINE_TYPE: 'E2_HIGHCPU_8',
+      DROPDEPLOY_BUILD_TIMEOUT_SECONDS: '600',
+      DROPDEPLOY_SERVICE_MEMORY: '1Gi',
+      DROPDEPLOY_SERVICE_CPU: '2',
+      DROPDEPLOY_SERVICE_MAX_INSTANCES: '10',
+      DROPDEPLOY_SERVICE_INGRESS: 'internal',
+      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100',
+      DROPDEPLOY_CLOUD_RUN_ENDPOINT: 'localhost:9200',
+      DROPDEPLOY_LOG_FORMAT: 'pretty',
+    });
     assert.equal(c.prefix, 'deploy/');
     assert.equal(c.build.machineType, 'E2_HIGHCPU_8');
     assert.equal(c.build.timeoutSeconds, 600);
-    assert.deepEqual(c.service, {serviceAccount: undefined, memory: '1Gi', cpu: '2', maxInstances: 10, ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY'});
+    assert.deepEqual(c.service, {
+      serviceAccount: undefined,
+      memory: '1Gi',
+      cpu: '2',
+      maxInstances: 10,
+      ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+    });
     assert.deepEqual(c.endpoints, {cloudBuild: '127.0.0.1:9100', cloudRun: 'localhost:9200'});
   });
   it('reports every problem at once, naming each variable', () => {
-    const p = problems({DROPDEPLOY_REGION: 'Europe', DROPDEPLOY_BUCKETS: 'ok-bucket,Bad_Bucket', DROPDEPLOY_BUILD_TIMEOUT_SECONDS: 'ten', DROPDEPLOY_SERVICE_INGRESS: 'public'});
+    const p = problems({
+      DROPDEPLOY_REGION: 'Europe',
+      DROPDEPLOY_BUCKETS: 'ok-bucket,Bad_Bucket',
+      DROPDEPLOY_BUILD_TIMEOUT_SECONDS: 'ten',
+      DROPDEPLOY_SERVICE_INGRESS: 'public',
+    });
     const text = p.join('\n');
-    for (const name of ['DROPDEPLOY_PROJECT', 'DROPDEPLOY_REGION', 'DROPDEPLOY_REPOSITORY', 'DROPDEPLOY_STATUS_TOPIC', 'DROPDEPLOY_BUCKETS: "Bad_Bucket"', 'DROPDEPLOY_BUILD_TIMEOUT_SECONDS', 'DROPDEPLOY_SERVICE_INGRESS']) {
+    for (const name of [
+      'DROPDEPLOY_PROJECT',
+      'DROPDEPLOY_REGION',
+      'DROPDEPLOY_REPOSITORY',
+      'DROPDEPLOY_STATUS_TOPIC',
+      'DROPDEPLOY_BUCKETS: "Bad_Bucket"',
+      'DROPDEPLOY_BUILD_TIMEOUT_SECONDS',
+      'DROPDEPLOY_SERVICE_INGRESS',
+    ]) {
       assert.ok(text.includes(name), `mentions ${name}:\n${text}`);
     }
     assert.match(text, /DROPDEPLOY_PROJECT is not set: set it to the Google Cloud project id/);
@@ -80,11 +109,22 @@ describe('parseConfig', () => {
     const d = durations(c);
     assert.ok(d.handlerMs < 60_000 && d.handlerMs >= 45_000, `handler budget ${d.handlerMs}`);
     assert.ok(d.renewEveryMs < d.leaseMs);
-    assert.deepEqual(durations(parseConfig(valid)), {leaseMs: 900_000, waitMs: 60_000, handlerMs: 510_000, renewEveryMs: 300_000, graceMs: 120_000, lookbackMs: 86_400_000});
+    assert.deepEqual(durations(parseConfig(valid)), {
+      leaseMs: 900_000,
+      waitMs: 60_000,
+      handlerMs: 510_000,
+      renewEveryMs: 300_000,
+      graceMs: 120_000,
+      lookbackMs: 86_400_000,
+    });
     assert.match(problems({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '900'}).join('\n'), /set DROPDEPLOY_LEASE_SECONDS above it/);
   });
-  it('the controller\'s own services: the listed ones and K_SERVICE', () => {
-    const c = parseConfig({...valid, DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events, dropdeploy-api', K_SERVICE: 'dropdeploy-reconcile'});
+  it("the controller's own services: the listed ones and K_SERVICE", () => {
+    const c = parseConfig({
+      ...valid,
+      DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events, dropdeploy-api',
+      K_SERVICE: 'dropdeploy-reconcile',
+    });
     assert.deepEqual(c.controllerServices, ['dropdeploy-events', 'dropdeploy-api', 'dropdeploy-reconcile']);
   });
   for (const [name, value] of invalid) {
@@ -98,16 +138,34 @@ describe('parseConfig', () => {
   describe('API auth fails closed', () => {
     const {DROPDEPLOY_API_AUDIENCE: _a, DROPDEPLOY_ADMIN_PRINCIPALS: _p, ...bare} = valid;
     const cases: Array<{name: string; input: Record<string, string>; want: RegExp[]}> = [
-      {name: 'none on Cloud Run (K_SERVICE set)', input: {...bare, DROPDEPLOY_API_AUTH: 'none', K_SERVICE: 'dropdeploy-api'},
-        want: [/^DROPDEPLOY_API_AUTH=none is refused on Cloud Run \(K_SERVICE=dropdeploy-api is set\)/]},
-      {name: 'google-id-token (the default) without audience and admins', input: bare,
-        want: [/^DROPDEPLOY_API_AUDIENCE is not set: DROPDEPLOY_API_AUTH=google-id-token needs/, /^DROPDEPLOY_ADMIN_PRINCIPALS is not set: DROPDEPLOY_API_AUTH=google-id-token needs/]},
-      {name: 'google-id-token without admins', input: {...bare, DROPDEPLOY_API_AUTH: 'google-id-token', DROPDEPLOY_API_AUDIENCE: 'https://x.example'},
-        want: [/^DROPDEPLOY_ADMIN_PRINCIPALS is not set/]},
-      {name: 'cloud-run-iam off Cloud Run (no K_SERVICE)', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam'},
-        want: [/^DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE/]},
-      {name: 'a K_SERVICE that is no service name', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'Not A Service'},
-        want: [/^K_SERVICE="Not A Service" is not valid/]},
+      {
+        name: 'none on Cloud Run (K_SERVICE set)',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'none', K_SERVICE: 'dropdeploy-api'},
+        want: [/^DROPDEPLOY_API_AUTH=none is refused on Cloud Run \(K_SERVICE=dropdeploy-api is set\)/],
+      },
+      {
+        name: 'google-id-token (the default) without audience and admins',
+        input: bare,
+        want: [
+          /^DROPDEPLOY_API_AUDIENCE is not set: DROPDEPLOY_API_AUTH=google-id-token needs/,
+          /^DROPDEPLOY_ADMIN_PRINCIPALS is not set: DROPDEPLOY_API_AUTH=google-id-token needs/,
+        ],
+      },
+      {
+        name: 'google-id-token without admins',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'google-id-token', DROPDEPLOY_API_AUDIENCE: 'https://x.example'},
+        want: [/^DROPDEPLOY_ADMIN_PRINCIPALS is not set/],
+      },
+      {
+        name: 'cloud-run-iam off Cloud Run (no K_SERVICE)',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam'},
+        want: [/^DROPDEPLOY_API_AUTH=cloud-run-iam needs K_SERVICE/],
+      },
+      {
+        name: 'a K_SERVICE that is no service name',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'Not A Service'},
+        want: [/^K_SERVICE="Not A Service" is not valid/],
+      },
     ];
     for (const c of cases) {
       it(`refuses ${c.name}, naming the variables`, () => {
@@ -121,12 +179,27 @@ describe('parseConfig', () => {
       assert.ok(p.some((x) => x.startsWith('DROPDEPLOY_REGION')) && p.some((x) => x.startsWith('DROPDEPLOY_API_AUTH=none')), p.join('\n'));
     });
     const accepted: Array<{name: string; input: Record<string, string>; want: object}> = [
-      {name: 'none off Cloud Run (the local stack)', input: {...bare, DROPDEPLOY_API_AUTH: 'none'},
-        want: {auth: 'none', audiences: [], adminPrincipals: [], certsUrl: undefined, service: undefined}},
-      {name: 'google-id-token with audience and admins', input: valid,
-        want: {auth: 'google-id-token', audiences: ['https://dd-api.example'], adminPrincipals: ['user:ops@example.com'], certsUrl: undefined, service: undefined}},
-      {name: 'cloud-run-iam on Cloud Run; admins optional', input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'dropdeploy-api'},
-        want: {auth: 'cloud-run-iam', audiences: [], adminPrincipals: [], certsUrl: undefined, service: 'dropdeploy-api'}},
+      {
+        name: 'none off Cloud Run (the local stack)',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'none'},
+        want: {auth: 'none', audiences: [], adminPrincipals: [], certsUrl: undefined, service: undefined},
+      },
+      {
+        name: 'google-id-token with audience and admins',
+        input: valid,
+        want: {
+          auth: 'google-id-token',
+          audiences: ['https://dd-api.example'],
+          adminPrincipals: ['user:ops@example.com'],
+          certsUrl: undefined,
+          service: undefined,
+        },
+      },
+      {
+        name: 'cloud-run-iam on Cloud Run; admins optional',
+        input: {...bare, DROPDEPLOY_API_AUTH: 'cloud-run-iam', K_SERVICE: 'dropdeploy-api'},
+        want: {auth: 'cloud-run-iam', audiences: [], adminPrincipals: [], certsUrl: undefined, service: 'dropdeploy-api'},
+      },
     ];
     for (const c of accepted) {
       it(`accepts ${c.name}`, () => assert.deepEqual(parseConfig(c.input).api, c.want));

@@ -4,7 +4,12 @@ import {asDropdeployError, PermanentError, RetryableError} from '../src/errors';
 
 describe('asDropdeployError (errors without a gRPC status)', () => {
   const cases: Array<{name: string; err: unknown; retryable: boolean; code: string}> = [
-    {name: 'network error', err: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}), retryable: true, code: 'UNAVAILABLE'},
+    {
+      name: 'network error',
+      err: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}),
+      retryable: true,
+      code: 'UNAVAILABLE',
+    },
     {name: 'unknown error', err: new Error('???'), retryable: true, code: 'UNKNOWN'},
     {name: 'a thrown string', err: 'oops', retryable: true, code: 'UNKNOWN'},
     {name: 'ours stays as it is', err: new PermanentError('x', 'NOT_MANAGED'), retryable: false, code: 'NOT_MANAGED'},
@@ -17,5 +22,6 @@ describe('asDropdeployError (errors without a gRPC status)', () => {
       assert.ok(e instanceof (c.retryable ? RetryableError : PermanentError));
     });
   }
-  it('says what failed', () => assert.match(asDropdeployError(new Error('boom'), 'handling the event').message, /^handling the event failed: boom/));
+  it('says what failed', () =>
+    assert.match(asDropdeployError(new Error('boom'), 'handling the event').message, /^handling the event failed: boom/));
 });

@@ -22,10 +22,15 @@ async function serve(server: Server): Promise<string> {
 describe('src/index.ts', () => {
   before(async () => {
     Object.assign(process.env, {
-      DROPDEPLOY_PROJECT: 'index-test', DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
-      DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_LOG_FORMAT: 'json',
+      DROPDEPLOY_PROJECT: 'index-test',
+      DROPDEPLOY_REGION: 'europe-west1',
+      DROPDEPLOY_REPOSITORY: 'dropdeploy',
+      DROPDEPLOY_STATUS_TOPIC: 'status',
+      DROPDEPLOY_BUCKETS: 'dd-sources',
+      DROPDEPLOY_LOG_FORMAT: 'json',
       // The default auth, google-id-token, starts only with both.
-      DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example', DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
+      DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example',
+      DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
     });
     await import('../src/index');
   });
@@ -39,8 +44,17 @@ describe('src/index.ts', () => {
     const server = getTestServer('dropdeployEvents');
     const url = await serve(server);
     try {
-      const res = await fetch(url, {method: 'POST', headers: {'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '//x', 'ce-type': 'google.cloud.storage.object.v1.finalized'},
-        body: JSON.stringify({bucket: 'dd-sources', name: 'hello/readme.txt', generation: '1'})});
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': '1',
+          'ce-source': '//x',
+          'ce-type': 'google.cloud.storage.object.v1.finalized',
+        },
+        body: JSON.stringify({bucket: 'dd-sources', name: 'hello/readme.txt', generation: '1'}),
+      });
       assert.equal(res.status, 204);
       assert.deepEqual(loadedHeavy(), []);
     } finally {
@@ -56,11 +70,11 @@ describe('src/index.ts', () => {
       // Auth is on by default: no token, no answer — and still no client library loaded.
       const res = await fetch(url + '/v1/services');
       assert.equal(res.status, 401);
-      assert.equal((await res.json() as {error: {status: string}}).error.status, 'UNAUTHENTICATED');
+      assert.equal(((await res.json()) as {error: {status: string}}).error.status, 'UNAUTHENTICATED');
       assert.deepEqual(loadedHeavy(), []);
       const missing = await fetch(url + '/v1/nothing');
       assert.equal(missing.status, 404);
-      assert.deepEqual(Object.keys((await missing.json() as {error: object}).error), ['code', 'status', 'message']);
+      assert.deepEqual(Object.keys(((await missing.json()) as {error: object}).error), ['code', 'status', 'message']);
     } finally {
       server.close();
     }

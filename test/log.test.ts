@@ -17,7 +17,10 @@ function ours(): {log: Logger; entries: Entry[]} {
 
 function google(): {log: pino.Logger; entries: Entry[]} {
   const entries: Entry[] = [];
-  const config = createGcpLoggingPinoConfig({serviceContext: {service: 'dropdeploy'}, traceGoogleCloudProjectId: '', inihibitDiagnosticMessage: true}, {level: 'debug'});
+  const config = createGcpLoggingPinoConfig(
+    {serviceContext: {service: 'dropdeploy'}, traceGoogleCloudProjectId: '', inihibitDiagnosticMessage: true},
+    {level: 'debug'},
+  );
   return {log: pino(config, {write: (l: string) => entries.push(JSON.parse(l) as Entry)}), entries};
 }
 
@@ -29,7 +32,12 @@ function shape(e: Record<string, unknown>): Record<string, string> {
 }
 
 describe('src/log.ts', () => {
-  const levels = [['debug', 'DEBUG'], ['info', 'INFO'], ['warn', 'WARNING'], ['error', 'ERROR']] as const;
+  const levels = [
+    ['debug', 'DEBUG'],
+    ['info', 'INFO'],
+    ['warn', 'WARNING'],
+    ['error', 'ERROR'],
+  ] as const;
   for (const [level, severity] of levels) {
     it(`${level}: the same entry as Google's pino config (severity ${severity})`, () => {
       const a = ours();

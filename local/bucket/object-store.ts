@@ -39,14 +39,17 @@ export function generationPath(root: string, object: string, generation: string)
 export function readObject(root: string, object: string, generation: string): StoredObject | undefined {
   if (!/^\d+$/.test(generation)) return undefined;
   const meta = `${generationPath(root, object, generation)}.json`;
-  return existsSync(meta) ? JSON.parse(readFileSync(meta, 'utf8')) as StoredObject : undefined;
+  return existsSync(meta) ? (JSON.parse(readFileSync(meta, 'utf8')) as StoredObject) : undefined;
 }
 
 /** The newest generation of `object`, or undefined. */
 export function latestGeneration(root: string, object: string): string | undefined {
   const dir = objectDir(root, object);
   if (!existsSync(dir)) return undefined;
-  const gens = readdirSync(dir).filter((f) => /^\d+$/.test(f)).map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const gens = readdirSync(dir)
+    .filter((f) => /^\d+$/.test(f))
+    .map(BigInt)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return gens.length ? String(gens[gens.length - 1]) : undefined;
 }
 
@@ -54,7 +57,10 @@ export function latestGeneration(root: string, object: string): string | undefin
 export function listObjectNames(root: string, prefix = ''): string[] {
   const dir = join(root, 'objects');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).map((f) => decodeURIComponent(f)).filter((name) => name.startsWith(prefix)).sort();
+  return readdirSync(dir)
+    .map((f) => decodeURIComponent(f))
+    .filter((name) => name.startsWith(prefix))
+    .sort();
 }
 
 /** Ensures the store exists. */

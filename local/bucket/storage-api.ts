@@ -24,14 +24,23 @@ export function startStorageApi(storeRoot: string, bucket: string, port = 0): Pr
     const url = new URL(req.url ?? '/', 'http://localhost');
     const list = /^\/storage\/v1\/b\/([^/]+)\/o\/?$/.exec(url.pathname);
     if (req.method === 'GET' && list) {
-      if (decodeURIComponent(list[1]) !== bucket) return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
+      if (decodeURIComponent(list[1]) !== bucket)
+        return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
       return send(res, 200, listPage(storeRoot, bucket, url.searchParams));
     }
     const m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !m) return send(res, 404, {error: {code: 404, message: `No such route: ${req.method} ${url.pathname}`}});
     const [b, object] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
-    const notFound = () => send(res, 404, {error: {code: 404, message: `No such object: ${b}/${object}`, errors: [{reason: 'notFound', message: `No such object: ${b}/${object}`}]}});
-    if (b !== bucket) return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
+    const notFound = () =>
+      send(res, 404, {
+        error: {
+          code: 404,
+          message: `No such object: ${b}/${object}`,
+          errors: [{reason: 'notFound', message: `No such object: ${b}/${object}`}],
+        },
+      });
+    if (b !== bucket)
+      return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
     const generation = url.searchParams.get('generation') ?? latestGeneration(storeRoot, object);
     const stored = generation ? readObject(storeRoot, object, generation) : undefined;
     if (!stored) return notFound();
@@ -49,7 +58,11 @@ export function startStorageApi(storeRoot: string, bucket: string, port = 0): Pr
 }
 
 /** One page of objects.list: names after the page token, at most maxResults (1000 by default, as Google's). */
-function listPage(storeRoot: string, bucket: string, q: URLSearchParams): {kind: string; items: Array<StoredObject & {kind: string; id: string}>; nextPageToken?: string} {
+function listPage(
+  storeRoot: string,
+  bucket: string,
+  q: URLSearchParams,
+): {kind: string; items: Array<StoredObject & {kind: string; id: string}>; nextPageToken?: string} {
   const max = Math.min(1000, Math.max(1, Number(q.get('maxResults') ?? 1000) || 1000));
   const after = q.get('pageToken') ? Buffer.from(q.get('pageToken')!, 'base64url').toString('utf8') : undefined;
   const names = listObjectNames(storeRoot, q.get('prefix') ?? '').filter((n) => after === undefined || n > after);

@@ -8,7 +8,19 @@
  * folder picks up files present at start and heals any event the watch dropped.
  */
 import {randomUUID} from 'node:crypto';
-import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, watch as fsWatch, writeFileSync, type Dirent, type FSWatcher} from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  watch as fsWatch,
+  writeFileSync,
+  type Dirent,
+  type FSWatcher,
+} from 'node:fs';
 import {join, relative, sep} from 'node:path';
 import {objectChecksums} from './checksums';
 import {ensureStore, generationPath, latestGeneration, objectDir, readObject, type StoredObject} from './object-store';
@@ -45,7 +57,12 @@ export type FileStat = Pick<Observed, 'size' | 'mtimeMs' | 'ino'>;
  * undefined when it is gone), at time `at`: `changed` (new, written, or replaced since),
  * `settling` (unchanged, but for less than `settleMs`), `settled` (take it) or `taken` (already).
  */
-export function settled(prev: Observed | undefined, now: FileStat | undefined, at: number, settleMs: number): 'gone' | 'changed' | 'settling' | 'settled' | 'taken' {
+export function settled(
+  prev: Observed | undefined,
+  now: FileStat | undefined,
+  at: number,
+  settleMs: number,
+): 'gone' | 'changed' | 'settling' | 'settled' | 'taken' {
   if (!now) return 'gone';
   if (!prev || prev.size !== now.size || prev.mtimeMs !== now.mtimeMs || prev.ino !== now.ino) return 'changed';
   if (prev.taken) return 'taken';
@@ -105,10 +122,12 @@ export const folderWatch: Watch = (dir, onChange, onError) => {
     for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) add(rel ? join(rel, e.name) : e.name);
   };
   add('');
-  return {close: () => {
-    for (const w of watchers.values()) w.close();
-    watchers.clear();
-  }};
+  return {
+    close: () => {
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
+    },
+  };
 };
 
 /** Options of {@link BucketWatcher}. */
@@ -186,12 +205,16 @@ export class BucketWatcher {
   private startWatch(): void {
     const watch = this.opts.watch ?? folderWatch;
     try {
-      this.watcher = watch(this.opts.dir, (path) => this.changed(path), (err) => {
-        // The rescan starts a new watch; until then it alone finds new files.
-        this.opts.onError?.(err, '(watch)');
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
+      this.watcher = watch(
+        this.opts.dir,
+        (path) => this.changed(path),
+        (err) => {
+          // The rescan starts a new watch; until then it alone finds new files.
+          this.opts.onError?.(err, '(watch)');
+          this.watcher?.close();
+          this.watcher = undefined;
+        },
+      );
     } catch (err) {
       this.opts.onError?.(err, '(watch)');
     }
@@ -258,10 +281,16 @@ export class BucketWatcher {
   private checkLater(file: string, ms: number): void {
     if (!this.running) return;
     clearTimeout(this.settling.get(file));
-    this.settling.set(file, setTimeout(() => {
-      this.settling.delete(file);
-      void this.enqueue(() => this.check(file));
-    }, Math.max(1, Math.ceil(ms))));
+    this.settling.set(
+      file,
+      setTimeout(
+        () => {
+          this.settling.delete(file);
+          void this.enqueue(() => this.check(file));
+        },
+        Math.max(1, Math.ceil(ms)),
+      ),
+    );
   }
 
   private files(dir: string): string[] {
@@ -286,7 +315,8 @@ export class BucketWatcher {
     const latest = latestGeneration(this.opts.storeRoot, object);
     const previous = latest && readObject(this.opts.storeRoot, object, latest);
     const metadata = this.metadata(file);
-    if (previous && previous.md5Hash === sums.md5Hash && JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {})) return undefined;
+    if (previous && previous.md5Hash === sums.md5Hash && JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {}))
+      return undefined;
     // Generations are microsecond timestamps in Cloud Storage; keep them strictly growing.
     const now = BigInt(Date.now()) * 1000n;
     const floor = latest ? BigInt(latest) + 1n : 0n;
@@ -296,8 +326,15 @@ export class BucketWatcher {
     const gen = String(generation);
     const time = new Date().toISOString();
     const resource: StoredObject = {
-      bucket: this.opts.bucket, name: object, generation: gen, metageneration: '1', size: String(data.length),
-      ...sums, contentType: contentType(object), timeCreated: time, updated: time,
+      bucket: this.opts.bucket,
+      name: object,
+      generation: gen,
+      metageneration: '1',
+      size: String(data.length),
+      ...sums,
+      contentType: contentType(object),
+      timeCreated: time,
+      updated: time,
     };
     if (metadata) resource.metadata = metadata;
     mkdirSync(objectDir(this.opts.storeRoot, object), {recursive: true});

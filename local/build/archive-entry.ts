@@ -52,6 +52,7 @@ export async function extractEntries(entries: AsyncIterable<ArchiveEntry>, tree:
     } finally {
       await writer.end();
     }
-    if (written !== entry.size) throw new ExtractError(`entry "${name}" holds ${written} bytes, not the ${entry.size} its header says`, name);
+    if (written !== entry.size)
+      throw new ExtractError(`entry "${name}" holds ${written} bytes, not the ${entry.size} its header says`, name);
   }
 }

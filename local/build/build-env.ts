@@ -11,7 +11,18 @@ export const SYSTEM_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
 
 // Taken from the host: how to print, and how this machine reaches the network (npm needs a proxy
 // where there is one). Nothing that holds or points at a credential, and nothing npm set.
-const PASS_THROUGH = ['LANG', 'LC_ALL', 'TZ', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'NODE_EXTRA_CA_CERTS'];
+const PASS_THROUGH = [
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+];
 
 /** Where this machine's npm keeps its user config and its cache, as npm itself reports them. */
 export interface NpmLocations {

@@ -1,6 +1,9 @@
 /** A build that failed because of its source: a one-line reason and the failing step's last output lines. */
 export class BuildFailure extends Error {
-  constructor(readonly reason: string, readonly tail: string[] = []) {
+  constructor(
+    readonly reason: string,
+    readonly tail: string[] = [],
+  ) {
     super(reason);
     this.name = 'BuildFailure';
   }

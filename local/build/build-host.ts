@@ -24,7 +24,9 @@ export function findNpm(explicit: string | undefined, dirs: string[]): string {
       // not here
     }
   }
-  throw new Error(`the local builder needs ${name}, and there is none in ${dirs.join(':')}: install npm next to node (${process.execPath})`);
+  throw new Error(
+    `the local builder needs ${name}, and there is none in ${dirs.join(':')}: install npm next to node (${process.execPath})`,
+  );
 }
 
 /**

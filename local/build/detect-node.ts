@@ -33,7 +33,9 @@ export function npmSteps(pkg: PackageJson, hasLockfile: boolean): string[][] {
 export function readPackageJson(root: string): PackageJson {
   const path = join(root, 'package.json');
   if (!existsSync(path)) {
-    throw new BuildFailure('the local builder only builds Node.js sources with a package.json at the root of the archive, and this one has none');
+    throw new BuildFailure(
+      'the local builder only builds Node.js sources with a package.json at the root of the archive, and this one has none',
+    );
   }
   try {
     const pkg = JSON.parse(readFileSync(path, 'utf8')) as unknown;
@@ -90,7 +92,9 @@ export function imageConfig(root: string, pkg: PackageJson, fn: FunctionTarget |
   if (start) return {entrypoint: startEntrypoint(root, start), env};
   const main = pkg.main || 'index.js';
   if (!existsSync(join(root, main))) {
-    throw new BuildFailure(`package.json has no "start" script and its main file "${main}" does not exist: add a start script or that file`);
+    throw new BuildFailure(
+      `package.json has no "start" script and its main file "${main}" does not exist: add a start script or that file`,
+    );
   }
   return {entrypoint: ['node', main], env};
 }

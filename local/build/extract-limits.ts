@@ -22,7 +22,10 @@ const RATIO_FLOOR = 1024 * 1024;
 
 /** An archive refused, and why; names the entry when one entry is the cause. */
 export class ExtractError extends Error {
-  constructor(message: string, readonly entry?: string) {
+  constructor(
+    message: string,
+    readonly entry?: string,
+  ) {
     super(message);
     this.name = 'ExtractError';
   }
@@ -33,7 +36,10 @@ export class Budget {
   entries = 0;
   bytes = 0;
 
-  constructor(private readonly limits: ExtractLimits, private readonly compressedSize: number) {}
+  constructor(
+    private readonly limits: ExtractLimits,
+    private readonly compressedSize: number,
+  ) {}
 
   /** One more entry. */
   entry(name: string): void {

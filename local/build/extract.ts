@@ -35,7 +35,12 @@ export function archiveFormat(objectName: string): 'tar.gz' | 'zip' | undefined 
  * `objectName`. Throws ExtractError, naming the entry, for anything unsafe or over a limit,
  * after removing `dest`.
  */
-export async function extractArchive(archivePath: string, objectName: string, dest: string, limits: Partial<ExtractLimits> = {}): Promise<Extracted> {
+export async function extractArchive(
+  archivePath: string,
+  objectName: string,
+  dest: string,
+  limits: Partial<ExtractLimits> = {},
+): Promise<Extracted> {
   const format = archiveFormat(objectName);
   if (!format) throw new ExtractError(`"${objectName}" is not a supported archive: upload a .tar.gz, .tgz or .zip`);
   const {size} = await stat(archivePath);

@@ -75,11 +75,14 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
     const log = (line: string) => opts.logs.line(id, line);
     opts.logs.append(id, '');
     const seconds = timeoutSeconds(build.timeout);
-    const timer = setTimeout(() => {
-      log(`TIMEOUT: the build did not finish within ${seconds}s; stopping it`);
-      abort.abort();
-      control.setStatus('TIMEOUT', {failureDetail: `build timed out after ${seconds}s`});
-    }, Math.min(seconds * 1000, 2 ** 31 - 1));
+    const timer = setTimeout(
+      () => {
+        log(`TIMEOUT: the build did not finish within ${seconds}s; stopping it`);
+        abort.abort();
+        control.setStatus('TIMEOUT', {failureDetail: `build timed out after ${seconds}s`});
+      },
+      Math.min(seconds * 1000, 2 ** 31 - 1),
+    );
     void (async () => {
       try {
         control.setStatus('WORKING');
@@ -148,7 +151,13 @@ function buildRequest(build: PlainMessage): BuildRequest {
   };
 }
 
-async function buildImage(build: BuildRequest, opts: LocalBuilderOptions, machine: Machine, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+async function buildImage(
+  build: BuildRequest,
+  opts: LocalBuilderOptions,
+  machine: Machine,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<string> {
   const src = build.source;
   const url = `gs://${src.bucket}/${src.object}#${src.generation}`;
   const image = build.image;

@@ -28,10 +28,11 @@ export function startLogServer(logs: BuildLogs, port = 0): Promise<LogServer> {
       const {port: bound} = server.address() as AddressInfo;
       resolve({
         url: `http://127.0.0.1:${bound}`,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
       });
     });
   });

@@ -43,8 +43,10 @@ export async function treeDigest(dir: string, config: ImageConfig): Promise<stri
       } else if (st.isSymbolicLink()) {
         hash.update(`l ${path} ${await readlink(join(dir, path))}\0`);
       } else if (st.isFile()) {
-        const content = createHash('sha256').update(await readFile(join(dir, path))).digest('hex');
-        hash.update(`f ${path} ${(st.mode & 0o111) ? 'x' : '-'} ${content}\0`);
+        const content = createHash('sha256')
+          .update(await readFile(join(dir, path)))
+          .digest('hex');
+        hash.update(`f ${path} ${st.mode & 0o111 ? 'x' : '-'} ${content}\0`);
       }
     }
   };
@@ -65,7 +67,7 @@ export class LocalRegistry {
 
   private tags(): Record<string, string> {
     const p = join(this.root, 'tags.json');
-    return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) as Record<string, string> : {};
+    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, string>) : {};
   }
 
   /**

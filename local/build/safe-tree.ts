@@ -80,8 +80,10 @@ export class SafeTree {
       path = join(path, seg);
       const st = await lstat(path).catch(() => undefined);
       if (!st) await mkdir(path, {mode: 0o755});
-      else if (st.isSymbolicLink()) throw new ExtractError(`entry "${name}" would be written through the symlink "${relOf(this.dest, path)}"`, name);
-      else if (!st.isDirectory()) throw new ExtractError(`entry "${name}" is inside "${relOf(this.dest, path)}", which is not a directory`, name);
+      else if (st.isSymbolicLink())
+        throw new ExtractError(`entry "${name}" would be written through the symlink "${relOf(this.dest, path)}"`, name);
+      else if (!st.isDirectory())
+        throw new ExtractError(`entry "${name}" is inside "${relOf(this.dest, path)}", which is not a directory`, name);
     }
     path = join(path, segs[segs.length - 1]);
     const st = await lstat(path).catch(() => undefined);
@@ -97,9 +99,11 @@ export class SafeTree {
       path = join(path, seg);
       const st = await lstat(path).catch(() => undefined);
       if (!st) throw new ExtractError(`entry "${name}" is a hard link to "${targetRel}", which is not in the archive before it`, name);
-      if (st.isSymbolicLink()) throw new ExtractError(`entry "${name}" is a hard link through the symlink "${relOf(this.dest, path)}"`, name);
+      if (st.isSymbolicLink())
+        throw new ExtractError(`entry "${name}" is a hard link through the symlink "${relOf(this.dest, path)}"`, name);
     }
-    if (!(await lstat(path)).isFile()) throw new ExtractError(`entry "${name}" is a hard link to "${targetRel}", which is not a file`, name);
+    if (!(await lstat(path)).isFile())
+      throw new ExtractError(`entry "${name}" is a hard link to "${targetRel}", which is not a file`, name);
     return path;
   }
 }
@@ -119,13 +123,16 @@ async function symlinksIn(dest: string): Promise<Map<string, string>> {
 }
 
 function relOf(dest: string, path: string): string {
-  return path.slice(dest.length + 1).split(sep).join('/');
+  return path
+    .slice(dest.length + 1)
+    .split(sep)
+    .join('/');
 }
 
 function fileWriter(fh: FileHandle): EntryWriter {
   return {
     write: async (chunk) => {
-      for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
+      for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off)).bytesWritten;
     },
     end: () => fh.close(),
   };

@@ -8,8 +8,20 @@ import type {StepResult} from './run-step';
 
 // The packages behind the commands build scripts call most, to name the one to add.
 const PROVIDERS: Record<string, string> = {
-  tsc: 'typescript', tsx: 'tsx', 'ts-node': 'ts-node', esbuild: 'esbuild', vite: 'vite', webpack: 'webpack-cli', rollup: 'rollup',
-  babel: '@babel/cli', ncc: '@vercel/ncc', next: 'next', nest: '@nestjs/cli', prisma: 'prisma', tsup: 'tsup', rimraf: 'rimraf',
+  tsc: 'typescript',
+  tsx: 'tsx',
+  'ts-node': 'ts-node',
+  esbuild: 'esbuild',
+  vite: 'vite',
+  webpack: 'webpack-cli',
+  rollup: 'rollup',
+  babel: '@babel/cli',
+  ncc: '@vercel/ncc',
+  next: 'next',
+  nest: '@nestjs/cli',
+  prisma: 'prisma',
+  tsup: 'tsup',
+  rimraf: 'rimraf',
 };
 
 // dash: "sh: 1: tsc: not found"; bash: "sh: tsc: command not found", "sh: line 1: tsc: command not found".

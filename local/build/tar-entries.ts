@@ -17,9 +17,15 @@ const BLOCK = 512;
 const START = '(start of archive)';
 
 const KINDS: Record<string, string> = {
-  CharacterDevice: 'character device', BlockDevice: 'block device', FIFO: 'FIFO', GNUDumpDir: 'GNU dump directory',
-  SparseFile: 'GNU sparse file', ContinuationFile: 'GNU multi-volume continuation', TapeVolumeHeader: 'tape volume header',
-  SolarisACL: 'Solaris ACL', Inode: 'GNU inode record',
+  CharacterDevice: 'character device',
+  BlockDevice: 'block device',
+  FIFO: 'FIFO',
+  GNUDumpDir: 'GNU dump directory',
+  SparseFile: 'GNU sparse file',
+  ContinuationFile: 'GNU multi-volume continuation',
+  TapeVolumeHeader: 'tape volume header',
+  SolarisACL: 'Solaris ACL',
+  Inode: 'GNU inode record',
 };
 
 /**
@@ -58,9 +64,11 @@ export async function* tarEntries(input: AsyncIterable<Buffer>, meter: Meter): A
   });
   // What node-tar skips by itself (a kind it does not know, a metadata header over MAX_META) is refused, not dropped.
   parser.on('ignoredEntry', (e: ReadEntry) => {
-    fail(e.meta
-      ? new ExtractError(`the archive has a ${e.size}-byte metadata header ("${e.path}"); at most ${MAX_META} bytes are allowed`, e.path)
-      : new ExtractError(`entry "${e.path}" is a ${kindOf(e)}; only files, directories and links are allowed`, e.path));
+    fail(
+      e.meta
+        ? new ExtractError(`the archive has a ${e.size}-byte metadata header ("${e.path}"); at most ${MAX_META} bytes are allowed`, e.path)
+        : new ExtractError(`entry "${e.path}" is a ${kindOf(e)}; only files, directories and links are allowed`, e.path),
+    );
   });
   parser.on('error', (err: Error) => fail(tarError(err, lastName)));
   // node-tar drops a partial header at the very end without a word; the old reader called it truncated, and so does this one.
@@ -164,8 +172,10 @@ function tarError(err: Error, lastName: string): Error {
   const message = err.message.replace(/^TAR_[A-Z_]+: /, '');
   const entry = header?.path;
   if (entry && message === 'linkpath required') return new ExtractError(`entry "${entry}" is a link with no target`, entry);
-  if (entry && tarCode === 'TAR_ENTRY_INVALID') return new ExtractError(`entry "${entry}" is not a valid tar entry (${message}): create the archive with tar czf`, entry);
-  if (tarCode === 'TAR_BAD_ARCHIVE' && /truncated/i.test(message)) return new ExtractError(`the archive is truncated (in "${lastName}")`, lastName);
+  if (entry && tarCode === 'TAR_ENTRY_INVALID')
+    return new ExtractError(`entry "${entry}" is not a valid tar entry (${message}): create the archive with tar czf`, entry);
+  if (tarCode === 'TAR_BAD_ARCHIVE' && /truncated/i.test(message))
+    return new ExtractError(`the archive is truncated (in "${lastName}")`, lastName);
   const where = lastName === START ? '' : `, after "${lastName}"`;
   if (tarCode === 'TAR_BAD_ARCHIVE' || tarCode === 'TAR_ENTRY_INVALID') {
     return new ExtractError(`the archive is not a valid tar file (${message}${where}): create it with tar czf`);

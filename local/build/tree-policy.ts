@@ -30,7 +30,10 @@ export function safeRelative(name: string, what = 'entry', entry = name): string
     const bytes = Buffer.byteLength(seg);
     // Refused here, by name, rather than as ENAMETOOLONG from the file system halfway through.
     if (bytes > NAME_MAX) {
-      throw new ExtractError(`${what} "${shown(name)}" has a file or folder name of ${bytes} bytes; names may be at most ${NAME_MAX} bytes: shorten it`, entry);
+      throw new ExtractError(
+        `${what} "${shown(name)}" has a file or folder name of ${bytes} bytes; names may be at most ${NAME_MAX} bytes: shorten it`,
+        entry,
+      );
     }
   }
   return segs.join('/');
@@ -58,11 +61,17 @@ export function linkTarget(entry: Pick<ArchiveEntry, 'name' | 'type' | 'linkTarg
   const kind = entry.type === 'symlink' ? 'a symlink' : 'a hard link';
   if (!target) throw new ExtractError(`entry "${entry.name}" is ${kind} with no target`, entry.name);
   if (ABSOLUTE.test(target)) {
-    throw new ExtractError(`entry "${entry.name}" is ${kind} to the absolute path "${target}"; links must stay inside the archive`, entry.name);
+    throw new ExtractError(
+      `entry "${entry.name}" is ${kind} to the absolute path "${target}"; links must stay inside the archive`,
+      entry.name,
+    );
   }
   if (target.includes('\0')) throw new ExtractError(`entry "${entry.name}" is ${kind} whose target contains a NUL byte`, entry.name);
   if (Buffer.byteLength(target) > PATH_BYTES_MAX) {
-    throw new ExtractError(`entry "${entry.name}" is ${kind} with a target of ${Buffer.byteLength(target)} bytes; at most ${PATH_BYTES_MAX} are allowed`, entry.name);
+    throw new ExtractError(
+      `entry "${entry.name}" is ${kind} with a target of ${Buffer.byteLength(target)} bytes; at most ${PATH_BYTES_MAX} are allowed`,
+      entry.name,
+    );
   }
   const from = entry.type === 'symlink' ? [...rel.split('/').slice(0, -1), target].join('/') : target;
   const segs = lexical(from);

@@ -12,8 +12,13 @@ import {ExtractError} from './extract-limits';
 
 const MAX_LINK = 4096;
 const UNIX_TYPES: Record<number, string> = {
-  0o040000: 'dir', 0o100000: 'file', 0o120000: 'symlink',
-  0o010000: 'FIFO', 0o020000: 'character device', 0o060000: 'block device', 0o140000: 'socket',
+  0o040000: 'dir',
+  0o100000: 'file',
+  0o120000: 'symlink',
+  0o010000: 'FIFO',
+  0o020000: 'character device',
+  0o060000: 'block device',
+  0o140000: 'socket',
 };
 // The "made by" host whose attributes carry a Unix st_mode.
 const UNIX_HOST = 3;
@@ -28,13 +33,17 @@ export async function* zipEntries(path: string, meter: Meter): AsyncGenerator<Ar
       const name = yauzl.getFileNameLowLevel(z.generalPurposeBitFlag, z.fileNameRaw, z.extraFields, true);
       if (z.isEncrypted()) throw new ExtractError(`entry "${name}" is encrypted`, name);
       if (z.compressionMethod !== 0 && z.compressionMethod !== 8) {
-        throw new ExtractError(`entry "${name}" uses compression method ${z.compressionMethod}; only stored and deflate are supported`, name);
+        throw new ExtractError(
+          `entry "${name}" uses compression method ${z.compressionMethod}; only stored and deflate are supported`,
+          name,
+        );
       }
       const content = () => inflate(zip, z, name, meter);
       const entry = toEntry(name, z, content);
       if (entry.type === 'symlink') {
         // A zip keeps a symlink's target as the entry's data.
-        if (z.uncompressedSize > MAX_LINK) throw new ExtractError(`entry "${name}" is a symlink with a target longer than ${MAX_LINK} bytes`, name);
+        if (z.uncompressedSize > MAX_LINK)
+          throw new ExtractError(`entry "${name}" is a symlink with a target longer than ${MAX_LINK} bytes`, name);
         const chunks: Buffer[] = [];
         for await (const chunk of content()) chunks.push(chunk);
         entry.linkTarget = Buffer.concat(chunks).toString('utf8');

@@ -32,8 +32,24 @@ export interface CloudBuildEmulatorOptions {
 const BUILD = 'google.devtools.cloudbuild.v1.Build';
 const METADATA = 'google.devtools.cloudbuild.v1.BuildOperationMetadata';
 // Output-only fields a caller may send back from an earlier read; the server owns them.
-const OUTPUT_ONLY = ['name', 'id', 'projectId', 'status', 'statusDetail', 'results', 'createTime', 'startTime',
-  'finishTime', 'sourceProvenance', 'buildTriggerId', 'logUrl', 'timing', 'approval', 'warnings', 'failureInfo'];
+const OUTPUT_ONLY = [
+  'name',
+  'id',
+  'projectId',
+  'status',
+  'statusDetail',
+  'results',
+  'createTime',
+  'startTime',
+  'finishTime',
+  'sourceProvenance',
+  'buildTriggerId',
+  'logUrl',
+  'timing',
+  'approval',
+  'warnings',
+  'failureInfo',
+];
 
 /** A local `google.devtools.cloudbuild.v1.CloudBuild` gRPC server that the official CloudBuildClient can use. */
 export class CloudBuildEmulator extends GrpcEmulator {
@@ -104,7 +120,12 @@ export class CloudBuildEmulator extends GrpcEmulator {
         ...build.results,
         images: stringList(build, 'images').map((name) => ({
           name,
-          digest: opts.digest ?? 'sha256:' + createHash('sha256').update(id + name).digest('hex'),
+          digest:
+            opts.digest ??
+            'sha256:' +
+              createHash('sha256')
+                .update(id + name)
+                .digest('hex'),
         })),
       };
     }

@@ -5,8 +5,18 @@ import {clonePlain} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
 import {timestamp} from '../grpc/time';
 import {
-  parseCreateServiceRequest, parseResourceRequest, parseSetIamPolicyRequest, parseUpdateServiceRequest,
-  type CreateServiceRequest, type ResourceRequest, type Revision, type Service, type SetIamPolicyRequest, type StoredPolicy, type StoredService, type UpdateServiceRequest,
+  parseCreateServiceRequest,
+  parseResourceRequest,
+  parseSetIamPolicyRequest,
+  parseUpdateServiceRequest,
+  type CreateServiceRequest,
+  type ResourceRequest,
+  type Revision,
+  type Service,
+  type SetIamPolicyRequest,
+  type StoredPolicy,
+  type StoredService,
+  type UpdateServiceRequest,
 } from './messages';
 import {checkServiceId, defaultServiceUri, notFoundMessage, parseName, parseParent, revisionId} from './names';
 import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './revision-runner';
@@ -175,7 +185,9 @@ export class CloudRunEmulator extends GrpcEmulator {
     }
     if (spec.etag && spec.etag !== record.service.etag) {
       // AIP-154: a stale etag is ABORTED (HTTP 409), see aip-dev/google.aip.dev#705.
-      throw rpc.aborted(`Etag mismatch: the service '${parsed.service}' was changed since it was read (etag ${spec.etag} is stale). Read it again and retry.`);
+      throw rpc.aborted(
+        `Etag mismatch: the service '${parsed.service}' was changed since it was read (etag ${spec.etag} is stale). Read it again and retry.`,
+      );
     }
     const paths = req.updateMask?.paths ?? [];
     const merged = paths.length === 0 ? spec : {...mutableFields(record.service), ...pickTopLevel(mutableFields(spec), paths)};
@@ -275,9 +287,11 @@ export class CloudRunEmulator extends GrpcEmulator {
       throw rpc.aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
     }
     for (const b of policy.bindings ?? []) {
-      if (!/^roles\/|^(projects|organizations)\/[^/]+\/roles\//.test(b.role ?? '')) throw rpc.invalidArgument(`Role ${b.role} is not supported for this resource.`);
+      if (!/^roles\/|^(projects|organizations)\/[^/]+\/roles\//.test(b.role ?? ''))
+        throw rpc.invalidArgument(`Role ${b.role} is not supported for this resource.`);
       for (const m of b.members ?? []) {
-        if (!/^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet|deleted:\w+):\S+)$/.test(m)) throw rpc.invalidArgument(`Invalid principal: ${m}`);
+        if (!/^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet|deleted:\w+):\S+)$/.test(m))
+          throw rpc.invalidArgument(`Invalid principal: ${m}`);
       }
     }
     record.policy = {version: policy.version || 1, bindings: clonePlain(policy.bindings ?? []), etag: randomBytes(8)};

@@ -207,7 +207,12 @@ export function keysOf<T extends object>(value: T): Array<keyof T & string> {
 }
 
 export function parseCreateServiceRequest(req: Fields): CreateServiceRequest {
-  return {parent: str(req.parent), serviceId: str(req.serviceId), service: message<Service>(req.service), validateOnly: req.validateOnly === true};
+  return {
+    parent: str(req.parent),
+    serviceId: str(req.serviceId),
+    service: message<Service>(req.service),
+    validateOnly: req.validateOnly === true,
+  };
 }
 
 export function parseUpdateServiceRequest(req: Fields): UpdateServiceRequest {
@@ -217,7 +222,13 @@ export function parseUpdateServiceRequest(req: Fields): UpdateServiceRequest {
 }
 
 export function parseResourceRequest(req: Fields): ResourceRequest {
-  return {name: str(req.name), parent: str(req.parent), resource: str(req.resource), etag: str(req.etag), validateOnly: req.validateOnly === true};
+  return {
+    name: str(req.name),
+    parent: str(req.parent),
+    resource: str(req.resource),
+    etag: str(req.etag),
+    validateOnly: req.validateOnly === true,
+  };
 }
 
 export function parseSetIamPolicyRequest(req: Fields): SetIamPolicyRequest {

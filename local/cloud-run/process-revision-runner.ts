@@ -136,10 +136,7 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
 async function waitUntilReady(proc: RevisionProcess, port: number, timeoutMs: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const outcome = await Promise.race([
-      proc.ended.then((how) => ({how})),
-      answersHttp(port, deadline - Date.now()).then((ok) => ({ok})),
-    ]);
+    const outcome = await Promise.race([proc.ended.then((how) => ({how})), answersHttp(port, deadline - Date.now()).then((ok) => ({ok}))]);
     if ('how' in outcome) return outcome.how;
     if (outcome.ok) return undefined;
     if (Date.now() >= deadline) return `did not answer HTTP on port ${port} within ${timeoutMs} ms`;

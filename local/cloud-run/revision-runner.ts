@@ -43,6 +43,8 @@ export function containerFailedMessage(revision: string, port: number): string {
 export const defaultRunner: RevisionRunner = {
   start: (revision) =>
     new Promise((resolve) =>
-      resolve(revision.image.includes('crash') ? {ready: false, message: containerFailedMessage(revision.name, revision.port)} : {ready: true}),
+      resolve(
+        revision.image.includes('crash') ? {ready: false, message: containerFailedMessage(revision.name, revision.port)} : {ready: true},
+      ),
     ),
 };

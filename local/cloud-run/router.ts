@@ -10,7 +10,16 @@ export interface ServiceRouterOptions {
 }
 
 // Connection-level headers belong to one hop; Node sets its own for each side.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /**
  * A stable loopback URL per service, like a Cloud Run service URL: a reverse proxy that sends
@@ -68,7 +77,7 @@ export class ServiceRouter {
         res,
         503,
         `Service '${service}' has no ready revision to send this request to: its first revision is still ` +
-          'starting, or it failed to start. The service\'s terminalCondition and the revision\'s log say why.\n',
+          "starting, or it failed to start. The service's terminalCondition and the revision's log say why.\n",
       );
       return;
     }

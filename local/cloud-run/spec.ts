@@ -8,9 +8,27 @@ const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
 // Service fields that only the server sets; whatever a caller sends for them is ignored.
 const OUTPUT_ONLY = new Set([
-  'name', 'uid', 'generation', 'createTime', 'updateTime', 'deleteTime', 'expireTime', 'creator', 'lastModifier',
-  'urls', 'observedGeneration', 'terminalCondition', 'conditions', 'latestReadyRevision', 'latestCreatedRevision',
-  'trafficStatuses', 'uri', 'satisfiesPzs', 'threatDetectionEnabled', 'reconciling', 'etag',
+  'name',
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'deleteTime',
+  'expireTime',
+  'creator',
+  'lastModifier',
+  'urls',
+  'observedGeneration',
+  'terminalCondition',
+  'conditions',
+  'latestReadyRevision',
+  'latestCreatedRevision',
+  'trafficStatuses',
+  'uri',
+  'satisfiesPzs',
+  'threatDetectionEnabled',
+  'reconciling',
+  'etag',
 ]);
 
 /** The caller-settable fields of a Service (labels, annotations, template, traffic, scaling, ...). */

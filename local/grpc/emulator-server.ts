@@ -81,9 +81,7 @@ export abstract class GrpcEmulator {
       server.addService(serviceDefinition(service, Object.keys(handlers)), implementation);
     }
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      ),
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     this.server = server;
     return this.boundPort;

@@ -24,7 +24,10 @@ function answer(stream: http2.ServerHttp2Stream, code: number, message: string):
     stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  stream.respond({':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message)}, {endStream: true});
+  stream.respond(
+    {':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message)},
+    {endStream: true},
+  );
 }
 
 /** The proxy; `host` after start() is what clients use as their emulator host. */
@@ -80,7 +83,10 @@ export class GrpcFaultProxy {
   }
 
   private forward(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const method = String(headers[':path'] ?? '').split('/').pop() ?? '';
+    const method =
+      String(headers[':path'] ?? '')
+        .split('/')
+        .pop() ?? '';
     const fault = this.faults.take(method);
     this.calls.push(fault?.code ? {method, faulted: fault.code} : {method});
     stream.on('error', () => undefined);
@@ -96,7 +102,9 @@ export class GrpcFaultProxy {
       // ClientHttp2Stream's own `on` overloads hide Http2Stream's typed 'error' and 'trailers'
       // ones (leaving `any[]`), so the listeners name the types Http2Stream gives them.
       up.on('error', (err: Error) => answer(stream, 14, `fault proxy: upstream ${this.target}: ${err.message}`));
-      up.on('trailers', (t: http2.IncomingHttpHeaders) => { trailers = t; });
+      up.on('trailers', (t: http2.IncomingHttpHeaders) => {
+        trailers = t;
+      });
       up.on('response', (h) => {
         if (failWith) {
           // The upstream did the work; the caller is told it failed (a lost answer).
@@ -119,7 +127,9 @@ export class GrpcFaultProxy {
         up.pipe(stream);
       });
       stream.pipe(up);
-      stream.on('close', () => { if (!up.closed) up.close(); });
+      stream.on('close', () => {
+        if (!up.closed) up.close();
+      });
     };
     run().catch((err: Error) => answer(stream, 13, `fault proxy: ${err.message}`));
   }

@@ -35,7 +35,10 @@ export class FaultPlan {
   /** The fault that hits this call, if any, using up one of its `times`. */
   take(method: string, random: () => number = Math.random): FaultSpec | undefined {
     // The first matching fault that hits; one spared by its probability leaves the call to the next.
-    const fault = this.faults.find((f) => f.remaining > 0 && (!f.method || f.method === method) && (f.probability === undefined || (f.random ?? random)() < f.probability));
+    const fault = this.faults.find(
+      (f) =>
+        f.remaining > 0 && (!f.method || f.method === method) && (f.probability === undefined || (f.random ?? random)() < f.probability),
+    );
     if (!fault) return undefined;
     fault.remaining -= 1;
     this.faults = this.faults.filter((f) => f.remaining > 0);

@@ -4,9 +4,7 @@ import {rpc} from './rpc-error';
 import type {ServedService} from './emulator-server';
 
 /** How an operation ended: with a response message, or with a google.rpc.Status error. */
-export type OperationOutcome =
-  | {response: {type: string; value: object}}
-  | {error: OperationError};
+export type OperationOutcome = {response: {type: string; value: object}} | {error: OperationError};
 
 /** A google.rpc.Status, as a failed operation carries it. */
 export type OperationError = {code: number; message: string; details?: PlainMessage[]};
@@ -72,9 +70,7 @@ export class OperationStore {
         ListOperations: (req: PlainMessage) => {
           const prefix = stringField(req, 'name');
           return {
-            operations: [...this.ops.values()]
-              .filter((op) => !prefix || op.name.startsWith(prefix))
-              .map((op) => clonePlain(op)),
+            operations: [...this.ops.values()].filter((op) => !prefix || op.name.startsWith(prefix)).map((op) => clonePlain(op)),
           };
         },
         DeleteOperation: (req: PlainMessage) => {

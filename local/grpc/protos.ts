@@ -77,7 +77,10 @@ function stripDefaults(type: protobuf.Type, value: PlainMessage): PlainMessage {
     const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
     if (isDefaultScalar(field, v) || (Array.isArray(v) && v.length === 0)) delete value[key];
     else if (field.map && isPlain(v) && Object.keys(v).length === 0) delete value[key];
-    else if (sub && field.map && isPlain(v)) Object.values(v).filter(isPlain).forEach((x) => stripDefaults(sub, x));
+    else if (sub && field.map && isPlain(v))
+      Object.values(v)
+        .filter(isPlain)
+        .forEach((x) => stripDefaults(sub, x));
     else if (sub && field.repeated && Array.isArray(v)) v.filter(isPlain).forEach((x) => stripDefaults(sub, x));
     else if (sub && sub.fullName !== '.google.protobuf.Any' && isPlain(v)) stripDefaults(sub, v);
   }

@@ -25,22 +25,31 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   if (!isTerminalBuildStatus(input.status)) return ignored(log, `status ${input.status} is not terminal`);
   const build = await (await deps.builds()).get(input.buildId);
   const owner = releaseOfBuild(build, deps.config.firestore.root);
-  if (!owner) return ignored(log, 'not a build of this dropdeploy installation (tag dropdeploy and substitutions _DD_ROOT, _DD_SERVICE, _DD_RELEASE)');
+  if (!owner)
+    return ignored(
+      log,
+      'not a build of this dropdeploy installation (tag dropdeploy and substitutions _DD_ROOT, _DD_SERVICE, _DD_RELEASE)',
+    );
   if (!isTerminalBuildStatus(build.status)) {
     // The message says the build ended; acknowledging it now would lose the build's end, as
     // Cloud Build sends it only once. Ask for the redelivery until GetBuild agrees.
-    throw new RetryableError(`build ${input.buildId}: the status message says ${input.status} but GetBuild says ${build.status}; the event will be redelivered`, 'BUILD_STATUS_PENDING');
+    throw new RetryableError(
+      `build ${input.buildId}: the status message says ${input.status} but GetBuild says ${build.status}; the event will be redelivered`,
+      'BUILD_STATUS_PENDING',
+    );
   }
   log = log.with({service: owner.service, release: owner.release});
   const c: Ctx = {...ctx, log};
   const store = await deps.store();
   let r = await store.get(owner.service, owner.release);
   if (!r) return ignored(log, `release ${owner.service} v${owner.release} is not in this installation's store`);
-  const notItsBuild = (rel: Release) => ignored(log, `build ${build.id} is not the build of ${rel.service} v${rel.release} (${rel.buildId ?? 'none recorded'})`);
+  const notItsBuild = (rel: Release) =>
+    ignored(log, `build ${build.id} is not the build of ${rel.service} v${rel.release} (${rel.buildId ?? 'none recorded'})`);
   if (r.buildId !== build.id) {
     // A build whose id was never recorded (a crash right after CreateBuild) is adopted if it
     // carries the release's own tag; any other build is not this release's.
-    if (r.state !== 'accepted' || !r.source || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release))) return notItsBuild(r);
+    if (r.state !== 'accepted' || !r.source || !build.tags.includes(releaseBuildTag(deps.config.firestore.root, r.service, r.release)))
+      return notItsBuild(r);
     // A tag alone proves nothing: the build must be exactly the one this release asks for.
     const problem = adoptionProblem(build, buildSpec(deps.config, r, r.source));
     if (problem) {
@@ -49,10 +58,12 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
     }
     // While the delivery that started the build holds its lease, it is about to record it.
     const {service, release} = r;
-    r = (await retryWhileBusy(c, `the recording of build ${build.id} of ${service} v${release}`, async () => {
-      const adopted = await store.adoptBuild(service, release, {buildId: build.id, logUrl: build.logUrl}, deps.now());
-      return adopted.kind === 'busy' ? undefined : adopted;
-    })).release;
+    r = (
+      await retryWhileBusy(c, `the recording of build ${build.id} of ${service} v${release}`, async () => {
+        const adopted = await store.adoptBuild(service, release, {buildId: build.id, logUrl: build.logUrl}, deps.now());
+        return adopted.kind === 'busy' ? undefined : adopted;
+      })
+    ).release;
     if (r.buildId !== build.id) return notItsBuild(r);
   }
   return finishBuild(c, r, build);
@@ -68,13 +79,23 @@ export async function finishBuild(ctx: Ctx, r: Release, build: BuildInfo): Promi
   if (TERMINAL.has(r.state)) return {action: 'noop', detail: `release is already ${r.state}`, service: r.service, release: r.release};
   if (build.status !== 'SUCCESS') {
     const detail = build.failureDetail ? `: ${build.failureDetail}` : '';
-    return failBuild(ctx, r, `BUILD_${build.status}`, `build ${build.id} ended ${build.status}${detail}; logs: ${build.logUrl ?? r.buildLogUrl ?? 'unavailable'}`);
+    return failBuild(
+      ctx,
+      r,
+      `BUILD_${build.status}`,
+      `build ${build.id} ended ${build.status}${detail}; logs: ${build.logUrl ?? r.buildLogUrl ?? 'unavailable'}`,
+    );
   }
   const tagged = releaseImageTag(deps.config, r.service, r.release);
   // Only the image this release's build was asked to push, never whatever else it pushed.
   const pushed = build.images.find((i) => i.name === tagged);
   if (!pushed) {
-    return failBuild(ctx, r, 'NO_IMAGE', `build ${build.id} succeeded but did not push ${tagged} (it pushed ${build.images.map((i) => i.name).join(', ') || 'nothing'}); logs: ${build.logUrl ?? 'unavailable'}`);
+    return failBuild(
+      ctx,
+      r,
+      'NO_IMAGE',
+      `build ${build.id} succeeded but did not push ${tagged} (it pushed ${build.images.map((i) => i.name).join(', ') || 'nothing'}); logs: ${build.logUrl ?? 'unavailable'}`,
+    );
   }
   const done = await deployRelease(ctx, r, imageByDigest(pushed.name, pushed.digest));
   return {action: done.state, service: r.service, release: r.release};
@@ -84,7 +105,9 @@ export async function finishBuild(ctx: Ctx, r: Release, build: BuildInfo): Promi
 export async function failBuild(ctx: Ctx, r: Release, code: string, message: string): Promise<Outcome> {
   const {deps, log} = ctx;
   log.error(message, {code});
-  const failed = await (await deps.store()).update(r.service, r.release, (cur) => markBuildFailed(cur, {code, message}, deps.now()).release);
+  const failed = await (
+    await deps.store()
+  ).update(r.service, r.release, (cur) => markBuildFailed(cur, {code, message}, deps.now()).release);
   await publishPending(ctx, failed);
   return {action: 'build_failed', service: r.service, release: r.release};
 }

@@ -47,7 +47,8 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]).finally(renewal.stop);
   let result: DeployResult;
   if (rolled.status === 'fulfilled') result = rolled.value;
-  else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable) result = {error: {code: rolled.reason.code, message: rolled.reason.message}};
+  else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable)
+    result = {error: {code: rolled.reason.code, message: rolled.reason.message}};
   else {
     await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
     throw rolled.reason;
@@ -57,7 +58,10 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   if (announced.status === 'rejected') throw announced.reason;
   if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
   else if (done.state === 'superseded') log.notice(`v${r.release} not deployed: the live service already runs v${done.supersededBy}`);
-  else if (done.state === 'deploying') log.warn(`deploy of ${r.service} v${r.release} failed after its lock was taken over (${'error' in result ? result.error.message : ''}); the new holder finishes it`);
+  else if (done.state === 'deploying')
+    log.warn(
+      `deploy of ${r.service} v${r.release} failed after its lock was taken over (${'error' in result ? result.error.message : ''}); the new holder finishes it`,
+    );
   else log.error(`deploy of ${r.service} v${r.release} ended ${done.state}: ${done.error?.message ?? ''}`);
   await publishPending(ctx, done);
   return done;
@@ -73,9 +77,12 @@ function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void
   const {leaseMs, renewEveryMs} = durations(deps.config);
   const timer = setInterval(() => {
     if (deps.now().getTime() >= ctx.deadline) return clearInterval(timer);
-    void deps.store()
+    void deps
+      .store()
       .then((store) => store.renewDeployLock(r.service, r.release, holder, deps.now(), leaseMs))
-      .then((held) => { if (!held) log.warn(`the deploy lock of ${r.service} v${r.release} was taken over while its rollout was waited for`); })
+      .then((held) => {
+        if (!held) log.warn(`the deploy lock of ${r.service} v${r.release} was taken over while its rollout was waited for`);
+      })
       .catch((err: unknown) => log.warn(`renewing the deploy lock of ${r.service} v${r.release} failed: ${describeError(err)}`));
   }, renewEveryMs);
   timer.unref();
@@ -93,19 +100,29 @@ async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResul
     installation: installationId(deps.config.firestore),
     release: r.release,
     image,
-    sourceNote: r.rollbackOf !== undefined ? `rollback to v${r.rollbackOf}` : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
+    sourceNote:
+      r.rollbackOf !== undefined
+        ? `rollback to v${r.rollbackOf}`
+        : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
     buildId: r.buildId,
   };
   const foreign = imageProblem(deps.config, r.service, image);
   if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
   const existing = await services.get(r.service);
   // A service from before the installation label: what our store recorded there proves it ours.
-  if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined) request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
+  if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined)
+    request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
   const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
   const waitMs = ctx.deadline - deps.now().getTime();
-  if (waitMs <= 0) throw new RetryableError(`the deploy of ${r.service} v${r.release} reached its handler's deadline before Cloud Run was called; the event will be redelivered`, 'DEADLINE');
+  if (waitMs <= 0)
+    throw new RetryableError(
+      `the deploy of ${r.service} v${r.release} reached its handler's deadline before Cloud Run was called; the event will be redelivered`,
+      'DEADLINE',
+    );
   const outcome = plan.kind === 'create' ? await services.create(r.service, plan.spec, waitMs) : await services.update(plan.spec, waitMs);
-  return outcome.ok ? {revision: outcome.revision, url: outcome.url} : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
+  return outcome.ok
+    ? {revision: outcome.revision, url: outcome.url}
+    : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
 }

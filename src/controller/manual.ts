@@ -26,22 +26,36 @@ export interface ActionResult {
 }
 
 /** Rebuilds and deploys `source`, or the service's newest source when none is given. */
-export async function redeploy(ctx: Ctx, service: string, opts: {actor: string; source?: {bucket: string; object: string; generation: string}; idempotency?: Idempotency}): Promise<ActionResult> {
+export async function redeploy(
+  ctx: Ctx,
+  service: string,
+  opts: {actor: string; source?: {bucket: string; object: string; generation: string}; idempotency?: Idempotency},
+): Promise<ActionResult> {
   const store = await ctx.deps.store();
-  if (!await store.getService(service)) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+  if (!(await store.getService(service))) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
   const source = opts.source ? await exactSource(ctx, service, opts.source) : await newestSource(ctx, service);
   return act(ctx, service, {trigger: 'redeploy', actor: opts.actor, source}, opts.idempotency, (r) => startBuild(ctx, r));
 }
 
 /** Deploys release `target`'s image again as a new release. */
-export async function rollback(ctx: Ctx, service: string, target: number, opts: {actor: string; idempotency?: Idempotency}): Promise<ActionResult> {
+export async function rollback(
+  ctx: Ctx,
+  service: string,
+  target: number,
+  opts: {actor: string; idempotency?: Idempotency},
+): Promise<ActionResult> {
   const store = await ctx.deps.store();
-  if (!await store.getService(service)) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+  if (!(await store.getService(service))) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
   const old = await store.get(service, target);
   if (!old) throw new PermanentError(`release ${target} of service "${service}" does not exist`, 'NOT_FOUND');
   if (!old.image || old.state !== 'deployed') {
-    throw new PermanentError(`release v${target} of "${service}" was never deployed (it is ${old.state}), so there is no image to roll back to; ` +
-      'pick a release whose state is deployed (see GET /v1/services/' + service + '/releases)', 'FAILED_PRECONDITION');
+    throw new PermanentError(
+      `release v${target} of "${service}" was never deployed (it is ${old.state}), so there is no image to roll back to; ` +
+        'pick a release whose state is deployed (see GET /v1/services/' +
+        service +
+        '/releases)',
+      'FAILED_PRECONDITION',
+    );
   }
   const init: ManualRelease = {trigger: 'rollback', actor: opts.actor, rollbackOf: target, image: old.image};
   if (old.source) init.source = old.source;
@@ -54,11 +68,20 @@ export async function rollback(ctx: Ctx, service: string, target: number, opts: 
  * rollback, `deploying` (no event will ever redeliver it). A redeploy in `building` goes on by
  * its build's own status event.
  */
-async function act(ctx: Ctx, service: string, init: ManualRelease, idempotency: Idempotency | undefined, next: (r: Release) => Promise<Release>): Promise<ActionResult> {
+async function act(
+  ctx: Ctx,
+  service: string,
+  init: ManualRelease,
+  idempotency: Idempotency | undefined,
+  next: (r: Release) => Promise<Release>,
+): Promise<ActionResult> {
   const store = await ctx.deps.store();
   const made = await store.createRelease(service, init, ctx.deps.now(), idempotency);
   if (made.conflict) {
-    throw new PermanentError(`the Idempotency-Key "${idempotency!.key}" was already used for a different request (release v${made.release.release}); use a new key`, 'ABORTED');
+    throw new PermanentError(
+      `the Idempotency-Key "${idempotency!.key}" was already used for a different request (release v${made.release.release}); use a new key`,
+      'ABORTED',
+    );
   }
   const log = ctx.log.with({service, release: made.release.release});
   log.notice(`${made.created ? 'release' : 'repeated request for release'} v${made.release.release} (${init.trigger}) by ${init.actor}`);
@@ -81,11 +104,18 @@ async function newestSource(ctx: Ctx, service: string): Promise<Source> {
     if (hit?.source) {
       // Buckets can be removed from DROPDEPLOY_BUCKETS since; nothing outside them is built.
       if (!allowed.includes(hit.source.bucket)) {
-        throw new PermanentError(`the newest source of "${service}" is in bucket ${hit.source.bucket}, which is no longer a source bucket (${allowed.join(', ')}); upload a new archive`, 'FAILED_PRECONDITION');
+        throw new PermanentError(
+          `the newest source of "${service}" is in bucket ${hit.source.bucket}, which is no longer a source bucket (${allowed.join(', ')}); upload a new archive`,
+          'FAILED_PRECONDITION',
+        );
       }
       return hit.source;
     }
-    if (page.next === undefined) throw new PermanentError(`service "${service}" has no release with a source to rebuild; upload an archive first`, 'FAILED_PRECONDITION');
+    if (page.next === undefined)
+      throw new PermanentError(
+        `service "${service}" has no release with a source to rebuild; upload an archive first`,
+        'FAILED_PRECONDITION',
+      );
     below = page.next;
   }
 }
@@ -94,12 +124,18 @@ async function newestSource(ctx: Ctx, service: string): Promise<Source> {
 async function exactSource(ctx: Ctx, service: string, s: {bucket: string; object: string; generation: string}): Promise<Source> {
   const {config} = ctx.deps;
   if (!config.buckets.includes(s.bucket)) {
-    throw new PermanentError(`source.bucket: "${s.bucket}" is not a source bucket of this installation (${config.buckets.join(', ')})`, 'INVALID_ARGUMENT');
+    throw new PermanentError(
+      `source.bucket: "${s.bucket}" is not a source bucket of this installation (${config.buckets.join(', ')})`,
+      'INVALID_ARGUMENT',
+    );
   }
   const named = classifyObject(s.object, config.prefix, config.controllerServices);
   if (named.kind !== 'source') throw new PermanentError(`source.object: ${named.reason}`, 'INVALID_ARGUMENT');
   if (named.service !== service) {
-    throw new PermanentError(`source.object: "${s.object}" is a source of service "${named.service}", not "${service}"`, 'INVALID_ARGUMENT');
+    throw new PermanentError(
+      `source.object: "${s.object}" is a source of service "${named.service}", not "${service}"`,
+      'INVALID_ARGUMENT',
+    );
   }
   const found = await (await ctx.deps.objects()).get(s.bucket, s.object, s.generation);
   if (!found) throw new PermanentError(`source: gs://${s.bucket}/${s.object}#${s.generation} does not exist`, 'NOT_FOUND');

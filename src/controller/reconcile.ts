@@ -41,11 +41,16 @@ export class Reconciler {
   private staleAfter: string | undefined;
   private running: Promise<ReconcileReport> | undefined;
 
-  constructor(private readonly deps: Deps, private readonly log: Logger) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly log: Logger,
+  ) {}
 
   /** One run; a run asked for while one is under way in this instance joins it. */
   run(): Promise<ReconcileReport> {
-    this.running ??= this.runOnce().finally(() => { this.running = undefined; });
+    this.running ??= this.runOnce().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -54,7 +59,9 @@ export class Reconciler {
     const deps: Deps = {...this.deps, config: {...this.deps.config, waitSeconds: 0}};
     const ctx = newCtx(deps, this.log.with({component: 'reconciler'}));
     const report: ReconcileReport = {releases: [], uploads: [], errors: 0};
-    const stale = await (await deps.store()).listStale(new Date(deps.now().getTime() - durations(deps.config).graceMs), MAX_RELEASES_PER_RUN, this.staleAfter);
+    const stale = await (
+      await deps.store()
+    ).listStale(new Date(deps.now().getTime() - durations(deps.config).graceMs), MAX_RELEASES_PER_RUN, this.staleAfter);
     this.staleAfter = stale.length === MAX_RELEASES_PER_RUN ? stale[stale.length - 1].updateTime : undefined;
     for (const r of stale) {
       if (deps.now().getTime() >= ctx.deadline) break;
@@ -65,7 +72,11 @@ export class Reconciler {
       await this.claimLost(ctx, bucket, report);
     }
     const acted = report.releases.length + report.uploads.length;
-    if (acted || report.errors) ctx.log.notice(`reconcile: ${report.releases.length} unfinished releases driven, ${report.uploads.length} unannounced uploads claimed, ${report.errors} transient errors`, {report});
+    if (acted || report.errors)
+      ctx.log.notice(
+        `reconcile: ${report.releases.length} unfinished releases driven, ${report.uploads.length} unannounced uploads claimed, ${report.errors} transient errors`,
+        {report},
+      );
     else ctx.log.debug('reconcile: nothing to do');
     return report;
   }
@@ -75,7 +86,13 @@ export class Reconciler {
     const log = ctx.log.with({service: r.service, release: r.release});
     const c: Ctx = {...ctx, log};
     const step = nextStep(r, ctx.deps.now());
-    const entry = (action: string, detail?: string) => ({service: r.service, release: r.release, state: r.state, action, ...(detail ? {detail} : {})});
+    const entry = (action: string, detail?: string) => ({
+      service: r.service,
+      release: r.release,
+      state: r.state,
+      action,
+      ...(detail ? {detail} : {}),
+    });
     const why = `${r.service} v${r.release} has been ${r.state} since ${r.updateTime}`;
     try {
       // States reached but never announced (a publish failed and its redelivery was lost).
@@ -106,7 +123,12 @@ export class Reconciler {
           });
           if (!build) {
             log.notice(`reconcile: ${why}, and Cloud Build has no build ${step.buildId}`);
-            const out = await failBuild(c, r, 'BUILD_NOT_FOUND', `build ${step.buildId} does not exist in Cloud Build; redeploy the service to build it again`);
+            const out = await failBuild(
+              c,
+              r,
+              'BUILD_NOT_FOUND',
+              `build ${step.buildId} does not exist in Cloud Build; redeploy the service to build it again`,
+            );
             return entry('build_failed', out.detail);
           }
           if (!isTerminalBuildStatus(build.status)) return entry('wait', `build ${build.id} is ${build.status}`);
@@ -130,7 +152,11 @@ export class Reconciler {
         const listed = await (await deps.objects()).list(bucket, config.prefix, OBJECTS_PER_PAGE, this.cursors.get(bucket));
         if (listed.next) this.cursors.set(bucket, listed.next);
         else this.cursors.delete(bucket);
-        const candidates = uploadCandidates(listed.objects, deps.now(), {...durations(config), prefix: config.prefix, controllerServices: config.controllerServices});
+        const candidates = uploadCandidates(listed.objects, deps.now(), {
+          ...durations(config),
+          prefix: config.prefix,
+          controllerServices: config.controllerServices,
+        });
         const claimed = await (await deps.store()).claimed(candidates.map((o) => ({bucket, object: o.name, generation: o.generation})));
         for (const [i, o] of candidates.entries()) {
           if (claimed[i] || deps.now().getTime() >= ctx.deadline) continue;
@@ -145,12 +171,23 @@ export class Reconciler {
   }
 
   /** Claims one unannounced generation: built as an upload, or recorded superseded if a newer release came meanwhile. */
-  private async claimOne(ctx: Ctx, bucket: string, o: ListedObject & {service: string}, report: ReconcileReport): Promise<ReconcileReport['uploads'][number]> {
+  private async claimOne(
+    ctx: Ctx,
+    bucket: string,
+    o: ListedObject & {service: string},
+    report: ReconcileReport,
+  ): Promise<ReconcileReport['uploads'][number]> {
     const {deps} = ctx;
     const source: Source = {bucket, object: o.name, generation: o.generation};
     for (const k of ['size', 'md5Hash', 'crc32c', 'contentType', 'timeCreated'] as const) if (o[k]) source[k] = o[k];
     const log = ctx.log.with({bucket, object: o.name, generation: o.generation});
-    const entry = (action: string, detail?: string) => ({bucket, object: o.name, generation: o.generation, action, ...(detail ? {detail} : {})});
+    const entry = (action: string, detail?: string) => ({
+      bucket,
+      object: o.name,
+      generation: o.generation,
+      action,
+      ...(detail ? {detail} : {}),
+    });
     const what = `gs://${bucket}/${o.name}#${o.generation} was created at ${o.timeCreated} and no event announced it`;
     try {
       const store = await deps.store();
@@ -165,8 +202,13 @@ export class Reconciler {
       // v{behind} was made after this upload while its event was lost: it must not replace it.
       log.notice(`reconcile: ${what}, and v${behind} of ${o.service} came after it: recording it superseded, not building it`);
       const holder = deps.newId();
-      const {release, created} = await store.claimSource(o.service, source, {trigger: 'upload', actor: `gs://${bucket}/${o.name}#${o.generation} (reconciler: no event arrived)`},
-        deps.now(), {holder, leaseMs: durations(deps.config).leaseMs});
+      const {release, created} = await store.claimSource(
+        o.service,
+        source,
+        {trigger: 'upload', actor: `gs://${bucket}/${o.name}#${o.generation} (reconciler: no event arrived)`},
+        deps.now(),
+        {holder, leaseMs: durations(deps.config).leaseMs},
+      );
       if (!created) return entry('duplicate', release.state);
       const ended = await store.update(o.service, release.release, (cur) => markSuperseded(cur, behind, deps.now()).release);
       await store.releaseLease(o.service, release.release, holder);

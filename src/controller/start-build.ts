@@ -23,9 +23,9 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
   const outcome: LeaseOutcome<{earlierAttempt: boolean}> = heldBy
     ? {kind: 'go', release, value: {earlierAttempt: false}}
     : await retryWhileBusy(ctx, `the build start of ${release.service} v${release.release}`, async () => {
-      const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), durations(deps.config).leaseMs);
-      return l.kind === 'busy' ? undefined : l;
-    });
+        const l = await store.leaseBuild(release.service, release.release, holder, deps.now(), durations(deps.config).leaseMs);
+        return l.kind === 'busy' ? undefined : l;
+      });
   if (outcome.kind === 'done') return outcome.release;
   const r = outcome.release;
   if (!r.source) throw new PermanentError(`release ${r.service} v${r.release} has no source to build`, 'NO_SOURCE');
@@ -40,15 +40,24 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
     // Only after an attempt that may have died between CreateBuild and recording its id:
     // the build is then found by its release tag instead of being started twice — if it is
     // the very build this release asks for (a tag alone proves nothing).
-    const found = outcome.value.earlierAttempt ? adoptable(ctx, r, await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)), spec) : undefined;
+    const found = outcome.value.earlierAttempt
+      ? adoptable(ctx, r, await builds.findByTag(releaseBuildTag(deps.config.firestore.root, r.service, r.release)), spec)
+      : undefined;
     build = found ? {buildId: found.id, logUrl: found.logUrl} : await builds.create(spec);
-    log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {buildId: build.buildId, logUrl: build.logUrl});
+    log.info(found ? `build ${build.buildId} of an earlier attempt adopted` : `build ${build.buildId} created`, {
+      buildId: build.buildId,
+      logUrl: build.logUrl,
+    });
   } catch (err) {
     const e = err as DropdeployError;
     if (e.retryable !== false) return fail(err);
     // CreateBuild refused the request (invalid argument, permission): no retry can fix it.
     log.error(`build of ${r.service} v${r.release} could not start: ${e.message}`, {code: e.code});
-    const failed = await store.update(r.service, r.release, (cur) => markBuildFailed(cur, {code: e.code, message: e.message}, deps.now()).release);
+    const failed = await store.update(
+      r.service,
+      r.release,
+      (cur) => markBuildFailed(cur, {code: e.code, message: e.message}, deps.now()).release,
+    );
     await publishPending(ctx, failed);
     return failed;
   }
@@ -63,7 +72,9 @@ export async function startBuild(ctx: Ctx, release: Release, heldBy?: string): P
     if (await store.putHeld(recorded, holder)) return recorded;
     // The lease was taken over while this delivery was slow: record through a transaction,
     // which never moves a release back from a later state.
-    log.notice(`the build lease of ${r.service} v${r.release} was taken over meanwhile; recording build ${build.buildId} through a transaction`);
+    log.notice(
+      `the build lease of ${r.service} v${r.release} was taken over meanwhile; recording build ${build.buildId} through a transaction`,
+    );
     const updated = await store.update(r.service, r.release, (cur) => markBuilding(cur, build, deps.now()).release);
     await publishPending(ctx, updated);
     return updated;

@@ -11,7 +11,11 @@ import type {Ctx, Outcome} from './deps';
 import {publishPending} from './outbox';
 import {startBuild} from './start-build';
 
-const VIA: Record<UploadInput['via'], string> = {storage: 'Eventarc', pubsub: 'Pub/Sub notification', reconciler: 'reconciler: no event arrived'};
+const VIA: Record<UploadInput['via'], string> = {
+  storage: 'Eventarc',
+  pubsub: 'Pub/Sub notification',
+  reconciler: 'reconciler: no event arrived',
+};
 
 /** Handles one `finalized` upload, by Eventarc or by a Pub/Sub notification. */
 export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcome> {
@@ -37,9 +41,13 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
   }
   const store = await deps.store();
   const holder = deps.newId();
-  const {release, created} = await store.claimSource(named.service, source,
+  const {release, created} = await store.claimSource(
+    named.service,
+    source,
     {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${VIA[input.via]})`},
-    deps.now(), {holder, leaseMs: durations(deps.config).leaseMs});
+    deps.now(),
+    {holder, leaseMs: durations(deps.config).leaseMs},
+  );
   const c: Ctx = {...ctx, log: log.with({service: release.service, release: release.release})};
   c.log.info(created ? `release v${release.release} accepted` : `duplicate delivery of v${release.release} (${release.state})`);
   // A new release goes straight to its build (its creator holds the build lease); its

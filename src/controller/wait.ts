@@ -12,13 +12,20 @@ const POLL_MS = 250;
  * Calls `attempt` until it returns a value (not undefined), or throws a retryable error after
  * `waitSeconds` or at the handler's deadline, whichever comes first.
  */
-export async function retryWhileBusy<T>({deps, deadline: handlerDeadline}: Ctx, what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+export async function retryWhileBusy<T>(
+  {deps, deadline: handlerDeadline}: Ctx,
+  what: string,
+  attempt: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Math.min(handlerDeadline, deps.now().getTime() + durations(deps.config).waitMs);
   for (;;) {
     const result = await attempt();
     if (result !== undefined) return result;
     if (deps.now().getTime() >= deadline) {
-      throw new RetryableError(`${what} is still in progress in another delivery after ${deps.config.waitSeconds}s; the platform will redeliver this event`, 'BUSY');
+      throw new RetryableError(
+        `${what} is still in progress in another delivery after ${deps.config.waitSeconds}s; the platform will redeliver this event`,
+        'BUSY',
+      );
     }
     await deps.sleep(POLL_MS);
   }

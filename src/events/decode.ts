@@ -40,7 +40,11 @@ function invalid(reason: string): Input {
 }
 
 /** A Cloud Storage object resource (JSON API) as an upload. */
-export function decodeStorageObject(obj: (Partial<StorageObjectData> & Record<string, unknown>) | undefined, via: UploadInput['via'], attributes: Record<string, string> = {}): Input {
+export function decodeStorageObject(
+  obj: (Partial<StorageObjectData> & Record<string, unknown>) | undefined,
+  via: UploadInput['via'],
+  attributes: Record<string, string> = {},
+): Input {
   const bucket = asString(obj?.bucket) ?? attributes.bucketId;
   const name = asString(obj?.name) ?? attributes.objectId;
   const generation = asInt64String(obj?.generation) ?? asInt64String(attributes.objectGeneration);
@@ -80,7 +84,11 @@ function decodePubsub(data: Partial<MessagePublishedData> | undefined): Input {
   return invalid('the Pub/Sub message is neither a Cloud Storage notification (eventType) nor a Cloud Build status (buildId)');
 }
 
-function decodeBuild(build: (Partial<BuildEventData> & Record<string, unknown>) | undefined, attributes: Record<string, string> | undefined, via: BuildInput['via']): Input {
+function decodeBuild(
+  build: (Partial<BuildEventData> & Record<string, unknown>) | undefined,
+  attributes: Record<string, string> | undefined,
+  via: BuildInput['via'],
+): Input {
   const buildId = attributes?.buildId ?? asString(build?.id);
   const rawStatus: unknown = attributes?.status ?? build?.status;
   const status = typeof rawStatus === 'number' ? BUILD_STATUS_BY_NUMBER[rawStatus] : asString(rawStatus);

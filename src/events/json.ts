@@ -5,7 +5,8 @@
 /** A plain JSON object, or undefined. */
 export function asObject(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Uint8Array)
-    ? (v as Record<string, unknown>) : undefined;
+    ? (v as Record<string, unknown>)
+    : undefined;
 }
 
 /** A non-empty string, or undefined. */

@@ -10,8 +10,13 @@ import {BUILD_STATUS_BY_NUMBER} from '../releases/build-statuses';
 import {enumName, toPlain} from './plain';
 
 interface PlainBuild {
-  id?: string; status?: unknown; logUrl?: string; tags?: string[]; substitutions?: Record<string, string>;
-  statusDetail?: string; failureInfo?: {detail?: string; type?: unknown};
+  id?: string;
+  status?: unknown;
+  logUrl?: string;
+  tags?: string[];
+  substitutions?: Record<string, string>;
+  statusDetail?: string;
+  failureInfo?: {detail?: string; type?: unknown};
   results?: {images?: Array<{name?: string; digest?: string}>};
   source?: {storageSource?: {bucket?: string; object?: string; generation?: string}};
   serviceAccount?: string;
@@ -20,11 +25,15 @@ interface PlainBuild {
 
 /** {@link Builds} on the Cloud Build v1 API. */
 export class CloudBuildAdapter implements Builds {
-  constructor(private readonly client: CloudBuildClient, private readonly projectId: string) {}
+  constructor(
+    private readonly client: CloudBuildClient,
+    private readonly projectId: string,
+  ) {}
 
   async create(spec: BuildSpec): Promise<{buildId: string; logUrl?: string}> {
     const [operation] = await wrapAsync('Cloud Build CreateBuild', () =>
-      this.client.createBuild({projectId: this.projectId, build: spec as never}));
+      this.client.createBuild({projectId: this.projectId, build: spec as never}),
+    );
     const build = toPlain<{build?: PlainBuild}>(operation.metadata).build;
     if (!build?.id) throw new PermanentError('Cloud Build accepted the build but returned no build id', 'INTERNAL');
     return {buildId: build.id, logUrl: build.logUrl};
@@ -37,8 +46,12 @@ export class CloudBuildAdapter implements Builds {
 
   async findByTag(tag: string): Promise<BuildInfo[]> {
     const [builds] = await wrapAsync('Cloud Build ListBuilds', () =>
-      this.client.listBuilds({projectId: this.projectId, filter: `tags="${tag}"`, pageSize: 5}, {autoPaginate: false}));
-    return builds.map((b) => toPlain<PlainBuild>(b)).filter((b) => b.id).map((b) => toInfo(b, b.id!));
+      this.client.listBuilds({projectId: this.projectId, filter: `tags="${tag}"`, pageSize: 5}, {autoPaginate: false}),
+    );
+    return builds
+      .map((b) => toPlain<PlainBuild>(b))
+      .filter((b) => b.id)
+      .map((b) => toInfo(b, b.id!));
   }
 }
 

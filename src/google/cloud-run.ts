@@ -10,7 +10,13 @@ import type {RunService} from '../releases/service-spec';
 import {enumName, toPlain} from './plain';
 
 const REVISION_NOT_READY = /Revision '[^']+' is not ready and cannot serve traffic/;
-const CONDITION_STATE: Record<number, string> = {0: 'STATE_UNSPECIFIED', 1: 'CONDITION_PENDING', 2: 'CONDITION_RECONCILING', 3: 'CONDITION_FAILED', 4: 'CONDITION_SUCCEEDED'};
+const CONDITION_STATE: Record<number, string> = {
+  0: 'STATE_UNSPECIFIED',
+  1: 'CONDITION_PENDING',
+  2: 'CONDITION_RECONCILING',
+  3: 'CONDITION_FAILED',
+  4: 'CONDITION_SUCCEEDED',
+};
 
 interface PlainService extends RunService {
   latestReadyRevision?: string;
@@ -33,7 +39,11 @@ interface Rollout {
 
 /** {@link Services} on the Cloud Run Admin API v2. */
 export class CloudRunAdapter implements Services {
-  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string) {}
+  constructor(
+    private readonly client: ServicesClient,
+    private readonly projectId: string,
+    private readonly region: string,
+  ) {}
 
   private parent(): string {
     return `projects/${this.projectId}/locations/${this.region}`;
@@ -51,7 +61,9 @@ export class CloudRunAdapter implements Services {
 
   async create(service: string, spec: RunService, waitMs: number): Promise<DeployOutcome> {
     const what = `Cloud Run CreateService ${service}`;
-    const [op] = await wrapAsync(what, () => this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}));
+    const [op] = await wrapAsync(what, () =>
+      this.client.createService({parent: this.parent(), serviceId: service, service: spec as never}),
+    );
     return this.outcome(what, () => this.settle(what, op, (name) => this.client.checkCreateServiceProgress(name), waitMs));
   }
 
@@ -80,7 +92,11 @@ export class CloudRunAdapter implements Services {
         }
       }
       await new Promise((r) => setTimeout(r, REPOLL_PAUSE_MS));
-      if (Date.now() >= deadline) throw new RetryableError(`${what}: the rollout did not finish within ${Math.round(waitMs / 1000)}s; the event will be redelivered`, 'ROLLOUT_TIMEOUT');
+      if (Date.now() >= deadline)
+        throw new RetryableError(
+          `${what}: the rollout did not finish within ${Math.round(waitMs / 1000)}s; the event will be redelivered`,
+          'ROLLOUT_TIMEOUT',
+        );
       op = await fetch(first.name!).catch((err) => {
         if (!classify(err, what).retryable) throw err;
         return undefined;

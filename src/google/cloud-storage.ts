@@ -24,7 +24,9 @@ export class CloudStorageAdapter implements Objects {
 
   async list(bucket: string, prefix: string, pageSize: number, pageToken?: string): Promise<{objects: ListedObject[]; next?: string}> {
     try {
-      const [files, next] = await this.storage.bucket(bucket).getFiles({prefix, maxResults: pageSize, autoPaginate: false, ...(pageToken ? {pageToken} : {})});
+      const [files, next] = await this.storage
+        .bucket(bucket)
+        .getFiles({prefix, maxResults: pageSize, autoPaginate: false, ...(pageToken ? {pageToken} : {})});
       const objects = files.map((f): ListedObject => {
         const info: ListedObject = toInfo(bucket, f.name, f.metadata);
         if (f.metadata.timeCreated) info.timeCreated = String(f.metadata.timeCreated);
@@ -38,7 +40,14 @@ export class CloudStorageAdapter implements Objects {
   }
 }
 
-type Metadata = {generation?: string | number; metadata?: Record<string, unknown> | null; size?: string | number; md5Hash?: string; crc32c?: string; contentType?: string};
+type Metadata = {
+  generation?: string | number;
+  metadata?: Record<string, unknown> | null;
+  size?: string | number;
+  md5Hash?: string;
+  crc32c?: string;
+  contentType?: string;
+};
 
 function toInfo(bucket: string, name: string, m: Metadata): ObjectInfo {
   const info: ObjectInfo = {bucket, name, generation: String(m.generation), metadata: {}};
@@ -54,10 +63,18 @@ function toInfo(bucket: string, name: string, m: Metadata): ObjectInfo {
 function storageError(err: unknown, what: string, bucket: string): Error {
   const status = (err as {code?: unknown}).code;
   if (status === 429 || (typeof status === 'number' && status >= 500)) {
-    return new RetryableError(`${what} failed with HTTP ${status}: ${describeError(err)}`, status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE', {cause: err});
+    return new RetryableError(
+      `${what} failed with HTTP ${status}: ${describeError(err)}`,
+      status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE',
+      {cause: err},
+    );
   }
   if (status === 401 || status === 403) {
-    return new PermanentError(`${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`, 'PERMISSION_DENIED', {cause: err});
+    return new PermanentError(
+      `${what} was refused (HTTP ${status}): give the controller's service account roles/storage.objectViewer on gs://${bucket}`,
+      'PERMISSION_DENIED',
+      {cause: err},
+    );
   }
   return asDropdeployError(err, what);
 }

@@ -12,7 +12,20 @@ import {createHash} from 'node:crypto';
 import {PermanentError} from '../errors';
 import {classify, grpcCode, Status} from './grpc-errors';
 import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
-import {decideAdoption, decideBuildLease, decideClaim, decideDeployLease, decideFinishDeploy, isOwnClaim, renewedLease, type BuildLeaseState, type DeployLock, type DeployResult, type Lease, type ServiceState} from '../releases/decisions';
+import {
+  decideAdoption,
+  decideBuildLease,
+  decideClaim,
+  decideDeployLease,
+  decideFinishDeploy,
+  isOwnClaim,
+  renewedLease,
+  type BuildLeaseState,
+  type DeployLock,
+  type DeployResult,
+  type Lease,
+  type ServiceState,
+} from '../releases/decisions';
 import {sourceKey} from '../releases/naming';
 import {newRelease, STATES, TERMINAL, type Release, type Source, type Trigger} from '../releases/release';
 import {KeyedMutex} from './keyed-mutex';
@@ -27,7 +40,12 @@ interface ServiceDoc {
 }
 
 interface SourceDoc {
-  bucket: string; object: string; generation: string; service: string; claimTime: string; release?: number;
+  bucket: string;
+  object: string;
+  generation: string;
+  service: string;
+  claimTime: string;
+  release?: number;
 }
 
 /** A release document: the record, its build lease, and the root it belongs to (for the reconciler's query). */
@@ -39,7 +57,11 @@ const TX_ATTEMPTS = 12;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Two documents in one batched read inside a transaction. */
-async function getBoth<A, B>(t: Transaction, a: DocumentReference<A>, b: DocumentReference<B>): Promise<[DocumentSnapshot<A>, DocumentSnapshot<B>]> {
+async function getBoth<A, B>(
+  t: Transaction,
+  a: DocumentReference<A>,
+  b: DocumentReference<B>,
+): Promise<[DocumentSnapshot<A>, DocumentSnapshot<B>]> {
   const [x, y] = await t.getAll(a as unknown as DocumentReference, b as unknown as DocumentReference);
   return [x as unknown as DocumentSnapshot<A>, y as unknown as DocumentSnapshot<B>];
 }
@@ -68,7 +90,10 @@ function serviceState(doc: ServiceDoc | undefined): ServiceState {
 export class FirestoreReleaseStore implements ReleaseStore {
   private readonly queue = new KeyedMutex();
 
-  constructor(private readonly db: Firestore, private readonly root: string) {}
+  constructor(
+    private readonly db: Firestore,
+    private readonly root: string,
+  ) {}
 
   private serviceRef(service: string): DocumentReference<ServiceDoc> {
     return this.db.collection(`${this.root}_services`).doc(service) as DocumentReference<ServiceDoc>;
@@ -89,7 +114,11 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   /** A release read inside `t`, which must exist. */
-  private async readRelease(t: Transaction, service: string, n: number): Promise<{ref: DocumentReference<ReleaseDoc>; doc: ReleaseDoc; release: Release}> {
+  private async readRelease(
+    t: Transaction,
+    service: string,
+    n: number,
+  ): Promise<{ref: DocumentReference<ReleaseDoc>; doc: ReleaseDoc; release: Release}> {
     const ref = this.releaseRef(service, n);
     const snap = await t.get(ref);
     if (!snap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
@@ -98,7 +127,9 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   private sourceRef(source: Source): DocumentReference<SourceDoc> {
-    return this.db.collection(`${this.root}_sources`).doc(sourceKey(source.bucket, source.object, source.generation)) as DocumentReference<SourceDoc>;
+    return this.db
+      .collection(`${this.root}_sources`)
+      .doc(sourceKey(source.bucket, source.object, source.generation)) as DocumentReference<SourceDoc>;
   }
 
   /**
@@ -127,11 +158,24 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.queue.run(key, attempt);
   }
 
-  async claimSource(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}): Promise<{release: Release; created: boolean}> {
+  async claimSource(
+    service: string,
+    source: Source,
+    init: {trigger: Trigger; actor: string},
+    now: Date,
+    buildLease: {holder: string; leaseMs: number},
+  ): Promise<{release: Release; created: boolean}> {
     return this.claim(service, source, init, now, buildLease, false);
   }
 
-  private async claim(service: string, source: Source, init: {trigger: Trigger; actor: string}, now: Date, buildLease: {holder: string; leaseMs: number}, renumber: boolean): Promise<{release: Release; created: boolean}> {
+  private async claim(
+    service: string,
+    source: Source,
+    init: {trigger: Trigger; actor: string},
+    now: Date,
+    buildLease: {holder: string; leaseMs: number},
+    renumber: boolean,
+  ): Promise<{release: Release; created: boolean}> {
     const ref = this.sourceRef(source);
     // One transaction, two round trips (a batched read, the commit): the source's claim, the
     // number and the release are written together, so a claim never exists without its
@@ -146,15 +190,31 @@ export class FirestoreReleaseStore implements ReleaseStore {
       if (decision.kind === 'known') return {known: decision.release};
       const n = decision.release;
       const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
-      const doc: ReleaseDoc = {...release, root: this.root, buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs}, buildAttempts: 1};
+      const doc: ReleaseDoc = {
+        ...release,
+        root: this.root,
+        buildLease: {holder: buildLease.holder, until: now.getTime() + buildLease.leaseMs},
+        buildAttempts: 1,
+      };
       t.create(this.releaseRef(service, n), plain(doc));
       t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
       t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
-      t.set(ref, {bucket: source.bucket, object: source.object, generation: source.generation, service, claimTime: now.toISOString(), release: n});
+      t.set(ref, {
+        bucket: source.bucket,
+        object: source.object,
+        generation: source.generation,
+        service,
+        claimTime: now.toISOString(),
+        release: n,
+      });
       return {created: release};
     });
     if ('created' in claim) return {release: claim.created, created: true};
-    const snap = await this.releaseRef(service, claim.known).get().catch((err) => { throw classify(err, 'Firestore read of a release'); });
+    const snap = await this.releaseRef(service, claim.known)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore read of a release');
+      });
     const existing = snap.data();
     if (existing) return {release: toRelease(existing), created: isOwnClaim(leaseState(existing), buildLease.holder)};
     // Numbered but without its release (a store from before they were one write): number it anew.
@@ -162,7 +222,11 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async get(service: string, n: number): Promise<Release | undefined> {
-    const snap = await this.releaseRef(service, n).get().catch((err) => { throw classify(err, 'Firestore read of a release'); });
+    const snap = await this.releaseRef(service, n)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore read of a release');
+      });
     return snap.exists ? toRelease(snap.data()!) : undefined;
   }
 
@@ -203,7 +267,13 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async leaseBuild(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
+  async leaseBuild(
+    service: string,
+    n: number,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<LeaseOutcome<{earlierAttempt: boolean}>> {
     return this.run('build lease', `${service}#${n}`, async (t) => {
       const {ref, doc, release} = await this.readRelease(t, service, n);
       const d = decideBuildLease(leaseState(doc), holder, now, leaseMs);
@@ -215,7 +285,14 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async leaseDeploy(service: string, n: number, image: string, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<{image: string}>> {
+  async leaseDeploy(
+    service: string,
+    n: number,
+    image: string,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+  ): Promise<LeaseOutcome<{image: string}>> {
     return this.run('deploy lock', service, async (t) => {
       const rRef = this.releaseRef(service, n);
       const sRef = this.serviceRef(service);
@@ -286,8 +363,11 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async markPublished(service: string, n: number, states: string[]): Promise<void> {
     if (!states.length) return;
-    await this.releaseRef(service, n).update({published: FieldValue.arrayUnion(...states)})
-      .catch((err) => { throw classify(err, 'Firestore update of published states'); });
+    await this.releaseRef(service, n)
+      .update({published: FieldValue.arrayUnion(...states)})
+      .catch((err) => {
+        throw classify(err, 'Firestore update of published states');
+      });
   }
 
   private requestRef(service: string, key: string): DocumentReference<RequestDoc> {
@@ -295,7 +375,12 @@ export class FirestoreReleaseStore implements ReleaseStore {
     return this.db.collection(`${this.root}_requests`).doc(id) as DocumentReference<RequestDoc>;
   }
 
-  async createRelease(service: string, init: ManualRelease, now: Date, idempotency?: {key: string; requestHash: string}): Promise<{release: Release; created: boolean; conflict?: boolean}> {
+  async createRelease(
+    service: string,
+    init: ManualRelease,
+    now: Date,
+    idempotency?: {key: string; requestHash: string},
+  ): Promise<{release: Release; created: boolean; conflict?: boolean}> {
     return this.run('release creation', service, async (t) => {
       const sRef = this.serviceRef(service);
       const reqRef = idempotency && this.requestRef(service, idempotency.key);
@@ -310,7 +395,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const release = newRelease({service, release: n, ...init}, now);
       t.create(this.releaseRef(service, n), plain<ReleaseDoc>({...release, root: this.root}));
       t.set(sRef, {lastRelease: n}, {merge: true});
-      if (reqRef) t.create(reqRef, {service, key: idempotency.key, requestHash: idempotency.requestHash, release: n, createTime: now.toISOString()});
+      if (reqRef)
+        t.create(reqRef, {service, key: idempotency.key, requestHash: idempotency.requestHash, release: n, createTime: now.toISOString()});
       return {release, created: true};
     });
   }
@@ -318,19 +404,33 @@ export class FirestoreReleaseStore implements ReleaseStore {
   async listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}> {
     let q = this.serviceRef(service).collection('releases').orderBy('release', 'desc');
     if (below !== undefined) q = q.where('release', '<', below);
-    const snap = await q.limit(pageSize + 1).get().catch((err) => { throw classify(err, 'Firestore list of releases'); });
+    const snap = await q
+      .limit(pageSize + 1)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore list of releases');
+      });
     const releases = snap.docs.slice(0, pageSize).map((d) => toRelease(d.data() as ReleaseDoc));
     return snap.docs.length > pageSize ? {releases, next: releases[releases.length - 1].release} : {releases};
   }
 
   async getService(service: string): Promise<ServiceSummary | undefined> {
-    const snap = await this.serviceRef(service).get().catch((err) => { throw classify(err, 'Firestore read of a service'); });
+    const snap = await this.serviceRef(service)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore read of a service');
+      });
     return snap.exists ? summary(snap.data()!) : undefined;
   }
 
   async listServices(): Promise<ServiceSummary[]> {
-    const snap = await this.db.collection(`${this.root}_services`).orderBy('service').get()
-      .catch((err) => { throw classify(err, 'Firestore list of services'); });
+    const snap = await this.db
+      .collection(`${this.root}_services`)
+      .orderBy('service')
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore list of services');
+      });
     return snap.docs.map((d) => summary(d.data() as ServiceDoc));
   }
 
@@ -338,26 +438,41 @@ export class FirestoreReleaseStore implements ReleaseStore {
     // One collection-group query (index: root + state + updateTime, created by deploy/), of
     // this installation's releases only; the path check keeps out any other `releases`.
     const services = `${this.root}_services`;
-    let q = this.db.collectionGroup('releases')
+    let q = this.db
+      .collectionGroup('releases')
       .where('root', '==', this.root)
-      .where('state', 'in', STATES.filter((s) => !TERMINAL.has(s)))
+      .where(
+        'state',
+        'in',
+        STATES.filter((s) => !TERMINAL.has(s)),
+      )
       .where('updateTime', '<', before.toISOString());
     if (after !== undefined) q = q.where('updateTime', '>', after);
-    const snap = await q.orderBy('updateTime').limit(limit).get()
-      .catch((err) => { throw classify(err, 'Firestore query of unfinished releases'); });
+    const snap = await q
+      .orderBy('updateTime')
+      .limit(limit)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore query of unfinished releases');
+      });
     return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
   }
 
   async claimed(sources: Array<{bucket: string; object: string; generation: string}>): Promise<boolean[]> {
     if (!sources.length) return [];
-    const snaps = await this.db.getAll(...sources.map((s) => this.sourceRef(s)))
-      .catch((err) => { throw classify(err, 'Firestore read of source claims'); });
+    const snaps = await this.db.getAll(...sources.map((s) => this.sourceRef(s))).catch((err) => {
+      throw classify(err, 'Firestore read of source claims');
+    });
     return snaps.map((snap) => snap.exists);
   }
 }
 
 interface RequestDoc {
-  service: string; key: string; requestHash: string; release: number; createTime: string;
+  service: string;
+  key: string;
+  requestHash: string;
+  release: number;
+  createTime: string;
 }
 
 function summary(doc: ServiceDoc): ServiceSummary {

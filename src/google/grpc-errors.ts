@@ -11,8 +11,13 @@ export {Status};
 
 /** Codes a redelivery may get past (google.rpc.Code's own retry guidance, plus UNKNOWN and INTERNAL). */
 const RETRYABLE: ReadonlySet<Status> = new Set([
-  Status.CANCELLED, Status.UNKNOWN, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED,
-  Status.ABORTED, Status.INTERNAL, Status.UNAVAILABLE,
+  Status.CANCELLED,
+  Status.UNKNOWN,
+  Status.DEADLINE_EXCEEDED,
+  Status.RESOURCE_EXHAUSTED,
+  Status.ABORTED,
+  Status.INTERNAL,
+  Status.UNAVAILABLE,
 ]);
 
 /** The gRPC status of an SDK error, if it carries one (HTTP statuses are not). */

@@ -5,13 +5,22 @@
 
 /** A deep copy in JSON form: enum names, int64 as strings, no prototypes. */
 export function toPlain<T = Record<string, unknown>>(value: unknown): T {
-  return JSON.parse(JSON.stringify(value ?? {}, (_k, v: unknown) => {
-    // Long (int64) instances have no toJSON of their own.
-    if (v && typeof v === 'object' && 'low' in v && 'high' in v && 'unsigned' in v && typeof (v as {toString?: unknown}).toString === 'function') {
-      return (v as {toString(): string}).toString();
-    }
-    return v;
-  })) as T;
+  return JSON.parse(
+    JSON.stringify(value ?? {}, (_k, v: unknown) => {
+      // Long (int64) instances have no toJSON of their own.
+      if (
+        v &&
+        typeof v === 'object' &&
+        'low' in v &&
+        'high' in v &&
+        'unsigned' in v &&
+        typeof (v as {toString?: unknown}).toString === 'function'
+      ) {
+        return (v as {toString(): string}).toString();
+      }
+      return v;
+    }),
+  ) as T;
 }
 
 /** The name of an enum value that may arrive as a name or a number. */

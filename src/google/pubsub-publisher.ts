@@ -23,7 +23,8 @@ export class PubSubStatusPublisher implements StatusPublisher {
     if (problems.length) throw new PermanentError(`the status event exceeds Pub/Sub's limits: ${problems.join('; ')}`, 'INVALID_ARGUMENT');
     try {
       await wrapAsync('Pub/Sub publish of a status event', () =>
-        this.topic.publishMessage({data: m.data, attributes: m.attributes, orderingKey: m.orderingKey}));
+        this.topic.publishMessage({data: m.data, attributes: m.attributes, orderingKey: m.orderingKey}),
+      );
     } catch (err) {
       // A failed publish pauses its ordering key; resume so the redelivery can publish again.
       this.topic.resumePublishing(m.orderingKey);

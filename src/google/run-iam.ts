@@ -12,7 +12,11 @@ const CALL = {retry: null, timeout: 10_000} as const;
 
 /** {@link InvokerPolicy} on the Cloud Run Admin API v2. */
 export class CloudRunInvokerPolicy implements InvokerPolicy {
-  constructor(private readonly client: ServicesClient, private readonly projectId: string, private readonly region: string) {}
+  constructor(
+    private readonly client: ServicesClient,
+    private readonly projectId: string,
+    private readonly region: string,
+  ) {}
 
   async read(service: string): Promise<InvokerAccess> {
     const name = `projects/${this.projectId}/locations/${this.region}/services/${service}`;

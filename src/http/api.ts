@@ -42,7 +42,11 @@ async function checkInvokers(deps: Deps): Promise<void> {
   if (!gate) {
     // parseConfig refuses cloud-run-iam without K_SERVICE, so `service` is set here.
     const service = api.service!;
-    gate = new InvokerGate(async () => (await deps.invokerPolicy()).read(service), `projects/${projectId}/locations/${region}/services/${service}`, () => deps.now());
+    gate = new InvokerGate(
+      async () => (await deps.invokerPolicy()).read(service),
+      `projects/${projectId}/locations/${region}/services/${service}`,
+      () => deps.now(),
+    );
     gates.set(deps, gate);
   }
   await gate.check();
@@ -65,7 +69,7 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
       }
       case 'listReleases': {
         const {pageSize, below} = paging(req.query);
-        if (!await store.getService(route.service)) throw ApiError.notFound(`dropdeploy manages no service "${route.service}"`);
+        if (!(await store.getService(route.service))) throw ApiError.notFound(`dropdeploy manages no service "${route.service}"`);
         const page = await store.listReleases(route.service, pageSize, below);
         res.json({releases: page.releases.map(releaseView), ...(page.next !== undefined ? {nextPageToken: pageToken(page.next)} : {})});
         return;
@@ -74,7 +78,11 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
         const r = await store.get(route.service, route.release);
         if (!r) {
           const known = await store.getService(route.service);
-          throw ApiError.notFound(known ? `release ${route.release} of "${route.service}" does not exist (the newest is ${known.lastRelease})` : `dropdeploy manages no service "${route.service}"`);
+          throw ApiError.notFound(
+            known
+              ? `release ${route.release} of "${route.service}" does not exist (the newest is ${known.lastRelease})`
+              : `dropdeploy manages no service "${route.service}"`,
+          );
         }
         res.json(releaseView(r));
         return;
@@ -84,9 +92,10 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
         const body = jsonBody(req);
         const idempotency = idempotencyOf(req, route.kind, route.service, body);
         res.set('idempotency-key', idempotency.key);
-        const result = route.kind === 'redeploy'
-          ? await redeploy(ctx, route.service, {actor: caller.actor, source: redeployBody(body).source, idempotency})
-          : await rollback(ctx, route.service, rollbackBody(body).release, {actor: caller.actor, idempotency});
+        const result =
+          route.kind === 'redeploy'
+            ? await redeploy(ctx, route.service, {actor: caller.actor, source: redeployBody(body).source, idempotency})
+            : await rollback(ctx, route.service, rollbackBody(body).release, {actor: caller.actor, idempotency});
         res.status(202).json(releaseView(result.release));
         return;
       }
@@ -121,15 +130,29 @@ function jsonBody(req: Request): unknown {
  */
 function idempotencyOf(req: Request, action: string, service: string, body: unknown): Idempotency {
   const given = req.get('idempotency-key');
-  if (given !== undefined && !/^[\x21-\x7e]{1,128}$/.test(given)) throw ApiError.invalid('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
-  return {key: given ?? `dd-${randomUUID()}`, requestHash: createHash('sha256').update(JSON.stringify([action, service, body])).digest('hex')};
+  if (given !== undefined && !/^[\x21-\x7e]{1,128}$/.test(given))
+    throw ApiError.invalid('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  return {
+    key: given ?? `dd-${randomUUID()}`,
+    requestHash: createHash('sha256')
+      .update(JSON.stringify([action, service, body]))
+      .digest('hex'),
+  };
 }
 
 function paging(query: Request['query']): {pageSize: number; below?: number} {
   const size = query.pageSize === undefined ? 20 : Number(query.pageSize);
-  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw ApiError.invalid('pageSize', `must be a whole number from 1 to ${MAX_PAGE}`);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE)
+    throw ApiError.invalid('pageSize', `must be a whole number from 1 to ${MAX_PAGE}`);
   if (query.pageToken === undefined || query.pageToken === '') return {pageSize: size};
-  const below = typeof query.pageToken === 'string' ? Number(Buffer.from(query.pageToken, 'base64url').toString('utf8').replace(/^below:/, '')) : NaN;
+  const below =
+    typeof query.pageToken === 'string'
+      ? Number(
+          Buffer.from(query.pageToken, 'base64url')
+            .toString('utf8')
+            .replace(/^below:/, ''),
+        )
+      : NaN;
   if (!Number.isSafeInteger(below) || below < 1) throw ApiError.invalid('pageToken', 'is not a token from a previous answer');
   return {pageSize: size, below};
 }

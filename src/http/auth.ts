@@ -43,13 +43,23 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
   const header = headers['x-serverless-authorization'] ?? headers.authorization;
   const value = Array.isArray(header) ? header[0] : header;
   const token = value && /^Bearer\s+(\S+)$/i.exec(value)?.[1];
-  if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'missing "Authorization: Bearer <Google ID token>"; get one with `gcloud auth print-identity-token --audiences=<API URL>`', {'www-authenticate': 'Bearer'});
+  if (!token)
+    throw new ApiError(
+      401,
+      'UNAUTHENTICATED',
+      'missing "Authorization: Bearer <Google ID token>"; get one with `gcloud auth print-identity-token --audiences=<API URL>`',
+      {'www-authenticate': 'Bearer'},
+    );
   let payload: TokenPayload;
   if (token.split('.')[2] === PLATFORM_VERIFIED_SIGNATURE) {
     // Only Cloud Run IAM may vouch for a token without its signature; anywhere else such a
     // token is a forgery waiting to happen.
     if (api.auth !== 'cloud-run-iam') {
-      throw new ApiError(401, 'UNAUTHENTICATED', 'the ID token has no signature to verify; if the API is private behind Cloud Run IAM, set DROPDEPLOY_API_AUTH=cloud-run-iam');
+      throw new ApiError(
+        401,
+        'UNAUTHENTICATED',
+        'the ID token has no signature to verify; if the API is private behind Cloud Run IAM, set DROPDEPLOY_API_AUTH=cloud-run-iam',
+      );
     }
     // Cloud Run checked signature and audience by its own rules (gcloud's user tokens carry
     // gcloud's client id as audience); expiry, identity and admin list are checked here.
@@ -58,10 +68,13 @@ export async function authenticate(api: ApiConfig, headers: Record<string, strin
     if (!payload.iss || !GOOGLE_ISSUERS.includes(payload.iss)) throw refused('wrongIssuer');
   } else {
     // Never a default taken from the request (its Host header is the caller's to choose).
-    if (!api.audiences.length) throw new ApiError(401, 'UNAUTHENTICATED', 'this API accepts no signed ID tokens: DROPDEPLOY_API_AUDIENCE is not set');
-    const verdict = await idTokenVerifier(api.certsUrl).then((verify) => verify(token, api.audiences)).catch((err: unknown) => {
-      throw new ApiError(503, 'UNAVAILABLE', describeError(err), {'retry-after': '5'});
-    });
+    if (!api.audiences.length)
+      throw new ApiError(401, 'UNAUTHENTICATED', 'this API accepts no signed ID tokens: DROPDEPLOY_API_AUDIENCE is not set');
+    const verdict = await idTokenVerifier(api.certsUrl)
+      .then((verify) => verify(token, api.audiences))
+      .catch((err: unknown) => {
+        throw new ApiError(503, 'UNAVAILABLE', describeError(err), {'retry-after': '5'});
+      });
     if (!verdict.ok) throw refused(verdict.refusal);
     payload = verdict.payload;
   }

@@ -85,7 +85,10 @@ export function guardRequests(app: RequestListener & {handle?: unknown}, policy:
         return;
       }
       chunks.length = 0;
-      problem = {status: 413, reason: `the request body is over ${policy.limits.maxBytes} bytes; at most ${policy.limits.maxBytes} bytes are accepted`};
+      problem = {
+        status: 413,
+        reason: `the request body is over ${policy.limits.maxBytes} bytes; at most ${policy.limits.maxBytes} bytes are accepted`,
+      };
     });
     req.on('error', () => req.destroy());
     req.on('end', () => {
@@ -115,7 +118,8 @@ function stopReading(req: IncomingMessage, res: ServerResponse): void {
 /** Puts the guard in front of `server`'s request listener (a server made by the framework's `getServer`). */
 export function guardServer(server: Server, policy: BodyPolicy): void {
   const listeners = server.listeners('request');
-  if (listeners.length !== 1) throw new Error(`cannot guard a server with ${listeners.length} request listeners; expected the Functions Framework's one`);
+  if (listeners.length !== 1)
+    throw new Error(`cannot guard a server with ${listeners.length} request listeners; expected the Functions Framework's one`);
   server.removeAllListeners('request');
   server.on('request', guardRequests(listeners[0] as RequestListener, policy));
 }

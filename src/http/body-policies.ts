@@ -20,7 +20,11 @@ export const API_BODY_LIMITS: BodyLimits = {maxBytes: MAX_BODY_BYTES, maxDepth: 
  * Event bodies: a Pub/Sub message is at most 10 MB, base64 in a push envelope about 13.4 MB;
  * Cloud Run takes at most 32 MiB per HTTP/1 request anyway.
  */
-export const EVENT_BODY_LIMITS: BodyLimits = {maxBytes: 16 * 1024 * 1024, maxDepth: 64, types: ['application/json', 'application/cloudevents+json']};
+export const EVENT_BODY_LIMITS: BodyLimits = {
+  maxBytes: 16 * 1024 * 1024,
+  maxDepth: 64,
+  types: ['application/json', 'application/cloudevents+json'],
+};
 
 const header = (req: IncomingMessage, name: string) => {
   const v = req.headers[name];
@@ -54,8 +58,13 @@ export function apiBodyPolicy(log: Logger): BodyPolicy {
         sendJson(res, new ApiError(500, 'INTERNAL', 'the request could not be handled; retry, and report it if it persists'));
         return;
       }
-      log.info(`API ${req.method} request refused (${status}) by the Functions Framework: ${describe(err)}`, {path: req.url?.slice(0, 200)});
-      sendJson(res, new ApiError(status, status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `the request could not be read: ${describe(err)}`));
+      log.info(`API ${req.method} request refused (${status}) by the Functions Framework: ${describe(err)}`, {
+        path: req.url?.slice(0, 200),
+      });
+      sendJson(
+        res,
+        new ApiError(status, status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `the request could not be read: ${describe(err)}`),
+      );
     },
   };
 }
@@ -63,9 +72,13 @@ export function apiBodyPolicy(log: Logger): BodyPolicy {
 /** The event function's policy: acknowledge, and say in the log what was dropped and why. */
 export function eventBodyPolicy(log: Logger): BodyPolicy {
   const drop = (req: IncomingMessage, res: ServerResponse, reason: string, bytes?: number) => {
-    log.with({eventId: header(req, 'ce-id'), eventType: header(req, 'ce-type')}).error(`event dropped (acknowledged, never redelivered): ${reason}`, {
-      path: req.url?.slice(0, 200), contentType: header(req, 'content-type'), ...(bytes !== undefined ? {bytes} : {}),
-    });
+    log
+      .with({eventId: header(req, 'ce-id'), eventType: header(req, 'ce-type')})
+      .error(`event dropped (acknowledged, never redelivered): ${reason}`, {
+        path: req.url?.slice(0, 200),
+        contentType: header(req, 'content-type'),
+        ...(bytes !== undefined ? {bytes} : {}),
+      });
     if (res.headersSent) return;
     res.statusCode = 204;
     res.end();

@@ -5,7 +5,12 @@ import {describeError, DropdeployError} from '../errors';
 
 /** An error answered to the caller. */
 export class ApiError extends Error {
-  constructor(readonly httpStatus: number, readonly status: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly httpStatus: number,
+    readonly status: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 
@@ -26,8 +31,13 @@ export class ApiError extends Error {
 }
 
 const HTTP_OF_CODE: Record<string, number> = {
-  INVALID_ARGUMENT: 400, NOT_FOUND: 404, FAILED_PRECONDITION: 409, ABORTED: 409, ALREADY_EXISTS: 409,
-  PERMISSION_DENIED: 403, UNAUTHENTICATED: 401,
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  FAILED_PRECONDITION: 409,
+  ABORTED: 409,
+  ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403,
+  UNAUTHENTICATED: 401,
 };
 
 /** Maps an error from the controller to the answer: its code for permanent ones, 503 (retry) for transient ones. */
@@ -38,5 +48,10 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(http, http === 500 ? 'INTERNAL' : err.code, err.message);
   }
   const message = describeError(err);
-  return new ApiError(503, 'UNAVAILABLE', `${message}; retry the request with the same Idempotency-Key header (see the answer's Idempotency-Key) to resume it`, {'retry-after': '5'});
+  return new ApiError(
+    503,
+    'UNAVAILABLE',
+    `${message}; retry the request with the same Idempotency-Key header (see the answer's Idempotency-Key) to resume it`,
+    {'retry-after': '5'},
+  );
 }

@@ -22,7 +22,8 @@ export const REFUSALS = {
   expired: 'the ID token has expired; get a new one',
   notYetValid: "the ID token is not valid yet or claims too long a lifetime; check the caller's clock and get a new one",
   wrongIssuer: 'the ID token was not issued by Google (accounts.google.com); send a Google ID token',
-  wrongAudience: "the ID token was minted for another audience; mint it for this API's (DROPDEPLOY_API_AUDIENCE), e.g. gcloud auth print-identity-token --audiences=<API URL>",
+  wrongAudience:
+    "the ID token was minted for another audience; mint it for this API's (DROPDEPLOY_API_AUDIENCE), e.g. gcloud auth print-identity-token --audiences=<API URL>",
   unverifiable: 'the ID token could not be verified; send a Google ID token (gcloud auth print-identity-token)',
 } as const;
 
@@ -76,7 +77,7 @@ export function idTokenVerifier(certsUrl: string | undefined): Promise<Verifier>
         }
         try {
           const ticket = await client.verifySignedJwtWithCertsAsync(token, certs, audiences, GOOGLE_ISSUERS);
-          return {ok: true, payload: (ticket.getPayload() ?? {})};
+          return {ok: true, payload: ticket.getPayload() ?? {}};
         } catch (err) {
           return {ok: false, refusal: tokenRefusal(err)};
         }

@@ -11,14 +11,25 @@ import {ApiError} from './errors';
 
 const PUBLIC_MEMBERS = new Set(['allusers', 'allauthenticatedusers']);
 /** Predefined roles that hold run.routes.invoke (custom roles may too: their permissions are not visible here). */
-const INVOKE_ROLES = new Set(['roles/run.invoker', 'roles/run.servicesInvoker', 'roles/run.admin', 'roles/run.developer', 'roles/editor', 'roles/owner']);
+const INVOKE_ROLES = new Set([
+  'roles/run.invoker',
+  'roles/run.servicesInvoker',
+  'roles/run.admin',
+  'roles/run.developer',
+  'roles/editor',
+  'roles/owner',
+]);
 const CUSTOM_ROLE = /^(projects|organizations)\/[^/]+\/roles\//;
 
 /** Who lets anyone invoke the service, one entry each (empty: only named principals can). */
 export function publicInvokers(access: InvokerAccess): string[] {
-  const found = access.bindings.flatMap((b) => INVOKE_ROLES.has(b.role) || CUSTOM_ROLE.test(b.role)
-    ? b.members.filter((m) => PUBLIC_MEMBERS.has(m.toLowerCase())).map((m) => `${m} (${b.role}${b.conditional ? ', with a condition' : ''})`)
-    : []);
+  const found = access.bindings.flatMap((b) =>
+    INVOKE_ROLES.has(b.role) || CUSTOM_ROLE.test(b.role)
+      ? b.members
+          .filter((m) => PUBLIC_MEMBERS.has(m.toLowerCase()))
+          .map((m) => `${m} (${b.role}${b.conditional ? ', with a condition' : ''})`)
+      : [],
+  );
   return access.invokerIamDisabled ? [...found, 'invokerIamDisabled (Cloud Run checks no caller)'] : found;
 }
 
@@ -70,10 +81,18 @@ export class InvokerGate {
       access = await this.read();
     } catch (err) {
       const code = err instanceof DropdeployError ? err.code : undefined;
-      const hint = code === 'PERMISSION_DENIED'
-        ? `; grant the API's service account run.services.getIamPolicy and run.services.get on ${service} (roles/run.viewer)`
-        : code === 'NOT_FOUND' ? `; K_SERVICE=${service} must be a service in DROPDEPLOY_PROJECT=${project} and DROPDEPLOY_REGION=${region}, where the API runs` : '; retry';
-      throw new ApiError(503, 'UNAVAILABLE', `the API could not confirm that Cloud Run IAM guards it (reading ${this.resource}: ${describeError(err)})${hint}`, {'retry-after': '5'});
+      const hint =
+        code === 'PERMISSION_DENIED'
+          ? `; grant the API's service account run.services.getIamPolicy and run.services.get on ${service} (roles/run.viewer)`
+          : code === 'NOT_FOUND'
+            ? `; K_SERVICE=${service} must be a service in DROPDEPLOY_PROJECT=${project} and DROPDEPLOY_REGION=${region}, where the API runs`
+            : '; retry';
+      throw new ApiError(
+        503,
+        'UNAVAILABLE',
+        `the API could not confirm that Cloud Run IAM guards it (reading ${this.resource}: ${describeError(err)})${hint}`,
+        {'retry-after': '5'},
+      );
     }
     const found = publicInvokers(access);
     if (!found.length) {
@@ -82,9 +101,12 @@ export class InvokerGate {
       return;
     }
     this.publicUntil = this.now().getTime() + this.recheckMs;
-    this.publicAnswer = new ApiError(503, 'UNAVAILABLE',
+    this.publicAnswer = new ApiError(
+      503,
+      'UNAVAILABLE',
       `the API refuses to serve while its Cloud Run service ${this.resource} is public: ${found.join(', ')} lets anyone invoke it, so Cloud Run IAM no longer checks callers and mode cloud-run-iam would trust forged tokens; make it private again: ${remedy(found, service, region, project)}`,
-      {'retry-after': String(Math.ceil(this.recheckMs / 1000))});
+      {'retry-after': String(Math.ceil(this.recheckMs / 1000))},
+    );
     throw this.publicAnswer;
   }
 }

@@ -48,12 +48,16 @@ export function headerProblem(headers: Headers, limits: BodyLimits): BodyProblem
   }
   if (!hasBody(headers)) return undefined;
   const encoding = (first(headers['content-encoding']) ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity') return {status: 415, reason: `Content-Encoding ${encoding.slice(0, 40)} is not accepted; send the JSON uncompressed`};
+  if (encoding !== 'identity')
+    return {status: 415, reason: `Content-Encoding ${encoding.slice(0, 40)} is not accepted; send the JSON uncompressed`};
   const type = first(headers['content-type']);
   const media = type === undefined ? undefined : MEDIA_TYPE.exec(type.trim());
   const name = media ? `${media[1]}/${media[2]}`.toLowerCase() : undefined;
   if (!name || !limits.types.includes(name)) {
-    return {status: 415, reason: `Content-Type must be ${limits.types.join(' or ')}, not ${type === undefined ? 'missing' : JSON.stringify(type.slice(0, 80))}`};
+    return {
+      status: 415,
+      reason: `Content-Type must be ${limits.types.join(' or ')}, not ${type === undefined ? 'missing' : JSON.stringify(type.slice(0, 80))}`,
+    };
   }
   for (const [, key, raw] of media![3].matchAll(PARAM)) {
     const value = raw.replace(/^"|"$/g, '').toLowerCase();
@@ -69,23 +73,43 @@ const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: false});
 
 /** Parses a body already read (at most `maxBytes`): strict UTF-8, bounded depth, JSON. An empty body is `undefined`. */
 export function parseJsonBody(bytes: Buffer, limits: BodyLimits): BodyVerdict {
-  if (bytes.length > limits.maxBytes) return {ok: false, problem: {status: 413, reason: `the request body is over ${limits.maxBytes} bytes; at most ${limits.maxBytes} bytes are accepted`}};
+  if (bytes.length > limits.maxBytes)
+    return {
+      ok: false,
+      problem: {status: 413, reason: `the request body is over ${limits.maxBytes} bytes; at most ${limits.maxBytes} bytes are accepted`},
+    };
   if (bytes.length === 0) return {ok: true, value: undefined};
   let text: string;
   try {
     // A leading byte order mark is dropped (RFC 8259 §8.1 lets a parser ignore it).
     text = utf8.decode(bytes);
   } catch {
-    return {ok: false, problem: {status: 400, reason: `the request body is not valid UTF-8 (at or after byte ${firstInvalidUtf8(bytes)}); send JSON encoded as UTF-8`}};
+    return {
+      ok: false,
+      problem: {
+        status: 400,
+        reason: `the request body is not valid UTF-8 (at or after byte ${firstInvalidUtf8(bytes)}); send JSON encoded as UTF-8`,
+      },
+    };
   }
   const depth = nestingBeyond(text, limits.maxDepth);
-  if (depth !== undefined) return {ok: false, problem: {status: 400, reason: `the request body is nested deeper than ${limits.maxDepth} levels (at character ${depth}); no request needs that`}};
+  if (depth !== undefined)
+    return {
+      ok: false,
+      problem: {
+        status: 400,
+        reason: `the request body is nested deeper than ${limits.maxDepth} levels (at character ${depth}); no request needs that`,
+      },
+    };
   try {
     return {ok: true, value: JSON.parse(text)};
   } catch (err) {
     // V8's messages quote the body; only the position is kept.
     const at = /position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
-    return {ok: false, problem: {status: 400, reason: `the request body is not valid JSON${at ? ` (at character ${at})` : ''}; send one JSON object`}};
+    return {
+      ok: false,
+      problem: {status: 400, reason: `the request body is not valid JSON${at ? ` (at character ${at})` : ''}; send one JSON object`},
+    };
   }
 }
 
@@ -96,7 +120,8 @@ export function nestingBeyond(text: string, max: number): number | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -136,6 +161,9 @@ export function pathProblem(url: string): BodyProblem | undefined {
     decodeURIComponent(path);
     return undefined;
   } catch {
-    return {status: 400, reason: 'the request path is not valid percent-encoding (a % must start an escape of UTF-8 bytes); encode the path as a URL does'};
+    return {
+      status: 400,
+      reason: 'the request path is not valid percent-encoding (a % must start an escape of UTF-8 bytes); encode the path as a URL does',
+    };
   }
 }

@@ -14,7 +14,11 @@ export type Route =
   | {kind: 'rollback'; service: string};
 
 const ALLOWED: Record<Route['kind'], string> = {
-  listServices: 'GET', listReleases: 'GET', getRelease: 'GET', redeploy: 'POST', rollback: 'POST',
+  listServices: 'GET',
+  listReleases: 'GET',
+  getRelease: 'GET',
+  redeploy: 'POST',
+  rollback: 'POST',
 };
 
 function service(raw: string): string {
@@ -41,11 +45,17 @@ export function matchRoute(method: string, path: string): Route {
   let route: Route | undefined;
   let m: RegExpExecArray | null;
   if (p === '/v1/services') route = {kind: 'listServices'};
-  else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p))) route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
-  else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/]+)$/.exec(p))) route = {kind: 'getRelease', service: service(m[1]), release: releaseNumber(m[2])};
+  else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
+    route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
+  else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/]+)$/.exec(p)))
+    route = {kind: 'getRelease', service: service(m[1]), release: releaseNumber(m[2])};
   else if ((m = /^\/v1\/services\/(.+)\/releases$/.exec(p))) route = {kind: 'listReleases', service: service(m[1])};
-  else if ((m = /^\/v1\/services\/([^/]+):([^/]*)$/.exec(p))) throw ApiError.notFound(`unknown method ":${m[2]}"; use :redeploy or :rollback`);
+  else if ((m = /^\/v1\/services\/([^/]+):([^/]*)$/.exec(p)))
+    throw ApiError.notFound(`unknown method ":${m[2]}"; use :redeploy or :rollback`);
   if (!route) throw ApiError.notFound(`no route for ${method} ${path}; see GET /v1/services`);
-  if (method !== ALLOWED[route.kind]) throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${ALLOWED[route.kind]}`, {allow: ALLOWED[route.kind]});
+  if (method !== ALLOWED[route.kind])
+    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${ALLOWED[route.kind]}`, {
+      allow: ALLOWED[route.kind],
+    });
   return route;
 }

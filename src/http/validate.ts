@@ -21,7 +21,8 @@ function object(v: unknown, field: string): Record<string, unknown> {
 
 function onlyFields(o: Record<string, unknown>, allowed: string[], prefix: string): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw ApiError.invalid(prefix + k, `unknown field; allowed: ${allowed.map((a) => prefix + a).join(', ') || '(none)'}`);
+    if (!allowed.includes(k))
+      throw ApiError.invalid(prefix + k, `unknown field; allowed: ${allowed.map((a) => prefix + a).join(', ') || '(none)'}`);
   }
 }
 
@@ -39,7 +40,8 @@ export function redeployBody(body: unknown): RedeployBody {
   const s = object(o.source, 'source');
   onlyFields(s, ['bucket', 'object', 'generation'], 'source.');
   const generation = asInt64String(s.generation);
-  if (generation === undefined) throw ApiError.invalid('source.generation', 'is required: the object generation as a decimal string, e.g. "1764320400000000"');
+  if (generation === undefined)
+    throw ApiError.invalid('source.generation', 'is required: the object generation as a decimal string, e.g. "1764320400000000"');
   return {source: {bucket: text(s, 'bucket', 'source.'), object: text(s, 'object', 'source.'), generation}};
 }
 
@@ -48,6 +50,7 @@ export function rollbackBody(body: unknown): RollbackBody {
   const o = object(body, 'body');
   onlyFields(o, ['release'], '');
   const n = typeof o.release === 'string' && /^\d+$/.test(o.release) ? Number(o.release) : o.release;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw ApiError.invalid('release', 'is required: the release number to roll back to, e.g. {"release": 4}');
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
+    throw ApiError.invalid('release', 'is required: the release number to roll back to, e.g. {"release": 4}');
   return {release: n};
 }

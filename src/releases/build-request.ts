@@ -32,7 +32,10 @@ export function releaseBuildTag(root: string, service: string, release: number):
 }
 
 /** What the tags and substitutions of a build say about the release of installation `root` it belongs to. */
-export function releaseOfBuild(b: {tags?: string[] | null; substitutions?: Record<string, string> | null}, root: string): {service: string; release: number} | undefined {
+export function releaseOfBuild(
+  b: {tags?: string[] | null; substitutions?: Record<string, string> | null},
+  root: string,
+): {service: string; release: number} | undefined {
   if (!b.tags?.includes(BUILD_TAG) || b.substitutions?._DD_ROOT !== root) return undefined;
   const service = b.substitutions?._DD_SERVICE;
   const release = Number(b.substitutions?._DD_RELEASE);
@@ -74,7 +77,13 @@ export function adoptionProblem(build: BuildFacts, want: BuildSpec): string | un
  * target the way Cloud Run functions do); pushes `…/<service>:v<n>`.
  */
 export function buildSpec(
-  config: {projectId: string; region: string; repository: string; firestore: {root: string}; build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number}},
+  config: {
+    projectId: string;
+    region: string;
+    repository: string;
+    firestore: {root: string};
+    build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number};
+  },
   release: Pick<Release, 'service' | 'release'>,
   source: Source,
 ): BuildSpec {

@@ -7,12 +7,27 @@
 
 /** Status names by their number on the wire, for payloads and SDK results that carry numbers. */
 export const BUILD_STATUS_BY_NUMBER: Readonly<Record<number, string>> = {
-  0: 'STATUS_UNKNOWN', 10: 'PENDING', 1: 'QUEUED', 2: 'WORKING', 3: 'SUCCESS', 4: 'FAILURE',
-  5: 'INTERNAL_ERROR', 6: 'TIMEOUT', 7: 'CANCELLED', 9: 'EXPIRED',
+  0: 'STATUS_UNKNOWN',
+  10: 'PENDING',
+  1: 'QUEUED',
+  2: 'WORKING',
+  3: 'SUCCESS',
+  4: 'FAILURE',
+  5: 'INTERNAL_ERROR',
+  6: 'TIMEOUT',
+  7: 'CANCELLED',
+  9: 'EXPIRED',
 };
 
 /** Statuses a build ends in; only these move a release on. */
-export const TERMINAL_BUILD_STATUSES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILURE', 'INTERNAL_ERROR', 'TIMEOUT', 'CANCELLED', 'EXPIRED']);
+export const TERMINAL_BUILD_STATUSES: ReadonlySet<string> = new Set([
+  'SUCCESS',
+  'FAILURE',
+  'INTERNAL_ERROR',
+  'TIMEOUT',
+  'CANCELLED',
+  'EXPIRED',
+]);
 
 /** True for a status a build ends in (false for a missing one). */
 export function isTerminalBuildStatus(status: string | undefined): boolean {

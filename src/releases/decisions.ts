@@ -4,7 +4,16 @@
  * superseded. Pure: the store reads, asks one of these, and writes what it answers. Time comes
  * in as an argument.
  */
-import {markBuilding, markDeployed, markDeployFailed, markDeploying, markSuperseded, TERMINAL, type Release, type ReleaseError} from './release';
+import {
+  markBuilding,
+  markDeployed,
+  markDeployFailed,
+  markDeploying,
+  markSuperseded,
+  TERMINAL,
+  type Release,
+  type ReleaseError,
+} from './release';
 
 /** A lease on one step: who holds it, and until when (ms since the epoch). */
 export interface Lease {
@@ -76,14 +85,17 @@ export function decideBuildLease(s: BuildLeaseState, holder: string, now: Date, 
   if (other) return {kind: 'busy', holder: other.holder};
   const attempts = s.buildAttempts ?? 0;
   const revoke = s.buildLease && s.buildLease.holder !== holder ? s.buildLease.holder : undefined;
-  return {kind: 'go', lease: {holder, until: now.getTime() + leaseMs}, attempts: attempts + 1, earlierAttempt: attempts > 0, ...(revoke ? {revoke} : {})};
+  return {
+    kind: 'go',
+    lease: {holder, until: now.getTime() + leaseMs},
+    attempts: attempts + 1,
+    earlierAttempt: attempts > 0,
+    ...(revoke ? {revoke} : {}),
+  };
 }
 
 /** What adopting a build whose id was never recorded comes to. */
-export type AdoptionDecision =
-  | {kind: 'done'}
-  | {kind: 'busy'}
-  | {kind: 'go'; release: Release; revoke?: string};
+export type AdoptionDecision = {kind: 'done'} | {kind: 'busy'} | {kind: 'go'; release: Release; revoke?: string};
 
 /**
  * An `accepted` release adopts `build` once nobody holds its build lease (a live holder is
@@ -114,7 +126,15 @@ export type DeployLeaseDecision =
  * (it may already serve). `newer` is the release named by an earlier `read` answer (null: it
  * does not exist).
  */
-export function decideDeployLease(release: Release, svc: ServiceState, image: string, holder: string, now: Date, leaseMs: number, newer?: Release | null): DeployLeaseDecision {
+export function decideDeployLease(
+  release: Release,
+  svc: ServiceState,
+  image: string,
+  holder: string,
+  now: Date,
+  leaseMs: number,
+  newer?: Release | null,
+): DeployLeaseDecision {
   if (TERMINAL.has(release.state)) return {kind: 'done', release, write: false};
   const n = release.release;
   const deployed = svc.deployed ?? 0;

@@ -12,10 +12,7 @@ export const ARCHIVE_EXTENSIONS = ['.tar.gz', '.tgz', '.zip'] as const;
 const SERVICE_RE = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
 
 /** What an object name means to dropdeploy. */
-export type ObjectClass =
-  | {kind: 'source'; service: string}
-  | {kind: 'ignored'; reason: string}
-  | {kind: 'rejected'; reason: string};
+export type ObjectClass = {kind: 'source'; service: string} | {kind: 'ignored'; reason: string} | {kind: 'rejected'; reason: string};
 
 /** Why `name` is not a valid Cloud Run service id, or undefined when it is valid. */
 export function serviceNameProblem(name: string): string | undefined {
@@ -61,7 +58,10 @@ export function classifyObject(objectName: string, prefix = '', controllerServic
     return {kind: 'rejected', reason: `${problem}; rename the object to <service>/<file>${ext} with a valid service name`};
   }
   if (controllerServices.includes(service)) {
-    return {kind: 'rejected', reason: `"${service}" is one of dropdeploy's own functions (DROPDEPLOY_CONTROLLER_SERVICES), which an upload may never replace; upload under another service name`};
+    return {
+      kind: 'rejected',
+      reason: `"${service}" is one of dropdeploy's own functions (DROPDEPLOY_CONTROLLER_SERVICES), which an upload may never replace; upload under another service name`,
+    };
   }
   return {kind: 'source', service};
 }
@@ -80,7 +80,11 @@ export function releaseImageTag(c: {region: string; projectId: string; repositor
  * Why `image` may not be deployed as `service`, or undefined: it must be that service's image
  * in the configured Artifact Registry repository, by digest.
  */
-export function imageProblem(c: {region: string; projectId: string; repository: string}, service: string, image: string): string | undefined {
+export function imageProblem(
+  c: {region: string; projectId: string; repository: string},
+  service: string,
+  image: string,
+): string | undefined {
   const repo = imageRepository(c, service);
   if (image.startsWith(`${repo}@`) && /^sha256:[0-9a-f]{64}$/.test(image.slice(repo.length + 1))) return undefined;
   return `image ${image} is not ${repo}@sha256:<digest>: dropdeploy deploys only its own builds of the service from the configured repository`;
@@ -105,7 +109,9 @@ export function sourceKey(bucket: string, object: string, generation: string): s
   } catch {
     // not encodable: hash below
   }
-  return `h-${createHash('sha256').update(JSON.stringify([bucket, object, generation])).digest('hex')}`;
+  return `h-${createHash('sha256')
+    .update(JSON.stringify([bucket, object, generation]))
+    .digest('hex')}`;
 }
 
 /** Object metadata keys that make a source a function (set at upload, e.g. `--custom-metadata`). */
@@ -115,13 +121,18 @@ export const METADATA_SIGNATURE_TYPE = 'function-signature-type';
 const SIGNATURE_TYPES = ['http', 'event', 'cloudevent'] as const;
 
 /** The function target and signature type named by object metadata, or the problem with them. */
-export function functionSettings(metadata: Record<string, string>):
-  | {ok: true; functionTarget?: string; signatureType?: (typeof SIGNATURE_TYPES)[number]}
-  | {ok: false; reason: string} {
+export function functionSettings(
+  metadata: Record<string, string>,
+): {ok: true; functionTarget?: string; signatureType?: (typeof SIGNATURE_TYPES)[number]} | {ok: false; reason: string} {
   const target = metadata[METADATA_FUNCTION_TARGET]?.trim();
   const signature = metadata[METADATA_SIGNATURE_TYPE]?.trim().toLowerCase();
   if (!target) {
-    return signature ? {ok: false, reason: `metadata ${METADATA_SIGNATURE_TYPE} is set but ${METADATA_FUNCTION_TARGET} is not; set both, or neither for an app`} : {ok: true};
+    return signature
+      ? {
+          ok: false,
+          reason: `metadata ${METADATA_SIGNATURE_TYPE} is set but ${METADATA_FUNCTION_TARGET} is not; set both, or neither for an app`,
+        }
+      : {ok: true};
   }
   if (!/^[A-Za-z_$][\w$.]{0,127}$/.test(target)) {
     return {ok: false, reason: `metadata ${METADATA_FUNCTION_TARGET}="${target}" is not a JavaScript function name`};

@@ -17,12 +17,18 @@ export type NextStep =
 
 /** The step that drives `r` on, from what it records (`now` times a failure). */
 export function nextStep(r: Release, now: Date): NextStep {
-  const fail = (mark: typeof markRejected, code: string, reason: string): NextStep => ({kind: 'fail', release: mark(r, {code, message: `${reason}; nothing can move it on`}, now).release, reason});
+  const fail = (mark: typeof markRejected, code: string, reason: string): NextStep => ({
+    kind: 'fail',
+    release: mark(r, {code, message: `${reason}; nothing can move it on`}, now).release,
+    reason,
+  });
   switch (r.state) {
     case 'accepted':
       // A rollback carries its image and needs no build.
       if (r.image) return {kind: 'deploy', image: r.image};
-      return r.source ? {kind: 'build'} : fail(markRejected, 'NOTHING_TO_DEPLOY', 'it has neither a source to build nor an image to deploy');
+      return r.source
+        ? {kind: 'build'}
+        : fail(markRejected, 'NOTHING_TO_DEPLOY', 'it has neither a source to build nor an image to deploy');
     case 'building':
       return r.buildId ? {kind: 'check-build', buildId: r.buildId} : fail(markBuildFailed, 'NO_BUILD', 'it records no build id');
     case 'deploying':
@@ -37,9 +43,12 @@ export function nextStep(r: Release, now: Date): NextStep {
  * superseded it while it was lost (it is recorded, never built over newer code): the newest
  * release's own upload time if it was an upload, or the time an operator made it.
  */
-export function lostBehind(timeCreated: string | undefined, newest: Pick<Release, 'release' | 'createTime' | 'trigger' | 'source'> | undefined): number | undefined {
+export function lostBehind(
+  timeCreated: string | undefined,
+  newest: Pick<Release, 'release' | 'createTime' | 'trigger' | 'source'> | undefined,
+): number | undefined {
   if (!newest || !timeCreated) return undefined;
-  const madeAt = newest.trigger === 'upload' ? newest.source?.timeCreated ?? newest.createTime : newest.createTime;
+  const madeAt = newest.trigger === 'upload' ? (newest.source?.timeCreated ?? newest.createTime) : newest.createTime;
   return Date.parse(madeAt) > Date.parse(timeCreated) ? newest.release : undefined;
 }
 
@@ -58,13 +67,19 @@ export interface Listed {
  * (bad function metadata) are left out: a rejection records nothing, so every run would
  * announce it again.
  */
-export function uploadCandidates<T extends Listed>(objects: T[], now: Date, o: {graceMs: number; lookbackMs: number; prefix: string; controllerServices: readonly string[]}): Array<T & {service: string}> {
+export function uploadCandidates<T extends Listed>(
+  objects: T[],
+  now: Date,
+  o: {graceMs: number; lookbackMs: number; prefix: string; controllerServices: readonly string[]},
+): Array<T & {service: string}> {
   const newest = now.getTime() - o.graceMs;
   const oldest = now.getTime() - o.lookbackMs;
-  return objects.flatMap((obj) => {
-    const created = obj.timeCreated ? Date.parse(obj.timeCreated) : NaN;
-    if (!Number.isFinite(created) || created > newest || created < oldest) return [];
-    const named = classifyObject(obj.name, o.prefix, o.controllerServices);
-    return named.kind === 'source' && functionSettings(obj.metadata).ok ? [{...obj, service: named.service}] : [];
-  }).sort((a, b) => Date.parse(a.timeCreated!) - Date.parse(b.timeCreated!));
+  return objects
+    .flatMap((obj) => {
+      const created = obj.timeCreated ? Date.parse(obj.timeCreated) : NaN;
+      if (!Number.isFinite(created) || created > newest || created < oldest) return [];
+      const named = classifyObject(obj.name, o.prefix, o.controllerServices);
+      return named.kind === 'source' && functionSettings(obj.metadata).ok ? [{...obj, service: named.service}] : [];
+    })
+    .sort((a, b) => Date.parse(a.timeCreated!) - Date.parse(b.timeCreated!));
 }

@@ -69,9 +69,22 @@ const NEXT: Record<State, readonly State[]> = {
   accepted: ['building', 'deploying', 'build_failed', 'superseded', 'rejected'],
   building: ['deploying', 'build_failed', 'superseded'],
   deploying: ['deployed', 'deploy_failed', 'superseded'],
-  deployed: [], build_failed: [], deploy_failed: [], superseded: [], rejected: [],
+  deployed: [],
+  build_failed: [],
+  deploy_failed: [],
+  superseded: [],
+  rejected: [],
 };
-const RANK: Record<State, number> = {accepted: 0, building: 1, deploying: 2, deployed: 3, build_failed: 3, deploy_failed: 3, superseded: 3, rejected: 3};
+const RANK: Record<State, number> = {
+  accepted: 0,
+  building: 1,
+  deploying: 2,
+  deployed: 3,
+  build_failed: 3,
+  deploy_failed: 3,
+  superseded: 3,
+  rejected: 3,
+};
 
 /** The outcome of a transition: the new record, and whether anything changed. */
 export interface Transitioned {
@@ -81,7 +94,12 @@ export interface Transitioned {
 
 /** Raised for a move the state machine forbids, such as deployed → building. */
 export class IllegalTransitionError extends PermanentError {
-  constructor(readonly from: State, readonly to: State, service: string, release: number) {
+  constructor(
+    readonly from: State,
+    readonly to: State,
+    service: string,
+    release: number,
+  ) {
     super(`release ${service} v${release} cannot move from ${from} to ${to}`, 'ILLEGAL_TRANSITION');
   }
 }
@@ -142,11 +160,21 @@ export function markRejected(r: Release, error: ReleaseError, now: Date): Transi
 }
 
 /** A fresh release in state `accepted`. */
-export function newRelease(init: {service: string; release: number; trigger: Trigger; actor: string; source?: Source; rollbackOf?: number; image?: string}, now: Date): Release {
+export function newRelease(
+  init: {service: string; release: number; trigger: Trigger; actor: string; source?: Source; rollbackOf?: number; image?: string},
+  now: Date,
+): Release {
   const time = now.toISOString();
   const r: Release = {
-    service: init.service, release: init.release, state: 'accepted', trigger: init.trigger, actor: init.actor,
-    createTime: time, updateTime: time, history: [{state: 'accepted', time}], published: [],
+    service: init.service,
+    release: init.release,
+    state: 'accepted',
+    trigger: init.trigger,
+    actor: init.actor,
+    createTime: time,
+    updateTime: time,
+    history: [{state: 'accepted', time}],
+    published: [],
   };
   if (init.source) r.source = init.source;
   if (init.rollbackOf !== undefined) r.rollbackOf = init.rollbackOf;

@@ -24,7 +24,13 @@ export interface RunTemplate {
   revision?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  containers?: Array<{name?: string; image?: string; ports?: unknown[]; resources?: {limits?: Record<string, string>}; [f: string]: unknown}>;
+  containers?: Array<{
+    name?: string;
+    image?: string;
+    ports?: unknown[];
+    resources?: {limits?: Record<string, string>};
+    [f: string]: unknown;
+  }>;
   serviceAccount?: string;
   scaling?: {maxInstanceCount?: number; [f: string]: unknown};
   [field: string]: unknown;
@@ -102,20 +108,32 @@ export function newService(defaults: ServiceDefaults, d: DeployRequest): RunServ
 }
 
 /** Why installation `installation` may not update `existing`, or undefined when it manages it. */
-export function notManagedReason(existing: RunService, service: string, installation: string, recordedRelease?: number): string | undefined {
+export function notManagedReason(
+  existing: RunService,
+  service: string,
+  installation: string,
+  recordedRelease?: number,
+): string | undefined {
   const labels = existing.labels ?? {};
   const own = `${MANAGED_LABEL}=${MANAGED_VALUE} and ${INSTALLATION_LABEL}=${installation}`;
   if (labels[MANAGED_LABEL] !== MANAGED_VALUE) {
-    return `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
-      `to let this dropdeploy deploy it, add the labels ${own} to the service, or upload under another service name`;
+    return (
+      `Cloud Run service "${service}" exists and is not managed by dropdeploy; ` +
+      `to let this dropdeploy deploy it, add the labels ${own} to the service, or upload under another service name`
+    );
   }
   // Made before services carried the installation label: ours if it runs what our store says
   // we deployed there (the update then writes the label).
-  if (labels[INSTALLATION_LABEL] === undefined && recordedRelease !== undefined && liveRelease(existing) === recordedRelease) return undefined;
+  if (labels[INSTALLATION_LABEL] === undefined && recordedRelease !== undefined && liveRelease(existing) === recordedRelease)
+    return undefined;
   if (labels[INSTALLATION_LABEL] !== installation) {
-    const other = labels[INSTALLATION_LABEL] ? `another dropdeploy installation ("${labels[INSTALLATION_LABEL]}")` : 'a dropdeploy installation that did not name itself';
-    return `Cloud Run service "${service}" is managed by ${other}, not by this one ("${installation}"); ` +
-      `upload under another service name, or set its label ${INSTALLATION_LABEL}=${installation} to hand it over`;
+    const other = labels[INSTALLATION_LABEL]
+      ? `another dropdeploy installation ("${labels[INSTALLATION_LABEL]}")`
+      : 'a dropdeploy installation that did not name itself';
+    return (
+      `Cloud Run service "${service}" is managed by ${other}, not by this one ("${installation}"); ` +
+      `upload under another service name, or set its label ${INSTALLATION_LABEL}=${installation} to hand it over`
+    );
   }
   return undefined;
 }

@@ -39,14 +39,17 @@ export function eventSource(projectId: string, region: string): string {
 /** Builds the message for `state` of release `r`. Its `ce-id` is stable per (service, release, state). */
 export function releaseStatusMessage(r: Release, state: State, ctx: {projectId: string; region: string}): StatusMessage {
   const data = eventData(r, state);
-  return toMessage({
-    id: `${r.service}/${r.release}/${state}`,
-    source: eventSource(ctx.projectId, ctx.region),
-    type: EVENT_TYPE_PREFIX + state,
-    subject: `services/${r.service}/releases/${r.release}`,
-    time: data.stateTime,
-    data,
-  }, r.service);
+  return toMessage(
+    {
+      id: `${r.service}/${r.release}/${state}`,
+      source: eventSource(ctx.projectId, ctx.region),
+      type: EVENT_TYPE_PREFIX + state,
+      subject: `services/${r.service}/releases/${r.release}`,
+      time: data.stateTime,
+      data,
+    },
+    r.service,
+  );
 }
 
 /**
@@ -54,24 +57,45 @@ export function releaseStatusMessage(r: Release, state: State, ctx: {projectId: 
  * name). Its subject names the object; a name too long for a Pub/Sub attribute is shortened
  * with a hash in id, subject and ordering key (see {@link fitBytes}), never in the data.
  */
-export function rejectedObjectMessage(source: Source, error: {code: string; message: string}, ctx: {projectId: string; region: string; now: Date}): StatusMessage {
+export function rejectedObjectMessage(
+  source: Source,
+  error: {code: string; message: string},
+  ctx: {projectId: string; region: string; now: Date},
+): StatusMessage {
   const time = ctx.now.toISOString();
-  return toMessage({
-    id: `objects/${source.bucket}/${source.object}#${source.generation}/rejected`,
-    source: eventSource(ctx.projectId, ctx.region),
-    type: EVENT_TYPE_PREFIX + 'rejected',
-    subject: `objects/${source.object}`,
-    time,
-    data: {state: 'rejected', trigger: 'upload', actor: `gs://${source.bucket}/${source.object}#${source.generation}`, source, error, stateTime: time},
-  }, `objects/${source.bucket}/${source.object}`);
+  return toMessage(
+    {
+      id: `objects/${source.bucket}/${source.object}#${source.generation}/rejected`,
+      source: eventSource(ctx.projectId, ctx.region),
+      type: EVENT_TYPE_PREFIX + 'rejected',
+      subject: `objects/${source.object}`,
+      time,
+      data: {
+        state: 'rejected',
+        trigger: 'upload',
+        actor: `gs://${source.bucket}/${source.object}#${source.generation}`,
+        source,
+        error,
+        stateTime: time,
+      },
+    },
+    `objects/${source.bucket}/${source.object}`,
+  );
 }
 
-function toMessage(attrs: {id: string; source: string; type: string; subject: string; time: string; data: object}, orderingKey: string): StatusMessage {
+function toMessage(
+  attrs: {id: string; source: string; type: string; subject: string; time: string; data: object},
+  orderingKey: string,
+): StatusMessage {
   const event = new CloudEvent({...attrs, datacontenttype: 'application/json', dataschema: DATA_SCHEMA});
   const {headers, body} = HTTP.binary(event);
   const attributes: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) attributes[k.toLowerCase()] = fitBytes(String(v), PUBSUB_LIMITS.attributeValueBytes);
-  return {data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), attributes, orderingKey: fitBytes(orderingKey, PUBSUB_LIMITS.orderingKeyBytes)};
+  return {
+    data: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    attributes,
+    orderingKey: fitBytes(orderingKey, PUBSUB_LIMITS.orderingKeyBytes),
+  };
 }
 
 const HASH_HEX = 32;
@@ -98,9 +122,13 @@ export function fitBytes(value: string, maxBytes: number): string {
 
 /** What in `m` Pub/Sub would refuse: attribute keys, attribute values or an ordering key over its limits. */
 export function pubsubLimitProblems(m: StatusMessage): string[] {
-  const over = (what: string, v: string, max: number) => Buffer.byteLength(v, 'utf8') > max ? [`${what} is ${Buffer.byteLength(v, 'utf8')} bytes (at most ${max})`] : [];
+  const over = (what: string, v: string, max: number) =>
+    Buffer.byteLength(v, 'utf8') > max ? [`${what} is ${Buffer.byteLength(v, 'utf8')} bytes (at most ${max})`] : [];
   return [
-    ...Object.entries(m.attributes).flatMap(([k, v]) => [...over(`attribute key ${k.slice(0, 40)}`, k, PUBSUB_LIMITS.attributeKeyBytes), ...over(`attribute ${k.slice(0, 40)}`, v, PUBSUB_LIMITS.attributeValueBytes)]),
+    ...Object.entries(m.attributes).flatMap(([k, v]) => [
+      ...over(`attribute key ${k.slice(0, 40)}`, k, PUBSUB_LIMITS.attributeKeyBytes),
+      ...over(`attribute ${k.slice(0, 40)}`, v, PUBSUB_LIMITS.attributeValueBytes),
+    ]),
     ...over('the ordering key', m.orderingKey, PUBSUB_LIMITS.orderingKeyBytes),
   ];
 }

@@ -13,17 +13,40 @@ const G = {json: false, wait: true, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS};
 describe('parseArgs', () => {
   const cases: Array<{name: string; argv: string[]; want?: object; error?: RegExp; usage?: RegExp}> = [
     {name: 'services', argv: ['services'], want: {command: {name: 'services'}, options: G}},
-    {name: 'releases with the default limit', argv: ['releases', 'web'], want: {command: {name: 'releases', service: 'web', limit: 20}, options: G}},
-    {name: 'releases --limit N', argv: ['releases', 'web', '--limit', '5'], want: {command: {name: 'releases', service: 'web', limit: 5}, options: G}},
-    {name: '--limit=N and --json before the command', argv: ['--json', 'releases', '--limit=3', 'web'],
-      want: {command: {name: 'releases', service: 'web', limit: 3}, options: {...G, json: true}}},
-    {name: 'status with --url', argv: ['status', 'web', '--url', 'http://127.0.0.1:8080'],
-      want: {command: {name: 'status', service: 'web'}, options: {...G, url: 'http://127.0.0.1:8080'}}},
+    {
+      name: 'releases with the default limit',
+      argv: ['releases', 'web'],
+      want: {command: {name: 'releases', service: 'web', limit: 20}, options: G},
+    },
+    {
+      name: 'releases --limit N',
+      argv: ['releases', 'web', '--limit', '5'],
+      want: {command: {name: 'releases', service: 'web', limit: 5}, options: G},
+    },
+    {
+      name: '--limit=N and --json before the command',
+      argv: ['--json', 'releases', '--limit=3', 'web'],
+      want: {command: {name: 'releases', service: 'web', limit: 3}, options: {...G, json: true}},
+    },
+    {
+      name: 'status with --url',
+      argv: ['status', 'web', '--url', 'http://127.0.0.1:8080'],
+      want: {command: {name: 'status', service: 'web'}, options: {...G, url: 'http://127.0.0.1:8080'}},
+    },
     {name: 'redeploy the newest source', argv: ['redeploy', 'web'], want: {command: {name: 'redeploy', service: 'web'}, options: G}},
-    {name: 'redeploy --source', argv: ['redeploy', 'web', '--source', 'gs://my-sources/web/v3.zip#1764320400000000'],
-      want: {command: {name: 'redeploy', service: 'web', source: {bucket: 'my-sources', object: 'web/v3.zip', generation: '1764320400000000'}}, options: G}},
-    {name: 'redeploy --no-wait --timeout', argv: ['redeploy', 'web', '--no-wait', '--timeout', '60'],
-      want: {command: {name: 'redeploy', service: 'web'}, options: {...G, wait: false, timeoutSeconds: 60}}},
+    {
+      name: 'redeploy --source',
+      argv: ['redeploy', 'web', '--source', 'gs://my-sources/web/v3.zip#1764320400000000'],
+      want: {
+        command: {name: 'redeploy', service: 'web', source: {bucket: 'my-sources', object: 'web/v3.zip', generation: '1764320400000000'}},
+        options: G,
+      },
+    },
+    {
+      name: 'redeploy --no-wait --timeout',
+      argv: ['redeploy', 'web', '--no-wait', '--timeout', '60'],
+      want: {command: {name: 'redeploy', service: 'web'}, options: {...G, wait: false, timeoutSeconds: 60}},
+    },
     {name: 'rollback 7', argv: ['rollback', 'web', '7'], want: {command: {name: 'rollback', service: 'web', release: 7}, options: G}},
     {name: 'rollback v7', argv: ['rollback', 'web', 'v7'], want: {command: {name: 'rollback', service: 'web', release: 7}, options: G}},
     {name: 'logs of the newest build', argv: ['logs', 'web'], want: {command: {name: 'logs', service: 'web'}, options: G}},
@@ -33,19 +56,37 @@ describe('parseArgs', () => {
     {name: 'help COMMAND', argv: ['help', 'logs'], want: {command: {name: 'help', topic: 'logs'}, options: G}},
     {name: 'help alone', argv: ['help'], want: {command: {name: 'help'}, options: G}},
     {name: '-h alone', argv: ['-h'], want: {command: {name: 'help'}, options: G}},
-    {name: '--help after a global flag', argv: ['--json', 'status', '--help'], want: {command: {name: 'help', topic: 'status'}, options: G}},
+    {
+      name: '--help after a global flag',
+      argv: ['--json', 'status', '--help'],
+      want: {command: {name: 'help', topic: 'status'}, options: G},
+    },
     {name: '--help before the command', argv: ['--help', 'status'], want: {command: {name: 'help', topic: 'status'}, options: G}},
     {name: 'help on help', argv: ['help', 'help'], want: {command: {name: 'help', topic: 'help'}, options: G}},
     {name: 'completion bash', argv: ['completion', 'bash'], want: {command: {name: 'completion', shell: 'bash'}, options: G}},
     {name: 'no command', argv: [], error: /no command given/},
     {name: 'unknown command', argv: ['deploy', 'web'], error: /unknown command "deploy"/},
     {name: 'a typo of a command', argv: ['relases', 'web'], error: /^unknown command "relases"; did you mean releases\?$/},
-    {name: 'a typo of a command, asking for help', argv: ['relases', '--help'], error: /^unknown command "relases"; did you mean releases\?$/},
+    {
+      name: 'a typo of a command, asking for help',
+      argv: ['relases', '--help'],
+      error: /^unknown command "relases"; did you mean releases\?$/,
+    },
     {name: 'help on a typo', argv: ['help', 'rollbak'], error: /^unknown command "rollbak"; did you mean rollback\?$/},
     {name: 'nothing near', argv: ['xyzzy'], error: /^unknown command "xyzzy"$/},
-    {name: 'a typo of a flag', argv: ['releases', 'web', '--limt', '3'], error: /^unknown option --limt; did you mean --limit\?$/, usage: /^dropdeploy releases/},
+    {
+      name: 'a typo of a flag',
+      argv: ['releases', 'web', '--limt', '3'],
+      error: /^unknown option --limt; did you mean --limit\?$/,
+      usage: /^dropdeploy releases/,
+    },
     {name: 'a typo of a global flag', argv: ['status', 'web', '--jsn'], error: /^unknown option --jsn; did you mean --json\?$/},
-    {name: 'a command flag before the command', argv: ['--limit', '5', 'releases', 'web'], error: /^--limit is an option of releases: put it after the command$/, usage: /^dropdeploy releases/},
+    {
+      name: 'a command flag before the command',
+      argv: ['--limit', '5', 'releases', 'web'],
+      error: /^--limit is an option of releases: put it after the command$/,
+      usage: /^dropdeploy releases/,
+    },
     {name: 'unknown flag', argv: ['releases', 'web', '--force'], error: /unknown option --force/, usage: /^dropdeploy releases/},
     {name: 'unknown short flag', argv: ['services', '-x'], error: /unknown option -x/},
     {name: 'flag of another command', argv: ['releases', 'web', '--source', 'gs://b/o#1'], error: /releases takes no --source/},
@@ -64,7 +105,13 @@ describe('parseArgs', () => {
     {name: 'release 0', argv: ['rollback', 'web', 'v0'], error: /"v0" is not a release number/},
     {name: 'negative release', argv: ['rollback', 'web', '-1'], error: /^"-1" is not a release number \(7 or v7\)$/},
     {name: 'bad service name', argv: ['status', 'Web_App'], error: /"Web_App" is not a service name/},
-    {name: 'completion for another shell', argv: ['completion', 'fish'], error: /^completion: there is a script for bash, not for "fish" \(zsh can load it after `autoload -U \+X bashcompinit && bashcompinit`\)$/, usage: /^dropdeploy completion bash$/},
+    {
+      name: 'completion for another shell',
+      argv: ['completion', 'fish'],
+      error:
+        /^completion: there is a script for bash, not for "fish" \(zsh can load it after `autoload -U \+X bashcompinit && bashcompinit`\)$/,
+      usage: /^dropdeploy completion bash$/,
+    },
     {name: 'completion without a shell', argv: ['completion'], error: /^completion: missing <shell>$/},
   ];
   for (const c of cases) {
@@ -73,13 +120,16 @@ describe('parseArgs', () => {
         assert.deepEqual(parseArgs(c.argv), c.want);
         return;
       }
-      assert.throws(() => parseArgs(c.argv), (e: unknown) => {
-        assert.ok(e instanceof UsageError);
-        assert.equal(e.exitCode, 2);
-        assert.match(e.message, c.error!);
-        if (c.usage) assert.match(e.usage ?? '', c.usage);
-        return true;
-      });
+      assert.throws(
+        () => parseArgs(c.argv),
+        (e: unknown) => {
+          assert.ok(e instanceof UsageError);
+          assert.equal(e.exitCode, 2);
+          assert.match(e.message, c.error!);
+          if (c.usage) assert.match(e.usage ?? '', c.usage);
+          return true;
+        },
+      );
     });
   }
 });
@@ -128,11 +178,15 @@ describe('parseSource', () => {
     ['gs://my-sources/web/#1', /is a folder/],
   ];
   for (const [raw, want] of bad) {
-    it(`refuses ${raw}`, () => assert.throws(() => parseSource(raw), (e: unknown) => {
-      assert.ok(e instanceof UsageError);
-      assert.match(e.message, want);
-      assert.match(e.message, /expected gs:\/\/BUCKET\/OBJECT#GENERATION/);
-      return true;
-    }));
+    it(`refuses ${raw}`, () =>
+      assert.throws(
+        () => parseSource(raw),
+        (e: unknown) => {
+          assert.ok(e instanceof UsageError);
+          assert.match(e.message, want);
+          assert.match(e.message, /expected gs:\/\/BUCKET\/OBJECT#GENERATION/);
+          return true;
+        },
+      ));
   }
 });

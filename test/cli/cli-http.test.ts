@@ -35,7 +35,10 @@ describe('dropdeploy CLI over HTTP', {timeout: 60_000}, () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
-  const reset = () => { seen.length = 0; script.length = 0; };
+  const reset = () => {
+    seen.length = 0;
+    script.length = 0;
+  };
 
   it('sends DROPDEPLOY_ID_TOKEN as a bearer token', async () => {
     reset();
@@ -65,13 +68,27 @@ describe('dropdeploy CLI over HTTP', {timeout: 60_000}, () => {
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /^dropdeploy: could not get a Google ID token for https:\/\/dropdeploy-api\.invalid: /);
     assert.match(r.stderr, /gcloud auth application-default login/);
-    assert.match(r.stderr, /export DROPDEPLOY_ID_TOKEN=\$\(gcloud auth print-identity-token --audiences=https:\/\/dropdeploy-api\.invalid\)/);
+    assert.match(
+      r.stderr,
+      /export DROPDEPLOY_ID_TOKEN=\$\(gcloud auth print-identity-token --audiences=https:\/\/dropdeploy-api\.invalid\)/,
+    );
   });
 
   it('retries a 503 with the same Idempotency-Key; each invocation has its own key', async () => {
     reset();
-    const unavailable = {status: 503, body: {error: {code: 503, status: 'UNAVAILABLE', message: 'retry the request with the same Idempotency-Key to resume it'}}};
-    const done = release(9, {state: 'deployed', trigger: 'rollback', rollbackOf: 2, history: [{state: 'accepted', time: new Date().toISOString()}, {state: 'deployed', time: new Date().toISOString()}]});
+    const unavailable = {
+      status: 503,
+      body: {error: {code: 503, status: 'UNAVAILABLE', message: 'retry the request with the same Idempotency-Key to resume it'}},
+    };
+    const done = release(9, {
+      state: 'deployed',
+      trigger: 'rollback',
+      rollbackOf: 2,
+      history: [
+        {state: 'accepted', time: new Date().toISOString()},
+        {state: 'deployed', time: new Date().toISOString()},
+      ],
+    });
     script.push(unavailable, unavailable, {status: 202, body: done});
     const r = await cli(['rollback', 'web', 'v2', '--url', url]);
     assert.equal(r.code, 0, show(r));
@@ -79,7 +96,10 @@ describe('dropdeploy CLI over HTTP', {timeout: 60_000}, () => {
     const keys = seen.map((s) => s.headers['idempotency-key']);
     assert.match(keys[0] as string, /^[0-9a-f-]{36}$/);
     assert.deepEqual(keys, [keys[0], keys[0], keys[0]]);
-    assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), Array(3).fill('POST /v1/services/web:rollback'));
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      Array(3).fill('POST /v1/services/web:rollback'),
+    );
     script.push({status: 202, body: done});
     await cli(['rollback', 'web', 'v2', '--url', url]);
     assert.notEqual(seen[3].headers['idempotency-key'], keys[0]);
@@ -87,7 +107,16 @@ describe('dropdeploy CLI over HTTP', {timeout: 60_000}, () => {
 
   it('401/403: names roles/run.invoker and DROPDEPLOY_ADMIN_PRINCIPALS', async () => {
     reset();
-    script.push({status: 403, body: {error: {code: 403, status: 'PERMISSION_DENIED', message: 'user:eve@example.com may not call the dropdeploy API; add it to DROPDEPLOY_ADMIN_PRINCIPALS'}}});
+    script.push({
+      status: 403,
+      body: {
+        error: {
+          code: 403,
+          status: 'PERMISSION_DENIED',
+          message: 'user:eve@example.com may not call the dropdeploy API; add it to DROPDEPLOY_ADMIN_PRINCIPALS',
+        },
+      },
+    });
     const r = await cli(['releases', 'web', '--url', url], cliEnv({DROPDEPLOY_ID_TOKEN: 'abc'}));
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /refused the call \(403 PERMISSION_DENIED\): user:eve@example\.com may not call/);
@@ -101,7 +130,10 @@ describe('dropdeploy CLI over HTTP', {timeout: 60_000}, () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const r = await cli(['status', 'web', '--url', `http://127.0.0.1:${port}`]);
     assert.equal(r.code, 1, show(r));
-    assert.equal(r.stderr, `dropdeploy: cannot reach the dropdeploy API at http://127.0.0.1:${port} (connection refused): is \`npm start\` running?\n`);
+    assert.equal(
+      r.stderr,
+      `dropdeploy: cannot reach the dropdeploy API at http://127.0.0.1:${port} (connection refused): is \`npm start\` running?\n`,
+    );
   });
 
   it('no API anywhere: names --url, DROPDEPLOY_URL and npm start', async () => {

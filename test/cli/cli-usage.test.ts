@@ -51,11 +51,14 @@ describe('dropdeploy CLI: help, typos, completion', {timeout: 60_000}, () => {
     assert.equal(r.stderr, `dropdeploy: unknown command "relases"; did you mean releases?\n${GENERAL_USAGE}`);
   });
 
-  it('a mistyped flag: did you mean, with the command\'s usage line, exit 2', async () => {
+  it("a mistyped flag: did you mean, with the command's usage line, exit 2", async () => {
     const r = await run('redeploy', 'web', '--no-wiat');
     assert.equal(r.code, 2, show(r));
-    assert.equal(r.stderr, 'dropdeploy: unknown option --no-wiat; did you mean --no-wait?\n' +
-      'usage: dropdeploy redeploy <service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]\n');
+    assert.equal(
+      r.stderr,
+      'dropdeploy: unknown option --no-wiat; did you mean --no-wait?\n' +
+        'usage: dropdeploy redeploy <service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]\n',
+    );
   });
 
   it('no command: says so, exit 2', async () => {
@@ -70,7 +73,10 @@ describe('dropdeploy CLI: help, typos, completion', {timeout: 60_000}, () => {
     assert.equal(r.stdout, bashCompletion());
     const zsh = await run('completion', 'zsh');
     assert.equal(zsh.code, 2, show(zsh));
-    assert.equal(zsh.stderr, 'dropdeploy: completion: there is a script for bash, not for "zsh" ' +
-      '(zsh can load it after `autoload -U +X bashcompinit && bashcompinit`)\nusage: dropdeploy completion bash\n');
+    assert.equal(
+      zsh.stderr,
+      'dropdeploy: completion: there is a script for bash, not for "zsh" ' +
+        '(zsh can load it after `autoload -U +X bashcompinit && bashcompinit`)\nusage: dropdeploy completion bash\n',
+    );
   });
 });

@@ -10,7 +10,10 @@ import {bashCompletion} from '../../cli/completion';
 /** What bash offers for `line`, the cursor at its end. */
 function complete(line: string): string[] {
   const driver = 'COMP_LINE=$LINE; COMP_POINT=${#COMP_LINE}; _dropdeploy; printf \'%s\\n\' "${COMPREPLY[@]}"';
-  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `${bashCompletion()}\n${driver}`], {env: {PATH: process.env.PATH, LINE: line}, encoding: 'utf8'});
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', `${bashCompletion()}\n${driver}`], {
+    env: {PATH: process.env.PATH, LINE: line},
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '');
   return r.stdout.split('\n').filter(Boolean);

@@ -24,21 +24,66 @@ function tree(): {root: string; deep: string; localDir: string} {
 describe('findApi', () => {
   const t = tree();
   const empty = mkdtempSync(join(tmpdir(), 'dd-cli-empty-'));
-  const cases: Array<{name: string; flag?: string; env: Record<string, string>; cwd: string; want?: {url: string; from: string}; error?: RegExp}> = [
-    {name: '--url wins over everything', flag: 'https://api.example.com/', env: {DROPDEPLOY_URL: 'https://env.example.com', DROPDEPLOY_LOCAL_DIR: t.localDir}, cwd: t.deep,
-      want: {url: 'https://api.example.com', from: '--url'}},
-    {name: 'then DROPDEPLOY_URL', env: {DROPDEPLOY_URL: 'https://env.example.com', DROPDEPLOY_LOCAL_DIR: t.localDir}, cwd: t.deep,
-      want: {url: 'https://env.example.com', from: 'DROPDEPLOY_URL'}},
-    {name: 'then $DROPDEPLOY_LOCAL_DIR/local.json', env: {DROPDEPLOY_LOCAL_DIR: t.localDir}, cwd: t.deep,
-      want: {url: 'http://127.0.0.1:7002', from: join(t.localDir, 'local.json')}},
-    {name: 'then .dropdeploy/local.json walking up from the cwd', env: {}, cwd: t.deep,
-      want: {url: 'http://127.0.0.1:7001', from: join(t.root, '.dropdeploy', 'local.json')}},
-    {name: 'an empty DROPDEPLOY_URL counts as unset', env: {DROPDEPLOY_URL: ''}, cwd: t.root, want: {url: 'http://127.0.0.1:7001', from: join(t.root, '.dropdeploy', 'local.json')}},
-    {name: 'DROPDEPLOY_LOCAL_DIR without local.json: no walking up', env: {DROPDEPLOY_LOCAL_DIR: empty}, cwd: t.deep,
-      error: /Pass --url URL, or set DROPDEPLOY_URL, or start the local stack with `npm start` \(it writes \.dropdeploy\/local\.json; no \/.*dd-cli-empty-\w+\/local\.json\)$/},
-    {name: 'nothing anywhere', env: {}, cwd: empty, error: /where is the dropdeploy API\? Pass --url URL, or set DROPDEPLOY_URL, or start the local stack with `npm start` .*; none in \/.*dd-cli-empty-\w+ or above\)$/},
+  const cases: Array<{
+    name: string;
+    flag?: string;
+    env: Record<string, string>;
+    cwd: string;
+    want?: {url: string; from: string};
+    error?: RegExp;
+  }> = [
+    {
+      name: '--url wins over everything',
+      flag: 'https://api.example.com/',
+      env: {DROPDEPLOY_URL: 'https://env.example.com', DROPDEPLOY_LOCAL_DIR: t.localDir},
+      cwd: t.deep,
+      want: {url: 'https://api.example.com', from: '--url'},
+    },
+    {
+      name: 'then DROPDEPLOY_URL',
+      env: {DROPDEPLOY_URL: 'https://env.example.com', DROPDEPLOY_LOCAL_DIR: t.localDir},
+      cwd: t.deep,
+      want: {url: 'https://env.example.com', from: 'DROPDEPLOY_URL'},
+    },
+    {
+      name: 'then $DROPDEPLOY_LOCAL_DIR/local.json',
+      env: {DROPDEPLOY_LOCAL_DIR: t.localDir},
+      cwd: t.deep,
+      want: {url: 'http://127.0.0.1:7002', from: join(t.localDir, 'local.json')},
+    },
+    {
+      name: 'then .dropdeploy/local.json walking up from the cwd',
+      env: {},
+      cwd: t.deep,
+      want: {url: 'http://127.0.0.1:7001', from: join(t.root, '.dropdeploy', 'local.json')},
+    },
+    {
+      name: 'an empty DROPDEPLOY_URL counts as unset',
+      env: {DROPDEPLOY_URL: ''},
+      cwd: t.root,
+      want: {url: 'http://127.0.0.1:7001', from: join(t.root, '.dropdeploy', 'local.json')},
+    },
+    {
+      name: 'DROPDEPLOY_LOCAL_DIR without local.json: no walking up',
+      env: {DROPDEPLOY_LOCAL_DIR: empty},
+      cwd: t.deep,
+      error:
+        /Pass --url URL, or set DROPDEPLOY_URL, or start the local stack with `npm start` \(it writes \.dropdeploy\/local\.json; no \/.*dd-cli-empty-\w+\/local\.json\)$/,
+    },
+    {
+      name: 'nothing anywhere',
+      env: {},
+      cwd: empty,
+      error:
+        /where is the dropdeploy API\? Pass --url URL, or set DROPDEPLOY_URL, or start the local stack with `npm start` .*; none in \/.*dd-cli-empty-\w+ or above\)$/,
+    },
     {name: 'a bad --url', flag: 'api.example.com', env: {}, cwd: empty, error: /--url: "api.example.com" is not a URL/},
-    {name: 'a non-http DROPDEPLOY_URL', env: {DROPDEPLOY_URL: 'ftp://x'}, cwd: empty, error: /DROPDEPLOY_URL: "ftp:\/\/x" is not an http\(s\) URL/},
+    {
+      name: 'a non-http DROPDEPLOY_URL',
+      env: {DROPDEPLOY_URL: 'ftp://x'},
+      cwd: empty,
+      error: /DROPDEPLOY_URL: "ftp:\/\/x" is not an http\(s\) URL/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -13,8 +13,12 @@ const NOW = new Date('2026-11-28T10:00:00.000Z');
 
 describe('age', () => {
   const cases: Array<[string, string]> = [
-    ['2026-11-28T10:00:00.000Z', '0s ago'], ['2026-11-28T09:59:18.000Z', '42s ago'], ['2026-11-28T09:55:00.000Z', '5m ago'],
-    ['2026-11-28T07:00:00.000Z', '3h ago'], ['2026-11-26T10:00:00.000Z', '2d ago'], ['2026-09-01T10:00:00.000Z', '2026-09-01'],
+    ['2026-11-28T10:00:00.000Z', '0s ago'],
+    ['2026-11-28T09:59:18.000Z', '42s ago'],
+    ['2026-11-28T09:55:00.000Z', '5m ago'],
+    ['2026-11-28T07:00:00.000Z', '3h ago'],
+    ['2026-11-26T10:00:00.000Z', '2d ago'],
+    ['2026-09-01T10:00:00.000Z', '2026-09-01'],
     ['2026-11-28T10:00:05.000Z', '0s ago'],
   ];
   for (const [time, want] of cases) it(`${time} → ${want}`, () => assert.equal(age(time, NOW), want));
@@ -25,49 +29,88 @@ describe('releasesTable', () => {
     const rows = [
       release(5, {trigger: 'rollback', rollbackOf: 2, revision: 'web-00005-abc', createTime: '2026-11-28T09:59:30.000Z'}),
       release(4, {state: 'superseded', supersededBy: 5, createTime: '2026-11-28T09:50:00.000Z'}),
-      release(3, {state: 'build_failed', createTime: '2026-11-28T07:00:00.000Z',
-        error: {code: 'BUILD_FAILURE', message: 'Step #0 - "build": npm ERR! missing script: build, and then a very long tail of text'}}),
+      release(3, {
+        state: 'build_failed',
+        createTime: '2026-11-28T07:00:00.000Z',
+        error: {code: 'BUILD_FAILURE', message: 'Step #0 - "build": npm ERR! missing script: build, and then a very long tail of text'},
+      }),
       release(2, {trigger: 'redeploy', revision: 'web-00002-xyz', createTime: '2026-11-26T10:00:00.000Z'}),
     ];
-    assert.equal(releasesTable(rows, NOW), [
-      'RELEASE  STATE         TRIGGER   CREATED  SOURCE          REVISION       ERROR',
-      'v5       deployed      rollback  30s ago  rollback to v2  web-00005-abc',
-      'v4       superseded    upload    10m ago  web/v4.zip#104  -              superseded by v5',
-      'v3       build_failed  upload    3h ago   web/v3.zip#103  -              BUILD_FAILURE: Step #0 - "build": npm ERR! missing script:…',
-      'v2       deployed      redeploy  2d ago   web/v2.zip#102  web-00002-xyz',
-      '',
-    ].join('\n'));
+    assert.equal(
+      releasesTable(rows, NOW),
+      [
+        'RELEASE  STATE         TRIGGER   CREATED  SOURCE          REVISION       ERROR',
+        'v5       deployed      rollback  30s ago  rollback to v2  web-00005-abc',
+        'v4       superseded    upload    10m ago  web/v4.zip#104  -              superseded by v5',
+        'v3       build_failed  upload    3h ago   web/v3.zip#103  -              BUILD_FAILURE: Step #0 - "build": npm ERR! missing script:…',
+        'v2       deployed      redeploy  2d ago   web/v2.zip#102  web-00002-xyz',
+        '',
+      ].join('\n'),
+    );
   });
   it('says so when there are no releases', () => assert.equal(releasesTable([], NOW), 'no releases yet\n'));
 });
 
 describe('servicesTable', () => {
   it('shows the deployed release, or dashes', () => {
-    const out = servicesTable([
-      {service: 'web', lastRelease: 6, deployed: {release: 5, revision: 'web-00005-abc', url: 'https://web-x.run.app', time: '2026-11-28T09:00:00.000Z'}},
-      {service: 'api', lastRelease: 1},
-    ], NOW);
-    assert.equal(out, [
-      'SERVICE  DEPLOYED  SINCE   LATEST  REVISION       URL',
-      'web      v5        1h ago  v6      web-00005-abc  https://web-x.run.app',
-      'api      -         -       v1      -              -',
-      '',
-    ].join('\n'));
+    const out = servicesTable(
+      [
+        {
+          service: 'web',
+          lastRelease: 6,
+          deployed: {release: 5, revision: 'web-00005-abc', url: 'https://web-x.run.app', time: '2026-11-28T09:00:00.000Z'},
+        },
+        {service: 'api', lastRelease: 1},
+      ],
+      NOW,
+    );
+    assert.equal(
+      out,
+      [
+        'SERVICE  DEPLOYED  SINCE   LATEST  REVISION       URL',
+        'web      v5        1h ago  v6      web-00005-abc  https://web-x.run.app',
+        'api      -         -       v1      -              -',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
 describe('statusText', () => {
-  const svc = {service: 'web', lastRelease: 3, deployed: {release: 2, revision: 'web-00002-xyz', url: 'https://web-x.run.app', image: 'r/web@sha256:22', time: '2026-11-28T09:58:00.000Z'}};
+  const svc = {
+    service: 'web',
+    lastRelease: 3,
+    deployed: {
+      release: 2,
+      revision: 'web-00002-xyz',
+      url: 'https://web-x.run.app',
+      image: 'r/web@sha256:22',
+      time: '2026-11-28T09:58:00.000Z',
+    },
+  };
   it('the deployed release and a different newest one', () => {
-    assert.equal(statusText(svc, release(3, {state: 'building', trigger: 'redeploy', createTime: '2026-11-28T09:59:50.000Z'}), NOW), [
-      'web: v2 deployed 2m ago', '  url       https://web-x.run.app', '  revision  web-00002-xyz', '  image     r/web@sha256:22',
-      'newest: v3 building (redeploy, web/v3.zip#103, 10s ago)', '',
-    ].join('\n'));
+    assert.equal(
+      statusText(svc, release(3, {state: 'building', trigger: 'redeploy', createTime: '2026-11-28T09:59:50.000Z'}), NOW),
+      [
+        'web: v2 deployed 2m ago',
+        '  url       https://web-x.run.app',
+        '  revision  web-00002-xyz',
+        '  image     r/web@sha256:22',
+        'newest: v3 building (redeploy, web/v3.zip#103, 10s ago)',
+        '',
+      ].join('\n'),
+    );
   });
   it('no second line when the newest is the deployed one; the error of a failed newest one', () => {
     assert.doesNotMatch(statusText(svc, release(2), NOW), /newest/);
-    assert.match(statusText({service: 'api', lastRelease: 1}, release(1, {service: 'api', state: 'rejected', error: {code: 'INVALID_METADATA', message: 'bad'}}), NOW),
-      /^api: nothing deployed yet\nnewest: v1 rejected \(upload, web\/v1.zip#101, 1h ago\) INVALID_METADATA: bad\n$/);
+    assert.match(
+      statusText(
+        {service: 'api', lastRelease: 1},
+        release(1, {service: 'api', state: 'rejected', error: {code: 'INVALID_METADATA', message: 'bad'}}),
+        NOW,
+      ),
+      /^api: nothing deployed yet\nnewest: v1 rejected \(upload, web\/v1.zip#101, 1h ago\) INVALID_METADATA: bad\n$/,
+    );
   });
 });
 
@@ -81,6 +124,8 @@ describe('progressLine', () => {
     {state: 'deploy_failed', reason: 'REVISION_FAILED', want: '09:00:00  v7  deploy_failed REVISION_FAILED'},
   ];
   for (const c of cases) {
-    it(c.state, () => assert.equal(progressLine(r, {state: c.state, time: '2026-11-28T09:00:00.000Z', ...(c.reason ? {reason: c.reason} : {})}), c.want));
+    it(c.state, () =>
+      assert.equal(progressLine(r, {state: c.state, time: '2026-11-28T09:00:00.000Z', ...(c.reason ? {reason: c.reason} : {})}), c.want),
+    );
   }
 });

@@ -35,8 +35,12 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Cli
   const child = spawn(process.execPath, [CLI, ...args], {env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe']});
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({code, stdout, stderr, ms: Date.now() - t0})));
   return {child, stdout: () => stdout, done};
 }

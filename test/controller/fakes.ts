@@ -11,8 +11,12 @@ import type {Builds, Objects, ReleaseStore, Services, StatusPublisher} from '../
 import type {StatusMessage} from '../../src/releases/status-event';
 
 export const ENV = {
-  DROPDEPLOY_PROJECT: 'fake-project', DROPDEPLOY_REGION: 'europe-west1', DROPDEPLOY_REPOSITORY: 'dropdeploy',
-  DROPDEPLOY_STATUS_TOPIC: 'status', DROPDEPLOY_BUCKETS: 'dd-sources', DROPDEPLOY_API_AUTH: 'none',
+  DROPDEPLOY_PROJECT: 'fake-project',
+  DROPDEPLOY_REGION: 'europe-west1',
+  DROPDEPLOY_REPOSITORY: 'dropdeploy',
+  DROPDEPLOY_STATUS_TOPIC: 'status',
+  DROPDEPLOY_BUCKETS: 'dd-sources',
+  DROPDEPLOY_API_AUTH: 'none',
 };
 
 /** `impl`, where any method it lacks throws, naming the port and the method. */
@@ -58,7 +62,10 @@ export interface Fakes {
 }
 
 /** Deps over fakes: a store, builds, services and objects only as far as `ports` gives them. */
-export function fakeDeps(ports: {store?: Partial<ReleaseStore>; builds?: Partial<Builds>; services?: Partial<Services>; objects?: Partial<Objects>} = {}, env: Record<string, string> = {}): Fakes {
+export function fakeDeps(
+  ports: {store?: Partial<ReleaseStore>; builds?: Partial<Builds>; services?: Partial<Services>; objects?: Partial<Objects>} = {},
+  env: Record<string, string> = {},
+): Fakes {
   const publisher = new FakePublisher();
   const clock = new FakeClock();
   const logs: Fakes['logs'] = [];

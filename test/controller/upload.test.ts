@@ -12,23 +12,57 @@ import {markBuilding, markDeployed, markDeploying, newRelease, type Release} fro
 import {fakeDeps} from './fakes';
 
 const input = (object: string, metadata: Record<string, string> = {}): UploadInput => ({
-  kind: 'upload', via: 'storage', source: {bucket: 'dd-sources', object, generation: '42'}, metadata,
+  kind: 'upload',
+  via: 'storage',
+  source: {bucket: 'dd-sources', object, generation: '42'},
+  metadata,
 });
 
 const T = new Date('2026-12-01T10:00:00Z');
 
 function deployed(published: string[]): Release {
-  const r = newRelease({service: 'hello', release: 3, trigger: 'upload', actor: 'x', source: {bucket: 'dd-sources', object: 'hello/app.zip', generation: '42'}}, T);
-  const done = markDeployed(markDeploying(markBuilding(r, {buildId: 'b1'}, T).release, 'img@sha256:1', T).release, {revision: 'hello-00003', url: 'https://hello.run.app'}, T).release;
+  const r = newRelease(
+    {
+      service: 'hello',
+      release: 3,
+      trigger: 'upload',
+      actor: 'x',
+      source: {bucket: 'dd-sources', object: 'hello/app.zip', generation: '42'},
+    },
+    T,
+  );
+  const done = markDeployed(
+    markDeploying(markBuilding(r, {buildId: 'b1'}, T).release, 'img@sha256:1', T).release,
+    {revision: 'hello-00003', url: 'https://hello.run.app'},
+    T,
+  ).release;
   return {...done, published: published as Release['published']};
 }
 
 describe('handleUpload: refusals', () => {
   const refusals: Array<[string, string, Record<string, string>, string, RegExp]> = [
     ['a service name that is no Cloud Run id', 'Hello_World/app.zip', {}, 'INVALID_SERVICE_NAME', /Hello_World/],
-    ['a signature type without a function target', 'hello/app.zip', {'function-signature-type': 'http'}, 'INVALID_METADATA', /function-signature-type is set but function-target is not; set both/],
-    ['a function target that is no function name', 'hello/app.zip', {'function-target': 'rm -rf'}, 'INVALID_METADATA', /function-target="rm -rf" is not a JavaScript function name/],
-    ['an unknown signature type', 'hello/app.zip', {'function-target': 'main', 'function-signature-type': 'grpc'}, 'INVALID_METADATA', /"grpc" is not one of http, event, cloudevent/],
+    [
+      'a signature type without a function target',
+      'hello/app.zip',
+      {'function-signature-type': 'http'},
+      'INVALID_METADATA',
+      /function-signature-type is set but function-target is not; set both/,
+    ],
+    [
+      'a function target that is no function name',
+      'hello/app.zip',
+      {'function-target': 'rm -rf'},
+      'INVALID_METADATA',
+      /function-target="rm -rf" is not a JavaScript function name/,
+    ],
+    [
+      'an unknown signature type',
+      'hello/app.zip',
+      {'function-target': 'main', 'function-signature-type': 'grpc'},
+      'INVALID_METADATA',
+      /"grpc" is not one of http, event, cloudevent/,
+    ],
   ];
   for (const [name, object, metadata, code, reason] of refusals) {
     it(`${name}: rejected (${code}), announced under the object, no release made`, async () => {
@@ -56,10 +90,14 @@ describe('handleUpload: refusals', () => {
 describe('handleUpload: a duplicate delivery', () => {
   it('of a deployed, fully announced release: nothing published, no build, no deploy', async () => {
     const claims: string[] = [];
-    const f = fakeDeps({store: {claimSource: (service, source) => {
-      claims.push(`${service} ${source.object}#${source.generation}`);
-      return Promise.resolve({release: deployed(['accepted', 'building', 'deploying', 'deployed']), created: false});
-    }}});
+    const f = fakeDeps({
+      store: {
+        claimSource: (service, source) => {
+          claims.push(`${service} ${source.object}#${source.generation}`);
+          return Promise.resolve({release: deployed(['accepted', 'building', 'deploying', 'deployed']), created: false});
+        },
+      },
+    });
     const out = await handleUpload(newCtx(f.deps, f.log), input('hello/app.zip'));
     assert.deepEqual(out, {action: 'duplicate', detail: 'deployed', service: 'hello', release: 3});
     assert.deepEqual(claims, ['hello hello/app.zip#42']);
@@ -68,15 +106,20 @@ describe('handleUpload: a duplicate delivery', () => {
 
   it('of a release whose last event was lost: that event is published, then recorded', async () => {
     const marked: string[][] = [];
-    const f = fakeDeps({store: {
-      claimSource: () => Promise.resolve({release: deployed(['accepted', 'building', 'deploying']), created: false}),
-      markPublished: (_s, _r, states) => {
-        marked.push(states);
-        return Promise.resolve();
+    const f = fakeDeps({
+      store: {
+        claimSource: () => Promise.resolve({release: deployed(['accepted', 'building', 'deploying']), created: false}),
+        markPublished: (_s, _r, states) => {
+          marked.push(states);
+          return Promise.resolve();
+        },
       },
-    }});
+    });
     await handleUpload(newCtx(f.deps, f.log), input('hello/app.zip'));
-    assert.deepEqual(f.publisher.messages.map((m) => m.attributes['ce-type']), ['dev.dropdeploy.release.v1.deployed']);
+    assert.deepEqual(
+      f.publisher.messages.map((m) => m.attributes['ce-type']),
+      ['dev.dropdeploy.release.v1.deployed'],
+    );
     assert.deepEqual(marked, [['deployed']]);
   });
 });

@@ -16,15 +16,28 @@ describe('retryWhileBusy', () => {
   });
 
   // The last: the handler deadline (10 s less its 2 s reserve) comes before the 9 s wait ends.
-  for (const [waitSeconds, timeout, attempts] of [['2', '9', 9], ['0', '9', 1], ['9', '10', 33]] as const) {
+  for (const [waitSeconds, timeout, attempts] of [
+    ['2', '9', 9],
+    ['0', '9', 1],
+    ['9', '10', 33],
+  ] as const) {
     it(`DROPDEPLOY_WAIT_SECONDS=${waitSeconds}, function timeout ${timeout}s: BUSY after ${attempts} attempts`, async () => {
-      const f = fakeDeps({}, {DROPDEPLOY_WAIT_SECONDS: waitSeconds, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: timeout, DROPDEPLOY_LEASE_SECONDS: '60'});
+      const f = fakeDeps(
+        {},
+        {DROPDEPLOY_WAIT_SECONDS: waitSeconds, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: timeout, DROPDEPLOY_LEASE_SECONDS: '60'},
+      );
       let calls = 0;
-      await assert.rejects(retryWhileBusy(newCtx(f.deps, f.log), 'the deploy of hello v2', () => {
-        calls++;
-        return Promise.resolve(undefined);
-      }), (e: unknown) => e instanceof RetryableError && e.code === 'BUSY'
-        && e.message === `the deploy of hello v2 is still in progress in another delivery after ${waitSeconds}s; the platform will redeliver this event`);
+      await assert.rejects(
+        retryWhileBusy(newCtx(f.deps, f.log), 'the deploy of hello v2', () => {
+          calls++;
+          return Promise.resolve(undefined);
+        }),
+        (e: unknown) =>
+          e instanceof RetryableError &&
+          e.code === 'BUSY' &&
+          e.message ===
+            `the deploy of hello v2 is still in progress in another delivery after ${waitSeconds}s; the platform will redeliver this event`,
+      );
       assert.equal(calls, attempts);
     });
   }

@@ -36,8 +36,10 @@ function gcloudEnv(): Record<string, string> {
 
 /** The SDK's root and gcloud's own Python, or undefined when gcloud is not installed. */
 function findGcloud(): {sdkRoot: string; python: string} | undefined {
-  const r = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root,basic.python_location)'],
-    {env: gcloudEnv(), encoding: 'utf8'});
+  const r = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root,basic.python_location)'], {
+    env: gcloudEnv(),
+    encoding: 'utf8',
+  });
   if (r.error || r.status !== 0) return undefined;
   const [sdkRoot, python] = r.stdout.trim().split('\t');
   return sdkRoot && python ? {sdkRoot, python} : undefined;
@@ -54,12 +56,14 @@ function shellWords(line: string): string[] {
   let end = 0;
   while ((m = word.exec(line)) !== null) {
     end = word.lastIndex;
-    words.push(m[1].replace(/\\'|'([^']*)'|"\$([A-Z_]+)"/g, (_all, quoted: string | undefined, name: string | undefined) => {
-      if (quoted !== undefined) return quoted;
-      if (name === undefined) return "'";
-      assert.ok(PLACEHOLDERS[name], `unknown placeholder $${name} in: ${line}`);
-      return PLACEHOLDERS[name];
-    }));
+    words.push(
+      m[1].replace(/\\'|'([^']*)'|"\$([A-Z_]+)"/g, (_all, quoted: string | undefined, name: string | undefined) => {
+        if (quoted !== undefined) return quoted;
+        if (name === undefined) return "'";
+        assert.ok(PLACEHOLDERS[name], `unknown placeholder $${name} in: ${line}`);
+        return PLACEHOLDERS[name];
+      }),
+    );
   }
   assert.equal(line.slice(end).trim(), '', `could not read: ${line}`);
   return words;
@@ -97,7 +101,12 @@ function recordedCommands(): string[][] {
   return calls;
 }
 
-interface Verdict {argv: string[]; code: number; stderr: string; format_error: string | null}
+interface Verdict {
+  argv: string[];
+  code: number;
+  stderr: string;
+  format_error: string | null;
+}
 
 describe('the gcloud commands of deploy/install.sh', () => {
   const gcloud = findGcloud();
@@ -111,36 +120,73 @@ describe('the gcloud commands of deploy/install.sh', () => {
   it('are all accepted by the real gcloud, flags, choices and --format included', {skip, timeout: 180_000}, (t) => {
     const {sdkRoot, python} = gcloud!;
     const sb = sandbox();
-    const plans = [BASE, [...BASE, '--uninstall'], [...BASE, '--uninstall', '--purge']]
-      .map((args) => ok(run(sb, [...args, '--dry-run'])).stdout);
+    const plans = [BASE, [...BASE, '--uninstall'], [...BASE, '--uninstall', '--purge']].map(
+      (args) => ok(run(sb, [...args, '--dry-run'])).stdout,
+    );
     const all = [...plans.flatMap(dryRunCommands), ...recordedCommands()];
     const unique = [...new Map(all.map((c) => [JSON.stringify(c), c])).values()];
     // A control: a command gcloud refuses (a bad choice) must be reported as refused.
-    const control = ['scheduler', 'jobs', 'create', 'http', 'x', `--location=${R}`, `--project=${P}`,
-      '--schedule=* * * * *', '--uri=https://example.com', '--http-method=postx'];
+    const control = [
+      'scheduler',
+      'jobs',
+      'create',
+      'http',
+      'x',
+      `--location=${R}`,
+      `--project=${P}`,
+      '--schedule=* * * * *',
+      '--uri=https://example.com',
+      '--http-method=postx',
+    ];
     t.diagnostic(`${unique.length} distinct gcloud commands, checked in one gcloud process`);
     const input = [...unique, control].map((c) => JSON.stringify(c)).join('\n') + '\n';
     const r = spawnSync(python, [join(ROOT, 'test', 'deploy', 'gcloud-accepts.py')], {
-      input, encoding: 'utf8', timeout: 170_000, maxBuffer: 64 * 1024 * 1024,
+      input,
+      encoding: 'utf8',
+      timeout: 170_000,
+      maxBuffer: 64 * 1024 * 1024,
       env: {...gcloudEnv(), PYTHONPATH: [join(sdkRoot, 'lib'), join(sdkRoot, 'lib', 'third_party')].join(':')},
     });
     assert.equal(r.status, 0, `could not run gcloud's CLI in-process:\n${r.stderr}`);
-    const verdicts = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Verdict);
+    const verdicts = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Verdict);
     assert.equal(verdicts.length, unique.length + 1, r.stderr);
 
     const refused = verdicts.pop()!;
     assert.match(refused.stderr, /Invalid choice: 'postx'/, 'the control command was not refused: the check would not catch a bad command');
     const accepted = (v: Verdict) => v.stderr.includes(NO_ACCOUNT) || (v.argv[0] === 'auth' && v.argv[1] === 'list' && v.code === 0);
-    const problems = verdicts.filter((v) => !accepted(v) || v.format_error)
+    const problems = verdicts
+      .filter((v) => !accepted(v) || v.format_error)
       .map((v) => `gcloud ${v.argv.join(' ')}\n  ${(v.format_error ?? v.stderr).trim().split('\n').slice(0, 4).join('\n  ')}`);
     assert.deepEqual(problems, [], `gcloud refused:\n${problems.join('\n')}`);
     // Every kind of command the installer adds is among them.
-    const kinds = new Set(verdicts.map((v) => v.argv.filter((a) => !a.startsWith('-')).slice(0, 4).join(' ')));
-    for (const kind of ['scheduler jobs create http', 'scheduler jobs update http', 'scheduler jobs delete dropdeploy-reconcile',
-      'iam roles create dropdeploy_controller', 'iam roles update dropdeploy_controller', 'iam roles undelete dropdeploy_controller',
-      'iam roles delete dropdeploy_controller', 'firestore indexes composite create', 'firestore indexes composite list',
-      'run services get-iam-policy dropdeploy-api', 'run services add-iam-policy-binding dropdeploy-api']) {
-      assert.ok([...kinds].some((k) => k.startsWith(kind)), `no ${kind} among:\n${[...kinds].sort().join('\n')}`);
+    const kinds = new Set(
+      verdicts.map((v) =>
+        v.argv
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 4)
+          .join(' '),
+      ),
+    );
+    for (const kind of [
+      'scheduler jobs create http',
+      'scheduler jobs update http',
+      'scheduler jobs delete dropdeploy-reconcile',
+      'iam roles create dropdeploy_controller',
+      'iam roles update dropdeploy_controller',
+      'iam roles undelete dropdeploy_controller',
+      'iam roles delete dropdeploy_controller',
+      'firestore indexes composite create',
+      'firestore indexes composite list',
+      'run services get-iam-policy dropdeploy-api',
+      'run services add-iam-policy-binding dropdeploy-api',
+    ]) {
+      assert.ok(
+        [...kinds].some((k) => k.startsWith(kind)),
+        `no ${kind} among:\n${[...kinds].sort().join('\n')}`,
+      );
     }
   });
 });

@@ -11,7 +11,12 @@ import {describe, it} from 'node:test';
 
 const ROOT = resolve(__dirname, '../../..');
 
-interface Rule {negate: boolean; anchored: boolean; dirOnly: boolean; re: RegExp}
+interface Rule {
+  negate: boolean;
+  anchored: boolean;
+  dirOnly: boolean;
+  re: RegExp;
+}
 
 /**
  * The subset of .gitignore syntax .gcloudignore uses here: comments, `!` negation, a leading `/`
@@ -19,19 +24,30 @@ interface Rule {negate: boolean; anchored: boolean; dirOnly: boolean; re: RegExp
  * matching rule wins, and an ignored directory hides everything under it.
  */
 function parseIgnore(text: string): Rule[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((line) => {
-    if (line.includes('**') || line.includes('?') || line.includes('[')) {
-      throw new Error(`this test's .gcloudignore parser does not understand "${line}": extend it`);
-    }
-    const negate = line.startsWith('!');
-    let p = negate ? line.slice(1) : line;
-    const dirOnly = p.endsWith('/');
-    if (dirOnly) p = p.slice(0, -1);
-    const anchored = p.startsWith('/') || p.includes('/');
-    if (p.startsWith('/')) p = p.slice(1);
-    const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+^${}()|\\]/g, '\\$&')).join('[^/]*') + '$');
-    return {negate, anchored, dirOnly, re};
-  });
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((line) => {
+      if (line.includes('**') || line.includes('?') || line.includes('[')) {
+        throw new Error(`this test's .gcloudignore parser does not understand "${line}": extend it`);
+      }
+      const negate = line.startsWith('!');
+      let p = negate ? line.slice(1) : line;
+      const dirOnly = p.endsWith('/');
+      if (dirOnly) p = p.slice(0, -1);
+      const anchored = p.startsWith('/') || p.includes('/');
+      if (p.startsWith('/')) p = p.slice(1);
+      const re = new RegExp(
+        '^' +
+          p
+            .split('*')
+            .map((s) => s.replace(/[.+^${}()|\\]/g, '\\$&'))
+            .join('[^/]*') +
+          '$',
+      );
+      return {negate, anchored, dirOnly, re};
+    });
 }
 
 function ignored(rules: Rule[], path: string): boolean {
@@ -51,11 +67,29 @@ function ignored(rules: Rule[], path: string): boolean {
   return false;
 }
 
-const MUST_SKIP = ['test/deploy/install.test.ts', 'local/start.ts', 'cli/args.ts', 'bench/run.ts', 'examples/hello-app/package.json',
-  'deploy/install.sh', '.ci/run', '.dropdeploy/local.json', 'dist/src/index.js', 'node_modules/typescript/package.json',
-  'docs/notes.md', '.env'];
-const MUST_KEEP = ['src/index.ts', 'src/controller/deploy.ts', 'package.json', 'package-lock.json', 'tsconfig.json',
-  'tsconfig.build.json', 'schemas/release-event.v1.json'];
+const MUST_SKIP = [
+  'test/deploy/install.test.ts',
+  'local/start.ts',
+  'cli/args.ts',
+  'bench/run.ts',
+  'examples/hello-app/package.json',
+  'deploy/install.sh',
+  '.ci/run',
+  '.dropdeploy/local.json',
+  'dist/src/index.js',
+  'node_modules/typescript/package.json',
+  'docs/notes.md',
+  '.env',
+];
+const MUST_KEEP = [
+  'src/index.ts',
+  'src/controller/deploy.ts',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'schemas/release-event.v1.json',
+];
 
 describe('.gcloudignore', () => {
   const rules = parseIgnore(readFileSync(join(ROOT, '.gcloudignore'), 'utf8'));
@@ -66,8 +100,14 @@ describe('.gcloudignore', () => {
   it('agrees with gcloud itself (`gcloud meta list-files-for-upload`)', () => {
     // gcloud is a prerequisite of npm test (the emulators need it): its absence fails here too.
     const r = spawnSync('gcloud', ['meta', 'list-files-for-upload', ROOT], {encoding: 'utf8', timeout: 60_000});
-    assert.ok(!r.error && r.status === 0, `gcloud meta list-files-for-upload failed (install the gcloud CLI): ${r.error?.message ?? r.stderr}`);
-    const files = r.stdout.split('\n').filter(Boolean).map((f) => relative(ROOT, resolve(ROOT, f)));
+    assert.ok(
+      !r.error && r.status === 0,
+      `gcloud meta list-files-for-upload failed (install the gcloud CLI): ${r.error?.message ?? r.stderr}`,
+    );
+    const files = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => relative(ROOT, resolve(ROOT, f)));
     for (const p of MUST_KEEP) assert.ok(files.includes(p), `${p} not uploaded`);
     const stray = files.filter((f) => /^(test|local|cli|bench|examples|deploy|\.ci|\.dropdeploy|dist|node_modules)\//.test(f));
     assert.deepEqual(stray, []);

@@ -24,12 +24,24 @@ export const R = 'europe-west1';
 export const BASE = ['--project', P, '--region', R, '--invoker', 'user:a@b.com', '--invoker=group:ops@example.com'];
 
 const sandboxes: string[] = [];
-after(() => { for (const d of sandboxes) rmSync(d, {recursive: true, force: true}); });
+after(() => {
+  for (const d of sandboxes) rmSync(d, {recursive: true, force: true});
+});
 
 /** A sandbox's directories and files. */
-export interface Sandbox {dir: string; bin: string; log: string; state: string}
+export interface Sandbox {
+  dir: string;
+  bin: string;
+  log: string;
+  state: string;
+}
 /** One installer run: its exit status, output, and every gcloud call (arguments after "gcloud"). */
-export interface Run {status: number | null; stdout: string; stderr: string; calls: string[][]}
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  calls: string[][];
+}
 
 /** A temp dir holding a `gcloud` that runs the stub, its call log and its project state. */
 export function sandbox(existing: string[] = []): Sandbox {
@@ -47,19 +59,33 @@ export function sandbox(existing: string[] = []): Sandbox {
 }
 
 /** Runs the installer with `args`; the stub starts from the sandbox's state. */
-export function run(sb: Sandbox, args: string[], opts: {mode?: 'none-exist' | 'all-exist'; env?: Record<string, string>; path?: string} = {}): Run {
+export function run(
+  sb: Sandbox,
+  args: string[],
+  opts: {mode?: 'none-exist' | 'all-exist'; env?: Record<string, string>; path?: string} = {},
+): Run {
   rmSync(sb.log, {force: true});
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !k.startsWith('DROPDEPLOY_') && !k.startsWith('CLOUDSDK_')) env[k] = v;
   }
-  Object.assign(env, {
-    PATH: opts.path ?? `${sb.bin}:${process.env.PATH ?? ''}`,
-    STUB_LOG: sb.log, STUB_STATE: sb.state, STUB_MODE: opts.mode ?? 'none-exist', RETRY_DELAY_SECONDS: '0',
-  }, opts.env);
+  Object.assign(
+    env,
+    {
+      PATH: opts.path ?? `${sb.bin}:${process.env.PATH ?? ''}`,
+      STUB_LOG: sb.log,
+      STUB_STATE: sb.state,
+      STUB_MODE: opts.mode ?? 'none-exist',
+      RETRY_DELAY_SECONDS: '0',
+    },
+    opts.env,
+  );
   const r = spawnSync(BASH, [INSTALL, ...args], {env, encoding: 'utf8', timeout: 60_000});
   const calls = existsSync(sb.log)
-    ? readFileSync(sb.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[])
+    ? readFileSync(sb.log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as string[])
     : [];
   return {status: r.status, stdout: r.stdout, stderr: r.stderr, calls};
 }
@@ -71,8 +97,17 @@ export function ok(r: Run): Run {
 }
 
 /** gcloud verbs that change the project. */
-export const MUTATING = new Set(['create', 'deploy', 'enable', 'update', 'delete', 'rm', 'undelete',
-  'add-iam-policy-binding', 'remove-iam-policy-binding']);
+export const MUTATING = new Set([
+  'create',
+  'deploy',
+  'enable',
+  'update',
+  'delete',
+  'rm',
+  'undelete',
+  'add-iam-policy-binding',
+  'remove-iam-policy-binding',
+]);
 
 /** The verb of a gcloud call (create, describe, …), if it has one the tests know. */
 export const verbOf = (argv: string[]) => argv.find((a) => MUTATING.has(a) || a === 'describe' || a === 'get-iam-policy' || a === 'list');
@@ -107,7 +142,10 @@ export function envPairs(argv: string[]): [string, string][] {
     spec = spec.slice(spec.indexOf('^', 1) + 1);
   }
   if (!spec.endsWith(sep)) spec += sep;
-  return spec.split(sep).slice(0, -1).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
+  return spec
+    .split(sep)
+    .slice(0, -1)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]);
 }
 /** The --set-env-vars of a call as a record; fails when a variable is set twice. */
 export function envVars(argv: string[]): Record<string, string> {

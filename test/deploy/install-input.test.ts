@@ -53,10 +53,31 @@ describe('deploy/install.sh name flags', () => {
   }
 
   it('accepts names the services accept', () => {
-    ok(run(sandbox(), ['--project', 'abcdef', '--region', 'us-central1', '--dry-run', '--prefix', 'd',
-      '--bucket', 'gs://my.sources_bucket-1', '--repository', 'r', '--status-topic', 'Status~topic+1%.x_y',
-      '--firestore-location', 'nam5', '--invoker', 'domain:example.com', '--invoker', 'group:ops@example.com',
-      '--invoker', 'principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/*']));
+    ok(
+      run(sandbox(), [
+        '--project',
+        'abcdef',
+        '--region',
+        'us-central1',
+        '--dry-run',
+        '--prefix',
+        'd',
+        '--bucket',
+        'gs://my.sources_bucket-1',
+        '--repository',
+        'r',
+        '--status-topic',
+        'Status~topic+1%.x_y',
+        '--firestore-location',
+        'nam5',
+        '--invoker',
+        'domain:example.com',
+        '--invoker',
+        'group:ops@example.com',
+        '--invoker',
+        'principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/*',
+      ]),
+    );
     ok(run(sandbox(), [...BASE, '--dry-run', '--firestore-location', 'eur3']));
   });
 
@@ -91,8 +112,11 @@ describe('deploy/install.sh controller settings from the environment', () => {
   };
 
   it('passes a value with "," and "|" intact: it cannot inject another variable', () => {
-    const r = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_PREFIX: 'x|DROPDEPLOY_API_AUTH=none',
-      DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,user:c@d.com'}}));
+    const r = ok(
+      run(sandbox(), BASE, {
+        env: {DROPDEPLOY_PREFIX: 'x|DROPDEPLOY_API_AUTH=none', DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,user:c@d.com'},
+      }),
+    );
     for (const fn of ['dropdeploy-events', 'dropdeploy-api']) {
       const env = envVars(oneCall(r, 'functions', 'deploy', fn));
       assert.equal(env.DROPDEPLOY_PREFIX, 'x|DROPDEPLOY_API_AUTH=none');
@@ -113,7 +137,7 @@ describe('deploy/install.sh controller settings from the environment', () => {
     assert.match(r.stderr, /delimiter/);
   });
 
-  it('refuses a DROPDEPLOY_LEASE_SECONDS that does not outlast the functions\' 540 s timeout', () => {
+  it("refuses a DROPDEPLOY_LEASE_SECONDS that does not outlast the functions' 540 s timeout", () => {
     for (const lease of ['540', '60', 'ten']) {
       const r = refused({DROPDEPLOY_LEASE_SECONDS: lease});
       assert.match(r.stderr, new RegExp(`DROPDEPLOY_LEASE_SECONDS="${lease}".*greater than 540`));

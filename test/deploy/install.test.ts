@@ -18,15 +18,24 @@ const STORAGE_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gs-project-accou
 const CONTROLLER_ROLE = `projects/${P}/roles/dropdeploy_controller`;
 /** Lets the API read its own service's IAM policy (it refuses to serve when that is public). */
 const API_POLICY_ROLE = `projects/${P}/roles/dropdeploy_api_policy_reader`;
-const CONTROLLER_PERMISSIONS = ['cloudbuild.builds.create', 'cloudbuild.builds.get', 'cloudbuild.builds.list',
-  'run.operations.get', 'run.services.create', 'run.services.get', 'run.services.update'];
+const CONTROLLER_PERMISSIONS = [
+  'cloudbuild.builds.create',
+  'cloudbuild.builds.get',
+  'cloudbuild.builds.list',
+  'run.operations.get',
+  'run.services.create',
+  'run.services.get',
+  'run.services.update',
+];
 
 /** member → sorted roles granted by the run, from every add-iam-policy-binding. */
 function grants(r: Run): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const c of callsWith(r, 'add-iam-policy-binding')) {
     const member = flag(c, 'member') ?? '';
-    (out[member] ??= []).push(`${flag(c, 'role')} on ${c.slice(0, c.indexOf('add-iam-policy-binding')).join(' ')} ${c[c.indexOf('add-iam-policy-binding') + 1]}`);
+    (out[member] ??= []).push(
+      `${flag(c, 'role')} on ${c.slice(0, c.indexOf('add-iam-policy-binding')).join(' ')} ${c[c.indexOf('add-iam-policy-binding') + 1]}`,
+    );
   }
   for (const k of Object.keys(out)) out[k].sort();
   return out;
@@ -35,26 +44,62 @@ function grants(r: Run): Record<string, string[]> {
 describe('deploy/install.sh in an empty project', () => {
   const sb = sandbox();
   let r: Run;
-  before(() => { r = ok(run(sb, BASE)); });
+  before(() => {
+    r = ok(run(sb, BASE));
+  });
 
   it('enables every API it needs', () => {
     const enable = oneCall(r, 'services', 'enable');
-    for (const api of ['run', 'cloudbuild', 'artifactregistry', 'eventarc', 'pubsub', 'firestore', 'storage', 'iam', 'cloudfunctions', 'cloudscheduler']) {
+    for (const api of [
+      'run',
+      'cloudbuild',
+      'artifactregistry',
+      'eventarc',
+      'pubsub',
+      'firestore',
+      'storage',
+      'iam',
+      'cloudfunctions',
+      'cloudscheduler',
+    ]) {
       assert.ok(enable.includes(`${api}.googleapis.com`), `${api} not enabled: ${enable.join(' ')}`);
     }
   });
 
   it('creates a private source bucket, a Docker repository and a native Firestore database', () => {
-    oneCall(r, 'storage', 'buckets', 'create', `gs://${BUCKET}`, '--uniform-bucket-level-access', '--public-access-prevention', `--location=${R}`);
+    oneCall(
+      r,
+      'storage',
+      'buckets',
+      'create',
+      `gs://${BUCKET}`,
+      '--uniform-bucket-level-access',
+      '--public-access-prevention',
+      `--location=${R}`,
+    );
     oneCall(r, 'artifacts', 'repositories', 'create', 'dropdeploy', '--repository-format=docker', `--location=${R}`);
     oneCall(r, 'firestore', 'databases', 'create', '--type=firestore-native', '--database=(default)');
   });
 
-  it('creates the reconciler\'s composite index on releases (root, state, updateTime) across collections', () => {
-    const c = oneCall(r, 'firestore', 'indexes', 'composite', 'create', '--database=(default)', '--collection-group=releases',
-      '--query-scope=collection-group');
-    assert.deepEqual(c.filter((a) => a.startsWith('--field-config=')),
-      ['--field-config=field-path=root,order=ascending', '--field-config=field-path=state,order=ascending', '--field-config=field-path=updateTime,order=ascending']);
+  it("creates the reconciler's composite index on releases (root, state, updateTime) across collections", () => {
+    const c = oneCall(
+      r,
+      'firestore',
+      'indexes',
+      'composite',
+      'create',
+      '--database=(default)',
+      '--collection-group=releases',
+      '--query-scope=collection-group',
+    );
+    assert.deepEqual(
+      c.filter((a) => a.startsWith('--field-config=')),
+      [
+        '--field-config=field-path=root,order=ascending',
+        '--field-config=field-path=state,order=ascending',
+        '--field-config=field-path=updateTime,order=ascending',
+      ],
+    );
     assert.ok(r.calls.indexOf(oneCall(r, 'firestore', 'databases', 'create')) < r.calls.indexOf(c), 'the database exists first');
     oneCall(r, 'firestore', 'indexes', 'composite', 'list', '--database=(default)');
   });
@@ -65,8 +110,16 @@ describe('deploy/install.sh in an empty project', () => {
   });
 
   it('creates the controller, build, trigger, scheduler and runtime service accounts', () => {
-    const made = callsWith(r, 'iam', 'service-accounts', 'create').map((c) => c[3]).sort();
-    assert.deepEqual(made, ['dropdeploy-builder', 'dropdeploy-controller', 'dropdeploy-runtime', 'dropdeploy-scheduler', 'dropdeploy-trigger']);
+    const made = callsWith(r, 'iam', 'service-accounts', 'create')
+      .map((c) => c[3])
+      .sort();
+    assert.deepEqual(made, [
+      'dropdeploy-builder',
+      'dropdeploy-controller',
+      'dropdeploy-runtime',
+      'dropdeploy-scheduler',
+      'dropdeploy-trigger',
+    ]);
   });
 
   it('grants exactly the least-privilege roles listed in deploy/README.md', () => {
@@ -85,10 +138,7 @@ describe('deploy/install.sh in an empty project', () => {
         `roles/logging.logWriter on projects ${P}`,
         `roles/storage.objectViewer on storage buckets gs://${BUCKET}`,
       ],
-      [sa('trigger')]: [
-        `roles/eventarc.eventReceiver on projects ${P}`,
-        'roles/run.invoker on run services dropdeploy-events',
-      ],
+      [sa('trigger')]: [`roles/eventarc.eventReceiver on projects ${P}`, 'roles/run.invoker on run services dropdeploy-events'],
       [sa('scheduler')]: ['roles/run.invoker on run services dropdeploy-reconcile'],
       [STORAGE_AGENT]: [`roles/pubsub.publisher on projects ${P}`],
       [PUBSUB_AGENT]: [
@@ -101,7 +151,7 @@ describe('deploy/install.sh in an empty project', () => {
     });
   });
 
-  it('creates the controller\'s custom role with exactly the permissions it uses', () => {
+  it("creates the controller's custom role with exactly the permissions it uses", () => {
     const c = oneCall(r, 'iam', 'roles', 'create', 'dropdeploy_controller', `--project=${P}`, '--stage=GA');
     assert.deepEqual(flag(c, 'permissions')?.split(','), CONTROLLER_PERMISSIONS);
     const roleAt = r.calls.indexOf(c);
@@ -109,7 +159,7 @@ describe('deploy/install.sh in an empty project', () => {
     assert.ok(roleAt >= 0 && roleAt < grantAt, 'the role exists before it is granted');
   });
 
-  it('lets the API read its own IAM policy, and no other service\'s', () => {
+  it("lets the API read its own IAM policy, and no other service's", () => {
     const c = oneCall(r, 'iam', 'roles', 'create', 'dropdeploy_api_policy_reader', `--project=${P}`, '--stage=GA');
     assert.equal(flag(c, 'permissions'), 'run.services.getIamPolicy');
     const g = oneCall(r, 'add-iam-policy-binding', `--role=${API_POLICY_ROLE}`);
@@ -128,8 +178,11 @@ describe('deploy/install.sh in an empty project', () => {
 
   it('deploys both functions from this repository on nodejs22, private, with their configuration', () => {
     const want = {
-      DROPDEPLOY_PROJECT: P, DROPDEPLOY_REGION: R, DROPDEPLOY_REPOSITORY: 'dropdeploy',
-      DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status', DROPDEPLOY_BUCKETS: BUCKET,
+      DROPDEPLOY_PROJECT: P,
+      DROPDEPLOY_REGION: R,
+      DROPDEPLOY_REPOSITORY: 'dropdeploy',
+      DROPDEPLOY_STATUS_TOPIC: 'dropdeploy-status',
+      DROPDEPLOY_BUCKETS: BUCKET,
       DROPDEPLOY_BUILD_SERVICE_ACCOUNT: sa('builder').slice('serviceAccount:'.length),
       DROPDEPLOY_RUNTIME_SERVICE_ACCOUNT: sa('runtime').slice('serviceAccount:'.length),
       // Private behind Cloud Run IAM, which verifies callers before the controller does.
@@ -139,10 +192,23 @@ describe('deploy/install.sh in an empty project', () => {
       // The controller refuses uploads that would deploy over one of its own functions.
       DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-events,dropdeploy-api,dropdeploy-reconcile',
     };
-    for (const [name, entry] of [['dropdeploy-events', 'dropdeployEvents'], ['dropdeploy-api', 'dropdeployApi'],
-      ['dropdeploy-reconcile', 'dropdeployReconcile']]) {
-      const d = oneCall(r, 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', `--source=${ROOT}`,
-        `--entry-point=${entry}`, '--no-allow-unauthenticated', `--service-account=${sa('controller').slice(15)}`);
+    for (const [name, entry] of [
+      ['dropdeploy-events', 'dropdeployEvents'],
+      ['dropdeploy-api', 'dropdeployApi'],
+      ['dropdeploy-reconcile', 'dropdeployReconcile'],
+    ]) {
+      const d = oneCall(
+        r,
+        'functions',
+        'deploy',
+        name,
+        '--gen2',
+        '--runtime=nodejs22',
+        `--source=${ROOT}`,
+        `--entry-point=${entry}`,
+        '--no-allow-unauthenticated',
+        `--service-account=${sa('controller').slice(15)}`,
+      );
       assert.deepEqual(envVars(d), want);
       assert.equal(flag(d, 'timeout'), `${envVars(d).DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS}s`, `timeout of ${name}`);
     }
@@ -153,13 +219,28 @@ describe('deploy/install.sh in an empty project', () => {
 
   it('runs the reconciler every minute from Cloud Scheduler, with an OIDC token only it may present', () => {
     const url = 'https://dropdeploy-reconcile-abc123-ew.a.run.app'; // what the stub answers
-    const job = oneCall(r, 'scheduler', 'jobs', 'create', 'http', 'dropdeploy-reconcile', `--location=${R}`, `--project=${P}`,
-      '--schedule=* * * * *', `--uri=${url}`, '--http-method=post', `--oidc-service-account-email=${sa('scheduler').slice(15)}`,
-      `--oidc-token-audience=${url}`);
+    const job = oneCall(
+      r,
+      'scheduler',
+      'jobs',
+      'create',
+      'http',
+      'dropdeploy-reconcile',
+      `--location=${R}`,
+      `--project=${P}`,
+      '--schedule=* * * * *',
+      `--uri=${url}`,
+      '--http-method=post',
+      `--oidc-service-account-email=${sa('scheduler').slice(15)}`,
+      `--oidc-token-audience=${url}`,
+    );
     assert.equal(flag(job, 'attempt-deadline'), '540s');
     const at = (c: string[]) => r.calls.indexOf(c);
     assert.ok(at(oneCall(r, 'functions', 'deploy', 'dropdeploy-reconcile')) < at(job), 'the function exists first');
-    assert.ok(at(oneCall(r, 'run', 'services', 'add-iam-policy-binding', 'dropdeploy-reconcile')) < at(job), 'its invoker is granted first');
+    assert.ok(
+      at(oneCall(r, 'run', 'services', 'add-iam-policy-binding', 'dropdeploy-reconcile')) < at(job),
+      'its invoker is granted first',
+    );
   });
 
   it('labels its own functions as the controller, never managed-by=dropdeploy (which lets dropdeploy deploy over them)', () => {
@@ -171,11 +252,31 @@ describe('deploy/install.sh in an empty project', () => {
   });
 
   it('routes uploads and Cloud Build statuses to the event function through Eventarc', () => {
-    const common = ['--destination-run-service=dropdeploy-events', `--destination-run-region=${R}`, `--service-account=${sa('trigger').slice(15)}`];
-    oneCall(r, 'eventarc', 'triggers', 'create', 'dropdeploy-uploads', ...common,
-      '--event-filters=type=google.cloud.storage.object.v1.finalized', `--event-filters=bucket=${BUCKET}`);
-    oneCall(r, 'eventarc', 'triggers', 'create', 'dropdeploy-builds', ...common,
-      '--event-filters=type=google.cloud.pubsub.topic.v1.messagePublished', `--transport-topic=projects/${P}/topics/cloud-builds`);
+    const common = [
+      '--destination-run-service=dropdeploy-events',
+      `--destination-run-region=${R}`,
+      `--service-account=${sa('trigger').slice(15)}`,
+    ];
+    oneCall(
+      r,
+      'eventarc',
+      'triggers',
+      'create',
+      'dropdeploy-uploads',
+      ...common,
+      '--event-filters=type=google.cloud.storage.object.v1.finalized',
+      `--event-filters=bucket=${BUCKET}`,
+    );
+    oneCall(
+      r,
+      'eventarc',
+      'triggers',
+      'create',
+      'dropdeploy-builds',
+      ...common,
+      '--event-filters=type=google.cloud.pubsub.topic.v1.messagePublished',
+      `--transport-topic=projects/${P}/topics/cloud-builds`,
+    );
   });
 
   it('turns on retries, a dead-letter topic and a 600 s ack deadline on both trigger subscriptions', () => {
@@ -204,7 +305,10 @@ describe('deploy/install.sh against a project where everything exists', () => {
     ok(run(sb, BASE));
     const r = ok(run(sb, BASE, {mode: 'all-exist'}));
     assert.deepEqual(mutations(r), [], show(mutations(r)));
-    assert.ok(r.calls.every((c) => ['describe', 'get-iam-policy', 'list', undefined].includes(verbOf(c))), show(r.calls));
+    assert.ok(
+      r.calls.every((c) => ['describe', 'get-iam-policy', 'list', undefined].includes(verbOf(c))),
+      show(r.calls),
+    );
     assert.match(r.stdout, /nothing to do/);
   });
 
@@ -218,7 +322,7 @@ describe('deploy/install.sh against a project where everything exists', () => {
     assert.equal(mutations(r).length, 1, show(mutations(r)));
   });
 
-  it('sets the custom role\'s permissions back when they drifted', () => {
+  it("sets the custom role's permissions back when they drifted", () => {
     const sb = sandbox();
     ok(run(sb, BASE));
     writeFileSync(join(sb.state, 'res', 'iam_roles_dropdeploy_controller'), 'permissions=run.services.get;run.services.delete\n');
@@ -232,10 +336,17 @@ describe('deploy/install.sh against a project where everything exists', () => {
     const sb = sandbox();
     ok(run(sb, BASE));
     const legacy = ['roles/run.developer', 'roles/cloudbuild.builds.editor'].map((role) => `${role},${sa('controller')}`);
-    writeFileSync(join(sb.state, 'bind', `projects_${P}`), readFileSync(join(sb.state, 'bind', `projects_${P}`), 'utf8') + legacy.join('\n') + '\n');
+    writeFileSync(
+      join(sb.state, 'bind', `projects_${P}`),
+      readFileSync(join(sb.state, 'bind', `projects_${P}`), 'utf8') + legacy.join('\n') + '\n',
+    );
     const r = ok(run(sb, BASE));
-    assert.deepEqual(mutations(r).map((c) => `${c.slice(0, 2).join(' ')} ${flag(c, 'role')}`).sort(),
-      ['projects remove-iam-policy-binding roles/cloudbuild.builds.editor', 'projects remove-iam-policy-binding roles/run.developer']);
+    assert.deepEqual(
+      mutations(r)
+        .map((c) => `${c.slice(0, 2).join(' ')} ${flag(c, 'role')}`)
+        .sort(),
+      ['projects remove-iam-policy-binding roles/cloudbuild.builds.editor', 'projects remove-iam-policy-binding roles/run.developer'],
+    );
     assert.match(r.stdout, /revoke: roles\/run.developer for serviceAccount:dropdeploy-controller/);
   });
 
@@ -245,7 +356,10 @@ describe('deploy/install.sh against a project where everything exists', () => {
     // What an older installer left: the label dropdeploy deploys over.
     writeFileSync(join(sb.state, 'res', 'functions_dropdeploy-api'), 'update-labels=managed-by=dropdeploy\n');
     const r = ok(run(sb, BASE));
-    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')), ['functions deploy dropdeploy-api']);
+    assert.deepEqual(
+      mutations(r).map((c) => c.slice(0, 3).join(' ')),
+      ['functions deploy dropdeploy-api'],
+    );
     assert.match(r.stdout, /redeploy: function dropdeploy-api .*managed-by=dropdeploy/);
     const again = ok(run(sb, BASE));
     assert.deepEqual(mutations(again), [], show(mutations(again)));
@@ -255,8 +369,10 @@ describe('deploy/install.sh against a project where everything exists', () => {
     const sb = sandbox();
     ok(run(sb, BASE));
     const r = ok(run(sb, [...BASE, '--redeploy'], {mode: 'all-exist'}));
-    assert.deepEqual(mutations(r).map((c) => c.slice(0, 3).join(' ')),
-      ['functions deploy dropdeploy-events', 'functions deploy dropdeploy-api', 'functions deploy dropdeploy-reconcile']);
+    assert.deepEqual(
+      mutations(r).map((c) => c.slice(0, 3).join(' ')),
+      ['functions deploy dropdeploy-events', 'functions deploy dropdeploy-api', 'functions deploy dropdeploy-reconcile'],
+    );
   });
 });
 
@@ -268,12 +384,24 @@ describe('deploy/install.sh --dry-run', () => {
     assert.match(r.stdout, /^check: bucket gs:\/\/dropdeploy-sources-my-project \(would run: gcloud storage buckets describe/m);
     assert.match(r.stdout, /^ {2}gcloud functions deploy dropdeploy-events --gen2 .*--runtime=nodejs22/m);
     assert.match(r.stdout, /^ {2}gcloud eventarc triggers create dropdeploy-uploads /m);
-    assert.match(r.stdout, /^ {2}RECONCILE_URL=\$\(gcloud functions describe dropdeploy-reconcile .*'--format=value\(serviceConfig.uri\)'\)$/m);
-    assert.match(r.stdout, /^ {2}gcloud scheduler jobs create http dropdeploy-reconcile .*'--schedule=\* \* \* \* \*'.* --uri="\$RECONCILE_URL" --oidc-token-audience="\$RECONCILE_URL"$/m);
+    assert.match(
+      r.stdout,
+      /^ {2}RECONCILE_URL=\$\(gcloud functions describe dropdeploy-reconcile .*'--format=value\(serviceConfig.uri\)'\)$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {2}gcloud scheduler jobs create http dropdeploy-reconcile .*'--schedule=\* \* \* \* \*'.* --uri="\$RECONCILE_URL" --oidc-token-audience="\$RECONCILE_URL"$/m,
+    );
     assert.match(r.stdout, /^ {2}gcloud pubsub subscriptions update "\$SUB" --ack-deadline=600 --dead-letter-topic=/m);
     assert.match(r.stdout, /^ {2}gcloud firestore databases create '--database=\(default\)'/m);
-    assert.match(r.stdout, /^check: composite index releases \(root, state, updateTime\) \(would run: gcloud firestore indexes composite list '--database=\(default\)'/m);
-    assert.match(r.stdout, /^ {2}gcloud firestore indexes composite create '--database=\(default\)' --project=my-project --collection-group=releases --query-scope=collection-group /m);
+    assert.match(
+      r.stdout,
+      /^check: composite index releases \(root, state, updateTime\) \(would run: gcloud firestore indexes composite list '--database=\(default\)'/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {2}gcloud firestore indexes composite create '--database=\(default\)' --project=my-project --collection-group=releases --query-scope=collection-group /m,
+    );
     assert.match(r.stdout, /none made/);
   });
 
@@ -287,7 +415,10 @@ describe('deploy/install.sh --dry-run', () => {
 });
 
 describe('deploy/install.sh --uninstall', () => {
-  const deletes = (r: Run) => mutations(r).filter((c) => ['delete', 'rm'].includes(verbOf(c) ?? '')).map((c) => c.slice(0, 4).join(' '));
+  const deletes = (r: Run) =>
+    mutations(r)
+      .filter((c) => ['delete', 'rm'].includes(verbOf(c) ?? ''))
+      .map((c) => c.slice(0, 4).join(' '));
 
   it('removes what it created in reverse order and keeps the bucket, repository and runtime account', () => {
     const sb = sandbox();
@@ -312,7 +443,9 @@ describe('deploy/install.sh --uninstall', () => {
       `iam service-accounts delete dropdeploy-scheduler@${P}.iam.gserviceaccount.com`,
     ]);
     // Project-level grants are removed before their accounts (and the custom role) go.
-    const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding').map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`).sort();
+    const revoked = callsWith(r, 'projects', 'remove-iam-policy-binding')
+      .map((c) => `${flag(c, 'role')} ${flag(c, 'member')}`)
+      .sort();
     assert.deepEqual(revoked, [
       `${CONTROLLER_ROLE} ${sa('controller')}`,
       `roles/datastore.user ${sa('controller')}`,
@@ -402,10 +535,13 @@ describe('deploy/install.sh prerequisites', () => {
     const denied = join(sb.dir, 'denied');
     mkdirSync(denied);
     // A gcloud whose describes are refused: the installer must not take "denied" for "absent".
-    writeFileSync(join(denied, 'gcloud'), `#!/bin/sh
+    writeFileSync(
+      join(denied, 'gcloud'),
+      `#!/bin/sh
 case " $* " in *" buckets describe "*) echo "ERROR: PERMISSION_DENIED: caller lacks permission" >&2; exit 1;; esac
 exec "${sb.bin}/gcloud" "$@"
-`);
+`,
+    );
     chmodSync(join(denied, 'gcloud'), 0o755);
     const r = run(sb, BASE, {path: `${denied}:${process.env.PATH ?? ''}`});
     assert.notEqual(r.status, 0);
@@ -415,9 +551,17 @@ exec "${sb.bin}/gcloud" "$@"
 
   it('passes optional controller settings from the environment to the functions', () => {
     const sb = sandbox();
-    const r = ok(run(sb, BASE, {env: {DROPDEPLOY_WAIT_SECONDS: '120', DROPDEPLOY_PREFIX: 'deploy/', DROPDEPLOY_SERVICE_MEMORY: '1Gi',
-      DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,serviceAccount:ci@my-project.iam.gserviceaccount.com',
-      DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100'}}));
+    const r = ok(
+      run(sb, BASE, {
+        env: {
+          DROPDEPLOY_WAIT_SECONDS: '120',
+          DROPDEPLOY_PREFIX: 'deploy/',
+          DROPDEPLOY_SERVICE_MEMORY: '1Gi',
+          DROPDEPLOY_ADMIN_PRINCIPALS: 'user:a@b.com,serviceAccount:ci@my-project.iam.gserviceaccount.com',
+          DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100',
+        },
+      }),
+    );
     const env = envVars(oneCall(r, 'functions', 'deploy', 'dropdeploy-events'));
     assert.equal(env.DROPDEPLOY_WAIT_SECONDS, '120');
     // A value with commas goes through gcloud's alternate delimiter syntax intact.

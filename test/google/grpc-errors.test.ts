@@ -17,7 +17,12 @@ describe('classify (gRPC errors of the client libraries)', () => {
     {name: 'FAILED_PRECONDITION', err: grpc(Status.FAILED_PRECONDITION), retryable: false, code: 'FAILED_PRECONDITION'},
     {name: 'NOT_FOUND', err: grpc(Status.NOT_FOUND), retryable: false, code: 'NOT_FOUND'},
     {name: 'an HTTP status is not a gRPC code', err: grpc(404), retryable: true, code: 'UNKNOWN'},
-    {name: 'network error', err: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}), retryable: true, code: 'UNAVAILABLE'},
+    {
+      name: 'network error',
+      err: Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}),
+      retryable: true,
+      code: 'UNAVAILABLE',
+    },
     {name: 'ours stays as it is', err: new PermanentError('x', 'NOT_MANAGED'), retryable: false, code: 'NOT_MANAGED'},
   ];
   for (const c of cases) {
@@ -28,7 +33,11 @@ describe('classify (gRPC errors of the client libraries)', () => {
       assert.ok(e instanceof (c.retryable ? RetryableError : PermanentError) || c.name === 'ours stays as it is');
     });
   }
-  it('says what failed', () => assert.match(classify(grpc(Status.UNAVAILABLE), 'Cloud Run GetService').message, /^Cloud Run GetService failed with UNAVAILABLE: 14 boom/));
+  it('says what failed', () =>
+    assert.match(
+      classify(grpc(Status.UNAVAILABLE), 'Cloud Run GetService').message,
+      /^Cloud Run GetService failed with UNAVAILABLE: 14 boom/,
+    ));
   it('knows every google.rpc.Code by its name, and nothing else', () => {
     for (let code = 0; code <= 16; code++) assert.equal(grpcCode(grpc(code)), code);
     for (const code of [-1, 17, 404, 1.5]) assert.equal(grpcCode(grpc(code)), undefined);

@@ -12,7 +12,10 @@ import ts from 'typescript';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CODE = ['src', 'local', 'cli', 'bench', 'test'];
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {dependencies: Record<string, string>; devDependencies: Record<string, string>};
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 /** Packages used by tooling, not imported by the code: the compiler, linters, formatter and type packages. */
 const TOOLING = new Set(['typescript', 'eslint', 'typescript-eslint', '@eslint/js', 'prettier', '@types/node', '@types/yauzl']);
@@ -50,8 +53,15 @@ describe('declared dependencies', () => {
   const used = new Set([...byFile.values()].flatMap((s) => [...s]));
 
   it('reads package names from specifiers', () => {
-    assert.deepEqual(['@google-cloud/run/build/x', 'tar', 'yauzl/x', './a', 'node:fs', 'fs', 'fs/promises'].map(packageOf),
-      ['@google-cloud/run', 'tar', 'yauzl', undefined, undefined, undefined, undefined]);
+    assert.deepEqual(['@google-cloud/run/build/x', 'tar', 'yauzl/x', './a', 'node:fs', 'fs', 'fs/promises'].map(packageOf), [
+      '@google-cloud/run',
+      'tar',
+      'yauzl',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('every imported package is declared', () => {
@@ -66,8 +76,11 @@ describe('declared dependencies', () => {
   });
 
   it('the deployed function (src/) imports runtime dependencies only', () => {
-    const dev = [...byFile].flatMap(([file, names]) => file.startsWith('src/')
-      ? [...names].filter((p) => !(p in pkg.dependencies) && !OPTIONAL_IN_SRC.has(p)).map((p) => `${file}: ${p}`) : []);
+    const dev = [...byFile].flatMap(([file, names]) =>
+      file.startsWith('src/')
+        ? [...names].filter((p) => !(p in pkg.dependencies) && !OPTIONAL_IN_SRC.has(p)).map((p) => `${file}: ${p}`)
+        : [],
+    );
     assert.deepEqual(dev, [], 'Cloud Run installs `dependencies` only: move these to dependencies, or out of src/');
   });
 });

@@ -24,6 +24,10 @@ describe('test layout', () => {
     const outside = sources(TEST_SOURCES)
       .map((f) => relative(TEST_SOURCES, f))
       .filter((f) => !f.startsWith('integration/') && USES_EMULATORS.test(readFileSync(join(TEST_SOURCES, f), 'utf8')));
-    assert.deepEqual(outside, [], `move these under test/integration/ (the harness runs only those with the emulators): ${outside.join(', ')}`);
+    assert.deepEqual(
+      outside,
+      [],
+      `move these under test/integration/ (the harness runs only those with the emulators): ${outside.join(', ')}`,
+    );
   });
 });

@@ -23,11 +23,13 @@ function needsEmulators(compiled: string): boolean {
 
 /** Compiled test files whose source still exists (a moved or deleted test leaves its old .js in dist/). */
 function testFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return testFiles(p);
-    return name.endsWith('.test.js') && existsSync(join(SOURCE_ROOT, relative(TEST_ROOT, p)).replace(/\.js$/, '.ts')) ? [p] : [];
-  }).sort();
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) return testFiles(p);
+      return name.endsWith('.test.js') && existsSync(join(SOURCE_ROOT, relative(TEST_ROOT, p)).replace(/\.js$/, '.ts')) ? [p] : [];
+    })
+    .sort();
 }
 
 async function main(): Promise<number> {
@@ -45,7 +47,9 @@ async function main(): Promise<number> {
     }
     const integration = files.filter(needsEmulators);
     files = files.filter((f) => !needsEmulators(f));
-    console.error(`WARNING: ${problem}.\nNOT RUN (${integration.length} integration test files): ${integration.map((f) => relative(TEST_ROOT, f)).join(', ')}`);
+    console.error(
+      `WARNING: ${problem}.\nNOT RUN (${integration.length} integration test files): ${integration.map((f) => relative(TEST_ROOT, f)).join(', ')}`,
+    );
   } else {
     const t0 = Date.now();
     const [pubsub, firestore] = await Promise.all([startPubSubEmulator('dropdeploy-test'), startFirestoreEmulator()]);
@@ -56,7 +60,9 @@ async function main(): Promise<number> {
   }
   const stopAll = () => Promise.all(emulators.map((e) => e.stop()));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => { void stopAll().then(() => process.exit(130)); });
+    process.once(sig, () => {
+      void stopAll().then(() => process.exit(130));
+    });
   }
   try {
     return await new Promise<number>((resolve) => {
@@ -71,7 +77,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -34,8 +34,14 @@ describe('test seeds', () => {
   });
 
   const cases: Array<[string | undefined, number | undefined | RegExp]> = [
-    [undefined, undefined], ['', undefined], ['42', 42], ['-7', -7], ['2147483648', 2147483648],
-    ['x', /DROPDEPLOY_TEST_SEED="x" is not valid: expected a whole number/], ['1.5', /not valid/], ['99999999999', /not valid/],
+    [undefined, undefined],
+    ['', undefined],
+    ['42', 42],
+    ['-7', -7],
+    ['2147483648', 2147483648],
+    ['x', /DROPDEPLOY_TEST_SEED="x" is not valid: expected a whole number/],
+    ['1.5', /not valid/],
+    ['99999999999', /not valid/],
   ];
   for (const [value, want] of cases) {
     it(`parseSeed(${JSON.stringify(value)})`, () => {

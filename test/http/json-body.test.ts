@@ -11,12 +11,24 @@ describe('headerProblem (before a byte is read)', () => {
     {name: 'application/json', input: json(), want: undefined},
     {name: 'charset=utf-8, any case, quoted', input: json({'content-type': 'Application/JSON; Charset="UTF-8"'}), want: undefined},
     {name: 'charset=utf8, a common alias', input: json({'content-type': 'application/json;charset=utf8'}), want: undefined},
-    {name: 'a CloudEvent in structured mode', input: json({'content-type': 'application/cloudevents+json; charset=utf-8'}), want: undefined},
+    {
+      name: 'a CloudEvent in structured mode',
+      input: json({'content-type': 'application/cloudevents+json; charset=utf-8'}),
+      want: undefined,
+    },
     {name: 'no body: no type needed', input: {'content-length': '0'}, want: undefined},
     {name: 'no body at all (GET)', input: {}, want: undefined},
-    {name: 'another charset', input: json({'content-type': 'application/json; charset=iso-8859-1'}), want: [415, /charset "iso-8859-1" is not accepted/]},
+    {
+      name: 'another charset',
+      input: json({'content-type': 'application/json; charset=iso-8859-1'}),
+      want: [415, /charset "iso-8859-1" is not accepted/],
+    },
     {name: 'UTF-16 (body-parser would take it)', input: json({'content-type': 'application/json; charset=utf-16'}), want: [415, /charset/]},
-    {name: 'another type', input: json({'content-type': 'text/plain'}), want: [415, /^Content-Type must be application\/json or application\/cloudevents\+json, not "text\/plain"/]},
+    {
+      name: 'another type',
+      input: json({'content-type': 'text/plain'}),
+      want: [415, /^Content-Type must be application\/json or application\/cloudevents\+json, not "text\/plain"/],
+    },
     {name: 'no type with a body', input: {'content-length': '2'}, want: [415, /not missing/]},
     {name: 'a chunked body without a type', input: {'transfer-encoding': 'chunked'}, want: [415, /not missing/]},
     {name: 'a type that does not parse', input: json({'content-type': 'application/json; charset'}), want: [415, /Content-Type must be/]},
@@ -41,13 +53,25 @@ describe('parseJsonBody (the bytes read)', () => {
     {name: 'empty', input: Buffer.alloc(0), want: {value: undefined}},
     {name: 'any JSON value (the caller decides what it needs)', input: Buffer.from('[1]'), want: {value: [1]}},
     {name: 'a byte order mark is dropped', input: Buffer.from('\ufeff{"a":1}'), want: {value: {a: 1}}},
-    {name: 'multi-byte UTF-8', input: Buffer.from('{"é":"😀"}'), want: {value: {'é': '😀'}}},
+    {name: 'multi-byte UTF-8', input: Buffer.from('{"é":"😀"}'), want: {value: {é: '😀'}}},
     {name: 'brackets inside strings do not nest', input: Buffer.from('{"a":"[[[[[{{{{\\"]]]"}'), want: {value: {a: '[[[[[{{{{"]]]'}}},
-    {name: 'malformed, with the position only', input: Buffer.from('{"secret" 1}'), want: [400, /^the request body is not valid JSON \(at character 10\); send one JSON object$/]},
-    {name: 'malformed where V8 would quote the body', input: Buffer.from('{"secret": tru}'), want: [400, /^the request body is not valid JSON; send one JSON object$/]},
+    {
+      name: 'malformed, with the position only',
+      input: Buffer.from('{"secret" 1}'),
+      want: [400, /^the request body is not valid JSON \(at character 10\); send one JSON object$/],
+    },
+    {
+      name: 'malformed where V8 would quote the body',
+      input: Buffer.from('{"secret": tru}'),
+      want: [400, /^the request body is not valid JSON; send one JSON object$/],
+    },
     {name: 'breaks off', input: Buffer.from('{"a":'), want: [400, /not valid JSON/]},
     {name: 'a lone continuation byte', input: Buffer.from([0x7b, 0x80, 0x7d]), want: [400, /not valid UTF-8 \(at or after byte 1\)/]},
-    {name: 'a truncated sequence', input: Buffer.from([0x7b, 0x22, 0x61, 0xe2, 0x82]), want: [400, /not valid UTF-8 \(at or after byte 3\)/]},
+    {
+      name: 'a truncated sequence',
+      input: Buffer.from([0x7b, 0x22, 0x61, 0xe2, 0x82]),
+      want: [400, /not valid UTF-8 \(at or after byte 3\)/],
+    },
     {name: 'an overlong encoding', input: Buffer.from([0x22, 0xc0, 0xaf, 0x22]), want: [400, /not valid UTF-8/]},
     {name: 'a UTF-16 surrogate encoded in UTF-8', input: Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]), want: [400, /not valid UTF-8/]},
     {name: 'nested as deep as allowed', input: Buffer.from('[[[1]]]'), want: {value: [[[1]]]}},
@@ -71,7 +95,15 @@ describe('parseJsonBody (the bytes read)', () => {
 });
 
 describe('pathProblem', () => {
-  for (const [url, bad] of [['/v1/services/a:rollback', false], ['/v1/services/%61', false], ['/x?q=%zz', false], ['/v1/%E0%A4%A', true], ['/v1/%zz', true], ['/v1/%', true], ['/v1/%C3', true]] as const) {
+  for (const [url, bad] of [
+    ['/v1/services/a:rollback', false],
+    ['/v1/services/%61', false],
+    ['/x?q=%zz', false],
+    ['/v1/%E0%A4%A', true],
+    ['/v1/%zz', true],
+    ['/v1/%', true],
+    ['/v1/%C3', true],
+  ] as const) {
     it(`${url} ${bad ? 'is refused' : 'is fine'}`, () => assert.equal(pathProblem(url)?.status, bad ? 400 : undefined));
   }
 });

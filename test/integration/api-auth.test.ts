@@ -13,10 +13,14 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
   let issuer: TokenIssuer;
   before(async () => {
     issuer = await startTokenIssuer();
-    stack = await Stack.start({env: {
-      DROPDEPLOY_API_AUTH: 'google-id-token', DROPDEPLOY_ID_TOKEN_CERTS_URL: issuer.certsUrl,
-      DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example', DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
-    }});
+    stack = await Stack.start({
+      env: {
+        DROPDEPLOY_API_AUTH: 'google-id-token',
+        DROPDEPLOY_ID_TOKEN_CERTS_URL: issuer.certsUrl,
+        DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example',
+        DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
+      },
+    });
     assert.equal(await stack.upload('svc/v1.zip', '1'), 204);
     await stack.build.setStatus(stack.buildIdOf('svc', 1), 'SUCCESS', {digest: 'sha256:' + 'a'.repeat(64)});
     await stack.waitFor('v1 deployed', () => stack.statesOf('svc', 1).includes('deployed'));
@@ -36,14 +40,21 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
     assert.equal(other.json.error.status, 'PERMISSION_DENIED');
     assert.equal((await stack.api('GET', '/v1/services', undefined, as('eve@example.com'))).status, 403);
     const list = await stack.api<ReleasePage>('GET', '/v1/services/svc/releases', undefined, as('ops@example.com'));
-    assert.deepEqual(list.json.releases.map((r) => r.release), [1]);
+    assert.deepEqual(
+      list.json.releases.map((r) => r.release),
+      [1],
+    );
   });
 
   it('a refused token: a fixed reason, none of its text in the answer or any log line', async () => {
     const good = issuer.token({aud: 'https://dd-api.example', email: 'ops@example.com'});
     const forged = good.slice(0, good.lastIndexOf('.') + 1) + Buffer.from('a signature nobody made, long enough').toString('base64url');
     const expired = issuer.token({aud: 'https://dd-api.example', email: 'ops@example.com', exp: Math.floor(Date.now() / 1000) - 3600});
-    for (const [token, reason] of [[forged, /signature does not verify/], [expired, /has expired/], ['garbage.' + 'x'.repeat(40), /not a well-formed JWT/]] as const) {
+    for (const [token, reason] of [
+      [forged, /signature does not verify/],
+      [expired, /has expired/],
+      ['garbage.' + 'x'.repeat(40), /not a well-formed JWT/],
+    ] as const) {
       const r = await stack.api<ApiErrorBody>('GET', '/v1/services', undefined, {authorization: `Bearer ${token}`});
       assert.equal(r.status, 401);
       assert.match(r.json.error.message, reason);
@@ -54,11 +65,13 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
     }
   });
 
-  it('an admin\'s rollback records the caller as actor', async () => {
+  it("an admin's rollback records the caller as actor", async () => {
     const r = await stack.api<ApiRelease>('POST', '/v1/services/svc:rollback', {release: 1}, as('ops@example.com'));
     assert.equal(r.status, 202, JSON.stringify(r.json));
     assert.equal(r.json.actor, 'user:ops@example.com');
-    await stack.waitFor('rollback event', () => stack.events.find((e) => e.subject === 'services/svc/releases/2' && e.data.state === 'deployed'));
+    await stack.waitFor('rollback event', () =>
+      stack.events.find((e) => e.subject === 'services/svc/releases/2' && e.data.state === 'deployed'),
+    );
     const ev = stack.events.find((e) => e.subject === 'services/svc/releases/2' && e.data.state === 'deployed')!;
     assert.equal(ev.data.actor, 'user:ops@example.com');
   });

@@ -32,7 +32,11 @@ describe('HTTP API in mode cloud-run-iam: its own service must be private', {tim
     run = new ServicesClient(clientOptions(stack.run.port));
     const parent = `projects/${stack.config.projectId}/locations/${stack.config.region}`;
     resource = `${parent}/services/dropdeploy-api`;
-    const [op] = await run.createService({parent, serviceId: 'dropdeploy-api', service: {template: {containers: [{image: 'europe-west1-docker.pkg.dev/p/r/api@sha256:' + 'a'.repeat(64)}]}}});
+    const [op] = await run.createService({
+      parent,
+      serviceId: 'dropdeploy-api',
+      service: {template: {containers: [{image: 'europe-west1-docker.pkg.dev/p/r/api@sha256:' + 'a'.repeat(64)}]}},
+    });
     await op.promise();
   });
   after(async () => {
@@ -52,7 +56,7 @@ describe('HTTP API in mode cloud-run-iam: its own service must be private', {tim
   };
   const call = async (url: string) => {
     const res = await fetch(`${url}/v1/services`, {headers: {authorization: `Bearer ${token()}`}});
-    return {status: res.status, json: await res.json() as {error?: {status: string; message: string}}};
+    return {status: res.status, json: (await res.json()) as {error?: {status: string; message: string}}};
   };
   /** Another instance of the API function: its own dependencies, so its own check. */
   async function instance(): Promise<string> {

@@ -14,15 +14,21 @@ const DIGEST = (c: string) => 'sha256:' + c.repeat(64);
 
 describe('HTTP API', {timeout: 120_000}, () => {
   let stack: Stack;
-  before(async () => { stack = await Stack.start(); });
-  after(async () => { await stack?.stop(); });
+  before(async () => {
+    stack = await Stack.start();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
 
   /** Uploads `object` and completes its build with `digest`, or FAILURE. */
   async function release(service: string, n: number, object: string, generation: string, digest?: string): Promise<void> {
     assert.equal(await stack.upload(object, generation), 204);
     const id = stack.buildIdOf(service, n);
     await stack.build.setStatus(id, digest ? 'SUCCESS' : 'FAILURE', digest ? {digest} : {failureDetail: 'boom'});
-    await stack.waitFor(`${service} v${n} terminal`, () => stack.statesOf(service, n).some((s) => ['deployed', 'build_failed', 'superseded', 'deploy_failed'].includes(s)));
+    await stack.waitFor(`${service} v${n} terminal`, () =>
+      stack.statesOf(service, n).some((s) => ['deployed', 'build_failed', 'superseded', 'deploy_failed'].includes(s)),
+    );
   }
   const image = () => (stack.run.getService('web') as {template: {containers: Array<{image: string}>}}).template.containers[0].image;
 
@@ -46,12 +52,18 @@ describe('HTTP API', {timeout: 120_000}, () => {
   it('GET releases: newest first, paginated', async () => {
     const first = await stack.api<ReleasePage>('GET', '/v1/services/web/releases?pageSize=3');
     assert.equal(first.status, 200);
-    assert.deepEqual(first.json.releases.map((r) => r.release), [4, 3, 2]);
+    assert.deepEqual(
+      first.json.releases.map((r) => r.release),
+      [4, 3, 2],
+    );
     assert.equal(first.json.releases[1].state, 'build_failed');
     assert.equal((first.json.releases[0] as Partial<Release>).published, undefined);
     assert.ok(first.json.nextPageToken);
     const second = await stack.api<ReleasePage>('GET', `/v1/services/web/releases?pageSize=3&pageToken=${first.json.nextPageToken}`);
-    assert.deepEqual(second.json.releases.map((r) => r.release), [1]);
+    assert.deepEqual(
+      second.json.releases.map((r) => r.release),
+      [1],
+    );
     assert.equal(second.json.nextPageToken, undefined);
     assert.equal((await stack.api('GET', '/v1/services/web/releases?pageSize=0')).status, 400);
     assert.match((await stack.api<ApiErrorBody>('GET', '/v1/services/web/releases?pageToken=garbage')).json.error.message, /^pageToken:/);
@@ -61,7 +73,10 @@ describe('HTTP API', {timeout: 120_000}, () => {
     const {status, json} = await stack.api<ApiRelease>('GET', '/v1/services/web/releases/2');
     assert.equal(status, 200);
     assert.equal(json.state, 'deployed');
-    assert.deepEqual(json.history.map((h) => h.state), ['accepted', 'building', 'deploying', 'deployed']);
+    assert.deepEqual(
+      json.history.map((h) => h.state),
+      ['accepted', 'building', 'deploying', 'deployed'],
+    );
     const missing = await stack.api<ApiErrorBody>('GET', '/v1/services/web/releases/99');
     assert.equal(missing.status, 404);
     assert.deepEqual(Object.keys(missing.json.error), ['code', 'status', 'message']);
@@ -70,7 +85,7 @@ describe('HTTP API', {timeout: 120_000}, () => {
     assert.equal((await stack.api('GET', '/v1/services/nothing-here/releases')).status, 404);
   });
 
-  it('rollback to v1 after v4: a new release with v1\'s digest, no build started', async () => {
+  it("rollback to v1 after v4: a new release with v1's digest, no build started", async () => {
     const builds = stack.build.callsTo('CreateBuild').length;
     const {status, json} = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 1});
     assert.equal(status, 202, JSON.stringify(json));
@@ -89,7 +104,10 @@ describe('HTTP API', {timeout: 120_000}, () => {
     await release('web', 6, 'web/v6.zip', '106', DIGEST('6'));
     assert.match(image(), /@sha256:6{64}$/);
     const svc = stack.run.getService('web') as {traffic: Array<{type: string; percent: number}>};
-    assert.deepEqual(svc.traffic.map((t) => [t.type, t.percent]), [['TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', 100]]);
+    assert.deepEqual(
+      svc.traffic.map((t) => [t.type, t.percent]),
+      [['TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', 100]],
+    );
   });
 
   it('rollback errors: a failed release 409, unknown release or service 404, bad body 400', async () => {
@@ -122,21 +140,31 @@ describe('HTTP API', {timeout: 120_000}, () => {
 
   it('redeploy of an exact archive: must exist, be in an allowed bucket, belong to the service', async () => {
     stack.putObject('web/hotfix.zip', '555', 'zip bytes', {'function-target': 'helloHttp'});
-    const ok = await stack.api<ApiRelease>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '555'}});
+    const ok = await stack.api<ApiRelease>('POST', '/v1/services/web:redeploy', {
+      source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '555'},
+    });
     assert.equal(ok.status, 202, JSON.stringify(ok.json));
     assert.equal(ok.json.source?.generation, '555');
     assert.equal(ok.json.source?.size, '9');
     assert.equal(ok.json.source?.functionTarget, 'helloHttp');
-    const missing = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '556'}});
+    const missing = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {
+      source: {bucket: 'dd-sources', object: 'web/hotfix.zip', generation: '556'},
+    });
     assert.equal(missing.status, 404);
     assert.match(missing.json.error.message, /does not exist/);
-    const outside = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'someone-else', object: 'web/hotfix.zip', generation: '555'}});
+    const outside = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {
+      source: {bucket: 'someone-else', object: 'web/hotfix.zip', generation: '555'},
+    });
     assert.equal(outside.status, 400);
     assert.match(outside.json.error.message, /^source\.bucket:/);
-    const other = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'api/x.zip', generation: '1'}});
+    const other = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {
+      source: {bucket: 'dd-sources', object: 'api/x.zip', generation: '1'},
+    });
     assert.equal(other.status, 400);
     assert.match(other.json.error.message, /source of service "api", not "web"/);
-    const noGen = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {source: {bucket: 'dd-sources', object: 'web/hotfix.zip'}});
+    const noGen = await stack.api<ApiErrorBody>('POST', '/v1/services/web:redeploy', {
+      source: {bucket: 'dd-sources', object: 'web/hotfix.zip'},
+    });
     assert.match(noGen.json.error.message, /^source\.generation:/);
     assert.equal((await stack.api('POST', '/v1/services/ghost:redeploy', {})).status, 404);
   });
@@ -155,7 +183,11 @@ describe('HTTP API', {timeout: 120_000}, () => {
 
   it('a rollback that fails transiently answers 503 with a key; repeating with it resumes the same release', async () => {
     stack.run.injectFault({method: 'UpdateService', code: grpc.status.UNAVAILABLE, times: 1});
-    const first = await fetch(`${stack.apiUrl}/v1/services/web:rollback`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({release: 2})});
+    const first = await fetch(`${stack.apiUrl}/v1/services/web:rollback`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({release: 2}),
+    });
     assert.equal(first.status, 503);
     const key = first.headers.get('idempotency-key');
     assert.ok(key, 'the answer names the key to resume with');

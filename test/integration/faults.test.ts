@@ -28,7 +28,14 @@ import {Stack} from './stack';
 function faults(api: string, method?: string): FaultSpec[] {
   return [
     {method, code: grpc.status.UNAVAILABLE, probability: 0.15, times: 1e9, random: random(`${api} UNAVAILABLE`)},
-    {method, code: grpc.status.DEADLINE_EXCEEDED, probability: 0.05 / 0.85, afterForwarding: true, times: 1e9, random: random(`${api} DEADLINE_EXCEEDED`)},
+    {
+      method,
+      code: grpc.status.DEADLINE_EXCEEDED,
+      probability: 0.05 / 0.85,
+      afterForwarding: true,
+      times: 1e9,
+      random: random(`${api} DEADLINE_EXCEEDED`),
+    },
   ];
 }
 
@@ -41,8 +48,14 @@ const buildTimes = random('build times');
 const runner: BuildRunner = (build, control) => {
   const t1 = setTimeout(() => control.setStatus('WORKING'), 5 + buildTimes() * 20);
   const fail = String((build as {substitutions?: {_DD_RELEASE?: string}}).substitutions?._DD_RELEASE ?? '').endsWith('7');
-  const t2 = setTimeout(() => control.setStatus(fail ? 'FAILURE' : 'SUCCESS', fail ? {failureDetail: 'step exited 1'} : {}), 30 + buildTimes() * 120);
-  return () => { clearTimeout(t1); clearTimeout(t2); };
+  const t2 = setTimeout(
+    () => control.setStatus(fail ? 'FAILURE' : 'SUCCESS', fail ? {failureDetail: 'step exited 1'} : {}),
+    30 + buildTimes() * 120,
+  );
+  return () => {
+    clearTimeout(t1);
+    clearTimeout(t2);
+  };
 };
 
 async function allReleases(store: FirestoreReleaseStore, service: string): Promise<Release[]> {
@@ -67,22 +80,34 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
   let deliveries = 0;
 
   before(async () => {
-    proxies = {firestore: new GrpcFaultProxy(process.env.FIRESTORE_EMULATOR_HOST!), pubsub: new GrpcFaultProxy(process.env.PUBSUB_EMULATOR_HOST!)};
+    proxies = {
+      firestore: new GrpcFaultProxy(process.env.FIRESTORE_EMULATOR_HOST!),
+      pubsub: new GrpcFaultProxy(process.env.PUBSUB_EMULATOR_HOST!),
+    };
     const [firestore, pubsub] = await Promise.all([proxies.firestore.start(), proxies.pubsub.start()]);
     stack = await Stack.start({buildRunner: runner, env: {DROPDEPLOY_WAIT_SECONDS: '10'}, via: {firestore, pubsub}});
     db = new Firestore({projectId: stack.config.projectId});
     store = new FirestoreReleaseStore(db, stack.config.firestore.root);
-    for (const [name, api] of Object.entries({build: stack.build, run: stack.run, pubsub: proxies.pubsub})) for (const f of faults(name)) api.injectFault(f);
+    for (const [name, api] of Object.entries({build: stack.build, run: stack.run, pubsub: proxies.pubsub}))
+      for (const f of faults(name)) api.injectFault(f);
     for (const f of faults('firestore', 'Commit')) proxies.firestore.injectFault(f);
-    proxies.firestore.injectFault({method: 'BatchGetDocuments', code: grpc.status.UNAVAILABLE, probability: 0.2, times: 1e9, random: random('firestore reads')});
+    proxies.firestore.injectFault({
+      method: 'BatchGetDocuments',
+      code: grpc.status.UNAVAILABLE,
+      probability: 0.2,
+      times: 1e9,
+      random: random('firestore reads'),
+    });
     // Eventarc pushes many requests at once; the emulator's push subscription only two, which
     // made this test wait on the emulator rather than the controller. Build statuses are pulled
     // instead and pushed IN_FLIGHT at a time, each nacked (so redelivered) unless answered 2xx.
     builds = stack.pubsub.subscription('controller', {flowControl: {maxMessages: IN_FLIGHT, allowExcessMessages: false}});
     await builds.modifyPushConfig({});
     builds.on('message', (m: Message) => {
-      stack.push('cloud-builds', {data: m.data, attributes: m.attributes, messageId: m.id, publishTime: m.publishTime})
-        .then((status) => (status < 300 ? m.ack() : m.nack()), () => m.nack());
+      stack.push('cloud-builds', {data: m.data, attributes: m.attributes, messageId: m.id, publishTime: m.publishTime}).then(
+        (status) => (status < 300 ? m.ack() : m.nack()),
+        () => m.nack(),
+      );
     });
     for (let i = 0; i < UPLOADS; i++) {
       const service = `svc-${i % SERVICES}`;
@@ -90,23 +115,29 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
     }
     // Shuffled, IN_FLIGHT at a time, each redelivered until acknowledged, like Eventarc.
     const queue = shuffled(uploads, 'upload order');
-    await Promise.all(Array.from({length: IN_FLIGHT}, async () => {
-      for (let u = queue.pop(); u; u = queue.pop()) {
-        for (let attempt = 0; ; attempt++) {
-          deliveries++;
-          if (await stack.upload(u.object, u.generation) === 204) break;
-          assert.ok(attempt < 50, `upload ${u.object} never acknowledged`);
-          await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(
+      Array.from({length: IN_FLIGHT}, async () => {
+        for (let u = queue.pop(); u; u = queue.pop()) {
+          for (let attempt = 0; ; attempt++) {
+            deliveries++;
+            if ((await stack.upload(u.object, u.generation)) === 204) break;
+            assert.ok(attempt < 50, `upload ${u.object} never acknowledged`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
         }
-      }
-    }));
-    await stack.waitFor('every release terminal', async () => {
-      for (let s = 0; s < SERVICES; s++) {
-        const rs = await allReleases(store, `svc-${s}`);
-        if (rs.length < UPLOADS / SERVICES || rs.some((r) => !TERMINAL.has(r.state))) return false;
-      }
-      return true;
-    }, 240_000);
+      }),
+    );
+    await stack.waitFor(
+      'every release terminal',
+      async () => {
+        for (let s = 0; s < SERVICES; s++) {
+          const rs = await allReleases(store, `svc-${s}`);
+          if (rs.length < UPLOADS / SERVICES || rs.some((r) => !TERMINAL.has(r.state))) return false;
+        }
+        return true;
+      },
+      240_000,
+    );
   });
   after(async () => {
     await builds?.close();
@@ -117,16 +148,30 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
 
   it('faults were really injected into every API and the work was redelivered', () => {
     const firestoreCommits = proxies.firestore.calls.filter((c) => c.method === 'Commit');
-    for (const [api, calls] of Object.entries({cloudBuild: stack.build.calls, cloudRun: stack.run.calls, firestoreCommits, pubsub: proxies.pubsub.calls})) {
+    for (const [api, calls] of Object.entries({
+      cloudBuild: stack.build.calls,
+      cloudRun: stack.run.calls,
+      firestoreCommits,
+      pubsub: proxies.pubsub.calls,
+    })) {
       const count = (code: number) => calls.filter((c) => c.faulted === code).length;
-      assert.ok(count(grpc.status.UNAVAILABLE) > calls.length * 0.08, `${api}: ${count(grpc.status.UNAVAILABLE)} of ${calls.length} calls UNAVAILABLE`);
-      assert.ok(count(grpc.status.DEADLINE_EXCEEDED) > 0, `${api}: no call answered DEADLINE_EXCEEDED after doing its work (${calls.length} calls)`);
+      assert.ok(
+        count(grpc.status.UNAVAILABLE) > calls.length * 0.08,
+        `${api}: ${count(grpc.status.UNAVAILABLE)} of ${calls.length} calls UNAVAILABLE`,
+      );
+      assert.ok(
+        count(grpc.status.DEADLINE_EXCEEDED) > 0,
+        `${api}: no call answered DEADLINE_EXCEEDED after doing its work (${calls.length} calls)`,
+      );
     }
     const reads = proxies.firestore.calls.filter((c) => c.method === 'BatchGetDocuments');
     const faultedReads = reads.filter((c) => c.faulted === grpc.status.UNAVAILABLE).length;
     assert.ok(faultedReads > reads.length * 0.1, `Firestore reads: ${faultedReads} of ${reads.length} UNAVAILABLE`);
     assert.ok(deliveries > UPLOADS, `some uploads needed redelivery (${deliveries} deliveries for ${UPLOADS} uploads)`);
-    assert.ok(stack.logs.some((l) => l.includes('will be redelivered')), 'handlers failed and asked for redelivery');
+    assert.ok(
+      stack.logs.some((l) => l.includes('will be redelivered')),
+      'handlers failed and asked for redelivery',
+    );
   });
 
   it('exactly one release per upload, each ending terminal with a reason when it failed', async () => {
@@ -138,8 +183,13 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
       assert.deepEqual(rs.map((r) => r.source!.generation).sort(), mine.map((u) => u.generation).sort());
       for (const r of rs) {
         assert.ok(TERMINAL.has(r.state), `${service} v${r.release} is ${r.state}`);
-        if (r.state === 'build_failed' || r.state === 'deploy_failed') assert.ok(r.error?.message, `${service} v${r.release} failed without a reason`);
-        assert.notEqual(r.state, 'deploy_failed', `${service} v${r.release}: a transient fault must not fail a deploy: ${r.error?.message}`);
+        if (r.state === 'build_failed' || r.state === 'deploy_failed')
+          assert.ok(r.error?.message, `${service} v${r.release} failed without a reason`);
+        assert.notEqual(
+          r.state,
+          'deploy_failed',
+          `${service} v${r.release}: a transient fault must not fail a deploy: ${r.error?.message}`,
+        );
       }
     }
   });
@@ -154,9 +204,19 @@ describe('faults: every API fails 20% of its calls', {timeout: 300_000}, () => {
       // Cloud Run's revisions, oldest first, by the release each one deploys. (Status events
       // are not the record of this: a release's `deployed` event whose publish failed goes out
       // with the redelivery, possibly after a newer release's.)
-      const order = stack.run.revisions(service).reverse().map((r) => Number(String((r.labels as Record<string, string>)['dropdeploy-release']).slice(1)));
-      assert.ok(order.every((n) => Number.isInteger(n) && n > 0), `${service}: every revision names its release (${order.join(', ')})`);
-      assert.deepEqual(order, [...order].sort((a, b) => a - b), `${service} rolled out in order ${order.join(', ')}`);
+      const order = stack.run
+        .revisions(service)
+        .reverse()
+        .map((r) => Number(String((r.labels as Record<string, string>)['dropdeploy-release']).slice(1)));
+      assert.ok(
+        order.every((n) => Number.isInteger(n) && n > 0),
+        `${service}: every revision names its release (${order.join(', ')})`,
+      );
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+        `${service} rolled out in order ${order.join(', ')}`,
+      );
       const rs = await allReleases(store, service);
       const newest = rs.filter((r) => r.state === 'deployed').sort((a, b) => b.release - a.release)[0];
       const svc = stack.run.getService(service) as {template: {containers: Array<{image: string}>}} | undefined;

@@ -35,7 +35,10 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     for (;;) {
       const hit = seen.find((e) => e.data.service === service && e.data.release === release && states.includes(e.state));
       if (hit) return hit;
-      if (Date.now() > deadline) throw new Error(`no ${states.join('/')} for ${service} v${release}; saw ${JSON.stringify(seen.map((e) => [e.data.service, e.data.release, e.state]))}\n${logs.slice(-30).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no ${states.join('/')} for ${service} v${release}; saw ${JSON.stringify(seen.map((e) => [e.data.service, e.data.release, e.state]))}\n${logs.slice(-30).join('\n')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -54,17 +57,37 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
   before(async () => {
     requireEmulators();
     stack = await LocalStack.start({
-      root, startupTimeoutMs: 10_000, onLog: (l) => logs.push(l), notifications: true,
+      root,
+      startupTimeoutMs: 10_000,
+      onLog: (l) => logs.push(l),
+      notifications: true,
       // The reconciler every second, leaving releases and uploads to their events for 3 s.
-      reconcileSeconds: 1, env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
-      onStatus: (m: Message) => seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      reconcileSeconds: 1,
+      env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
+      onStatus: (m: Message) =>
+        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
     });
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+  });
 
   it('writes every endpoint to local.json', () => {
     const info = parseJson<LocalInfo>(readFileSync(join(root, 'local.json'), 'utf8'));
-    for (const k of ['projectId', 'region', 'pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'reconcileUrl', 'bucket', 'bucketDir', 'statusTopic'] as const) {
+    for (const k of [
+      'projectId',
+      'region',
+      'pubsubEmulatorHost',
+      'firestoreEmulatorHost',
+      'cloudBuildEndpoint',
+      'cloudRunEndpoint',
+      'eventUrl',
+      'apiUrl',
+      'reconcileUrl',
+      'bucket',
+      'bucketDir',
+      'statusTopic',
+    ] as const) {
       assert.ok(info[k], `local.json has ${k}`);
     }
   });
@@ -109,8 +132,14 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
   });
 
   it('an upload that no event announced (its Eventarc delivery lost) is found by the reconciler and served', async () => {
-    putStoredObject(join(root, 'store'), stack.info.bucket, 'unannounced/v1.tar.gz', '1700000000000001', readFileSync(packFolder(join(REPO_ROOT, 'examples', 'hello-app'))),
-      {timeCreated: new Date(Date.now() - 10_000)});
+    putStoredObject(
+      join(root, 'store'),
+      stack.info.bucket,
+      'unannounced/v1.tar.gz',
+      '1700000000000001',
+      readFileSync(packFolder(join(REPO_ROOT, 'examples', 'hello-app'))),
+      {timeCreated: new Date(Date.now() - 10_000)},
+    );
     const ev = await waitState('unannounced', 1, ['deployed', 'build_failed', 'deploy_failed']);
     assert.equal(ev.state, 'deployed', JSON.stringify(ev.data));
     assert.match(await get(ev.data.url!), /^Hello from dropdeploy/);
@@ -121,14 +150,20 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     await new Promise((r) => setTimeout(r, 1000));
     const accepted = seen.filter((e) => e.state === 'accepted').map((e) => `${e.data.service}/${e.data.release}`);
     assert.deepEqual([...new Set(accepted)].sort(), ['greeter/1', 'hello/1', 'hello/2', 'hello/3', 'unannounced/1']);
-    assert.ok(logs.some((l) => l.includes('duplicate delivery')), 'the second delivery was seen and recognised');
+    assert.ok(
+      logs.some((l) => l.includes('duplicate delivery')),
+      'the second delivery was seen and recognised',
+    );
   });
 
   it('the CLI finds the stack through local.json; a rollback to v1 makes the same URL answer v1 again', async () => {
     const env = cliEnv({DROPDEPLOY_LOCAL_DIR: root});
     const list = await cli(['releases', 'hello', '--json'], env);
     assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(parseJson<ReleasePage>(list.stdout).releases.map((r) => `v${r.release} ${r.state}`), ['v3 deploy_failed', 'v2 deployed', 'v1 deployed']);
+    assert.deepEqual(
+      parseJson<ReleasePage>(list.stdout).releases.map((r) => `v${r.release} ${r.state}`),
+      ['v3 deploy_failed', 'v2 deployed', 'v1 deployed'],
+    );
     const rollback = await cli(['rollback', 'hello', 'v1'], env);
     assert.equal(rollback.code, 0, rollback.stdout + rollback.stderr);
     assert.match(rollback.stdout, /v4\s+deployed/);

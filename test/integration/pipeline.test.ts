@@ -31,20 +31,34 @@ async function releaseCount(stack: Stack, service: string): Promise<number> {
 
 /** A SUCCESS status of one of our builds, delivered directly as Eventarc would (not via Pub/Sub). */
 function postBuildSucceeded(stack: Stack, id: string, service: string, release: number): Promise<number> {
-  return stack.postEvent('google.cloud.cloudbuild.build.v1.statusChanged',
-    {id, status: 'SUCCESS', tags: ['dropdeploy', `dd-dropdeploy-${service}-v${release}`], substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: service, _DD_RELEASE: String(release)}},
-    `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`);
+  return stack.postEvent(
+    'google.cloud.cloudbuild.build.v1.statusChanged',
+    {
+      id,
+      status: 'SUCCESS',
+      tags: ['dropdeploy', `dd-dropdeploy-${service}-v${release}`],
+      substitutions: {_DD_ROOT: 'dropdeploy', _DD_SERVICE: service, _DD_RELEASE: String(release)},
+    },
+    `//cloudbuild.googleapis.com/projects/${stack.config.projectId}/locations/global/builds/${id}`,
+  );
 }
 
 describe('core pipeline', {timeout: 120_000}, () => {
   let stack: Stack;
-  before(async () => { stack = await Stack.start(); });
-  after(async () => { await stack?.stop(); });
+  before(async () => {
+    stack = await Stack.start();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
 
   it('(a) one upload: accepted, building, deploying, deployed in order; the service runs the build digest', async () => {
     assert.equal(await stack.upload('hello/v1.tar.gz', '1001'), 204);
     const buildId = stack.buildIdOf('hello', 1);
-    const created = stack.build.getBuild(buildId) as StoredBuild & {source: {storageSource: {generation: string; object: string}}; images: string[]};
+    const created = stack.build.getBuild(buildId) as StoredBuild & {
+      source: {storageSource: {generation: string; object: string}};
+      images: string[];
+    };
     assert.equal(created.source.storageSource.generation, '1001');
     assert.equal(created.source.storageSource.object, 'hello/v1.tar.gz');
     await stack.build.setStatus(buildId, 'WORKING');
@@ -61,7 +75,15 @@ describe('core pipeline', {timeout: 120_000}, () => {
     for (const e of stack.events) assert.ok(validateEventData(e.data), JSON.stringify(validateEventData.errors));
     assert.ok(deployed.data.revision);
     assert.ok(deployed.data.url);
-    assert.deepEqual(deployed.data.source, {bucket: 'dd-sources', object: 'hello/v1.tar.gz', generation: '1001', size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==', crc32c: 'yZRlqg==', contentType: 'application/gzip'});
+    assert.deepEqual(deployed.data.source, {
+      bucket: 'dd-sources',
+      object: 'hello/v1.tar.gz',
+      generation: '1001',
+      size: '1024',
+      md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==',
+      crc32c: 'yZRlqg==',
+      contentType: 'application/gzip',
+    });
     const svc = stack.run.getService('hello') as {template: {containers: Array<{image: string}>}; labels: Record<string, string>};
     assert.equal(svc.template.containers[0].image, image);
     assert.equal(svc.labels['managed-by'], 'dropdeploy');
@@ -71,10 +93,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
   });
 
   it('(b) 10 concurrent deliveries of one upload plus its Pub/Sub notification: one release, one build', async () => {
-    const deliveries = [
-      ...Array.from({length: 10}, () => stack.upload('dup/app.zip', '2001')),
-      stack.notify('dup/app.zip', '2001'),
-    ];
+    const deliveries = [...Array.from({length: 10}, () => stack.upload('dup/app.zip', '2001')), stack.notify('dup/app.zip', '2001')];
     const statuses = await Promise.all(deliveries);
     assert.deepEqual(statuses, Array(11).fill(204));
     assert.equal(await releaseCount(stack, 'dup'), 1);
@@ -129,8 +148,15 @@ describe('core pipeline', {timeout: 120_000}, () => {
     stack.run.injectFault({method: 'CreateService', code: grpc.status.UNAVAILABLE, times: 1});
     await stack.build.setStatus(stack.buildIdOf('flaky', 1), 'SUCCESS', {digest: DIGEST('e')});
     await stack.waitFor('flaky deployed', () => stack.statesOf('flaky', 1).includes('deployed'));
-    assert.equal(stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('flaky')).length, 2, 'one failed, one redelivered');
-    assert.ok(stack.logs.some((l) => l.includes('will be redelivered') && l.includes('UNAVAILABLE')), 'the failure was reported for redelivery');
+    assert.equal(
+      stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('flaky')).length,
+      2,
+      'one failed, one redelivered',
+    );
+    assert.ok(
+      stack.logs.some((l) => l.includes('will be redelivered') && l.includes('UNAVAILABLE')),
+      'the failure was reported for redelivery',
+    );
     assert.equal(await releaseCount(stack, 'flaky'), 1);
     assert.equal(stack.run.revisions('flaky').length, 1);
   });
@@ -142,7 +168,11 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.build.setStatus(stack.buildIdOf('poll', 1), 'SUCCESS', {digest: DIGEST('f')});
     await stack.waitFor('poll deployed', () => stack.statesOf('poll', 1).includes('deployed'));
     assert.equal(stack.run.callsTo('GetOperation').filter((c) => c.faulted).length, 2, 'both faults hit polls');
-    assert.equal(stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('"poll"')).length, 1, 'one rollout, not one per delivery');
+    assert.equal(
+      stack.run.callsTo('CreateService').filter((c) => JSON.stringify(c.request).includes('"poll"')).length,
+      1,
+      'one rollout, not one per delivery',
+    );
     assert.equal(stack.logs.filter((l) => l.includes('will be redelivered')).length, before, 'no delivery failed');
     assert.equal(stack.run.revisions('poll').length, 1);
   });
@@ -150,15 +180,23 @@ describe('core pipeline', {timeout: 120_000}, () => {
   it('(f) a build the controller did not start is ignored', async () => {
     const client = new CloudBuildClient({apiEndpoint: '127.0.0.1', port: stack.build.port, sslCreds: grpc.credentials.createInsecure()});
     try {
-      const [op] = await client.createBuild({projectId: stack.config.projectId, build: {steps: [{name: 'ubuntu', args: ['true']}], tags: ['nightly'], images: ['x/other:1']}});
+      const [op] = await client.createBuild({
+        projectId: stack.config.projectId,
+        build: {steps: [{name: 'ubuntu', args: ['true']}], tags: ['nightly'], images: ['x/other:1']},
+      });
       const foreign = (op.metadata as unknown as {build: {id: string}}).build.id;
       // Another build that claims our substitutions but lacks our tag: still not ours.
-      const [op2] = await client.createBuild({projectId: stack.config.projectId, build: {steps: [{name: 'ubuntu'}], substitutions: {_DD_SERVICE: 'hello', _DD_RELEASE: '1'}}});
+      const [op2] = await client.createBuild({
+        projectId: stack.config.projectId,
+        build: {steps: [{name: 'ubuntu'}], substitutions: {_DD_SERVICE: 'hello', _DD_RELEASE: '1'}},
+      });
       const impostor = (op2.metadata as unknown as {build: {id: string}}).build.id;
       const before = stack.events.length;
       await stack.build.setStatus(foreign, 'SUCCESS');
       await stack.build.setStatus(impostor, 'SUCCESS');
-      await stack.waitFor('both builds seen', () => [foreign, impostor].every((id) => stack.logs.some((l) => l.includes(id) && l.includes('ignored'))));
+      await stack.waitFor('both builds seen', () =>
+        [foreign, impostor].every((id) => stack.logs.some((l) => l.includes(id) && l.includes('ignored'))),
+      );
       assert.equal(stack.events.length, before);
       assert.equal(stack.run.services().length, new Set(stack.run.services().map((s) => (s as {name: string}).name)).size);
       assert.ok(!stack.run.callsTo('UpdateService').some((c) => JSON.stringify(c.request).includes('x/other')));
@@ -186,7 +224,10 @@ describe('core pipeline', {timeout: 120_000}, () => {
       const [now] = await client.getService({name});
       const c = now.template!.containers![0];
       assert.match(c.image!, /@sha256:8{64}$/);
-      assert.deepEqual(c.env?.map((e) => [e.name, e.value]), [['GREETING', 'hello from ops']]);
+      assert.deepEqual(
+        c.env?.map((e) => [e.name, e.value]),
+        [['GREETING', 'hello from ops']],
+      );
       assert.equal(c.resources?.limits?.memory, '1Gi');
       assert.equal(now.labels?.team, 'payments');
       assert.equal(now.labels?.['dropdeploy-release'], 'v2');
@@ -228,7 +269,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.ok(stack.logs.some((l) => l.includes('someone-elses-bucket is not a source bucket')));
   });
 
-  it('(i) a revision that fails to start: deploy_failed with Cloud Run\'s message', async () => {
+  it("(i) a revision that fails to start: deploy_failed with Cloud Run's message", async () => {
     // The default revision runner of the local Cloud Run fails images whose name contains "crash".
     await stack.upload('crash/v1.zip', '10001');
     await stack.build.setStatus(stack.buildIdOf('crash', 1), 'SUCCESS', {digest: DIGEST('c')});
@@ -251,7 +292,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     assert.equal((await (await stack.deps.store()).get('retry', 1))?.state, 'building');
   });
 
-  it('(l) a newer deploy that stopped half way is finished by an older release\'s delivery, not left to its own redelivery', async () => {
+  it("(l) a newer deploy that stopped half way is finished by an older release's delivery, not left to its own redelivery", async () => {
     await stack.upload('stall/v1.zip', '12001');
     await stack.upload('stall/v2.zip', '12002');
     const store = await stack.deps.store();
@@ -285,15 +326,20 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.waitFor('early deployed', () => stack.statesOf('early', 1).includes('deployed'));
   });
 
-  it('(n) a build its starter never recorded is adopted by its status only once the starter\'s lease ends', async () => {
+  it("(n) a build its starter never recorded is adopted by its status only once the starter's lease ends", async () => {
     const store = await stack.deps.store();
     const source = {bucket: 'dd-sources', object: 'orphan/v1.zip', generation: '14001'};
     // A starter that claimed the upload and created the build, and has not recorded it yet
     // (it is about to, or it died): it holds the build lease.
-    const {release} = await store.claimSource('orphan', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'starter', leaseMs: 60_000});
+    const {release} = await store.claimSource('orphan', source, {trigger: 'upload', actor: 'test'}, new Date(), {
+      holder: 'starter',
+      leaseMs: 60_000,
+    });
     const {buildId} = await (await stack.deps.builds()).create(buildSpec(stack.config, release, source));
     await stack.build.setStatus(buildId, 'SUCCESS', {digest: DIGEST('d')});
-    await stack.waitFor('the status handled', () => stack.build.callsTo('GetBuild').some((c) => JSON.stringify(c.request).includes(buildId)));
+    await stack.waitFor('the status handled', () =>
+      stack.build.callsTo('GetBuild').some((c) => JSON.stringify(c.request).includes(buildId)),
+    );
     await new Promise((r) => setTimeout(r, 600));
     assert.equal((await store.get('orphan', 1))?.state, 'accepted', 'not adopted while the starter may still record it');
     assert.deepEqual(stack.statesOf('orphan', 1), []);
@@ -305,16 +351,30 @@ describe('core pipeline', {timeout: 120_000}, () => {
 
   // (k) and (q): a service of the same name that this installation does not own.
   const notOurs: Array<{name: string; service: string; generation: string; labels: Record<string, string>; why: RegExp}> = [
-    {name: '(k) a managed-elsewhere service of the same name is never touched', service: 'foreign', generation: '12001', labels: {team: 'other'}, why: /not managed by dropdeploy/},
-    {name: '(q) a service of another dropdeploy installation is never touched', service: 'theirs', generation: '17001',
-      labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'staging', 'dropdeploy-release': 'v1'}, why: /managed by another dropdeploy installation \("staging"\)/},
+    {
+      name: '(k) a managed-elsewhere service of the same name is never touched',
+      service: 'foreign',
+      generation: '12001',
+      labels: {team: 'other'},
+      why: /not managed by dropdeploy/,
+    },
+    {
+      name: '(q) a service of another dropdeploy installation is never touched',
+      service: 'theirs',
+      generation: '17001',
+      labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'staging', 'dropdeploy-release': 'v1'},
+      why: /managed by another dropdeploy installation \("staging"\)/,
+    },
   ];
   for (const f of notOurs) {
     it(f.name, async () => {
       const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
       try {
-        const [op] = await client.createService({parent: `projects/${stack.config.projectId}/locations/europe-west1`, serviceId: f.service,
-          service: {labels: f.labels, template: {containers: [{image: 'gcr.io/other/app:1'}]}}});
+        const [op] = await client.createService({
+          parent: `projects/${stack.config.projectId}/locations/europe-west1`,
+          serviceId: f.service,
+          service: {labels: f.labels, template: {containers: [{image: 'gcr.io/other/app:1'}]}},
+        });
         await op.promise();
         await stack.upload(`${f.service}/v1.zip`, f.generation);
         await stack.build.setStatus(stack.buildIdOf(f.service, 1), 'SUCCESS', {digest: DIGEST('f')});
@@ -329,7 +389,7 @@ describe('core pipeline', {timeout: 120_000}, () => {
     });
   }
 
-  it('(p) a handler frozen past its lock cannot put older code back: the live service\'s release fences it', async () => {
+  it("(p) a handler frozen past its lock cannot put older code back: the live service's release fences it", async () => {
     await stack.upload('fence/v1.zip', '16001');
     await stack.upload('fence/v2.zip', '16002');
     const [id1, id2] = [stack.buildIdOf('fence', 1), stack.buildIdOf('fence', 2)];
@@ -344,9 +404,17 @@ describe('core pipeline', {timeout: 120_000}, () => {
     await stack.build.setStatus(id2, 'SUCCESS', {digest: DIGEST('2')});
     const later = {...stack.deps, now: () => new Date(Date.now() + (stack.config.leaseSeconds + 1) * 1000)};
     const b2 = stack.build.getBuild(id2) as StoredBuild & {tags: string[]; substitutions: Record<string, string>};
-    const outcome = await handleEvent(later, {specversion: '1.0', id: 'late-2', type: 'google.cloud.cloudbuild.build.v1.statusChanged',
-      source: '//cloudbuild.googleapis.com/projects/p/locations/global/builds/' + id2, data: {id: id2, status: 'SUCCESS', tags: b2.tags, substitutions: b2.substitutions}},
-    new Logger({format: 'json', write: (l) => stack.logs.push(l)}));
+    const outcome = await handleEvent(
+      later,
+      {
+        specversion: '1.0',
+        id: 'late-2',
+        type: 'google.cloud.cloudbuild.build.v1.statusChanged',
+        source: '//cloudbuild.googleapis.com/projects/p/locations/global/builds/' + id2,
+        data: {id: id2, status: 'SUCCESS', tags: b2.tags, substitutions: b2.substitutions},
+      },
+      new Logger({format: 'json', write: (l) => stack.logs.push(l)}),
+    );
     assert.equal(outcome.action, 'deployed');
     // v1's handler wakes up, reads the service v2 serves, and stands down.
     await stack.waitFor('v1 superseded', () => stack.statesOf('fence', 1).includes('superseded'));
@@ -355,8 +423,10 @@ describe('core pipeline', {timeout: 120_000}, () => {
     const svc = stack.run.getService('fence') as {template: {containers: Array<{image: string}>}; labels: Record<string, string>};
     assert.equal(svc.template.containers[0].image, image2);
     assert.equal(svc.labels['dropdeploy-release'], 'v2');
-    const writes = [...stack.run.callsTo('CreateService'), ...stack.run.callsTo('UpdateService')].filter((c) => JSON.stringify(c.request).includes(DIGEST('1')));
-    assert.equal(writes.length, 0, 'v1\'s image was never sent to Cloud Run');
+    const writes = [...stack.run.callsTo('CreateService'), ...stack.run.callsTo('UpdateService')].filter((c) =>
+      JSON.stringify(c.request).includes(DIGEST('1')),
+    );
+    assert.equal(writes.length, 0, "v1's image was never sent to Cloud Run");
   });
 
   it('(r) the deploy lock is renewed while its holder waits for the rollout, and only then let go', async () => {
@@ -367,9 +437,15 @@ describe('core pipeline', {timeout: 120_000}, () => {
     const short = {...stack.deps, config: {...stack.config, functionTimeoutSeconds: 9, leaseSeconds: 10, waitSeconds: 5}};
     stack.run.injectFault({method: 'CreateService', delayMs: 5000, times: 1});
     const db = new Firestore({projectId: stack.config.projectId});
-    const lock = async () => (await db.collection(`${stack.config.firestore.root}_services`).doc('renew').get()).data()?.lock as {until: number} | null | undefined;
+    const lock = async () =>
+      (await db.collection(`${stack.config.firestore.root}_services`).doc('renew').get()).data()?.lock as
+        {until: number} | null | undefined;
     try {
-      const deploying = deployRelease(newCtx(short, new Logger({format: 'json', write: (l) => stack.logs.push(l)})), r, imageByDigest(releaseImageTag(stack.config, 'renew', 1), DIGEST('9')));
+      const deploying = deployRelease(
+        newCtx(short, new Logger({format: 'json', write: (l) => stack.logs.push(l)})),
+        r,
+        imageByDigest(releaseImageTag(stack.config, 'renew', 1), DIGEST('9')),
+      );
       const first = await stack.waitFor('the lock taken', lock);
       await new Promise((res) => setTimeout(res, 4000));
       const renewed = await lock();
@@ -381,16 +457,25 @@ describe('core pipeline', {timeout: 120_000}, () => {
     }
   });
 
-  it('(s) a build that carries a release\'s tag but builds another source is not adopted', async () => {
+  it("(s) a build that carries a release's tag but builds another source is not adopted", async () => {
     const store = await stack.deps.store();
     const source = {bucket: 'dd-sources', object: 'impostor/v1.zip', generation: '19001'};
-    const {release} = await store.claimSource('impostor', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'starter', leaseMs: 60_000});
+    const {release} = await store.claimSource('impostor', source, {trigger: 'upload', actor: 'test'}, new Date(), {
+      holder: 'starter',
+      leaseMs: 60_000,
+    });
     await store.releaseLease('impostor', 1, 'starter');
     // Anyone who may create builds can copy the tags and substitutions onto a build of their own.
     const spec = buildSpec(stack.config, release, {...source, object: 'impostor/evil.zip'});
     const {buildId} = await (await stack.deps.builds()).create(spec);
     await stack.build.setStatus(buildId, 'SUCCESS', {digest: DIGEST('6')});
-    await stack.waitFor('the impostor refused', () => stack.logs.some((l) => l.includes(`build ${buildId} carries the tag of impostor v1 but is not its build (it built gs://dd-sources/impostor/evil.zip#19001`)));
+    await stack.waitFor('the impostor refused', () =>
+      stack.logs.some((l) =>
+        l.includes(
+          `build ${buildId} carries the tag of impostor v1 but is not its build (it built gs://dd-sources/impostor/evil.zip#19001`,
+        ),
+      ),
+    );
     assert.equal((await store.get('impostor', 1))?.state, 'accepted');
     assert.equal(stack.run.getService('impostor'), undefined);
     // The release's own delivery still builds its own source (the impostor is not adopted by the start either).

@@ -41,7 +41,9 @@ export interface SeenEvent {
 /** Fails the test run when the emulators the harness should have started are missing. */
 export function requireEmulators(): void {
   if (!process.env.PUBSUB_EMULATOR_HOST || !process.env.FIRESTORE_EMULATOR_HOST) {
-    throw new Error('PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST are not set: run the integration tests with `npm test`, which starts the emulators');
+    throw new Error(
+      'PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST are not set: run the integration tests with `npm test`, which starts the emulators',
+    );
   }
 }
 
@@ -68,14 +70,33 @@ export async function withEnv<T>(vars: Record<string, string>, build: () => T | 
  * Writes one generation of `object` straight into a local bucket's object store, as the bucket
  * folder would, but announced by no event (what a lost `finalized` leaves behind).
  */
-export function putStoredObject(storeRoot: string, bucket: string, object: string, generation: string, content: Buffer,
-  opts: {metadata?: Record<string, string>; timeCreated?: Date} = {}): void {
+export function putStoredObject(
+  storeRoot: string,
+  bucket: string,
+  object: string,
+  generation: string,
+  content: Buffer,
+  opts: {metadata?: Record<string, string>; timeCreated?: Date} = {},
+): void {
   mkdirSync(objectDir(storeRoot, object), {recursive: true});
   const path = generationPath(storeRoot, object, generation);
   writeFileSync(path, content);
   const time = (opts.timeCreated ?? new Date()).toISOString();
-  writeFileSync(`${path}.json`, JSON.stringify({bucket, name: object, generation, metageneration: '1', size: String(content.length),
-    ...objectChecksums(content), contentType: 'application/gzip', timeCreated: time, updated: time, ...(opts.metadata ? {metadata: opts.metadata} : {})}));
+  writeFileSync(
+    `${path}.json`,
+    JSON.stringify({
+      bucket,
+      name: object,
+      generation,
+      metageneration: '1',
+      size: String(content.length),
+      ...objectChecksums(content),
+      contentType: 'application/gzip',
+      timeCreated: time,
+      updated: time,
+      ...(opts.metadata ? {metadata: opts.metadata} : {}),
+    }),
+  );
 }
 
 export class Stack {
@@ -98,7 +119,9 @@ export class Stack {
   ) {}
 
   /** Starts a stack in a project of its own. */
-  static async start(opts: {env?: Record<string, string>; buildRunner?: BuildRunner; via?: {firestore: string; pubsub: string}} = {}): Promise<Stack> {
+  static async start(
+    opts: {env?: Record<string, string>; buildRunner?: BuildRunner; via?: {firestore: string; pubsub: string}} = {},
+  ): Promise<Stack> {
     requireEmulators();
     const projectId = `dd-${randomUUID().slice(0, 8)}`;
     const pubsub = new PubSub({projectId});
@@ -155,8 +178,11 @@ export class Stack {
     const stack = new Stack(logs, config, deps, build, run, pubsub, url, apiUrl, [server, apiServer], statusSub, storage, storeRoot);
     statusSub.on('message', (m: Message) => {
       stack.events.push({
-        type: m.attributes['ce-type'], subject: m.attributes['ce-subject'], id: m.attributes['ce-id'],
-        orderingKey: m.orderingKey ?? '', data: parseJson<SeenEvent['data']>(m.data),
+        type: m.attributes['ce-type'],
+        subject: m.attributes['ce-subject'],
+        id: m.attributes['ce-id'],
+        orderingKey: m.orderingKey ?? '',
+        data: parseJson<SeenEvent['data']>(m.data),
       });
       m.ack();
     });
@@ -168,8 +194,12 @@ export class Stack {
     const res = await fetch(this.url, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': randomUUID(),
-        'ce-source': source, 'ce-type': type, 'ce-time': new Date().toISOString(),
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': randomUUID(),
+        'ce-source': source,
+        'ce-type': type,
+        'ce-time': new Date().toISOString(),
       },
       body: JSON.stringify(data),
     });
@@ -187,22 +217,38 @@ export class Stack {
    * Calls the HTTP API; returns status and parsed JSON (the text when it is not JSON), typed as
    * the answer `T` the caller expects.
    */
-  async api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: T}> {
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{status: number; json: T}> {
     const res = await fetch(this.apiUrl + path, {
-      method, headers: {...(body !== undefined ? {'content-type': 'application/json'} : {}), ...headers},
+      method,
+      headers: {...(body !== undefined ? {'content-type': 'application/json'} : {}), ...headers},
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
     let json: unknown = text;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     return {status: res.status, json: json as T};
   }
 
   /** Delivers an upload the way Eventarc does (storage `finalized`). */
   upload(object: string, generation: string, extra: Record<string, unknown> = {}): Promise<number> {
     return this.postEvent('google.cloud.storage.object.v1.finalized', {
-      bucket: 'dd-sources', name: object, generation, size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==', crc32c: 'yZRlqg==',
-      contentType: 'application/gzip', ...extra,
+      bucket: 'dd-sources',
+      name: object,
+      generation,
+      size: '1024',
+      md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww==',
+      crc32c: 'yZRlqg==',
+      contentType: 'application/gzip',
+      ...extra,
     });
   }
 
@@ -210,21 +256,32 @@ export class Stack {
   notify(object: string, generation: string): Promise<number> {
     const obj = {bucket: 'dd-sources', name: object, generation, size: '1024', md5Hash: 'XrY7u+Ae7tCTyyK7j1rNww=='};
     return this.push('dd-notifications', {
-      attributes: {eventType: 'OBJECT_FINALIZE', bucketId: 'dd-sources', objectId: object, objectGeneration: generation, payloadFormat: 'JSON_API_V1'},
+      attributes: {
+        eventType: 'OBJECT_FINALIZE',
+        bucketId: 'dd-sources',
+        objectId: object,
+        objectGeneration: generation,
+        payloadFormat: 'JSON_API_V1',
+      },
       data: Buffer.from(JSON.stringify(obj)),
     });
   }
 
   /** POSTs a message of `topic` to the controller in a raw Pub/Sub push envelope; returns the HTTP status. */
-  async push(topic: string, message: {data: Buffer; attributes: Record<string, string>; messageId?: string; publishTime?: Date}): Promise<number> {
+  async push(
+    topic: string,
+    message: {data: Buffer; attributes: Record<string, string>; messageId?: string; publishTime?: Date},
+  ): Promise<number> {
     const res = await fetch(`${this.url}/projects/${this.config.projectId}/topics/${topic}`, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
       body: JSON.stringify({
         subscription: `projects/${this.config.projectId}/subscriptions/${topic}-push`,
         message: {
-          attributes: message.attributes, data: message.data.toString('base64'),
-          messageId: message.messageId ?? randomUUID(), publishTime: (message.publishTime ?? new Date()).toISOString(),
+          attributes: message.attributes,
+          data: message.data.toString('base64'),
+          messageId: message.messageId ?? randomUUID(),
+          publishTime: (message.publishTime ?? new Date()).toISOString(),
         },
       }),
     });
@@ -234,8 +291,16 @@ export class Stack {
 
   /** The id of the build the emulator received for release `release` of `service`. */
   buildIdOf(service: string, release: number): string {
-    const b = this.build.builds().find((x) => (x as {tags?: string[]}).tags?.includes(`dd-${this.config.firestore.root}-${service}-v${release}`));
-    if (!b) throw new Error(`no build of ${service} v${release}; builds: ${this.build.builds().map((x) => JSON.stringify((x as {tags?: unknown}).tags)).join(' ')}`);
+    const b = this.build
+      .builds()
+      .find((x) => (x as {tags?: string[]}).tags?.includes(`dd-${this.config.firestore.root}-${service}-v${release}`));
+    if (!b)
+      throw new Error(
+        `no build of ${service} v${release}; builds: ${this.build
+          .builds()
+          .map((x) => JSON.stringify((x as {tags?: unknown}).tags))
+          .join(' ')}`,
+      );
     return (b as {id: string}).id;
   }
 

@@ -40,7 +40,11 @@ function descendants(root: number): Map<number, string> {
   let frontier = [root];
   while (frontier.length) {
     const next: number[] = [];
-    for (const [pid, p] of table) if (frontier.includes(p.ppid) && !out.has(pid)) { out.set(pid, p.args); next.push(pid); }
+    for (const [pid, p] of table)
+      if (frontier.includes(p.ppid) && !out.has(pid)) {
+        out.set(pid, p.args);
+        next.push(pid);
+      }
     frontier = next;
   }
   return out;
@@ -54,15 +58,20 @@ describe('npm start', {timeout: 120_000}, () => {
     // library's metadata probe and its MetadataLookupWarning.
     const {METADATA_SERVER_DETECTION: _harnessOnly, ...userEnv} = process.env;
     const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'start.js')], {
-      env: {...userEnv, DROPDEPLOY_LOCAL_DIR: dir}, stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...userEnv, DROPDEPLOY_LOCAL_DIR: dir},
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     // A failed assertion must not leave the stack running (and the test runner waiting on it).
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     const infoFile = join(dir, 'local.json');
     const deadline = Date.now() + 60_000;
     while (!existsSync(infoFile)) {
@@ -72,8 +81,11 @@ describe('npm start', {timeout: 120_000}, () => {
     const info = parseJson<LocalInfo>(readFileSync(infoFile, 'utf8'));
     assert.match(out, /dropdeploy is running locally/);
     assert.doesNotMatch(out, /Warning/, 'npm start printed a warning');
-    const drop = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'local', 'drop.js'), join(REPO_ROOT, 'examples', 'hello-app'), '--service', 'hello'],
-      {env: {...process.env, DROPDEPLOY_LOCAL_DIR: dir}, encoding: 'utf8'});
+    const drop = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'dist', 'local', 'drop.js'), join(REPO_ROOT, 'examples', 'hello-app'), '--service', 'hello'],
+      {env: {...process.env, DROPDEPLOY_LOCAL_DIR: dir}, encoding: 'utf8'},
+    );
     assert.equal(drop.status, 0, drop.stderr);
     while (!/hello v1\s+deployed/.test(out)) {
       assert.ok(Date.now() < deadline + 60_000, `no deployed status printed:\n${out}`);
@@ -84,14 +96,28 @@ describe('npm start', {timeout: 120_000}, () => {
 
     const children = descendants(child.pid!);
     const kinds = [...children.values()].join('\n');
-    for (const what of ['pubsub-emulator', 'cloud-firestore-emulator', '--target=dropdeployEvents', '--target=dropdeployApi', 'server.js']) {
+    for (const what of [
+      'pubsub-emulator',
+      'cloud-firestore-emulator',
+      '--target=dropdeployEvents',
+      '--target=dropdeployApi',
+      'server.js',
+    ]) {
       assert.ok(kinds.includes(what), `a ${what} process runs under npm start:\n${kinds}`);
     }
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);
     assert.equal(existsSync(infoFile), false, 'local.json is removed');
-    for (const k of ['pubsubEmulatorHost', 'firestoreEmulatorHost', 'cloudBuildEndpoint', 'cloudRunEndpoint', 'eventUrl', 'apiUrl', 'buildLogsUrl'] as const) {
+    for (const k of [
+      'pubsubEmulatorHost',
+      'firestoreEmulatorHost',
+      'cloudBuildEndpoint',
+      'cloudRunEndpoint',
+      'eventUrl',
+      'apiUrl',
+      'buildLogsUrl',
+    ] as const) {
       assert.ok(await portFree(String(info[k]).replace(/^http:\/\//, '')), `${k} ${info[k]} is free`);
     }
     assert.ok(await portFree(url.replace(/^http:\/\//, '')), 'the service URL is free');

@@ -8,8 +8,11 @@ import {drop, parseDropArgs} from '../../local/drop';
 describe('parseDropArgs', () => {
   const cases: Array<{name: string; argv: string[]; want?: object; error?: RegExp}> = [
     {name: 'a folder', argv: ['examples/hello-app'], want: {path: 'examples/hello-app'}},
-    {name: 'all options', argv: ['fn', '--service', 'greeter', '--function', 'helloHttp', '--signature-type', 'http'],
-      want: {path: 'fn', service: 'greeter', functionTarget: 'helloHttp', signatureType: 'http'}},
+    {
+      name: 'all options',
+      argv: ['fn', '--service', 'greeter', '--function', 'helloHttp', '--signature-type', 'http'],
+      want: {path: 'fn', service: 'greeter', functionTarget: 'helloHttp', signatureType: 'http'},
+    },
     {name: 'nothing to drop', argv: [], error: /usage: npm run drop/},
     {name: 'option without value', argv: ['x', '--service'], error: /--service needs a value/},
     {name: 'unknown option', argv: ['x', '--force'], error: /unknown option --force/},
@@ -35,8 +38,16 @@ describe('drop', () => {
     const object = drop(b, {path: folder(), service: 'greeter', functionTarget: 'helloHttp'}, new Date('2026-11-28T09:10:11Z'));
     assert.equal(object, 'greeter/20261128T091011.tar.gz');
     assert.deepEqual(readdirSync(join(b, 'greeter')).sort(), ['.20261128T091011.tar.gz.metadata.json', '20261128T091011.tar.gz']);
-    assert.deepEqual(JSON.parse(readFileSync(join(b, 'greeter', '.20261128T091011.tar.gz.metadata.json'), 'utf8')), {'function-target': 'helloHttp'});
-    assert.equal(readFileSync(join(b, 'greeter', '20261128T091011.tar.gz')).subarray(0, 2).toString('hex'), '1f8b', 'gzip');
+    assert.deepEqual(JSON.parse(readFileSync(join(b, 'greeter', '.20261128T091011.tar.gz.metadata.json'), 'utf8')), {
+      'function-target': 'helloHttp',
+    });
+    assert.equal(
+      readFileSync(join(b, 'greeter', '20261128T091011.tar.gz'))
+        .subarray(0, 2)
+        .toString('hex'),
+      '1f8b',
+      'gzip',
+    );
   });
   it('names the service after the folder unless told, and never fixes a bad name up', () => {
     const parent = folder();

@@ -19,7 +19,10 @@ describe('local ports', () => {
   it('answersHttp: any HTTP status counts; a closed port or a server that never answers does not', async (t) => {
     const http = createHttpServer((_req, res) => res.writeHead(500).end());
     const silent = createServer(() => undefined);
-    t.after(() => { http.close(); silent.close(); });
+    t.after(() => {
+      http.close();
+      silent.close();
+    });
     assert.equal(await answersHttp(await listen(http), 1000), true);
     assert.equal(await answersHttp(await freePort(), 1000), false);
     assert.equal(await answersHttp(await listen(silent), 100), false);
@@ -29,7 +32,9 @@ describe('local ports', () => {
     const server = createServer();
     const port = await listen(server);
     let freed = false;
-    const waiting = waitPortFree(port, 10_000).then(() => { freed = true; });
+    const waiting = waitPortFree(port, 10_000).then(() => {
+      freed = true;
+    });
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(freed, false, 'returned while the port was still taken');
     server.close();

@@ -13,7 +13,12 @@ import type {Input} from '../../src/events/input';
 const RUNS = 1000;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-const KNOWN_TYPES = [...Object.values(EVENT_TYPES), 'google.cloud.storage.object.v1.deleted', 'google.cloud.storage.object.v1.archived', 'google.cloud.storage.object.v1.metadataUpdated'];
+const KNOWN_TYPES = [
+  ...Object.values(EVENT_TYPES),
+  'google.cloud.storage.object.v1.deleted',
+  'google.cloud.storage.object.v1.archived',
+  'google.cloud.storage.object.v1.metadataUpdated',
+];
 
 /** Any value in place of a field: mostly JSON, sometimes things JSON cannot hold. */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -25,36 +30,55 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** A real storage object resource, with any of its fields replaced by any value or removed. */
-const storageObjectish = fc.record({
-  bucket: fc.oneof(fc.constant('dd-sources'), anyValue),
-  name: fc.oneof(fc.constant('hello/v1.zip'), anyValue),
-  generation: fc.oneof(fc.bigInt({min: 0n, max: 2n ** 63n - 1n}).map(String), anyValue),
-  size: anyValue, md5Hash: anyValue, crc32c: anyValue, contentType: anyValue,
-  metadata: fc.oneof(fc.dictionary(fc.string(), anyValue), anyValue),
-}, {requiredKeys: []});
+const storageObjectish = fc.record(
+  {
+    bucket: fc.oneof(fc.constant('dd-sources'), anyValue),
+    name: fc.oneof(fc.constant('hello/v1.zip'), anyValue),
+    generation: fc.oneof(fc.bigInt({min: 0n, max: 2n ** 63n - 1n}).map(String), anyValue),
+    size: anyValue,
+    md5Hash: anyValue,
+    crc32c: anyValue,
+    contentType: anyValue,
+    metadata: fc.oneof(fc.dictionary(fc.string(), anyValue), anyValue),
+  },
+  {requiredKeys: []},
+);
 
 /** A real Cloud Build resource, with fields replaced or removed. */
-const buildish = fc.record({
-  id: fc.oneof(fc.uuid(), anyValue),
-  status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE', 'WORKING', 0, 3, 4, 8, 10, 99), anyValue),
-  tags: fc.oneof(fc.array(anyValue, {maxLength: 4}), anyValue),
-  substitutions: fc.oneof(fc.dictionary(fc.string(), anyValue), anyValue),
-}, {requiredKeys: []});
+const buildish = fc.record(
+  {
+    id: fc.oneof(fc.uuid(), anyValue),
+    status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE', 'WORKING', 0, 3, 4, 8, 10, 99), anyValue),
+    tags: fc.oneof(fc.array(anyValue, {maxLength: 4}), anyValue),
+    substitutions: fc.oneof(fc.dictionary(fc.string(), anyValue), anyValue),
+  },
+  {requiredKeys: []},
+);
 
 const attributes = fc.oneof(
-  fc.record({
-    eventType: fc.oneof(fc.constantFrom('OBJECT_FINALIZE', 'OBJECT_DELETE', 'OBJECT_ARCHIVE', 'OBJECT_METADATA_UPDATE', ''), fc.string()),
-    bucketId: fc.string(), objectId: fc.string({unit: 'binary'}), objectGeneration: fc.oneof(fc.nat().map(String), fc.string()),
-    payloadFormat: fc.constantFrom('JSON_API_V1', 'NONE'),
-  }, {requiredKeys: []}),
-  fc.record({buildId: fc.oneof(fc.uuid(), fc.string()), status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE'), fc.string())}, {requiredKeys: []}),
+  fc.record(
+    {
+      eventType: fc.oneof(fc.constantFrom('OBJECT_FINALIZE', 'OBJECT_DELETE', 'OBJECT_ARCHIVE', 'OBJECT_METADATA_UPDATE', ''), fc.string()),
+      bucketId: fc.string(),
+      objectId: fc.string({unit: 'binary'}),
+      objectGeneration: fc.oneof(fc.nat().map(String), fc.string()),
+      payloadFormat: fc.constantFrom('JSON_API_V1', 'NONE'),
+    },
+    {requiredKeys: []},
+  ),
+  fc.record(
+    {buildId: fc.oneof(fc.uuid(), fc.string()), status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE'), fc.string())},
+    {requiredKeys: []},
+  ),
   fc.dictionary(fc.string(), anyValue),
   anyValue,
 );
 
 /** Pub/Sub `message.data`: base64 of a payload, truncated base64 of one, base64 of non-JSON, or junk. */
 const messageData = fc.oneof(
-  fc.oneof(storageObjectish, buildish).map((o) => b64(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? '')),
+  fc
+    .oneof(storageObjectish, buildish)
+    .map((o) => b64(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? '')),
   fc.tuple(fc.oneof(storageObjectish, buildish), fc.nat()).map(([o, n]) => {
     const full = b64(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? '');
     return full.slice(0, n % (full.length + 1));
@@ -67,15 +91,34 @@ const messageData = fc.oneof(
 );
 
 const pubsubish = fc.oneof(
-  fc.record({message: fc.record({
-    attributes: fc.record({eventType: fc.constant('OBJECT_FINALIZE'), bucketId: fc.string(), objectId: fc.string(), objectGeneration: fc.nat().map(String)}, {requiredKeys: ['eventType']}),
-    data: messageData,
-  }, {requiredKeys: []})}),
-  fc.record({message: fc.record({
-    attributes: fc.record({buildId: fc.oneof(fc.uuid(), fc.string()), status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE'), fc.string())}, {requiredKeys: []}),
-    data: messageData,
-  }, {requiredKeys: []})}),
-  fc.record({message: fc.record({attributes, data: messageData, messageId: fc.string()}, {requiredKeys: []}), subscription: fc.string()}, {requiredKeys: []}),
+  fc.record({
+    message: fc.record(
+      {
+        attributes: fc.record(
+          {eventType: fc.constant('OBJECT_FINALIZE'), bucketId: fc.string(), objectId: fc.string(), objectGeneration: fc.nat().map(String)},
+          {requiredKeys: ['eventType']},
+        ),
+        data: messageData,
+      },
+      {requiredKeys: []},
+    ),
+  }),
+  fc.record({
+    message: fc.record(
+      {
+        attributes: fc.record(
+          {buildId: fc.oneof(fc.uuid(), fc.string()), status: fc.oneof(fc.constantFrom('SUCCESS', 'FAILURE'), fc.string())},
+          {requiredKeys: []},
+        ),
+        data: messageData,
+      },
+      {requiredKeys: []},
+    ),
+  }),
+  fc.record(
+    {message: fc.record({attributes, data: messageData, messageId: fc.string()}, {requiredKeys: []}), subscription: fc.string()},
+    {requiredKeys: []},
+  ),
   fc.record({message: anyValue}),
 );
 
@@ -128,27 +171,36 @@ function assertWellFormed(got: Input): void {
 
 describe('property: decodeEvent is total', () => {
   it('any {type, data} decodes (no throw) to upload | build | ignored | invalid with its fields', () => {
-    fc.assert(fc.property(anyEvent, (event) => {
-      assertWellFormed(decodeEvent(event));
-    }), {numRuns: RUNS * 3});
+    fc.assert(
+      fc.property(anyEvent, (event) => {
+        assertWellFormed(decodeEvent(event));
+      }),
+      {numRuns: RUNS * 3},
+    );
   });
 
   it('a Pub/Sub message with arbitrary attributes and base64 data decodes to a well-formed input', () => {
-    fc.assert(fc.property(pubsubish, (data) => {
-      assertWellFormed(decodeEvent({type: EVENT_TYPES.pubsubPublished, data}));
-    }), {numRuns: RUNS});
+    fc.assert(
+      fc.property(pubsubish, (data) => {
+        assertWellFormed(decodeEvent({type: EVENT_TYPES.pubsubPublished, data}));
+      }),
+      {numRuns: RUNS},
+    );
   });
 
   it('a finalized event whose object fields are arbitrary decodes to a well-formed input', () => {
-    fc.assert(fc.property(storageObjectish, (data) => {
-      const got = decodeEvent({type: EVENT_TYPES.storageFinalized, data});
-      assertWellFormed(got);
-      // An upload is only ever made of the fields actually given, never of defaults.
-      if (got.kind === 'upload') {
-        assert.equal(got.source.bucket, data.bucket);
-        assert.equal(got.source.object, data.name);
-      }
-    }), {numRuns: RUNS});
+    fc.assert(
+      fc.property(storageObjectish, (data) => {
+        const got = decodeEvent({type: EVENT_TYPES.storageFinalized, data});
+        assertWellFormed(got);
+        // An upload is only ever made of the fields actually given, never of defaults.
+        if (got.kind === 'upload') {
+          assert.equal(got.source.bucket, data.bucket);
+          assert.equal(got.source.object, data.name);
+        }
+      }),
+      {numRuns: RUNS},
+    );
   });
 });
 
@@ -177,7 +229,13 @@ function viaNotification(o: ValidObject): EventLike {
     data: {
       subscription: 'projects/p/subscriptions/s',
       message: {
-        attributes: {bucketId: o.bucket, objectId: o.name, objectGeneration: String(o.generation), eventType: 'OBJECT_FINALIZE', payloadFormat: 'JSON_API_V1'},
+        attributes: {
+          bucketId: o.bucket,
+          objectId: o.name,
+          objectGeneration: String(o.generation),
+          eventType: 'OBJECT_FINALIZE',
+          payloadFormat: 'JSON_API_V1',
+        },
         data: b64(JSON.stringify(o)),
         messageId: '1',
       },
@@ -187,34 +245,43 @@ function viaNotification(o: ValidObject): EventLike {
 
 describe('property: both delivery paths of an upload agree', () => {
   it('storage-direct and Pub/Sub-notification forms of any valid object decode to the same source', () => {
-    fc.assert(fc.property(validObject, (o) => {
-      const direct = decodeEvent({type: EVENT_TYPES.storageFinalized, data: o});
-      const notified = decodeEvent(viaNotification(o));
-      assert.equal(direct.kind, 'upload', JSON.stringify(direct));
-      assert.deepEqual({...notified, via: 'storage'}, direct);
-      if (direct.kind === 'upload') assert.equal(direct.source.generation, BigInt(o.generation).toString());
-    }), {numRuns: RUNS});
+    fc.assert(
+      fc.property(validObject, (o) => {
+        const direct = decodeEvent({type: EVENT_TYPES.storageFinalized, data: o});
+        const notified = decodeEvent(viaNotification(o));
+        assert.equal(direct.kind, 'upload', JSON.stringify(direct));
+        assert.deepEqual({...notified, via: 'storage'}, direct);
+        if (direct.kind === 'upload') assert.equal(direct.source.generation, BigInt(o.generation).toString());
+      }),
+      {numRuns: RUNS},
+    );
   });
 
   it('the data as a JSON string or bytes decodes as the object does', () => {
-    fc.assert(fc.property(validObject, (o) => {
-      const want = decodeEvent({type: EVENT_TYPES.storageFinalized, data: o});
-      assert.deepEqual(decodeEvent({type: EVENT_TYPES.storageFinalized, data: JSON.stringify(o)}), want);
-      assert.deepEqual(decodeEvent({type: EVENT_TYPES.storageFinalized, data: Buffer.from(JSON.stringify(o))}), want);
-    }), {numRuns: RUNS / 2});
+    fc.assert(
+      fc.property(validObject, (o) => {
+        const want = decodeEvent({type: EVENT_TYPES.storageFinalized, data: o});
+        assert.deepEqual(decodeEvent({type: EVENT_TYPES.storageFinalized, data: JSON.stringify(o)}), want);
+        assert.deepEqual(decodeEvent({type: EVENT_TYPES.storageFinalized, data: Buffer.from(JSON.stringify(o))}), want);
+      }),
+      {numRuns: RUNS / 2},
+    );
   });
 
   it('a generation number too large for a JavaScript number is never decoded to a rounded generation', () => {
-    fc.assert(fc.property(validObject, fc.bigInt({min: BigInt(Number.MAX_SAFE_INTEGER) + 1n, max: 2n ** 63n - 1n}), (o, big) => {
-      const exact = big.toString();
-      const rounded = {...o, generation: Number(big)};
-      const direct = decodeEvent({type: EVENT_TYPES.storageFinalized, data: rounded});
-      if (direct.kind === 'upload') assert.equal(direct.source.generation, exact);
-      // Through Pub/Sub the attribute carries the exact generation as a string: that one wins.
-      const event = viaNotification(rounded) as {data: {message: {attributes: Record<string, string>}}};
-      event.data.message.attributes.objectGeneration = exact;
-      const notified = decodeEvent(event);
-      if (notified.kind === 'upload') assert.equal(notified.source.generation, exact);
-    }), {numRuns: RUNS / 2});
+    fc.assert(
+      fc.property(validObject, fc.bigInt({min: BigInt(Number.MAX_SAFE_INTEGER) + 1n, max: 2n ** 63n - 1n}), (o, big) => {
+        const exact = big.toString();
+        const rounded = {...o, generation: Number(big)};
+        const direct = decodeEvent({type: EVENT_TYPES.storageFinalized, data: rounded});
+        if (direct.kind === 'upload') assert.equal(direct.source.generation, exact);
+        // Through Pub/Sub the attribute carries the exact generation as a string: that one wins.
+        const event = viaNotification(rounded) as {data: {message: {attributes: Record<string, string>}}};
+        event.data.message.attributes.objectGeneration = exact;
+        const notified = decodeEvent(event);
+        if (notified.kind === 'upload') assert.equal(notified.source.generation, exact);
+      }),
+      {numRuns: RUNS / 2},
+    );
   });
 });

@@ -5,8 +5,16 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {
-  decideAdoption, decideBuildLease, decideClaim, decideDeployLease, decideFinishDeploy, isOwnClaim, renewedLease,
-  type BuildLeaseState, type DeployResult, type ServiceState,
+  decideAdoption,
+  decideBuildLease,
+  decideClaim,
+  decideDeployLease,
+  decideFinishDeploy,
+  isOwnClaim,
+  renewedLease,
+  type BuildLeaseState,
+  type DeployResult,
+  type ServiceState,
 } from '../../src/releases/decisions';
 import {newRelease, type Release, type State} from '../../src/releases/release';
 
@@ -37,15 +45,36 @@ describe('decideClaim', () => {
 
 describe('decideBuildLease', () => {
   const rows: Array<{name: string; s: BuildLeaseState; holder: string; want: ReturnType<typeof decideBuildLease>}> = [
-    {name: 'free → go, first attempt', s: {release: at('accepted')}, holder: 'a',
-      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 1, earlierAttempt: false}},
-    {name: 'live lease of another → busy', s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW + 1}, buildAttempts: 1}, holder: 'a',
-      want: {kind: 'busy', holder: 'b'}},
-    {name: 'expired lease of another → taken over, its token revoked, an earlier attempt may have built', s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW}, buildAttempts: 1}, holder: 'a',
-      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 2, earlierAttempt: true, revoke: 'b'}},
-    {name: 'own live lease → go again, nothing revoked', s: {release: at('accepted'), buildLease: {holder: 'a', until: NOW + 1}, buildAttempts: 1}, holder: 'a',
-      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 2, earlierAttempt: true}},
-    {name: 'building already → done (no-op)', s: {release: at('building'), buildLease: {holder: 'b', until: NOW + MIN}}, holder: 'a', want: {kind: 'done'}},
+    {
+      name: 'free → go, first attempt',
+      s: {release: at('accepted')},
+      holder: 'a',
+      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 1, earlierAttempt: false},
+    },
+    {
+      name: 'live lease of another → busy',
+      s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW + 1}, buildAttempts: 1},
+      holder: 'a',
+      want: {kind: 'busy', holder: 'b'},
+    },
+    {
+      name: 'expired lease of another → taken over, its token revoked, an earlier attempt may have built',
+      s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW}, buildAttempts: 1},
+      holder: 'a',
+      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 2, earlierAttempt: true, revoke: 'b'},
+    },
+    {
+      name: 'own live lease → go again, nothing revoked',
+      s: {release: at('accepted'), buildLease: {holder: 'a', until: NOW + 1}, buildAttempts: 1},
+      holder: 'a',
+      want: {kind: 'go', lease: {holder: 'a', until: NOW + MIN}, attempts: 2, earlierAttempt: true},
+    },
+    {
+      name: 'building already → done (no-op)',
+      s: {release: at('building'), buildLease: {holder: 'b', until: NOW + MIN}},
+      holder: 'a',
+      want: {kind: 'done'},
+    },
     {name: 'terminal → done (no-op)', s: {release: at('build_failed')}, holder: 'a', want: {kind: 'done'}},
   ];
   for (const r of rows) it(r.name, () => assert.deepEqual(decideBuildLease(r.s, r.holder, T0, MIN), r.want));
@@ -55,8 +84,17 @@ describe('decideAdoption', () => {
   const build = {buildId: 'b-1', logUrl: 'http://logs/b-1'};
   const rows: Array<{name: string; s: BuildLeaseState; want: 'done' | 'busy' | 'go'; revoke?: string}> = [
     {name: 'accepted, no lease → adopted', s: {release: at('accepted')}, want: 'go'},
-    {name: 'accepted, expired lease → adopted, token revoked', s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW - 1}}, want: 'go', revoke: 'b'},
-    {name: 'accepted, live lease → busy (its holder records it)', s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW + 1}}, want: 'busy'},
+    {
+      name: 'accepted, expired lease → adopted, token revoked',
+      s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW - 1}},
+      want: 'go',
+      revoke: 'b',
+    },
+    {
+      name: 'accepted, live lease → busy (its holder records it)',
+      s: {release: at('accepted'), buildLease: {holder: 'b', until: NOW + 1}},
+      want: 'busy',
+    },
     {name: 'building already → done (no-op)', s: {release: at('building', 3, {buildId: 'b-1'})}, want: 'done'},
     {name: 'deployed → done (no-op)', s: {release: at('deployed')}, want: 'done'},
   ];
@@ -75,29 +113,88 @@ describe('decideAdoption', () => {
 
 describe('decideDeployLease', () => {
   const image = 'img@sha256:1';
-  type Want = {kind: 'done'; state: State; write: boolean} | {kind: 'busy'; holder: number} | {kind: 'read'; release: number} | {kind: 'stalled'; newer: number} | {kind: 'go'; deployStarted: number};
+  type Want =
+    | {kind: 'done'; state: State; write: boolean}
+    | {kind: 'busy'; holder: number}
+    | {kind: 'read'; release: number}
+    | {kind: 'stalled'; newer: number}
+    | {kind: 'go'; deployStarted: number};
   const rows: Array<{name: string; r: Release; svc: ServiceState; newer?: Release | null; want: Want}> = [
     {name: 'nothing deployed, no lock → go', r: at('building'), svc: {}, want: {kind: 'go', deployStarted: 3}},
     {name: 'older deployed → go', r: at('building'), svc: {deployed: 2, deployStarted: 2}, want: {kind: 'go', deployStarted: 3}},
-    {name: 'newer deployed → superseded (written)', r: at('building'), svc: {deployed: 4}, want: {kind: 'done', state: 'superseded', write: true}},
-    {name: 'newer deployed, even while locked → superseded', r: at('building'), svc: {deployed: 4, lock: {release: 5, holder: 'x', until: NOW + 1}}, want: {kind: 'done', state: 'superseded', write: true}},
+    {
+      name: 'newer deployed → superseded (written)',
+      r: at('building'),
+      svc: {deployed: 4},
+      want: {kind: 'done', state: 'superseded', write: true},
+    },
+    {
+      name: 'newer deployed, even while locked → superseded',
+      r: at('building'),
+      svc: {deployed: 4, lock: {release: 5, holder: 'x', until: NOW + 1}},
+      want: {kind: 'done', state: 'superseded', write: true},
+    },
     {name: 'terminal already → done (no-op)', r: at('deployed'), svc: {deployed: 3}, want: {kind: 'done', state: 'deployed', write: false}},
-    {name: 'superseded already → done (no-op)', r: at('superseded'), svc: {deployed: 9}, want: {kind: 'done', state: 'superseded', write: false}},
-    {name: 'live lock of another → busy', r: at('building'), svc: {lock: {release: 2, holder: 'x', until: NOW + 1}}, want: {kind: 'busy', holder: 2}},
-    {name: 'expired lock of another → taken over', r: at('deploying', 3, {image}), svc: {lock: {release: 3, holder: 'x', until: NOW}, deployStarted: 3}, want: {kind: 'go', deployStarted: 3}},
-    {name: 'own lock → go again', r: at('deploying', 3, {image}), svc: {lock: {release: 3, holder: 'me', until: NOW + 1}, deployStarted: 3}, want: {kind: 'go', deployStarted: 3}},
-    {name: 'a newer release started deploying → read it first', r: at('building'), svc: {deployStarted: 5}, want: {kind: 'read', release: 5}},
-    {name: 'that newer one has not ended and nobody holds the lock → stalled', r: at('building'), svc: {deployStarted: 5}, newer: at('deploying', 5), want: {kind: 'stalled', newer: 5}},
-    {name: 'that newer one failed → go (older code may serve again)', r: at('building'), svc: {deployStarted: 5}, newer: at('deploy_failed', 5), want: {kind: 'go', deployStarted: 5}},
+    {
+      name: 'superseded already → done (no-op)',
+      r: at('superseded'),
+      svc: {deployed: 9},
+      want: {kind: 'done', state: 'superseded', write: false},
+    },
+    {
+      name: 'live lock of another → busy',
+      r: at('building'),
+      svc: {lock: {release: 2, holder: 'x', until: NOW + 1}},
+      want: {kind: 'busy', holder: 2},
+    },
+    {
+      name: 'expired lock of another → taken over',
+      r: at('deploying', 3, {image}),
+      svc: {lock: {release: 3, holder: 'x', until: NOW}, deployStarted: 3},
+      want: {kind: 'go', deployStarted: 3},
+    },
+    {
+      name: 'own lock → go again',
+      r: at('deploying', 3, {image}),
+      svc: {lock: {release: 3, holder: 'me', until: NOW + 1}, deployStarted: 3},
+      want: {kind: 'go', deployStarted: 3},
+    },
+    {
+      name: 'a newer release started deploying → read it first',
+      r: at('building'),
+      svc: {deployStarted: 5},
+      want: {kind: 'read', release: 5},
+    },
+    {
+      name: 'that newer one has not ended and nobody holds the lock → stalled',
+      r: at('building'),
+      svc: {deployStarted: 5},
+      newer: at('deploying', 5),
+      want: {kind: 'stalled', newer: 5},
+    },
+    {
+      name: 'that newer one failed → go (older code may serve again)',
+      r: at('building'),
+      svc: {deployStarted: 5},
+      newer: at('deploy_failed', 5),
+      want: {kind: 'go', deployStarted: 5},
+    },
     {name: 'that newer one is missing → go', r: at('building'), svc: {deployStarted: 5}, newer: null, want: {kind: 'go', deployStarted: 5}},
   ];
   for (const row of rows) {
     it(row.name, () => {
       const d = decideDeployLease(row.r, row.svc, image, 'me', T0, MIN, row.newer);
       switch (d.kind) {
-        case 'done': assert.deepEqual({kind: d.kind, state: d.release.state, write: d.write}, row.want); break;
-        case 'busy': case 'read': assert.deepEqual(d, row.want); break;
-        case 'stalled': assert.deepEqual({kind: d.kind, newer: d.newer.release}, row.want); break;
+        case 'done':
+          assert.deepEqual({kind: d.kind, state: d.release.state, write: d.write}, row.want);
+          break;
+        case 'busy':
+        case 'read':
+          assert.deepEqual(d, row.want);
+          break;
+        case 'stalled':
+          assert.deepEqual({kind: d.kind, newer: d.newer.release}, row.want);
+          break;
         case 'go':
           assert.deepEqual({kind: d.kind, deployStarted: d.deployStarted}, row.want);
           assert.equal(d.release.state, 'deploying');
@@ -107,28 +204,69 @@ describe('decideDeployLease', () => {
     });
   }
 
-  it('a rollback keeps its own image (the earlier release\'s digest)', () => {
+  it("a rollback keeps its own image (the earlier release's digest)", () => {
     const d = decideDeployLease(at('accepted', 3, {image: 'old@sha256:4'}), {}, image, 'me', T0, MIN);
     assert.equal(d.kind === 'go' && d.release.image, 'old@sha256:4');
   });
 });
 
 describe('decideFinishDeploy', () => {
-  const rows: Array<{name: string; r: Release; svc: ServiceState; result: DeployResult; want: {state: State; deployed?: number; unlock: boolean}}> = [
-    {name: 'success, newest → deployed, service updated, own lock freed', r: at('deploying'), svc: {deployed: 2, lock: {release: 3, holder: 'me', until: NOW}},
-      result: {revision: 'hello-00003'}, want: {state: 'deployed', deployed: 3, unlock: true}},
-    {name: 'success after a newer one was recorded → deployed, service left on the newer', r: at('deploying'), svc: {deployed: 4},
-      result: {revision: 'hello-00003'}, want: {state: 'deployed', unlock: false}},
-    {name: 'failure → deploy_failed, lock freed', r: at('deploying'), svc: {lock: {release: 3, holder: 'me', until: NOW}},
-      result: {error: {code: 'REVISION_FAILED', message: 'boom'}}, want: {state: 'deploy_failed', unlock: true}},
-    {name: 'the live service runs a newer release → superseded', r: at('deploying'), svc: {lock: {release: 3, holder: 'me', until: NOW}},
-      result: {supersededBy: 4}, want: {state: 'superseded', unlock: true}},
-    {name: 'a failure after the lock was taken over → not recorded (the new holder deploys it), lock kept', r: at('deploying'), svc: {lock: {release: 3, holder: 'other', until: NOW + MIN}},
-      result: {error: {code: 'ABORTED', message: 'etag mismatch'}}, want: {state: 'deploying', unlock: false}},
-    {name: 'lock taken over meanwhile → not freed', r: at('deploying'), svc: {lock: {release: 4, holder: 'other', until: NOW + MIN}},
-      result: {revision: 'hello-00003'}, want: {state: 'deployed', deployed: 3, unlock: false}},
-    {name: 'deployed already (a redelivery) → no-op', r: at('deployed', 3, {revision: 'hello-00003'}), svc: {deployed: 3},
-      result: {revision: 'hello-00003'}, want: {state: 'deployed', unlock: false}},
+  const rows: Array<{
+    name: string;
+    r: Release;
+    svc: ServiceState;
+    result: DeployResult;
+    want: {state: State; deployed?: number; unlock: boolean};
+  }> = [
+    {
+      name: 'success, newest → deployed, service updated, own lock freed',
+      r: at('deploying'),
+      svc: {deployed: 2, lock: {release: 3, holder: 'me', until: NOW}},
+      result: {revision: 'hello-00003'},
+      want: {state: 'deployed', deployed: 3, unlock: true},
+    },
+    {
+      name: 'success after a newer one was recorded → deployed, service left on the newer',
+      r: at('deploying'),
+      svc: {deployed: 4},
+      result: {revision: 'hello-00003'},
+      want: {state: 'deployed', unlock: false},
+    },
+    {
+      name: 'failure → deploy_failed, lock freed',
+      r: at('deploying'),
+      svc: {lock: {release: 3, holder: 'me', until: NOW}},
+      result: {error: {code: 'REVISION_FAILED', message: 'boom'}},
+      want: {state: 'deploy_failed', unlock: true},
+    },
+    {
+      name: 'the live service runs a newer release → superseded',
+      r: at('deploying'),
+      svc: {lock: {release: 3, holder: 'me', until: NOW}},
+      result: {supersededBy: 4},
+      want: {state: 'superseded', unlock: true},
+    },
+    {
+      name: 'a failure after the lock was taken over → not recorded (the new holder deploys it), lock kept',
+      r: at('deploying'),
+      svc: {lock: {release: 3, holder: 'other', until: NOW + MIN}},
+      result: {error: {code: 'ABORTED', message: 'etag mismatch'}},
+      want: {state: 'deploying', unlock: false},
+    },
+    {
+      name: 'lock taken over meanwhile → not freed',
+      r: at('deploying'),
+      svc: {lock: {release: 4, holder: 'other', until: NOW + MIN}},
+      result: {revision: 'hello-00003'},
+      want: {state: 'deployed', deployed: 3, unlock: false},
+    },
+    {
+      name: 'deployed already (a redelivery) → no-op',
+      r: at('deployed', 3, {revision: 'hello-00003'}),
+      svc: {deployed: 3},
+      result: {revision: 'hello-00003'},
+      want: {state: 'deployed', unlock: false},
+    },
   ];
   for (const row of rows) {
     it(row.name, () => {
@@ -140,7 +278,7 @@ describe('decideFinishDeploy', () => {
 });
 
 describe('renewedLease', () => {
-  it('extends the holder\'s own lease, never shortens it', () => {
+  it("extends the holder's own lease, never shortens it", () => {
     assert.deepEqual(renewedLease({holder: 'me', until: NOW + 10}, 'me', T0, MIN), {holder: 'me', until: NOW + MIN});
     assert.deepEqual(renewedLease({holder: 'me', until: NOW + 2 * MIN}, 'me', T0, MIN), {holder: 'me', until: NOW + 2 * MIN});
   });

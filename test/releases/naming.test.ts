@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {classifyObject, functionSettings, imageByDigest, imageProblem, releaseImageTag, serviceNameProblem, sourceKey} from '../../src/releases/naming';
+import {
+  classifyObject,
+  functionSettings,
+  imageByDigest,
+  imageProblem,
+  releaseImageTag,
+  serviceNameProblem,
+  sourceKey,
+} from '../../src/releases/naming';
 
 describe('classifyObject', () => {
   const cases: Array<{name: string; object: string; prefix?: string; want: {kind: string; service?: string; reason?: RegExp}}> = [
@@ -10,7 +18,12 @@ describe('classifyObject', () => {
     {name: 'top level names the service by file', object: 'hello.tar.gz', want: {kind: 'source', service: 'hello'}},
     {name: 'extension is case-insensitive', object: 'hello/V3.TAR.GZ', want: {kind: 'source', service: 'hello'}},
     {name: 'prefix stripped', object: 'deploy/hello/v1.zip', prefix: 'deploy/', want: {kind: 'source', service: 'hello'}},
-    {name: 'outside the prefix', object: 'other/hello/v1.zip', prefix: 'deploy/', want: {kind: 'ignored', reason: /outside the configured prefix/}},
+    {
+      name: 'outside the prefix',
+      object: 'other/hello/v1.zip',
+      prefix: 'deploy/',
+      want: {kind: 'ignored', reason: /outside the configured prefix/},
+    },
     {name: 'not an archive', object: 'hello/readme.md', want: {kind: 'ignored', reason: /not a source archive/}},
     {name: 'tar without gzip', object: 'hello/v1.tar', want: {kind: 'ignored', reason: /not a source archive/}},
     {name: 'folder placeholder', object: 'hello/', want: {kind: 'ignored'}},
@@ -40,7 +53,8 @@ describe('classifyObject', () => {
 });
 
 describe('serviceNameProblem', () => {
-  for (const ok of ['a', 'hello', 'a-b-c', 'x1', 'a'.repeat(49)]) it(`"${ok}" is valid`, () => assert.equal(serviceNameProblem(ok), undefined));
+  for (const ok of ['a', 'hello', 'a-b-c', 'x1', 'a'.repeat(49)])
+    it(`"${ok}" is valid`, () => assert.equal(serviceNameProblem(ok), undefined));
   for (const bad of ['', 'A', '-a', 'a-', 'a.b', 'a/b', '..', 'a b', 'ü', 'a'.repeat(50)]) {
     it(`"${bad}" is invalid`, () => assert.ok(serviceNameProblem(bad)));
   }
@@ -50,7 +64,11 @@ describe('functionSettings', () => {
   const cases: Array<{name: string; md: Record<string, string>; want: {ok: boolean; [k: string]: unknown}}> = [
     {name: 'no metadata: an app', md: {}, want: {ok: true}},
     {name: 'target only: http', md: {'function-target': 'helloHttp'}, want: {ok: true, functionTarget: 'helloHttp', signatureType: 'http'}},
-    {name: 'cloudevent', md: {'function-target': 'onEvent', 'function-signature-type': 'cloudevent'}, want: {ok: true, functionTarget: 'onEvent', signatureType: 'cloudevent'}},
+    {
+      name: 'cloudevent',
+      md: {'function-target': 'onEvent', 'function-signature-type': 'cloudevent'},
+      want: {ok: true, functionTarget: 'onEvent', signatureType: 'cloudevent'},
+    },
     {name: 'signature without target', md: {'function-signature-type': 'http'}, want: {ok: false}},
     {name: 'target with shell characters', md: {'function-target': 'x; rm -rf /'}, want: {ok: false}},
     {name: 'unknown signature', md: {'function-target': 'x', 'function-signature-type': 'grpc'}, want: {ok: false}},
@@ -66,9 +84,13 @@ describe('functionSettings', () => {
 
 describe('image names', () => {
   const cfg = {region: 'europe-west1', projectId: 'p-123', repository: 'dropdeploy'};
-  it('tags the release image with vN', () => assert.equal(releaseImageTag(cfg, 'hello', 3), 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3'));
+  it('tags the release image with vN', () =>
+    assert.equal(releaseImageTag(cfg, 'hello', 3), 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3'));
   it('deploys by digest, never by tag', () => {
-    assert.equal(imageByDigest('europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3', 'sha256:abc'), 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@sha256:abc');
+    assert.equal(
+      imageByDigest('europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3', 'sha256:abc'),
+      'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@sha256:abc',
+    );
     assert.equal(imageByDigest('localhost:5000/r/hello:v3', 'sha256:abc'), 'localhost:5000/r/hello@sha256:abc');
   });
 });
@@ -82,11 +104,14 @@ describe('sourceKey', () => {
   it('is never "." or ".."', () => assert.notEqual(sourceKey('.', '.', ''), '..'));
 });
 
-describe('classifyObject: the controller\'s own functions', () => {
+describe("classifyObject: the controller's own functions", () => {
   it('an upload naming one of them is rejected with the reason', () => {
     const got = classifyObject('dropdeploy-api/x.tgz', '', ['dropdeploy-events', 'dropdeploy-api']);
     assert.equal(got.kind, 'rejected');
-    assert.match(got.kind === 'rejected' ? got.reason : '', /"dropdeploy-api" is one of dropdeploy's own functions \(DROPDEPLOY_CONTROLLER_SERVICES\).*another service name/);
+    assert.match(
+      got.kind === 'rejected' ? got.reason : '',
+      /"dropdeploy-api" is one of dropdeploy's own functions \(DROPDEPLOY_CONTROLLER_SERVICES\).*another service name/,
+    );
   });
   it('other services are sources as before', () => {
     assert.deepEqual(classifyObject('dropdeploy-apis/x.tgz', '', ['dropdeploy-api']), {kind: 'source', service: 'dropdeploy-apis'});
@@ -97,10 +122,14 @@ describe('imageProblem', () => {
   const c = {region: 'europe-west1', projectId: 'p-123', repository: 'dropdeploy'};
   const digest = 'sha256:' + 'ab'.repeat(32);
   const rows: Array<{name: string; image: string; ok: boolean}> = [
-    {name: 'the service\'s image in the repository, by digest', image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@${digest}`, ok: true},
+    {
+      name: "the service's image in the repository, by digest",
+      image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@${digest}`,
+      ok: true,
+    },
     {name: 'a tag, not a digest', image: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello:v3', ok: false},
     {name: 'another repository', image: `europe-west1-docker.pkg.dev/p-123/other/hello@${digest}`, ok: false},
-    {name: 'another service\'s image', image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello-admin@${digest}`, ok: false},
+    {name: "another service's image", image: `europe-west1-docker.pkg.dev/p-123/dropdeploy/hello-admin@${digest}`, ok: false},
     {name: 'another registry', image: `gcr.io/p-123/hello@${digest}`, ok: false},
     {name: 'a malformed digest', image: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello@sha256:xyz', ok: false},
   ];

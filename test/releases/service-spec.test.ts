@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {installationId, liveRelease, newService, notManagedReason, planDeploy, updatedService, type RunService} from '../../src/releases/service-spec';
+import {
+  installationId,
+  liveRelease,
+  newService,
+  notManagedReason,
+  planDeploy,
+  updatedService,
+  type RunService,
+} from '../../src/releases/service-spec';
 import {PermanentError} from '../../src/errors';
 
 const deploy = {installation: 'dropdeploy', release: 4, image: 'r/hello@sha256:new', sourceNote: 'gs://b/hello/v4.zip#9', buildId: 'b4'};
 
 describe('newService', () => {
   it('applies the configured defaults and sends all traffic to the latest revision', () => {
-    const s = newService({ingress: 'INGRESS_TRAFFIC_ALL', memory: '1Gi', cpu: '2', maxInstances: 5, serviceAccount: 'run@p.iam.gserviceaccount.com'}, deploy);
+    const s = newService(
+      {ingress: 'INGRESS_TRAFFIC_ALL', memory: '1Gi', cpu: '2', maxInstances: 5, serviceAccount: 'run@p.iam.gserviceaccount.com'},
+      deploy,
+    );
     assert.deepEqual(s.labels, {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': 'v4'});
     assert.deepEqual(s.annotations, {'dropdeploy.dev/source': 'gs://b/hello/v4.zip#9', 'dropdeploy.dev/build': 'b4'});
     assert.equal(s.ingress, 'INGRESS_TRAFFIC_ALL');
@@ -35,7 +46,13 @@ describe('updatedService', () => {
       scaling: {minInstanceCount: 1, maxInstanceCount: 3},
       containers: [
         {name: 'sidecar', image: 'r/proxy:1'},
-        {name: 'app', image: 'r/hello@sha256:old', ports: [{containerPort: 8080}], env: [{name: 'GREETING', value: 'hi'}], resources: {limits: {memory: '2Gi', cpu: '1'}}},
+        {
+          name: 'app',
+          image: 'r/hello@sha256:old',
+          ports: [{containerPort: 8080}],
+          env: [{name: 'GREETING', value: 'hi'}],
+          resources: {limits: {memory: '2Gi', cpu: '1'}},
+        },
       ],
     },
     traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-abc', percent: 100}],
@@ -67,9 +84,20 @@ describe('updatedService', () => {
     assert.equal(got.template!.revision, undefined);
   });
   it('keeps tagged traffic targets (at 0%) and drops a stale build annotation on a rollback', () => {
-    const withTag = {...existing, annotations: {'dropdeploy.dev/build': 'b3'}, traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]};
-    const rolled = updatedService(withTag, {installation: 'dropdeploy', release: 5, image: 'r/hello@sha256:old', sourceNote: 'rollback to v2'}, 'hello');
-    assert.deepEqual(rolled.traffic, [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}, {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}]);
+    const withTag = {
+      ...existing,
+      annotations: {'dropdeploy.dev/build': 'b3'},
+      traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'}],
+    };
+    const rolled = updatedService(
+      withTag,
+      {installation: 'dropdeploy', release: 5, image: 'r/hello@sha256:old', sourceNote: 'rollback to v2'},
+      'hello',
+    );
+    assert.deepEqual(rolled.traffic, [
+      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100},
+      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 0, tag: 'preview'},
+    ]);
     assert.equal(rolled.annotations!['dropdeploy.dev/build'], undefined);
     assert.equal(rolled.annotations!['dropdeploy.dev/source'], 'rollback to v2');
   });
@@ -79,29 +107,53 @@ describe('updatedService', () => {
   });
   it('refuses a service dropdeploy does not manage', () => {
     const foreign = {...existing, labels: {team: 'payments'}};
-    assert.match(notManagedReason(foreign, 'hello', 'dropdeploy')!, /not managed by dropdeploy.*managed-by=dropdeploy and dropdeploy-installation=dropdeploy/);
-    assert.throws(() => updatedService(foreign, deploy, 'hello'), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED');
+    assert.match(
+      notManagedReason(foreign, 'hello', 'dropdeploy')!,
+      /not managed by dropdeploy.*managed-by=dropdeploy and dropdeploy-installation=dropdeploy/,
+    );
+    assert.throws(
+      () => updatedService(foreign, deploy, 'hello'),
+      (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED',
+    );
   });
   it('refuses a service of another installation, or of one that did not name itself', () => {
     const other = {...existing, labels: {...existing.labels, 'dropdeploy-installation': 'staging'}};
-    assert.match(notManagedReason(other, 'hello', 'dropdeploy')!, /another dropdeploy installation \("staging"\), not by this one \("dropdeploy"\)/);
+    assert.match(
+      notManagedReason(other, 'hello', 'dropdeploy')!,
+      /another dropdeploy installation \("staging"\), not by this one \("dropdeploy"\)/,
+    );
     const {'dropdeploy-installation': _i, ...unnamed} = existing.labels!;
-    assert.match(notManagedReason({...existing, labels: unnamed}, 'hello', 'dropdeploy')!, /did not name itself.*dropdeploy-installation=dropdeploy/);
+    assert.match(
+      notManagedReason({...existing, labels: unnamed}, 'hello', 'dropdeploy')!,
+      /did not name itself.*dropdeploy-installation=dropdeploy/,
+    );
     assert.equal(notManagedReason(existing, 'hello', 'dropdeploy'), undefined);
   });
   it('takes over a service made before the installation label only when it runs what this store deployed there', () => {
     const {'dropdeploy-installation': _i, ...unnamed} = existing.labels!;
     const old = {...existing, labels: unnamed};
     assert.equal(notManagedReason(old, 'hello', 'dropdeploy', 3), undefined, 'runs v3, the store deployed v3');
-    assert.match(notManagedReason(old, 'hello', 'dropdeploy', 2)!, /did not name itself/, 'runs v3, the store deployed v2: not provably ours');
+    assert.match(
+      notManagedReason(old, 'hello', 'dropdeploy', 2)!,
+      /did not name itself/,
+      'runs v3, the store deployed v2: not provably ours',
+    );
     assert.match(notManagedReason(old, 'hello', 'dropdeploy')!, /did not name itself/, 'the store deployed nothing there');
-    assert.equal(updatedService(old, {...deploy, recordedRelease: 3}, 'hello').labels!['dropdeploy-installation'], 'dropdeploy', 'the update names the installation');
+    assert.equal(
+      updatedService(old, {...deploy, recordedRelease: 3}, 'hello').labels!['dropdeploy-installation'],
+      'dropdeploy',
+      'the update names the installation',
+    );
   });
 });
 
 describe('planDeploy (the fence)', () => {
-  const live = (label?: string): RunService => ({name: 'projects/p/locations/r/services/hello', etag: '"e7"',
-    labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', ...(label ? {'dropdeploy-release': label} : {})}, template: {containers: [{image: 'old'}]}});
+  const live = (label?: string): RunService => ({
+    name: 'projects/p/locations/r/services/hello',
+    etag: '"e7"',
+    labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', ...(label ? {'dropdeploy-release': label} : {})},
+    template: {containers: [{image: 'old'}]},
+  });
   const defaults = {ingress: 'INGRESS_TRAFFIC_ALL' as const};
   const rows: Array<{name: string; existing?: RunService; want: string}> = [
     {name: 'no service → create', want: 'create'},
@@ -119,9 +171,12 @@ describe('planDeploy (the fence)', () => {
       if (plan.kind === 'update') assert.equal(plan.spec.etag, '"e7"');
     });
   }
-  it('refuses another installation\'s service before looking at its release', () => {
+  it("refuses another installation's service before looking at its release", () => {
     const other = {...live('v1'), labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'prod', 'dropdeploy-release': 'v1'}};
-    assert.throws(() => planDeploy(other, defaults, deploy, 'hello'), (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED');
+    assert.throws(
+      () => planDeploy(other, defaults, deploy, 'hello'),
+      (e: unknown) => e instanceof PermanentError && e.code === 'NOT_MANAGED',
+    );
   });
   it('reads the release label', () => {
     assert.equal(liveRelease(live('v12')), 12);
@@ -139,6 +194,7 @@ describe('installationId', () => {
   it('never gives two installations one value', () => {
     assert.notEqual(installationId({databaseId: '(default)', root: 'Prod'}), installationId({databaseId: '(default)', root: 'PROD'}));
     assert.notEqual(installationId({databaseId: '(default)', root: 'a--b'}), installationId({databaseId: 'a', root: 'b'}));
-    for (const id of [installationId({databaseId: 'a-very-long-database-name-that-goes-on-and-on', root: 'and-a-long-root-name-too'})]) assert.ok(id.length <= 63);
+    for (const id of [installationId({databaseId: 'a-very-long-database-name-that-goes-on-and-on', root: 'and-a-long-root-name-too'})])
+      assert.ok(id.length <= 63);
   });
 });

@@ -9,14 +9,32 @@ import {parseJson} from '../json';
 const ctx = {projectId: 'p-123', region: 'europe-west1'};
 const T0 = new Date('2026-11-28T09:00:00Z');
 const T1 = new Date('2026-11-28T09:01:00Z');
-const base = newRelease({service: 'hello', release: 3, trigger: 'upload', actor: 'gs://b/hello/v3.zip#1', source: {bucket: 'b', object: 'hello/v3.zip', generation: '1'}}, T0);
+const base = newRelease(
+  {
+    service: 'hello',
+    release: 3,
+    trigger: 'upload',
+    actor: 'gs://b/hello/v3.zip#1',
+    source: {bucket: 'b', object: 'hello/v3.zip', generation: '1'},
+  },
+  T0,
+);
 
 describe('releaseStatusMessage', () => {
   const r = markBuilding(base, {buildId: 'b1', logUrl: 'https://log/b1'}, T1).release;
   const m = releaseStatusMessage(r, 'building', ctx);
 
   it('is binary mode: ce-* attributes, content-type, JSON data', () => {
-    assert.deepEqual(Object.keys(m.attributes).sort(), ['ce-dataschema', 'ce-id', 'ce-source', 'ce-specversion', 'ce-subject', 'ce-time', 'ce-type', 'content-type']);
+    assert.deepEqual(Object.keys(m.attributes).sort(), [
+      'ce-dataschema',
+      'ce-id',
+      'ce-source',
+      'ce-specversion',
+      'ce-subject',
+      'ce-time',
+      'ce-type',
+      'content-type',
+    ]);
     assert.equal(m.attributes['ce-specversion'], '1.0');
     assert.equal(m.attributes['ce-type'], 'dev.dropdeploy.release.v1.building');
     assert.equal(m.attributes['ce-subject'], 'services/hello/releases/3');
@@ -39,7 +57,11 @@ describe('releaseStatusMessage', () => {
     const later = markDeploying(r, 'img@sha256:1', new Date('2026-11-28T10:00:00Z')).release;
     assert.equal(releaseStatusMessage(later, 'building', ctx).attributes['ce-id'], m.attributes['ce-id']);
     assert.notEqual(releaseStatusMessage(later, 'deploying', ctx).attributes['ce-id'], m.attributes['ce-id']);
-    assert.equal(releaseStatusMessage(later, 'building', ctx).attributes['ce-time'], T1.toISOString(), 'the time is when the state was reached');
+    assert.equal(
+      releaseStatusMessage(later, 'building', ctx).attributes['ce-time'],
+      T1.toISOString(),
+      'the time is when the state was reached',
+    );
   });
   it('round-trips through the CloudEvents SDK (the binding maps onto HTTP binary mode)', () => {
     const event = HTTP.toEvent({headers: m.attributes, body: m.data.toString()});
@@ -53,7 +75,11 @@ describe('releaseStatusMessage', () => {
 
 describe('rejectedObjectMessage', () => {
   it('names the object as subject', () => {
-    const m = rejectedObjectMessage({bucket: 'b', object: 'Bad_Name/v1.zip', generation: '5'}, {code: 'INVALID_SERVICE_NAME', message: 'uppercase'}, {...ctx, now: T0});
+    const m = rejectedObjectMessage(
+      {bucket: 'b', object: 'Bad_Name/v1.zip', generation: '5'},
+      {code: 'INVALID_SERVICE_NAME', message: 'uppercase'},
+      {...ctx, now: T0},
+    );
     assert.equal(m.attributes['ce-subject'], 'objects/Bad_Name/v1.zip');
     assert.equal(m.attributes['ce-type'], 'dev.dropdeploy.release.v1.rejected');
     assert.equal(m.attributes['ce-id'], 'objects/b/Bad_Name/v1.zip#5/rejected');
@@ -73,7 +99,13 @@ describe('the documented data schema (schemas/release-event.v1.json)', () => {
     }
   });
   it('accepts a rejected upload', () => {
-    const data: unknown = JSON.parse(rejectedObjectMessage({bucket: 'b', object: 'X/y.zip', generation: '1'}, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {...ctx, now: T0}).data.toString());
+    const data: unknown = JSON.parse(
+      rejectedObjectMessage(
+        {bucket: 'b', object: 'X/y.zip', generation: '1'},
+        {code: 'INVALID_SERVICE_NAME', message: 'm'},
+        {...ctx, now: T0},
+      ).data.toString(),
+    );
     assert.ok(validate(data), JSON.stringify(validate.errors));
   });
   it('refuses an unknown state (the schema is not vacuous)', () => {
@@ -112,14 +144,21 @@ describe('Pub/Sub limits (attribute key 256 bytes, value 1,024 bytes, ordering k
       const other = rejectedObjectMessage({...source, object: object.slice(0, -5) + 'Z.zip'}, {code: 'X', message: 'y'}, {...ctx, now: T0});
       assert.notEqual(other.attributes['ce-id'], m.attributes['ce-id']);
       assert.notEqual(other.orderingKey, m.orderingKey);
-      assert.notEqual(rejectedObjectMessage({...source, generation: '2'}, {code: 'X', message: 'y'}, {...ctx, now: T0}).attributes['ce-id'], m.attributes['ce-id']);
+      assert.notEqual(
+        rejectedObjectMessage({...source, generation: '2'}, {code: 'X', message: 'y'}, {...ctx, now: T0}).attributes['ce-id'],
+        m.attributes['ce-id'],
+      );
       // The subject still starts with the name; the data names the object in full.
       assert.ok(m.attributes['ce-subject'].startsWith('objects/' + object.slice(0, 100)));
       assert.equal(parseJson<ReleaseEventData>(m.data).source?.object, object);
     });
   }
   it('short values are left exactly as they were', () => {
-    const m = rejectedObjectMessage({bucket: 'b', object: 'Bad_Name/v1.zip', generation: '5'}, {code: 'C', message: 'm'}, {...ctx, now: T0});
+    const m = rejectedObjectMessage(
+      {bucket: 'b', object: 'Bad_Name/v1.zip', generation: '5'},
+      {code: 'C', message: 'm'},
+      {...ctx, now: T0},
+    );
     assert.equal(m.attributes['ce-id'], 'objects/b/Bad_Name/v1.zip#5/rejected');
     assert.equal(m.orderingKey, 'objects/b/Bad_Name/v1.zip');
   });

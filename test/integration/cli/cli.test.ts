@@ -39,9 +39,11 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
       await stack.waitFor(`web v${n} deployed`, () => stack.statesOf('web', n).includes('deployed'));
     }
   });
-  after(async () => { await stack?.stop(); });
+  after(async () => {
+    await stack?.stop();
+  });
 
-  it('releases: a table of both releases; --json is the API\'s JSON', async () => {
+  it("releases: a table of both releases; --json is the API's JSON", async () => {
     const r = await dd('releases', 'web');
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /^RELEASE +STATE +TRIGGER +CREATED +SOURCE +REVISION +ERROR\n/);
@@ -50,7 +52,10 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
     const j = await dd('releases', 'web', '--json');
     assert.equal(j.code, 0, show(j));
     const parsed = JSON.parse(j.stdout) as {releases: Array<{release: number}>};
-    assert.deepEqual(parsed.releases.map((x) => x.release), [2, 1]);
+    assert.deepEqual(
+      parsed.releases.map((x) => x.release),
+      [2, 1],
+    );
     const one = await dd('releases', 'web', '--limit', '1', '--json');
     assert.deepEqual((JSON.parse(one.stdout) as {releases: unknown[]}).releases.length, 1);
   });
@@ -132,14 +137,19 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
     assert.match(rollback.stderr, /v3 of web has no build log: it is a rollback to v1.*`dropdeploy logs web 1`/);
   });
 
-  it('rollback to a release that never deployed: the API\'s reason, exit 1', async () => {
+  it("rollback to a release that never deployed: the API's reason, exit 1", async () => {
     const r = await dd('rollback', 'web', '7');
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /release v7 of "web" was never deployed \(it is build_failed\).*\(409 FAILED_PRECONDITION\)/);
   });
 
   it('an unknown service: exit 1 with what to do', async () => {
-    for (const args of [['releases', 'ghost'], ['status', 'ghost'], ['rollback', 'ghost', '1'], ['logs', 'ghost', '1']]) {
+    for (const args of [
+      ['releases', 'ghost'],
+      ['status', 'ghost'],
+      ['rollback', 'ghost', '1'],
+      ['logs', 'ghost', '1'],
+    ]) {
       const r = await dd(...args);
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stderr, 'dropdeploy: dropdeploy manages no service ghost; see `dropdeploy services`\n', args.join(' '));
@@ -149,7 +159,10 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
   it('usage errors: exit 2 with the usage line, nothing sent', async () => {
     const r = await dd('rollback', 'web');
     assert.equal(r.code, 2, show(r));
-    assert.equal(r.stderr, 'dropdeploy: rollback: missing <release>\nusage: dropdeploy rollback <service> <release> [--no-wait] [--timeout SECONDS]\n');
+    assert.equal(
+      r.stderr,
+      'dropdeploy: rollback: missing <release>\nusage: dropdeploy rollback <service> <release> [--no-wait] [--timeout SECONDS]\n',
+    );
     const bad = await dd('redeploy', 'web', '--source', 'gs://dd-sources/web/v1.zip');
     assert.equal(bad.code, 2, show(bad));
     assert.match(bad.stderr, /no #GENERATION/);

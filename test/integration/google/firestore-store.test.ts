@@ -23,12 +23,17 @@ describe('Firestore store: claims and build lease fencing', () => {
     db = new Firestore({projectId: 'dd-store-test'});
     store = new FirestoreReleaseStore(db, root);
   });
-  after(async () => { await db?.terminate(); });
+  after(async () => {
+    await db?.terminate();
+  });
 
   /** A new upload release of `service` whose build lease `holder` took `ago` ms ago for `leaseMs`. */
   async function claimed(service: string, holder: string, ago: number, leaseMs: number): Promise<Release> {
     const source = {bucket: 'b', object: `${service}/v1.zip`, generation: '1'};
-    const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(Date.now() - ago), {holder, leaseMs});
+    const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(Date.now() - ago), {
+      holder,
+      leaseMs,
+    });
     assert.ok(created);
     return release;
   }
@@ -43,15 +48,27 @@ describe('Firestore store: claims and build lease fencing', () => {
     assert.equal((await store.getService('dup'))?.lastRelease, 1);
   });
 
-  for (const [name, claim] of [['without a number', {}], ['whose release is missing', {release: 5}]] as const) {
+  for (const [name, claim] of [
+    ['without a number', {}],
+    ['whose release is missing', {release: 5}],
+  ] as const) {
     it(`a claim ${name} (left by an older store) is numbered anew`, async () => {
       const service = `old-${Object.keys(claim).length}`;
       const source = {bucket: 'b', object: `${service}/v1.zip`, generation: '3'};
-      await db.collection(`${root}_sources`).doc(sourceKey('b', source.object, '3')).set({...source, service, claimTime: new Date().toISOString(), ...claim});
-      const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'a', leaseMs: MINUTE});
+      await db
+        .collection(`${root}_sources`)
+        .doc(sourceKey('b', source.object, '3'))
+        .set({...source, service, claimTime: new Date().toISOString(), ...claim});
+      const {release, created} = await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {
+        holder: 'a',
+        leaseMs: MINUTE,
+      });
       assert.equal(created, true);
       assert.equal(release.release, 1);
-      assert.equal((await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'b', leaseMs: MINUTE})).created, false);
+      assert.equal(
+        (await store.claimSource(service, source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'b', leaseMs: MINUTE})).created,
+        false,
+      );
     });
   }
 
@@ -62,8 +79,15 @@ describe('Firestore store: claims and build lease fencing', () => {
       proxy.injectFault({method: 'Commit', code: 4, afterForwarding: true, times: 1});
       const lossy = new FirestoreReleaseStore(via, root);
       const source = {bucket: 'b', object: 'lost/v1.zip', generation: '1'};
-      const {release, created} = await lossy.claimSource('lost', source, {trigger: 'upload', actor: 'test'}, new Date(), {holder: 'a', leaseMs: MINUTE});
-      assert.equal(proxy.calls.filter((c) => c.method === 'Commit' && c.faulted).length, 1, 'the first commit landed and its answer was lost');
+      const {release, created} = await lossy.claimSource('lost', source, {trigger: 'upload', actor: 'test'}, new Date(), {
+        holder: 'a',
+        leaseMs: MINUTE,
+      });
+      assert.equal(
+        proxy.calls.filter((c) => c.method === 'Commit' && c.faulted).length,
+        1,
+        'the first commit landed and its answer was lost',
+      );
       assert.deepEqual([release.release, created], [1, true], 'its creator goes on as the creator');
       assert.equal(await store.putHeld(markBuilding(release, {buildId: 'b1'}, new Date()).release, 'a'), true, 'and still holds the lease');
       assert.equal((await store.getService('lost'))?.lastRelease, 1);
@@ -112,18 +136,41 @@ describe('Firestore store: claims and build lease fencing', () => {
     assert.equal((await store.adoptBuild('live', 1, {buildId: 'b1'}, new Date())).kind, 'done');
   });
 
-  it('unfinished releases: only this installation\'s, oldest first, continued after a cursor; the root is not in the record', async () => {
+  it("unfinished releases: only this installation's, oldest first, continued after a cursor; the root is not in the record", async () => {
     const other = new FirestoreReleaseStore(db, `${root}x`);
     const at = (s: number) => new Date(Date.now() - 3_600_000 + s * 1000);
-    for (const [i, s] of [['s1', 1], ['s2', 2], ['s3', 3]] as const) {
-      await store.claimSource(`stale-${i}`, {bucket: 'b', object: `stale-${i}/v1.zip`, generation: '1'}, {trigger: 'upload', actor: 'test'}, at(s), {holder: 'h', leaseMs: 1});
+    for (const [i, s] of [
+      ['s1', 1],
+      ['s2', 2],
+      ['s3', 3],
+    ] as const) {
+      await store.claimSource(
+        `stale-${i}`,
+        {bucket: 'b', object: `stale-${i}/v1.zip`, generation: '1'},
+        {trigger: 'upload', actor: 'test'},
+        at(s),
+        {holder: 'h', leaseMs: 1},
+      );
     }
-    await other.claimSource('stale-s0', {bucket: 'b', object: 'stale-s0/v1.zip', generation: '1'}, {trigger: 'upload', actor: 'test'}, at(0), {holder: 'h', leaseMs: 1});
+    await other.claimSource(
+      'stale-s0',
+      {bucket: 'b', object: 'stale-s0/v1.zip', generation: '1'},
+      {trigger: 'upload', actor: 'test'},
+      at(0),
+      {holder: 'h', leaseMs: 1},
+    );
     const before = new Date(Date.now() - 60_000);
     const all = (await store.listStale(before, 10)).filter((r) => r.service.startsWith('stale-'));
-    assert.deepEqual(all.map((r) => r.service), ['stale-s1', 'stale-s2', 'stale-s3'], 'the other installation\'s older release is not listed');
+    assert.deepEqual(
+      all.map((r) => r.service),
+      ['stale-s1', 'stale-s2', 'stale-s3'],
+      "the other installation's older release is not listed",
+    );
     assert.equal((all[0] as unknown as Record<string, unknown>).root, undefined);
     const page = await store.listStale(before, 10, all[0].updateTime);
-    assert.deepEqual(page.filter((r) => r.service.startsWith('stale-')).map((r) => r.service), ['stale-s2', 'stale-s3']);
+    assert.deepEqual(
+      page.filter((r) => r.service.startsWith('stale-')).map((r) => r.service),
+      ['stale-s2', 'stale-s3'],
+    );
   });
 });

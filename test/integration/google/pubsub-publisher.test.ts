@@ -23,7 +23,10 @@ describe('PubSubStatusPublisher (Pub/Sub emulator)', () => {
     pubsub = new PubSub({projectId: `pub-${randomUUID().slice(0, 8)}`});
     const [topic] = await pubsub.createTopic('dropdeploy-status');
     [sub] = await topic.createSubscription('observer', {enableMessageOrdering: true});
-    sub.on('message', (m) => { received.push({attributes: m.attributes, orderingKey: m.orderingKey}); m.ack(); });
+    sub.on('message', (m) => {
+      received.push({attributes: m.attributes, orderingKey: m.orderingKey});
+      m.ack();
+    });
     publisher = new PubSubStatusPublisher(pubsub, 'dropdeploy-status');
   });
   after(async () => {
@@ -33,16 +36,26 @@ describe('PubSubStatusPublisher (Pub/Sub emulator)', () => {
 
   it('publishes a rejected event for a 1,024-byte object name, within the limits', async () => {
     const object = 'ü'.repeat(508) + '/x.zip';
-    await publisher.publish(rejectedObjectMessage({bucket: 'dd-sources', object, generation: '3'}, {code: 'INVALID_SERVICE_NAME', message: 'm'}, {projectId: 'p-123', region: 'europe-west1', now: new Date()}));
+    await publisher.publish(
+      rejectedObjectMessage(
+        {bucket: 'dd-sources', object, generation: '3'},
+        {code: 'INVALID_SERVICE_NAME', message: 'm'},
+        {projectId: 'p-123', region: 'europe-west1', now: new Date()},
+      ),
+    );
     for (let i = 0; i < 100 && !received.length; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(received.length, 1);
     for (const v of [...Object.values(received[0].attributes), received[0].orderingKey ?? '']) assert.ok(Buffer.byteLength(v) <= 1024);
   });
 
   it('refuses, as permanent, a message Pub/Sub would refuse', async () => {
-    await assert.rejects(publisher.publish({data: Buffer.from('{}'), attributes: {'ce-subject': 'x'.repeat(1025)}, orderingKey: 'k'}),
-      (e: unknown) => e instanceof PermanentError && /attribute ce-subject is 1025 bytes \(at most 1024\)/.test(e.message));
-    await assert.rejects(publisher.publish({data: Buffer.from('{}'), attributes: {}, orderingKey: 'k'.repeat(2000)}),
-      (e: unknown) => e instanceof PermanentError && /ordering key is 2000 bytes/.test(e.message));
+    await assert.rejects(
+      publisher.publish({data: Buffer.from('{}'), attributes: {'ce-subject': 'x'.repeat(1025)}, orderingKey: 'k'}),
+      (e: unknown) => e instanceof PermanentError && /attribute ce-subject is 1025 bytes \(at most 1024\)/.test(e.message),
+    );
+    await assert.rejects(
+      publisher.publish({data: Buffer.from('{}'), attributes: {}, orderingKey: 'k'.repeat(2000)}),
+      (e: unknown) => e instanceof PermanentError && /ordering key is 2000 bytes/.test(e.message),
+    );
   });
 });

@@ -51,7 +51,10 @@ describe('gRPC fault proxy', () => {
 
   it('answers an injected status without reaching the emulator', async () => {
     firestoreProxy.injectFault({method: 'Commit', code: PERMISSION_DENIED, times: 1});
-    const err = await db.doc('c/b').set({n: 2}).catch((e: unknown) => e);
+    const err = await db
+      .doc('c/b')
+      .set({n: 2})
+      .catch((e: unknown) => e);
     assert.equal(grpcCode(err), PERMISSION_DENIED);
     assert.equal((await direct.doc('c/b').get()).exists, false);
     assert.equal(firestoreProxy.calls.filter((c) => c.faulted === PERMISSION_DENIED).length, 1);
@@ -66,7 +69,15 @@ describe('gRPC fault proxy', () => {
 
   it('after forwarding: the emulator did the work, the caller is told it failed', async () => {
     firestoreProxy.injectFault({method: 'Commit', code: DEADLINE_EXCEEDED, afterForwarding: true, times: 1});
-    const err = await db.runTransaction((t) => { t.create(db.doc('c/c'), {n: 3}); return Promise.resolve(); }, {maxAttempts: 1}).catch((e: unknown) => e);
+    const err = await db
+      .runTransaction(
+        (t) => {
+          t.create(db.doc('c/c'), {n: 3});
+          return Promise.resolve();
+        },
+        {maxAttempts: 1},
+      )
+      .catch((e: unknown) => e);
     assert.equal(grpcCode(err), DEADLINE_EXCEEDED);
     assert.equal((await direct.doc('c/c').get()).get('n'), 3);
   });

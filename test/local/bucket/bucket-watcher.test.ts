@@ -15,16 +15,33 @@ function setup(extra: Partial<BucketWatcherOptions> = {}) {
   const delivered: StoredObject[] = [];
   const errors: string[] = [];
   const waiters: Array<() => void> = [];
-  const make = () => new BucketWatcher({bucket: 'local-sources', dir: join(root, 'bucket'), storeRoot: join(root, 'store'),
-    deliver: (o) => { delivered.push(o); waiters.splice(0).forEach((w) => w()); return Promise.resolve(); },
-    onError: (e, o) => errors.push(`${o}: ${String(e)}`), settleMs: 0, ...extra});
+  const make = () =>
+    new BucketWatcher({
+      bucket: 'local-sources',
+      dir: join(root, 'bucket'),
+      storeRoot: join(root, 'store'),
+      deliver: (o) => {
+        delivered.push(o);
+        waiters.splice(0).forEach((w) => w());
+        return Promise.resolve();
+      },
+      onError: (e, o) => errors.push(`${o}: ${String(e)}`),
+      settleMs: 0,
+      ...extra,
+    });
   /** Resolves once `n` objects have been delivered; fails the test after {@link PATIENCE_MS}. */
   const deliveries = async (n: number): Promise<void> => {
     const deadline = Date.now() + PATIENCE_MS;
     while (delivered.length < n) {
       const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`waited for ${n} deliveries, got ${delivered.length}: ${JSON.stringify(delivered.map((o) => o.name))}; errors ${JSON.stringify(errors)}`);
-      await new Promise<void>((resolve) => { waiters.push(resolve); setTimeout(resolve, Math.min(left, 100)); });
+      if (left <= 0)
+        assert.fail(
+          `waited for ${n} deliveries, got ${delivered.length}: ${JSON.stringify(delivered.map((o) => o.name))}; errors ${JSON.stringify(errors)}`,
+        );
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, Math.min(left, 100));
+      });
     }
   };
   return {root, delivered, errors, make, deliveries, dir: join(root, 'bucket')};
@@ -133,7 +150,10 @@ describe('BucketWatcher', () => {
     } finally {
       await w.stop();
     }
-    assert.deepEqual(delivered.map((o) => o.name), ['fresh/v1.tgz', 'fresh/v2.tgz']);
+    assert.deepEqual(
+      delivered.map((o) => o.name),
+      ['fresh/v1.tgz', 'fresh/v2.tgz'],
+    );
     assert.deepEqual(delivered[0].metadata, {'function-target': 'helloHttp'});
   });
 
@@ -153,7 +173,11 @@ describe('BucketWatcher', () => {
     } finally {
       await w.stop();
     }
-    assert.deepEqual(delivered.map((o) => o.size), ['20000'], 'one delivery, of the whole file');
+    assert.deepEqual(
+      delivered.map((o) => o.size),
+      ['20000'],
+      'one delivery, of the whole file',
+    );
   });
 
   it('delivers files already in the folder when it starts', async () => {
@@ -207,7 +231,10 @@ describe('BucketWatcher', () => {
     } finally {
       await w.stop();
     }
-    assert.deepEqual(delivered.map((o) => o.size), ['5', '14', '5']);
+    assert.deepEqual(
+      delivered.map((o) => o.size),
+      ['5', '14', '5'],
+    );
     assert.ok(BigInt(delivered[1].generation) > BigInt(delivered[0].generation));
   });
 });

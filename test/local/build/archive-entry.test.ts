@@ -12,7 +12,10 @@ import {tarEntries} from '../../../local/build/tar-entries';
 import {zipEntries} from '../../../local/build/zip-entries';
 import {zip} from './fixtures-archives';
 
-type Source = (base: string, meter: (n: number, entry: string) => void) => AsyncIterable<ArchiveEntry> | Promise<AsyncIterable<ArchiveEntry>>;
+type Source = (
+  base: string,
+  meter: (n: number, entry: string) => void,
+) => AsyncIterable<ArchiveEntry> | Promise<AsyncIterable<ArchiveEntry>>;
 
 /** Runs the policy over what `source` yields into base/dest; returns the refusal (or undefined) and the dest's listing. */
 async function run(source: Source, limits: Partial<ExtractLimits> = {}, compressed = 1_000_000) {
@@ -54,11 +57,27 @@ function entries(...list: ArchiveEntry[]): Source {
 }
 
 /** A tar (not gzipped) from node-tar's own Header: the shapes its packer would not write. */
-function tarOf(...list: Array<{path: string; type: 'File' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'FIFO' | 'Directory'; linkpath?: string; data?: string}>): Buffer {
+function tarOf(
+  ...list: Array<{
+    path: string;
+    type: 'File' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'FIFO' | 'Directory';
+    linkpath?: string;
+    data?: string;
+  }>
+): Buffer {
   const parts: Buffer[] = [];
   for (const e of list) {
     const body = Buffer.from(e.data ?? '');
-    const h = new tar.Header({path: e.path, type: e.type, linkpath: e.linkpath ?? '', size: body.length, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0});
+    const h = new tar.Header({
+      path: e.path,
+      type: e.type,
+      linkpath: e.linkpath ?? '',
+      size: body.length,
+      mode: 0o644,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+    });
     h.encode();
     parts.push(h.block!, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
@@ -85,32 +104,113 @@ async function* noting(source: AsyncIterable<ArchiveEntry>, seen: string[]): Asy
 
 describe('the policy over entries', () => {
   const cases: Array<{name: string; source: Source; want: RegExp; limits?: Partial<ExtractLimits>}> = [
-    {name: '../ in a name', source: entries(entry({name: '../evil', data: 'x'})), want: /^entry "\.\.\/evil" points outside the archive root/},
+    {
+      name: '../ in a name',
+      source: entries(entry({name: '../evil', data: 'x'})),
+      want: /^entry "\.\.\/evil" points outside the archive root/,
+    },
     {name: 'an absolute name', source: entries(entry({name: '/etc/x', data: 'x'})), want: /^entry "\/etc\/x" is an absolute path/},
-    {name: 'a symlink out', source: entries(entry({name: 'l', type: 'symlink', linkTarget: '../x'})), want: /^entry "l" is a symlink to "\.\.\/x", which points outside/},
-    {name: 'a hard link out', source: entries(entry({name: 'h', type: 'hardlink', linkTarget: '../x'})), want: /^entry "h" is a hard link to "\.\.\/x", which points outside/},
-    {name: 'a hard link to nothing', source: entries(entry({name: 'h', type: 'hardlink', linkTarget: 'missing'})), want: /^entry "h" is a hard link to "missing", which is not in the archive before it/},
-    {name: 'a device', source: entries(entry({name: 'null', type: 'other', kind: 'character device'})), want: /^entry "null" is a character device; only files, directories and links are allowed/},
-    {name: 'a declared size over the limit', source: entries(entry({name: 'big', size: 2 ** 40, data: 'x'})), want: /^the archive expands to more than 536870912 bytes \(at "big"\)/},
+    {
+      name: 'a symlink out',
+      source: entries(entry({name: 'l', type: 'symlink', linkTarget: '../x'})),
+      want: /^entry "l" is a symlink to "\.\.\/x", which points outside/,
+    },
+    {
+      name: 'a hard link out',
+      source: entries(entry({name: 'h', type: 'hardlink', linkTarget: '../x'})),
+      want: /^entry "h" is a hard link to "\.\.\/x", which points outside/,
+    },
+    {
+      name: 'a hard link to nothing',
+      source: entries(entry({name: 'h', type: 'hardlink', linkTarget: 'missing'})),
+      want: /^entry "h" is a hard link to "missing", which is not in the archive before it/,
+    },
+    {
+      name: 'a device',
+      source: entries(entry({name: 'null', type: 'other', kind: 'character device'})),
+      want: /^entry "null" is a character device; only files, directories and links are allowed/,
+    },
+    {
+      name: 'a declared size over the limit',
+      source: entries(entry({name: 'big', size: 2 ** 40, data: 'x'})),
+      want: /^the archive expands to more than 536870912 bytes \(at "big"\)/,
+    },
     {name: 'an invalid size', source: entries(entry({name: 'neg', size: -1})), want: /^entry "neg" has an invalid size/},
-    {name: 'more bytes than declared', source: entries(entry({name: 'f', size: 1, data: 'abc'})), want: /^entry "f" holds more than the 1 bytes its header says/},
-    {name: 'fewer bytes than declared', source: entries(entry({name: 'f', size: 5, data: 'abc'})), want: /^entry "f" holds 3 bytes, not the 5 its header says/},
-    {name: 'too many entries', source: entries(...Array.from({length: 4}, (_, i) => entry({name: `f${i}`}))), want: /more than 3 entries \(at "f3"\)/, limits: {maxEntries: 3}},
+    {
+      name: 'more bytes than declared',
+      source: entries(entry({name: 'f', size: 1, data: 'abc'})),
+      want: /^entry "f" holds more than the 1 bytes its header says/,
+    },
+    {
+      name: 'fewer bytes than declared',
+      source: entries(entry({name: 'f', size: 5, data: 'abc'})),
+      want: /^entry "f" holds 3 bytes, not the 5 its header says/,
+    },
+    {
+      name: 'too many entries',
+      source: entries(...Array.from({length: 4}, (_, i) => entry({name: `f${i}`}))),
+      want: /more than 3 entries \(at "f3"\)/,
+      limits: {maxEntries: 3},
+    },
     // Real tars, from node-tar itself.
-    {name: 'a node-tar symlink escape', source: fromTar(tarOf({path: 'pw', type: 'SymbolicLink', linkpath: '../../etc/passwd'})), want: /^entry "pw" is a symlink to "\.\.\/\.\.\/etc\/passwd", which points outside/},
-    {name: 'a node-tar hard link escape', source: fromTar(tarOf({path: 'h', type: 'Link', linkpath: '../outside'})), want: /^entry "h" is a hard link to "\.\.\/outside", which points outside/},
-    {name: 'a node-tar device', source: fromTar(tarOf({path: 'null', type: 'CharacterDevice'})), want: /^entry "null" is a character device/},
+    {
+      name: 'a node-tar symlink escape',
+      source: fromTar(tarOf({path: 'pw', type: 'SymbolicLink', linkpath: '../../etc/passwd'})),
+      want: /^entry "pw" is a symlink to "\.\.\/\.\.\/etc\/passwd", which points outside/,
+    },
+    {
+      name: 'a node-tar hard link escape',
+      source: fromTar(tarOf({path: 'h', type: 'Link', linkpath: '../outside'})),
+      want: /^entry "h" is a hard link to "\.\.\/outside", which points outside/,
+    },
+    {
+      name: 'a node-tar device',
+      source: fromTar(tarOf({path: 'null', type: 'CharacterDevice'})),
+      want: /^entry "null" is a character device/,
+    },
     {name: 'a node-tar FIFO', source: fromTar(tarOf({path: 'p', type: 'FIFO'})), want: /^entry "p" is a FIFO/},
     // node-tar's extractor would strip these and write evil / etc/x; the parser keeps them, so they are refused.
-    {name: 'a node-tar ../ name (refused, not stripped)', source: fromTar(tarOf({path: '../evil', type: 'File', data: 'x'})), want: /^entry "\.\.\/evil" points outside the archive root/},
-    {name: 'a node-tar absolute name (refused, not stripped)', source: fromTar(tarOf({path: '/etc/x', type: 'File', data: 'x'})), want: /^entry "\/etc\/x" is an absolute path/},
-    {name: 'a node-tar tar cut short', source: fromTar(tarOf({path: 'f', type: 'File', data: 'x'.repeat(2000)}).subarray(0, 1024)), want: /^the archive is truncated \(in "f"\)/},
+    {
+      name: 'a node-tar ../ name (refused, not stripped)',
+      source: fromTar(tarOf({path: '../evil', type: 'File', data: 'x'})),
+      want: /^entry "\.\.\/evil" points outside the archive root/,
+    },
+    {
+      name: 'a node-tar absolute name (refused, not stripped)',
+      source: fromTar(tarOf({path: '/etc/x', type: 'File', data: 'x'})),
+      want: /^entry "\/etc\/x" is an absolute path/,
+    },
+    {
+      name: 'a node-tar tar cut short',
+      source: fromTar(tarOf({path: 'f', type: 'File', data: 'x'.repeat(2000)}).subarray(0, 1024)),
+      want: /^the archive is truncated \(in "f"\)/,
+    },
     // Zips, through yauzl.
-    {name: 'a zip ../ name', source: zipFile(zip([{name: '../evil', data: 'x'}])), want: /^entry "\.\.\/evil" points outside the archive root/},
-    {name: 'a zip ..\\ name (not rewritten to ../)', source: zipFile(zip([{name: '..\\evil', data: 'x'}])), want: /^entry "\.\.\\evil" points outside the archive root/},
-    {name: 'a zip with a bomb-sized declared size', source: zipFile(declaring(zip([{name: 'bomb', data: 'x'.repeat(100)}]), 0xfffffff0)), want: /^the archive expands to more than 536870912 bytes \(at "bomb"\)/},
-    {name: 'a zip whose entry holds more than declared', source: zipFile(declaring(zip([{name: 'liar', data: 'x'.repeat(100)}]), 10)), want: /^entry "liar" is corrupt: too many bytes in the stream/},
-    {name: 'a zip symlink out', source: zipFile(zip([{name: 'l', data: '../x', mode: 0o120777}])), want: /^entry "l" is a symlink to "\.\.\/x", which points outside/},
+    {
+      name: 'a zip ../ name',
+      source: zipFile(zip([{name: '../evil', data: 'x'}])),
+      want: /^entry "\.\.\/evil" points outside the archive root/,
+    },
+    {
+      name: 'a zip ..\\ name (not rewritten to ../)',
+      source: zipFile(zip([{name: '..\\evil', data: 'x'}])),
+      want: /^entry "\.\.\\evil" points outside the archive root/,
+    },
+    {
+      name: 'a zip with a bomb-sized declared size',
+      source: zipFile(declaring(zip([{name: 'bomb', data: 'x'.repeat(100)}]), 0xfffffff0)),
+      want: /^the archive expands to more than 536870912 bytes \(at "bomb"\)/,
+    },
+    {
+      name: 'a zip whose entry holds more than declared',
+      source: zipFile(declaring(zip([{name: 'liar', data: 'x'.repeat(100)}]), 10)),
+      want: /^entry "liar" is corrupt: too many bytes in the stream/,
+    },
+    {
+      name: 'a zip symlink out',
+      source: zipFile(zip([{name: 'l', data: '../x', mode: 0o120777}])),
+      want: /^entry "l" is a symlink to "\.\.\/x", which points outside/,
+    },
     {name: 'a zip FIFO', source: zipFile(zip([{name: 'fifo', mode: 0o010644}])), want: /^entry "fifo" is a FIFO/},
     {name: 'not a zip', source: zipFile(Buffer.from('not a zip')), want: /^the archive is not a valid zip file/},
   ];
@@ -121,7 +221,10 @@ describe('the policy over entries', () => {
         assert.ok(r.error instanceof ExtractError, `expected a refusal, got ${r.error instanceof Error ? r.error.message : 'success'}`);
         assert.match(r.error.message, c.want);
         // Nothing beside the destination but the archive itself.
-        assert.deepEqual((await readdir(r.base)).filter((n) => n !== 'a.zip'), ['dest']);
+        assert.deepEqual(
+          (await readdir(r.base)).filter((n) => n !== 'a.zip'),
+          ['dest'],
+        );
       } finally {
         await r.cleanup();
       }
@@ -129,12 +232,14 @@ describe('the policy over entries', () => {
   }
 
   it('writes files, folders and links that stay inside', async () => {
-    const r = await run(entries(
-      entry({name: 'lib/', type: 'dir', mode: 0o755}),
-      entry({name: 'lib/a.js', data: 'module.exports = 1;\n'}),
-      entry({name: 'lib/alias.js', type: 'symlink', linkTarget: 'a.js'}),
-      entry({name: 'copy.js', type: 'hardlink', linkTarget: 'lib/a.js'}),
-    ));
+    const r = await run(
+      entries(
+        entry({name: 'lib/', type: 'dir', mode: 0o755}),
+        entry({name: 'lib/a.js', data: 'module.exports = 1;\n'}),
+        entry({name: 'lib/alias.js', type: 'symlink', linkTarget: 'a.js'}),
+        entry({name: 'copy.js', type: 'hardlink', linkTarget: 'lib/a.js'}),
+      ),
+    );
     try {
       assert.equal(r.error, undefined);
       assert.deepEqual(r.listing, ['copy.js', 'lib']);

@@ -57,14 +57,21 @@ export function tar(entries: TarEntry[]): Buffer {
     const data = Buffer.from(e.data ?? '');
     let name = e.name;
     if (e.pax) {
-      parts.push(...withBody(header('PaxHeaders/x', 'x', Buffer.byteLength(paxRecord('path', name))), Buffer.from(paxRecord('path', name))));
+      parts.push(
+        ...withBody(header('PaxHeaders/x', 'x', Buffer.byteLength(paxRecord('path', name))), Buffer.from(paxRecord('path', name))),
+      );
       name = name.slice(0, 99);
     } else if (e.gnuLong) {
       const long = Buffer.from(name + '\0');
       parts.push(...withBody(header('././@LongLink', 'L', long.length), long));
       name = name.slice(0, 99);
     }
-    parts.push(...withBody(header(name, type, type === '0' ? data.length : 0, {linkname: e.linkname, mode: e.mode}), type === '0' ? data : Buffer.alloc(0)));
+    parts.push(
+      ...withBody(
+        header(name, type, type === '0' ? data.length : 0, {linkname: e.linkname, mode: e.mode}),
+        type === '0' ? data : Buffer.alloc(0),
+      ),
+    );
   }
   parts.push(Buffer.alloc(1024));
   return Buffer.concat(parts);

@@ -27,11 +27,23 @@ process.env.METADATA_SERVER_DETECTION ??= 'none';
 // node_modules/.bin first on PATH, and whatever credentials the developer's shell holds.
 // None of it may reach a build step (the emulator hosts come from the test harness).
 const LEAKED = {
-  GOOGLE_APPLICATION_CREDENTIALS: '/secret/key.json', CLOUDSDK_CONFIG: '/secret/gcloud', CLOUDSDK_AUTH_ACCESS_TOKEN: 'ya29.secret',
-  AWS_ACCESS_KEY_ID: 'AKIASECRET', AWS_SECRET_ACCESS_KEY: 'aws-secret', GITHUB_TOKEN: 'ghp_secret', NPM_TOKEN: 'npm-secret',
-  NODE_AUTH_TOKEN: 'npm-secret-2', DROPDEPLOY_PROJECT: 'leaked', NODE_OPTIONS: '--max-http-header-size=16385',
-  NODE_PATH: join(REPO_ROOT, 'node_modules'), INIT_CWD: REPO_ROOT, npm_lifecycle_event: 'test', npm_package_name: 'dropdeploy',
-  npm_package_json: join(REPO_ROOT, 'package.json'), npm_config_local_prefix: REPO_ROOT, npm_command: 'test',
+  GOOGLE_APPLICATION_CREDENTIALS: '/secret/key.json',
+  CLOUDSDK_CONFIG: '/secret/gcloud',
+  CLOUDSDK_AUTH_ACCESS_TOKEN: 'ya29.secret',
+  AWS_ACCESS_KEY_ID: 'AKIASECRET',
+  AWS_SECRET_ACCESS_KEY: 'aws-secret',
+  GITHUB_TOKEN: 'ghp_secret',
+  NPM_TOKEN: 'npm-secret',
+  NODE_AUTH_TOKEN: 'npm-secret-2',
+  DROPDEPLOY_PROJECT: 'leaked',
+  NODE_OPTIONS: '--max-http-header-size=16385',
+  NODE_PATH: join(REPO_ROOT, 'node_modules'),
+  INIT_CWD: REPO_ROOT,
+  npm_lifecycle_event: 'test',
+  npm_package_name: 'dropdeploy',
+  npm_package_json: join(REPO_ROOT, 'package.json'),
+  npm_config_local_prefix: REPO_ROOT,
+  npm_command: 'test',
 };
 Object.assign(process.env, LEAKED);
 process.env.PUBSUB_EMULATOR_HOST ??= '127.0.0.1:8085';
@@ -57,10 +69,21 @@ function putObject(object: string, bytes: Buffer): string {
   mkdirSync(objectDir(storeRoot, object), {recursive: true});
   writeFileSync(generationPath(storeRoot, object, gen), bytes);
   const now = new Date().toISOString();
-  writeFileSync(`${generationPath(storeRoot, object, gen)}.json`, JSON.stringify({
-    bucket: BUCKET, name: object, generation: gen, metageneration: '1', size: String(bytes.length),
-    md5Hash: '', crc32c: '', contentType: 'application/gzip', timeCreated: now, updated: now,
-  }));
+  writeFileSync(
+    `${generationPath(storeRoot, object, gen)}.json`,
+    JSON.stringify({
+      bucket: BUCKET,
+      name: object,
+      generation: gen,
+      metageneration: '1',
+      size: String(bytes.length),
+      md5Hash: '',
+      crc32c: '',
+      contentType: 'application/gzip',
+      timeCreated: now,
+      updated: now,
+    }),
+  );
   return gen;
 }
 
@@ -68,7 +91,11 @@ function putObject(object: string, bytes: Buffer): string {
 async function build(object: string, bytes: Buffer, extra: Partial<Source> = {}, timeoutSeconds = 120) {
   const source: Source = {bucket: BUCKET, object, generation: putObject(object, bytes), ...extra};
   const service = object.split('/')[0];
-  const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds}}, {service, release: 1}, source);
+  const spec = buildSpec(
+    {projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds}},
+    {service, release: 1},
+    source,
+  );
   const [op] = await client.createBuild({projectId: PROJECT, build: asClientBuild(spec)});
   const id = operationBuildId(op);
   return {id, image: spec.images[0], done: () => waitFor(id, isTerminalBuildStatus)};
@@ -84,7 +111,10 @@ async function waitFor(id: string, ok: (status: string) => boolean) {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const pkgJson = (extra: object = {}) => ({name: 'app', version: '1.0.0', private: true, ...extra});
-const app = (dir: string, files: TarEntry[]): TarEntry[] => [{name: `${dir}/`, type: '5'}, ...files.map((f) => ({...f, name: `${dir}/${f.name}`}))];
+const app = (dir: string, files: TarEntry[]): TarEntry[] => [
+  {name: `${dir}/`, type: '5'},
+  ...files.map((f) => ({...f, name: `${dir}/${f.name}`})),
+];
 
 function alive(pid: number): boolean {
   try {
@@ -118,13 +148,21 @@ describe('local builder through the Cloud Build emulator and the official client
 
   it('builds an app (wrapped in its folder) into an image that serves on PORT', async () => {
     const server = "require('http').createServer((q, s) => s.end('hello ' + process.env.NODE_ENV)).listen(process.env.PORT);\n";
-    const b = await build('hello/app.tgz', tarGz(app('app', [
-      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {start: 'node server.js'}}))},
-      {name: 'server.js', data: server},
-    ])));
+    const b = await build(
+      'hello/app.tgz',
+      tarGz(
+        app('app', [
+          {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {start: 'node server.js'}}))},
+          {name: 'server.js', data: server},
+        ]),
+      ),
+    );
     const done = await b.done();
     assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
-    assert.deepEqual(statuses.filter((s) => s.id === b.id).map((s) => s.status), ['QUEUED', 'WORKING', 'SUCCESS']);
+    assert.deepEqual(
+      statuses.filter((s) => s.id === b.id).map((s) => s.status),
+      ['QUEUED', 'WORKING', 'SUCCESS'],
+    );
     const image = registry.resolve(b.image)!;
     const config: ImageConfig = image.config;
     assert.equal(done.results!.images![0].digest, image.digest);
@@ -139,13 +177,22 @@ describe('local builder through the Cloud Build emulator and the official client
     // A port the OS says is free (a random one could be taken, and the app would just exit).
     const port = await freePort();
     const [cmd, ...args] = config.entrypoint;
-    const child = spawn(cmd, args, {cwd: join(image.rootfs, config.workingDir ?? ''), env: {...process.env, ...config.env, PORT: String(port)}, stdio: ['ignore', 'ignore', 'pipe']});
+    const child = spawn(cmd, args, {
+      cwd: join(image.rootfs, config.workingDir ?? ''),
+      env: {...process.env, ...config.env, PORT: String(port)},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     try {
       let body = '';
       for (let i = 0; i < 200 && !body && child.exitCode === null; i++) {
-        body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+        body = await fetch(`http://127.0.0.1:${port}/`).then(
+          (r) => r.text(),
+          () => '',
+        );
         if (!body) await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(child.exitCode, null, `the image's app exited with ${child.exitCode}: ${stderr}`);
@@ -156,7 +203,15 @@ describe('local builder through the Cloud Build emulator and the official client
   });
 
   it('fails a source with a Dockerfile with the Docker message', async () => {
-    const done = await (await build('dock/app.tar.gz', tarGz([{name: 'Dockerfile', data: 'FROM node:20\n'}, {name: 'package.json', data: '{}'}]))).done();
+    const done = await (
+      await build(
+        'dock/app.tar.gz',
+        tarGz([
+          {name: 'Dockerfile', data: 'FROM node:20\n'},
+          {name: 'package.json', data: '{}'},
+        ]),
+      )
+    ).done();
     assert.equal(done.status, 'FAILURE');
     assert.equal(done.statusDetail, DOCKERFILE_MESSAGE);
     assert.equal(done.failureInfo?.detail, DOCKERFILE_MESSAGE);
@@ -169,23 +224,38 @@ describe('local builder through the Cloud Build emulator and the official client
   });
 
   it('fails a function source without the Functions Framework, naming it', async () => {
-    const b = await build('fn/app.tgz', tarGz([
-      {name: 'package.json', data: JSON.stringify(pkgJson())},
-      {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
-    ]), {functionTarget: 'hello', signatureType: 'http'});
+    const b = await build(
+      'fn/app.tgz',
+      tarGz([
+        {name: 'package.json', data: JSON.stringify(pkgJson())},
+        {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
+      ]),
+      {functionTarget: 'hello', signatureType: 'http'},
+    );
     const done = await b.done();
     assert.equal(done.status, 'FAILURE');
     assert.match(done.statusDetail!, /function \(target "hello"\) but @google-cloud\/functions-framework is not installed/);
   });
 
   it('fails an unsafe archive, naming the entry, and a generation that does not exist', async () => {
-    const evil = await (await build('evil/app.zip', zip([{name: 'package.json', data: '{}'}, {name: '../evil', data: 'x'}]))).done();
+    const evil = await (
+      await build(
+        'evil/app.zip',
+        zip([
+          {name: 'package.json', data: '{}'},
+          {name: '../evil', data: 'x'},
+        ]),
+      )
+    ).done();
     assert.equal(evil.status, 'FAILURE');
     assert.match(evil.statusDetail!, /^the source archive was refused: entry "\.\.\/evil" points outside the archive root/);
     assert.ok(!existsSync(join(base, 'work', 'evil')) && !existsSync(join(base, 'evil')));
 
-    const spec = buildSpec({projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 60}}, {service: 'ghost', release: 1},
-      {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'});
+    const spec = buildSpec(
+      {projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 60}},
+      {service: 'ghost', release: 1},
+      {bucket: BUCKET, object: 'ghost/app.tgz', generation: '999999'},
+    );
     const [op] = await client.createBuild({projectId: PROJECT, build: asClientBuild(spec)});
     const ghost = await waitFor(operationBuildId(op), isTerminalBuildStatus);
     assert.equal(ghost.status, 'FAILURE');
@@ -193,34 +263,68 @@ describe('local builder through the Cloud Build emulator and the official client
   });
 
   it('fails with the tail of npm output when gcp-build fails', async () => {
-    const done = await (await build('broken/app.tgz', tarGz([
-      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'echo compiling; echo "error TS2322: boom" >&2; exit 3'}}))},
-      {name: 'index.js', data: ''},
-    ]))).done();
+    const done = await (
+      await build(
+        'broken/app.tgz',
+        tarGz([
+          {
+            name: 'package.json',
+            data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'echo compiling; echo "error TS2322: boom" >&2; exit 3'}})),
+          },
+          {name: 'index.js', data: ''},
+        ]),
+      )
+    ).done();
     assert.equal(done.status, 'FAILURE');
     assert.match(done.statusDetail!, /^npm run gcp-build failed \(exit code 3\)\n[^]*error TS2322: boom/);
   });
 
   it('fails an archive with an over-long name as a FAILURE, naming the entry and the limit', async () => {
-    const done = await (await build('longname/app.zip', zip([{name: 'package.json', data: '{}'}, {name: 'n'.repeat(300), data: 'x'}]))).done();
+    const done = await (
+      await build(
+        'longname/app.zip',
+        zip([
+          {name: 'package.json', data: '{}'},
+          {name: 'n'.repeat(300), data: 'x'},
+        ]),
+      )
+    ).done();
     assert.equal(done.status, 'FAILURE', done.statusDetail ?? '');
-    assert.match(done.statusDetail!, /^the source archive was refused: entry "n{300}" has a file or folder name of 300 bytes; names may be at most 255 bytes/);
+    assert.match(
+      done.statusDetail!,
+      /^the source archive was refused: entry "n{300}" has a file or folder name of 300 bytes; names may be at most 255 bytes/,
+    );
   });
 
   it('runs build steps with a minimal environment: no credentials, no npm or dropdeploy variables, its own HOME and PATH', async () => {
-    const b = await build('envcheck/app.tgz', tarGz([
-      {name: 'package.json', data: JSON.stringify(pkgJson({
-        // A local stand-in for the Functions Framework, so the function builds without the network.
-        dependencies: {'@google-cloud/functions-framework': 'file:./vendor/ff'},
-        scripts: {'gcp-build': `node -e "console.log('ENV=' + JSON.stringify(process.env))"`},
-      }))},
-      {name: 'vendor/ff/package.json', data: JSON.stringify({name: '@google-cloud/functions-framework', version: '0.0.0', bin: {'functions-framework': 'main.js'}})},
-      {name: 'vendor/ff/main.js', data: ''},
-      {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
-    ]), {functionTarget: 'hello', signatureType: 'http'});
+    const b = await build(
+      'envcheck/app.tgz',
+      tarGz([
+        {
+          name: 'package.json',
+          data: JSON.stringify(
+            pkgJson({
+              // A local stand-in for the Functions Framework, so the function builds without the network.
+              dependencies: {'@google-cloud/functions-framework': 'file:./vendor/ff'},
+              scripts: {'gcp-build': `node -e "console.log('ENV=' + JSON.stringify(process.env))"`},
+            }),
+          ),
+        },
+        {
+          name: 'vendor/ff/package.json',
+          data: JSON.stringify({name: '@google-cloud/functions-framework', version: '0.0.0', bin: {'functions-framework': 'main.js'}}),
+        },
+        {name: 'vendor/ff/main.js', data: ''},
+        {name: 'index.js', data: 'exports.hello = (req, res) => res.send("hi");\n'},
+      ]),
+      {functionTarget: 'hello', signatureType: 'http'},
+    );
     const done = await b.done();
     assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
-    const line = logs.get(b.id)!.split('\n').find((l) => l.startsWith('ENV='));
+    const line = logs
+      .get(b.id)!
+      .split('\n')
+      .find((l) => l.startsWith('ENV='));
     assert.ok(line, 'the gcp-build step printed its environment');
     const env = JSON.parse(line.slice('ENV='.length)) as Record<string, string>;
     const scratch = join(base, 'work', b.id);
@@ -249,16 +353,25 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.equal(path[0], join(scratch, 'src', 'node_modules', '.bin'));
     const rest = path.filter((p) => !p.startsWith(scratch) && !p.endsWith('/node_modules/.bin') && !p.endsWith('/node-gyp-bin'));
     assert.deepEqual(rest, [...new Set([dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'])]);
-    for (const p of path.filter((x) => x.endsWith('/node_modules/.bin'))) assert.ok(!existsSync(p) || p.startsWith(scratch), `${p} is on the build's PATH`);
+    for (const p of path.filter((x) => x.endsWith('/node_modules/.bin')))
+      assert.ok(!existsSync(p) || p.startsWith(scratch), `${p} is on the build's PATH`);
   });
 
   it("runs the source's own tsc for a gcp-build that calls tsc", async () => {
-    const b = await build('owntsc/app.tgz', tarGz([
-      {name: 'package.json', data: JSON.stringify(pkgJson({devDependencies: {typescript: 'file:./vendor/typescript'}, scripts: {'gcp-build': 'tsc --version'}}))},
-      {name: 'vendor/typescript/package.json', data: JSON.stringify({name: 'typescript', version: '0.0.0-own', bin: {tsc: 'bin/tsc'}})},
-      {name: 'vendor/typescript/bin/tsc', data: '#!/usr/bin/env node\nconsole.log("the source\'s own tsc");\n', mode: 0o755},
-      {name: 'index.js', data: ''},
-    ]));
+    const b = await build(
+      'owntsc/app.tgz',
+      tarGz([
+        {
+          name: 'package.json',
+          data: JSON.stringify(
+            pkgJson({devDependencies: {typescript: 'file:./vendor/typescript'}, scripts: {'gcp-build': 'tsc --version'}}),
+          ),
+        },
+        {name: 'vendor/typescript/package.json', data: JSON.stringify({name: 'typescript', version: '0.0.0-own', bin: {tsc: 'bin/tsc'}})},
+        {name: 'vendor/typescript/bin/tsc', data: '#!/usr/bin/env node\nconsole.log("the source\'s own tsc");\n', mode: 0o755},
+        {name: 'index.js', data: ''},
+      ]),
+    );
     const done = await b.done();
     assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
     assert.match(logs.get(b.id)!, /the source's own tsc/);
@@ -266,28 +379,43 @@ describe('local builder through the Cloud Build emulator and the official client
   });
 
   it('fails a gcp-build that calls tsc without typescript in its dependencies, saying what to add', async () => {
-    const done = await (await build('notsc/app.tgz', tarGz([
-      {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'tsc --version'}}))},
-      {name: 'index.js', data: ''},
-    ]))).done();
+    const done = await (
+      await build(
+        'notsc/app.tgz',
+        tarGz([
+          {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': 'tsc --version'}}))},
+          {name: 'index.js', data: ''},
+        ]),
+      )
+    ).done();
     assert.equal(done.status, 'FAILURE', `dropdeploy's own tsc ran: ${done.statusDetail ?? ''}`);
-    assert.match(done.statusDetail!, /^npm run gcp-build failed \(exit code 127\): the command "tsc" was not found\. Build tools come from the source's own dependencies: add "typescript" to devDependencies in package\.json/);
+    assert.match(
+      done.statusDetail!,
+      /^npm run gcp-build failed \(exit code 127\): the command "tsc" was not found\. Build tools come from the source's own dependencies: add "typescript" to devDependencies in package\.json/,
+    );
   });
 
   it('refuses a work folder inside a Node.js project, whose node_modules npm and node would use', () => {
     const workRoot = join(REPO_ROOT, '.dropdeploy', 'build-work');
-    assert.throws(() => createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot, logs}),
-      new RegExp(`the local build folder "${escape(workRoot)}" is inside "${escape(REPO_ROOT)}", which has a node_modules folder`));
+    assert.throws(
+      () => createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot, logs}),
+      new RegExp(`the local build folder "${escape(workRoot)}" is inside "${escape(REPO_ROOT)}", which has a node_modules folder`),
+    );
   });
 
   for (const how of ['TIMEOUT', 'CANCELLED'] as const) {
     it(`${how === 'TIMEOUT' ? 'times out' : 'cancels'} a build and kills its processes`, async () => {
       const pidFile = join(base, `${how}.pid`);
       const script = `node -e "require('fs').writeFileSync('${pidFile}', String(process.pid)); setInterval(() => {}, 1000)"`;
-      const b = await build(`slow-${how.toLowerCase()}/app.tgz`, tarGz([
-        {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': script}}))},
-        {name: 'index.js', data: ''},
-      ]), {}, how === 'TIMEOUT' ? 3 : 120);
+      const b = await build(
+        `slow-${how.toLowerCase()}/app.tgz`,
+        tarGz([
+          {name: 'package.json', data: JSON.stringify(pkgJson({scripts: {'gcp-build': script}}))},
+          {name: 'index.js', data: ''},
+        ]),
+        {},
+        how === 'TIMEOUT' ? 3 : 120,
+      );
       while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8')) await new Promise((r) => setTimeout(r, 50));
       const pid = Number(readFileSync(pidFile, 'utf8'));
       assert.ok(alive(pid));
@@ -309,11 +437,19 @@ describe('imageConfig for a function', () => {
       mkdirSync(ff, {recursive: true});
       writeFileSync(join(ff, 'package.json'), JSON.stringify({bin: {'functions-framework': './build/src/main.js'}}));
       assert.deepEqual(imageConfig(root, {}, {target: 'hello', signatureType: 'cloudevent'}), {
-        entrypoint: ['node', 'node_modules/@google-cloud/functions-framework/build/src/main.js', '--target=hello', '--signature-type=cloudevent'],
+        entrypoint: [
+          'node',
+          'node_modules/@google-cloud/functions-framework/build/src/main.js',
+          '--target=hello',
+          '--signature-type=cloudevent',
+        ],
         env: {NODE_ENV: 'production', FUNCTION_TARGET: 'hello', FUNCTION_SIGNATURE_TYPE: 'cloudevent'},
       });
-      assert.deepEqual(imageConfig(root, {scripts: {start: 'NODE_OPTIONS=-r x node a.js'}}, undefined).entrypoint,
-        ['sh', '-c', 'export PATH="$PWD/node_modules/.bin:$PATH"; NODE_OPTIONS=-r x node a.js']);
+      assert.deepEqual(imageConfig(root, {scripts: {start: 'NODE_OPTIONS=-r x node a.js'}}, undefined).entrypoint, [
+        'sh',
+        '-c',
+        'export PATH="$PWD/node_modules/.bin:$PATH"; NODE_OPTIONS=-r x node a.js',
+      ]);
     } finally {
       rmSync(root, {recursive: true, force: true});
     }

@@ -19,13 +19,42 @@ describe('missingCommand reads the shells npm runs scripts with', () => {
 
 describe('stepFailure names the step, how it ended, and what to add', () => {
   const cases: Array<{name: string; args: string[]; code: number | null; signal?: NodeJS.Signals; tail: string[]; want: string}> = [
-    {name: 'tsc without typescript', args: ['run', 'gcp-build'], code: 127, tail: ['sh: 1: tsc: not found'],
-      want: 'npm run gcp-build failed (exit code 127): the command "tsc" was not found. Build tools come from the source\'s own dependencies: add "typescript" to devDependencies in package.json'},
-    {name: 'a tool with no known package', args: ['run', 'gcp-build'], code: 127, tail: ['sh: 1: mytool: not found'],
-      want: 'npm run gcp-build failed (exit code 127): the command "mytool" was not found. Build tools come from the source\'s own dependencies: add the package that provides "mytool" to devDependencies in package.json'},
-    {name: 'a script that failed', args: ['run', 'gcp-build'], code: 3, tail: ['error TS2322: boom'], want: 'npm run gcp-build failed (exit code 3)'},
-    {name: '127 without a shell message', args: ['ci', '--no-audit'], code: 127, tail: ['npm error'], want: 'npm ci failed (exit code 127)'},
-    {name: 'killed', args: ['install', '--omit=dev'], code: null, signal: 'SIGKILL', tail: [], want: 'npm install failed (killed by SIGKILL)'},
+    {
+      name: 'tsc without typescript',
+      args: ['run', 'gcp-build'],
+      code: 127,
+      tail: ['sh: 1: tsc: not found'],
+      want: 'npm run gcp-build failed (exit code 127): the command "tsc" was not found. Build tools come from the source\'s own dependencies: add "typescript" to devDependencies in package.json',
+    },
+    {
+      name: 'a tool with no known package',
+      args: ['run', 'gcp-build'],
+      code: 127,
+      tail: ['sh: 1: mytool: not found'],
+      want: 'npm run gcp-build failed (exit code 127): the command "mytool" was not found. Build tools come from the source\'s own dependencies: add the package that provides "mytool" to devDependencies in package.json',
+    },
+    {
+      name: 'a script that failed',
+      args: ['run', 'gcp-build'],
+      code: 3,
+      tail: ['error TS2322: boom'],
+      want: 'npm run gcp-build failed (exit code 3)',
+    },
+    {
+      name: '127 without a shell message',
+      args: ['ci', '--no-audit'],
+      code: 127,
+      tail: ['npm error'],
+      want: 'npm ci failed (exit code 127)',
+    },
+    {
+      name: 'killed',
+      args: ['install', '--omit=dev'],
+      code: null,
+      signal: 'SIGKILL',
+      tail: [],
+      want: 'npm install failed (killed by SIGKILL)',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -62,14 +62,21 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
     assert.equal(result.results?.images?.[0]?.digest, done.results.images[0].digest);
 
     const mine = statuses.filter((s) => s.id === id);
-    assert.deepEqual(mine.map((s) => s.status), ['QUEUED', 'WORKING', 'SUCCESS']);
+    assert.deepEqual(
+      mine.map((s) => s.status),
+      ['QUEUED', 'WORKING', 'SUCCESS'],
+    );
     const last = mine[2];
     assert.deepEqual(last.tags, ['dropdeploy', 'svc-hello']);
     assert.deepEqual(last.substitutions, {_SERVICE: 'hello', _RELEASE: '1'});
     assert.equal(last.timeout, '900s');
     assert.equal(last.projectId, PROJECT);
     assert.match(last.createTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    assert.deepEqual((last.source as {storageSource?: unknown}).storageSource, {bucket: 'src', object: 'hello/v1.tar.gz', generation: '42'});
+    assert.deepEqual((last.source as {storageSource?: unknown}).storageSource, {
+      bucket: 'src',
+      object: 'hello/v1.tar.gz',
+      generation: '42',
+    });
     assert.equal(parseJson<{status?: unknown}>(JSON.stringify(last)).status, 'SUCCESS');
   });
 
@@ -90,10 +97,16 @@ describe('CloudBuildEmulator with the official CloudBuildClient', () => {
     const idA = operationBuildId(a);
     const idB = operationBuildId(b);
     const [listed] = await client.listBuilds({projectId: PROJECT, filter: 'tags="svc-list"'});
-    assert.deepEqual(listed.map((x) => x.id), [idB, idA]);
+    assert.deepEqual(
+      listed.map((x) => x.id),
+      [idB, idA],
+    );
     await emu.setStatus(idA, 'SUCCESS');
     const [succeeded] = await client.listBuilds({projectId: PROJECT, filter: 'tags=svc-list AND status="SUCCESS"'});
-    assert.deepEqual(succeeded.map((x) => x.id), [idA]);
+    assert.deepEqual(
+      succeeded.map((x) => x.id),
+      [idA],
+    );
   });
 
   it('cancels a running build and refuses to cancel a finished one', async () => {

@@ -74,10 +74,7 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     await assert.rejects(services.getService({name: `${PARENT}/services/missing`}), {code: 5});
     await assert.rejects(create('Bad_Name'), {code: 3});
     await assert.rejects(services.createService({parent: PARENT, serviceId: 'empty', service: {template: {}}}), {code: 3});
-    await assert.rejects(
-      services.updateService({service: {name: `${PARENT}/services/missing`, ...serviceSpec(IMAGE_V1)}}),
-      {code: 5},
-    );
+    await assert.rejects(services.updateService({service: {name: `${PARENT}/services/missing`, ...serviceSpec(IMAGE_V1)}}), {code: 5});
   });
 
   it('rejects an update carrying a stale etag with ABORTED', async () => {
@@ -110,7 +107,10 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     const [got] = await services.getService({name: read.name!});
     const container = got.template!.containers![0];
     assert.equal(container.image, IMAGE_V2);
-    assert.deepEqual(container.env?.map((e) => [e.name, e.value]), [['GREETING', 'hi']]);
+    assert.deepEqual(
+      container.env?.map((e) => [e.name, e.value]),
+      [['GREETING', 'hi']],
+    );
     assert.equal(container.resources?.limits?.memory, '1Gi');
     assert.equal(got.uri, read.uri);
     assert.equal(got.generation, '4');
@@ -137,7 +137,10 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
 
   it('lists, gets and deletes revisions, refusing to delete one that serves traffic', async () => {
     const [list] = await revisions.listRevisions({parent: `${PARENT}/services/hello`});
-    assert.deepEqual(list.map((r) => shortName(r.name)!.slice(0, 11)), ['hello-00005', 'hello-00004', 'hello-00001']);
+    assert.deepEqual(
+      list.map((r) => shortName(r.name)!.slice(0, 11)),
+      ['hello-00005', 'hello-00004', 'hello-00001'],
+    );
     const [failed] = await revisions.getRevision({name: list[0].name!});
     assert.equal(failed.conditions?.[0]?.state, 'CONDITION_FAILED');
     assert.equal(failed.containers?.[0]?.image, 'example/crash:1');
@@ -169,7 +172,7 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     assert.ok(Date.now() - started >= 140);
   });
 
-  it('keeps a service\'s IAM policy: GetIamPolicy / SetIamPolicy with etags, as Cloud Run does', async () => {
+  it("keeps a service's IAM policy: GetIamPolicy / SetIamPolicy with etags, as Cloud Run does", async () => {
     await (await create('iam-svc')).promise();
     const resource = `${PARENT}/services/iam-svc`;
     const [empty] = await services.getIamPolicy({resource}, NO_RETRY);
@@ -177,16 +180,28 @@ describe('CloudRunEmulator with the official ServicesClient and RevisionsClient'
     assert.ok(empty.etag && empty.etag.length > 0, 'a fresh policy has an etag');
     const bindings = [{role: 'roles/run.invoker', members: ['allUsers', 'user:ops@example.com']}];
     const [set] = await services.setIamPolicy({resource, policy: {bindings, etag: empty.etag}}, NO_RETRY);
-    assert.deepEqual(set.bindings?.map((b) => ({role: b.role, members: b.members})), bindings);
+    assert.deepEqual(
+      set.bindings?.map((b) => ({role: b.role, members: b.members})),
+      bindings,
+    );
     assert.notDeepEqual(Buffer.from(set.etag as Uint8Array), Buffer.from(empty.etag as Uint8Array), 'a new etag');
     const [got] = await services.getIamPolicy({resource}, NO_RETRY);
-    assert.deepEqual(got.bindings?.map((b) => b.members), [['allUsers', 'user:ops@example.com']]);
+    assert.deepEqual(
+      got.bindings?.map((b) => b.members),
+      [['allUsers', 'user:ops@example.com']],
+    );
     // A stale etag loses (concurrent policy changes); no etag overwrites.
-    await assert.rejects(services.setIamPolicy({resource, policy: {bindings: [], etag: empty.etag}}, NO_RETRY), (e: {code?: number}) => e.code === 10);
+    await assert.rejects(
+      services.setIamPolicy({resource, policy: {bindings: [], etag: empty.etag}}, NO_RETRY),
+      (e: {code?: number}) => e.code === 10,
+    );
     const [cleared] = await services.setIamPolicy({resource, policy: {bindings: []}}, NO_RETRY);
     assert.deepEqual(cleared.bindings, []);
     await assert.rejects(services.getIamPolicy({resource: `${PARENT}/services/nobody`}, NO_RETRY), (e: {code?: number}) => e.code === 5);
-    await assert.rejects(services.setIamPolicy({resource, policy: {bindings: [{role: 'roles/run.invoker', members: ['not a member']}]}}, NO_RETRY), (e: {code?: number}) => e.code === 3);
+    await assert.rejects(
+      services.setIamPolicy({resource, policy: {bindings: [{role: 'roles/run.invoker', members: ['not a member']}]}}, NO_RETRY),
+      (e: {code?: number}) => e.code === 3,
+    );
     const [del] = await services.deleteService({name: resource});
     await del.promise();
   });

@@ -79,7 +79,8 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   const emu: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
   /** The emulator's record of a service, as far as these tests read it. */
   const storedService = (name: string) =>
-    emu.getService(name) as {latestReadyRevision: string; latestCreatedRevision: string; terminalCondition: {state: string; message: string}} | undefined;
+    emu.getService(name) as
+      {latestReadyRevision: string; latestCreatedRevision: string; terminalCondition: {state: string; message: string}} | undefined;
   const images: Record<string, string> = {};
   const pids: number[] = [];
   let services: ServicesClient;
@@ -263,11 +264,23 @@ describe('ServiceRouter', () => {
 
   it('splits requests by the traffic percentages of trafficStatuses', () => {
     const view = {
-      getService: () => ({trafficStatuses: [{revision: 'a', percent: 30}, {revision: 'b', percent: 70}, {revision: 'c', percent: 0}]}),
+      getService: () => ({
+        trafficStatuses: [
+          {revision: 'a', percent: 30},
+          {revision: 'b', percent: 70},
+          {revision: 'c', percent: 0},
+        ],
+      }),
       revisionUrl: (rev: string) => `http://${rev}`,
     };
-    assert.equal(servingRevisionUrl(view, 's', () => 0.1), 'http://a');
-    assert.equal(servingRevisionUrl(view, 's', () => 0.5), 'http://b');
+    assert.equal(
+      servingRevisionUrl(view, 's', () => 0.1),
+      'http://a',
+    );
+    assert.equal(
+      servingRevisionUrl(view, 's', () => 0.5),
+      'http://b',
+    );
     assert.equal(servingRevisionUrl({...view, getService: () => undefined}, 's'), undefined);
   });
 });
