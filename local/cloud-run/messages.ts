@@ -2,11 +2,11 @@
 // layer decodes to (camelCase, enum names as strings, int64 as strings, proto3 defaults left out). Only the
 // fields the emulator reads or writes are declared; every other field passes through untouched.
 
-/** google.protobuf.Timestamp. */
-export interface Timestamp {
-  seconds?: string;
-  nanos?: number;
-}
+import {isPlain} from '../grpc/fields';
+import type {PlainMessage} from '../grpc/protos';
+import type {Timestamp} from '../grpc/time';
+
+export type {Timestamp} from '../grpc/time';
 
 /** google.protobuf.Duration. */
 export interface Duration {
@@ -183,9 +183,7 @@ export interface SetIamPolicyRequest {
   policy?: Policy;
 }
 
-type Fields = Record<string, unknown>;
-
-const isFields = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Fields = PlainMessage;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /**
@@ -193,7 +191,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  * request's descriptor, so an object here has the message's shape; only its presence is checked.
  */
 function message<T extends object>(v: unknown): T | undefined {
-  return isFields(v) ? (v as T) : undefined;
+  return isPlain(v) ? (v as T) : undefined;
 }
 
 /** The own fields of a plain object, with values of unknown type. */
