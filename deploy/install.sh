@@ -55,7 +55,8 @@ environment: DROPDEPLOY_PREFIX (object prefix), DROPDEPLOY_BUILD_MACHINE_TYPE,
 DROPDEPLOY_BUILD_TIMEOUT_SECONDS, DROPDEPLOY_SERVICE_MEMORY, _CPU, _MAX_INSTANCES, _INGRESS,
 DROPDEPLOY_FIRESTORE_DATABASE (also the database the installer creates),
 DROPDEPLOY_FIRESTORE_ROOT, DROPDEPLOY_LEASE_SECONDS, DROPDEPLOY_WAIT_SECONDS,
-DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS.
+DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS,
+DROPDEPLOY_PRELOAD_CLIENTS (true with min-instances: load the clients at start).
 Values are passed exactly as set; one with a newline or other control character is refused.
 The installer sets these itself and refuses another value in the environment:
 DROPDEPLOY_API_AUTH=cloud-run-iam (the API is private behind Cloud Run IAM),

@@ -255,6 +255,9 @@ function controllerEnv(
     DROPDEPLOY_API_AUTH: 'none',
     // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.
     DROPDEPLOY_RECONCILE_GRACE_SECONDS: '15',
+    // The local functions stay up like min-instances ones: the first drop should not wait for
+    // the client libraries to load.
+    DROPDEPLOY_PRELOAD_CLIENTS: 'true',
     ...extra,
   };
 }

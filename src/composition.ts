@@ -94,3 +94,12 @@ export function createDeps(config: Config): Deps {
     }),
   };
 }
+
+/**
+ * Builds every client a handler may need now rather than on first use (DROPDEPLOY_PRELOAD_CLIENTS):
+ * the module loading and proto parsing then happen while the instance is idle, not inside its
+ * first request. Each port stays memoised, so the handlers get these same instances.
+ */
+export async function preloadClients(deps: Deps): Promise<void> {
+  await Promise.all([deps.store(), deps.builds(), deps.services(), deps.publisher(), deps.objects()]);
+}

@@ -50,6 +50,12 @@ export interface Config {
   api: ApiConfig;
   /** http://host:port of a local Cloud Storage JSON API; unset on Google Cloud. */
   storageEndpoint?: string;
+  /**
+   * Load and construct the client libraries right after start instead of on the first request:
+   * for instances kept warm (Cloud Run min-instances, the local stack), whose first event should
+   * not pay for them. Off by default: a scale-from-zero instance starts fastest loading lazily.
+   */
+  preloadClients: boolean;
 }
 
 /**
@@ -154,6 +160,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const ingressName = optional('DROPDEPLOY_SERVICE_INGRESS', `one of ${Object.keys(INGRESS).join(', ')}`, (v) => v in INGRESS) ?? 'all';
   const maxInstances =
     get('DROPDEPLOY_SERVICE_MAX_INSTANCES') === undefined ? undefined : integer('DROPDEPLOY_SERVICE_MAX_INSTANCES', 100, 1, 1000);
+  const preload = optional('DROPDEPLOY_PRELOAD_CLIENTS', 'true or false', (v) => v === 'true' || v === 'false');
   const logFormat = optional('DROPDEPLOY_LOG_FORMAT', 'json or pretty', (v) => v === 'json' || v === 'pretty');
   const endpoint = (name: string) =>
     optional(name, 'host:port of a local emulator, e.g. 127.0.0.1:9100', (v) => /^[\w.-]+:\d{1,5}$/.test(v));
@@ -248,6 +255,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       service: runService,
     },
     storageEndpoint: httpUrl('DROPDEPLOY_STORAGE_ENDPOINT'),
+    preloadClients: preload === 'true',
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

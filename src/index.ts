@@ -2,7 +2,7 @@
  * Entry point: registers the function targets with the Functions Framework. Wiring only.
  */
 import * as functions from '@google-cloud/functions-framework';
-import {createDeps} from './composition';
+import {createDeps, preloadClients} from './composition';
 import {parseConfig} from './config';
 import {handleEvent} from './controller/handle-event';
 import {Reconciler} from './controller/reconcile';
@@ -14,6 +14,14 @@ import {Logger, stdoutSink} from './log';
 const config = parseConfig(process.env);
 const deps = createDeps(config);
 const log = new Logger(stdoutSink(config.logFormat));
+// After the framework has started listening (it does so right after loading this module).
+if (config.preloadClients) {
+  setImmediate(() => {
+    preloadClients(deps).catch((err: unknown) => {
+      log.warn(`preloading the client libraries failed; each loads on first use instead: ${(err as Error).message ?? String(err)}`);
+    });
+  });
+}
 
 /**
  * The event function: uploads (Eventarc or Pub/Sub) and Cloud Build statuses.

@@ -35,6 +35,7 @@ describe('parseConfig', () => {
     assert.deepEqual(c.firestore, {databaseId: '(default)', root: 'dropdeploy'});
     assert.deepEqual(c.endpoints, {cloudBuild: undefined, cloudRun: undefined});
     assert.equal(c.logFormat, 'json');
+    assert.equal(c.preloadClients, false);
   });
   it('takes GOOGLE_CLOUD_PROJECT when DROPDEPLOY_PROJECT is unset', () => {
     const {DROPDEPLOY_PROJECT: _, ...rest} = valid;
@@ -54,8 +55,10 @@ describe('parseConfig', () => {
       DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100',
       DROPDEPLOY_CLOUD_RUN_ENDPOINT: 'localhost:9200',
       DROPDEPLOY_LOG_FORMAT: 'pretty',
+      DROPDEPLOY_PRELOAD_CLIENTS: 'true',
     });
     assert.equal(c.prefix, 'deploy/');
+    assert.equal(c.preloadClients, true);
     assert.equal(c.build.machineType, 'E2_HIGHCPU_8');
     assert.equal(c.build.timeoutSeconds, 600);
     assert.deepEqual(c.service, {
@@ -102,6 +105,7 @@ describe('parseConfig', () => {
     ['DROPDEPLOY_WAIT_SECONDS', '540'],
     ['DROPDEPLOY_CONTROLLER_SERVICES', 'dropdeploy-api,Bad_Name'],
     ['DROPDEPLOY_LOG_FORMAT', 'xml'],
+    ['DROPDEPLOY_PRELOAD_CLIENTS', 'yes'],
   ];
   it('time limits agree: the lease outlives the function timeout, the waits end inside it', () => {
     const c = parseConfig({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '60', DROPDEPLOY_LEASE_SECONDS: '90'});
