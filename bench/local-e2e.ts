@@ -2,8 +2,8 @@
  * Local end to end: drop the example app into a running local stack → its URL answers, split
  * by the release's own state times (build = building → deploying, start = deploying →
  * deployed); beside it, the same install and start done by hand. Drop → accepted is taken
- * twice: for the first drop (the event function's first request, its clients loaded and
- * connected) and for a second drop into the warm stack (the bucket watcher and one event).
+ * twice: for the first drop (the event function's first request; the stack preloads its
+ * clients) and for a second drop into the warm stack (the bucket watcher and one event).
  */
 import {spawn, spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync} from 'node:fs';
