@@ -20,7 +20,7 @@ const now = () => performance.timeOrigin + performance.now();
 const RECEIVE_CLOCK = join(ROOT, 'bench', 'fixtures', 'receive-clock.js');
 
 /** Sends one upload event; the status and the time the function process received it. */
-async function sendUpload(url: string, object: string, generation: string): Promise<{status: number; receivedAt: number}> {
+export async function sendUpload(url: string, object: string, generation: string): Promise<{status: number; receivedAt: number}> {
   const res = await request(url, {
     kind: 'event',
     type: 'google.cloud.storage.object.v1.finalized',
@@ -30,7 +30,7 @@ async function sendUpload(url: string, object: string, generation: string): Prom
 }
 
 /** The time the emulator received the CreateBuild for `object`. */
-function createBuildAt(build: CloudBuildEmulator, object: string, after: number): number | undefined {
+export function createBuildAt(build: CloudBuildEmulator, object: string, after: number): number | undefined {
   for (let i = build.calls.length - 1; i >= 0; i--) {
     const c = build.calls[i];
     if (c.at < after) return undefined;
@@ -46,7 +46,7 @@ const EVENT_FUNCTIONS = {
 };
 
 /** Starts an event function with a fresh store root. */
-async function controller(
+export async function controller(
   env: Record<string, string>,
   root = `b${randomUUID().slice(0, 8)}`,
   variant: keyof typeof EVENT_FUNCTIONS = 'dropdeploy',

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts the emulators, measures, prints a table and writes
  * bench/results.json. Numbers, never assertions.
- *   BENCH_RUNS (cold starts per variant, default 5), BENCH_EVENTS (default 1000).
+ *   BENCH_RUNS (cold starts per variant, default 5), BENCH_EVENTS (default 1000),
+ *   BENCH_DEPLOYS (build SUCCESS → deploy rounds, default 200).
  */
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -13,10 +14,12 @@ import {CloudRunEmulator} from '../local/cloud-run/emulator';
 import {startFirestoreEmulator, startPubSubEmulator} from '../local/gcloud-emulators';
 import {coldStart, ROOT, SOURCES, type ColdStart, type Probe} from './cold-start';
 import {localEndToEnd} from './local-e2e';
+import {perDeploy} from './deploy-overhead';
 import {burst, perEvent} from './overhead';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
+const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 200);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -130,6 +133,16 @@ async function main(): Promise<void> {
       `  ratio p50 ${overheadRatio} (received), ${ratio(ours.fromSent.p50, base.latency.p50)} (sent); controller CPU ${ours.cpuMsPerEvent} ms per event`,
     );
 
+    const deploys = await perDeploy(env, parseConfig(env), {build, run}, DEPLOYS);
+    const deployRatio = ratio(deploys.dropdeploy.latency.p50, deploys.floor.latency.p50);
+    console.log(`\nper deploy (${DEPLOYS} sequential builds, warm): build SUCCESS received → UpdateService received by the emulator, ms`);
+    console.log(row(['', 'p50', 'p95', 'p99'], w2));
+    const d = deploys.dropdeploy.latency;
+    const f = deploys.floor.latency;
+    console.log(row(['dropdeploy: SUCCESS message received →', d.p50, d.p95, d.p99], w2));
+    console.log(row(['floor: the same API calls made directly', f.p50, f.p95, f.p99], w2));
+    console.log(`  ratio p50 ${deployRatio}`);
+
     const bursts: Array<Awaited<ReturnType<typeof burst>>> = [];
     const emus = {firestore: firestoreEmu.processGroup, pubsub: pubsubEmu.processGroup};
     // One burst of each first, not reported: the emulators' JIT warms up on the burst's mix of calls.
@@ -170,6 +183,7 @@ async function main(): Promise<void> {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
       coldStart: {...cs, ratios: coldRatios},
       perEvent: {events: EVENTS, dropdeploy: ours, floor: base, p50Ratio: overheadRatio},
+      perDeploy: {deploys: DEPLOYS, ...deploys, p50Ratio: deployRatio},
       burst: {runs: bursts, throughputRatios: burstRatios},
       localEndToEnd: e2e,
     };
