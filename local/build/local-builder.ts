@@ -18,6 +18,7 @@ import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
 import {BuildFailure} from './build-failure';
 import {findNpm, nodeModulesAbove, npmLocations} from './build-host';
 import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
+import {buildDockerfile} from './dockerfile/build-dockerfile';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
 import {runStep} from './run-step';
 import {stepFailure} from './step-failure';
@@ -45,11 +46,6 @@ export type LocalBuilder = BuildRunner & {
   /** Stops a running build's work (kills its processes); its status is left as the emulator set it. */
   cancel(buildId: string): void;
 };
-
-/** The message of a source with a Dockerfile. */
-export const DOCKERFILE_MESSAGE =
-  'this source has a Dockerfile, and the local build cannot run Docker (no Docker daemon here): ' +
-  'remove the Dockerfile to build it with buildpacks locally, or deploy it on Google Cloud';
 
 /** Creates the runner to give the CloudBuildEmulator: each build runs asynchronously to a terminal status. */
 export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
@@ -182,7 +178,13 @@ async function buildImage(
     if (err instanceof ExtractError) throw new BuildFailure(`the source archive was refused: ${err.message}`);
     throw err;
   }
-  if (existsSync(join(root, 'Dockerfile'))) throw new BuildFailure(DOCKERFILE_MESSAGE);
+  if (existsSync(join(root, 'Dockerfile'))) {
+    const output = (text: string) => opts.logs.append(build.id, text);
+    const npm = await machine.npmLocations(dir);
+    const docker = await buildDockerfile({root, dir, nodeDir: machine.nodeDir, npm, host: process.env, log, output, signal});
+    if (signal.aborted) throw new Error('aborted');
+    return opts.registry.push(image, docker.rootfs, docker.config);
+  }
   const pkg = readPackageJson(root);
   const fn = functionTarget(build.stepEnv);
   log(fn ? `Node.js function "${fn.target}" (${fn.signatureType})` : 'Node.js application');

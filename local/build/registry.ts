@@ -1,6 +1,6 @@
 /**
  * The local content-addressed image registry. An "image" is a directory (the built app)
- * plus a config (entrypoint, env, working dir). Its digest is the SHA-256 of its content:
+ * plus a config (entrypoint, env, working dir, and for a Dockerfile its user and ports). Its digest is the SHA-256 of its content:
  * every file's relative path, mode and content hash, plus the config — so the same build
  * output always has the same digest, and any change gives a new one.
  *
@@ -16,10 +16,16 @@ import {join} from 'node:path';
 
 /** How to run an image. */
 export interface ImageConfig {
-  /** argv, run in `workingDir` (relative to rootfs), e.g. ["node", "server.js"]. */
+  /** argv, run in `workingDir` (relative to rootfs), e.g. ["node", "server.js"]; a Dockerfile's ENTRYPOINT + CMD. */
   entrypoint: string[];
   env: Record<string, string>;
   workingDir?: string;
+  // Only images built from a Dockerfile have these; buildpacks images (and their digests) stay as they were.
+  /** The Dockerfile's USER, recorded: the local run cannot switch users. */
+  user?: string;
+  /** The Dockerfile's EXPOSE ports, e.g. ["3000", "8080/tcp"], recorded: Cloud Run sends requests to PORT. */
+  exposedPorts?: string[];
+  labels?: Record<string, string>;
 }
 
 /** A resolved image. */

@@ -8,7 +8,7 @@ import type {DockerInstruction} from './parse';
 import type {PlanStep} from './plan-types';
 import {PlanRefusal} from './plan-refusal';
 import {execForm} from './command';
-import {stageVars, type StageContext, type StageState} from './stage-state';
+import {expansionVars, type StageContext, type StageState} from './stage-state';
 import {expandWord, rawWords} from './words';
 
 const URL = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
@@ -19,7 +19,7 @@ const ELSEWHERE = 'or deploy on Google Cloud, where it builds as it is';
 /** Plans one COPY or ADD of stage `s`. */
 export function copyStep(ins: DockerInstruction, step: PlanStep, s: StageState, ctx: StageContext): void {
   const add = ins.keyword === 'ADD';
-  const vars = stageVars(s);
+  const vars = expansionVars(s);
   let from: 'context' | number = 'context';
   let chmod: number | undefined;
   for (const flag of ins.flags) {

@@ -10,7 +10,7 @@ import {PlanRefusal} from './plan-refusal';
 import {commandArgv, DEFAULT_SHELL, execForm} from './command';
 import {copyStep} from './copy-instruction';
 import {commandWords, runProblem} from './run-checks';
-import {stageVars, type StageContext, type StageState} from './stage-state';
+import {expansionVars, stageVars, type StageContext, type StageState} from './stage-state';
 import {expandWord, rawWords} from './words';
 
 const IGNORED: Record<string, string> = {
@@ -33,16 +33,16 @@ export function stageInstruction(ins: DockerInstruction, step: PlanStep, s: Stag
       for (const word of rawWords(ins.args, escape)) {
         const eq = word.indexOf('=');
         const name = eq < 0 ? word : word.slice(0, eq);
-        const fallback = eq < 0 ? ctx.global.get(name) : expandWord(word.slice(eq + 1), stageVars(s), escape);
+        const fallback = eq < 0 ? ctx.global.get(name) : expandWord(word.slice(eq + 1), expansionVars(s), escape);
         s.args.set(name, ctx.buildArgs[name] ?? fallback);
       }
       return;
     case 'ENV':
     case 'LABEL':
-      for (const [k, v] of pairs(ins, stageVars(s), escape)) (ins.keyword === 'ENV' ? s.env : s.labels).set(k, v);
+      for (const [k, v] of pairs(ins, expansionVars(s), escape)) (ins.keyword === 'ENV' ? s.env : s.labels).set(k, v);
       return;
     case 'WORKDIR': {
-      const dir = expandWord(ins.args.trim(), stageVars(s), escape);
+      const dir = expandWord(ins.args.trim(), expansionVars(s), escape);
       if (!dir) throw new PlanRefusal('WORKDIR needs a path', 'write WORKDIR /usr/src/app');
       s.workdir = posix.resolve(s.workdir, dir);
       ctx.imagePaths.add(s.workdir);
@@ -50,12 +50,12 @@ export function stageInstruction(ins: DockerInstruction, step: PlanStep, s: Stag
       return;
     }
     case 'USER':
-      s.user = expandWord(ins.args.trim(), stageVars(s), escape);
+      s.user = expandWord(ins.args.trim(), expansionVars(s), escape);
       step.notes.push(`USER ${s.user} is recorded; the local build and run cannot switch users: they run as you`);
       return;
     case 'EXPOSE':
       for (const word of rawWords(ins.args, escape)) {
-        const port = expandWord(word, stageVars(s), escape);
+        const port = expandWord(word, expansionVars(s), escape);
         if (!/^\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/i.test(port)) throw new PlanRefusal(`"${port}" is not a port`, 'write EXPOSE 8080 or 8080/tcp');
         s.exposed.push(port);
       }

@@ -1,5 +1,6 @@
 /** The planner's state of one stage while it is planned, and the variables its instructions expand. */
 import type {PlanStep, StageBase} from './plan-types';
+import {IMAGE_SYSTEM_PATH} from './container-paths';
 
 /** A stage while it is planned: its image config so far and what it reads from. */
 export interface StageState {
@@ -37,10 +38,17 @@ export interface StageContext {
   imagePaths: Set<string>;
 }
 
-/** The variables instructions expand: ARGs, then ENVs over them (as Docker gives ENV precedence). */
+/** The stage's variables, as RUN gets them: ARGs, then ENVs over them (Docker gives ENV precedence). */
 export function stageVars(s: StageState): Map<string, string> {
   const vars = new Map<string, string>();
   for (const [k, v] of s.args) if (v !== undefined) vars.set(k, v);
   for (const [k, v] of s.env) vars.set(k, v);
+  return vars;
+}
+
+/** The variables instructions expand: the stage's, plus the base image's PATH (so `ENV PATH=/app/bin:$PATH` works). */
+export function expansionVars(s: StageState): Map<string, string> {
+  const vars = stageVars(s);
+  if (!vars.has('PATH')) vars.set('PATH', IMAGE_SYSTEM_PATH.join(':'));
   return vars;
 }

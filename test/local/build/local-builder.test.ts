@@ -10,7 +10,7 @@ import {isTerminalBuildStatus} from '../../../src/releases/build-statuses';
 import {generationPath, objectDir} from '../../../local/bucket/object-store';
 import {BuildLogs} from '../../../local/build/build-log';
 import {imageConfig} from '../../../local/build/detect-node';
-import {createLocalBuilder, DOCKERFILE_MESSAGE} from '../../../local/build/local-builder';
+import {createLocalBuilder} from '../../../local/build/local-builder';
 import {startLogServer, type LogServer} from '../../../local/build/log-server';
 import {clientOptions} from '../../../local/grpc/client-options';
 import {REPO_ROOT} from '../../../local/repo-root';
@@ -200,21 +200,6 @@ describe('local builder through the Cloud Build emulator and the official client
     } finally {
       child.kill('SIGKILL');
     }
-  });
-
-  it('fails a source with a Dockerfile with the Docker message', async () => {
-    const done = await (
-      await build(
-        'dock/app.tar.gz',
-        tarGz([
-          {name: 'Dockerfile', data: 'FROM node:20\n'},
-          {name: 'package.json', data: '{}'},
-        ]),
-      )
-    ).done();
-    assert.equal(done.status, 'FAILURE');
-    assert.equal(done.statusDetail, DOCKERFILE_MESSAGE);
-    assert.equal(done.failureInfo?.detail, DOCKERFILE_MESSAGE);
   });
 
   it('fails a source without package.json', async () => {

@@ -1,0 +1,109 @@
+/**
+ * A source with a Dockerfile, built without a Docker daemon: read and plan the Dockerfile,
+ * refuse what cannot be done faithfully here (with the instruction, its line and what to do),
+ * carry the plan out in the build's own folder, and say how the image runs.
+ */
+import {accessSync, constants, mkdirSync, readFileSync, statSync} from 'node:fs';
+import {join, posix} from 'node:path';
+import {stepEnv, SYSTEM_PATH, type NpmLocations} from '../build-env';
+import {BuildFailure} from '../build-failure';
+import type {ImageConfig} from '../registry';
+import {buildContext} from './build-context';
+import {nodeEntrypointArgv} from './command';
+import {hostPath, imagePathDirs, rootfsRelative} from './container-paths';
+import {executePlan} from './executor';
+import {parseDockerfile} from './parse';
+import type {PlannedImage, Refusal} from './plan-types';
+import {planDockerfile} from './planner';
+
+/** What {@link buildDockerfile} needs from the local builder. */
+export interface DockerfileBuild {
+  /** The extracted source: the build context, with the Dockerfile at its root. */
+  root: string;
+  /** The build's scratch folder (removed when the build ends). */
+  dir: string;
+  /** The folder of the node binary standing in for the base image's. */
+  nodeDir: string;
+  npm: NpmLocations;
+  /** The environment dropdeploy runs in; only build-env's allow-list is read. */
+  host: NodeJS.ProcessEnv;
+  log(line: string): void;
+  output(text: string): void;
+  signal: AbortSignal;
+}
+
+/** The failure message of a refused Dockerfile: where, what, why, and what to do. */
+export function refusalMessage(r: Refusal): string {
+  const where = r.line === undefined ? 'Dockerfile' : `Dockerfile line ${r.line}`;
+  const what = r.instruction ? ` (${r.instruction})` : '';
+  return `${where}${what}: ${r.reason}; ${r.todo}`;
+}
+
+/** Builds the source's Dockerfile; resolves with the image's folder and config for the registry. */
+export async function buildDockerfile(b: DockerfileBuild): Promise<{rootfs: string; config: ImageConfig}> {
+  const text = readFileSync(join(b.root, 'Dockerfile'), 'utf8');
+  const res = planDockerfile({
+    dockerfile: parseDockerfile(text),
+    buildArgs: {},
+    hostNode: process.versions.node,
+    platform: {os: 'linux', arch: process.arch === 'x64' ? 'amd64' : process.arch},
+  });
+  b.log('Building with the Dockerfile, on this machine (no Docker daemon: each instruction is carried out on the host)');
+  if (!res.ok) throw new BuildFailure(refusalMessage(res.refusal));
+  const {tree, patterns} = buildContext(b.root);
+  b.log(`Build context: ${tree.entries.size - 1} entries${patterns ? ` (.dockerignore: ${patterns} rules)` : ''}`);
+  const [home, tmp] = [join(b.dir, 'home'), join(b.dir, 'tmp')];
+  mkdirSync(home, {recursive: true});
+  mkdirSync(tmp, {recursive: true});
+  const buildEnv = stepEnv({host: b.host, sourceRoot: b.root, home, tmp, nodeDir: b.nodeDir, npm: b.npm});
+  // A container's PATH has no node_modules/.bin: a RUN finds what the image has, here node, npm and the system's.
+  buildEnv.PATH = [...new Set([b.nodeDir, ...SYSTEM_PATH])].join(':');
+  const rootfs = await executePlan({
+    plan: res.plan,
+    context: tree,
+    work: join(b.dir, 'stages'),
+    buildEnv,
+    log: b.log,
+    output: b.output,
+    signal: b.signal,
+  });
+  const config = imageConfig(res.plan.image, rootfs, b.nodeDir);
+  b.log(`Entrypoint: ${JSON.stringify(config.entrypoint)} in ${res.plan.image.workdir}`);
+  if (config.user) b.log(`The image's USER is ${config.user}; the local run cannot switch users and runs it as you`);
+  return {rootfs, config};
+}
+
+/** The registry config of the planned image, with the node image's entrypoint rule applied to its files. */
+function imageConfig(image: PlannedImage, rootfs: string, nodeDir: string): ImageConfig {
+  const workdir = hostPath(rootfs, image.workdir);
+  const resolve = (name: string) => (name.startsWith('/') ? hostPath(rootfs, name) : join(workdir, name));
+  const dirs = [...imagePathDirs(image.env.PATH, rootfs), nodeDir, ...SYSTEM_PATH];
+  const command = image.nodeEntrypoint
+    ? nodeEntrypointArgv(image.command, {
+        isCommand: (name) => (name.includes('/') ? executable(resolve(name)) : dirs.some((d) => executable(posix.join(d, name)))),
+        isPlainFile: (name) => isFile(resolve(name)) && !executable(resolve(name)),
+      })
+    : image.command;
+  const config: ImageConfig = {entrypoint: command, env: image.env, workingDir: rootfsRelative(image.workdir)};
+  if (image.user !== undefined) config.user = image.user;
+  if (image.exposedPorts.length) config.exposedPorts = image.exposedPorts;
+  if (Object.keys(image.labels).length) config.labels = image.labels;
+  return config;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return isFile(path);
+  } catch {
+    return false;
+  }
+}
