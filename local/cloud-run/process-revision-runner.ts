@@ -1,7 +1,8 @@
-import {mkdirSync} from 'node:fs';
+import {existsSync, mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 import type {LocalRegistry} from '../build/registry';
 import {answersHttp, freePort} from '../ports';
+import {containerLaunch} from './container-launch';
 import {RevisionProcess} from './revision-process';
 import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './revision-runner';
 
@@ -80,24 +81,10 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
       };
     }
     const port = await freePort();
-    const [command, ...args] = image.config.entrypoint;
-    const proc = new RevisionProcess({
-      // The host's own Node, not whichever `node` PATH finds first, so apps run on the version tested here.
-      argv: [command === 'node' ? process.execPath : command, ...args],
-      cwd: join(image.rootfs, image.config.workingDir ?? '.'),
-      env: {
-        // Like a container, the app does not inherit the host's environment (credentials, emulator hosts):
-        // only a PATH so that the entrypoint can be found, then what the image and the service set.
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        ...image.config.env,
-        ...rev.env,
-        PORT: String(port),
-        K_SERVICE: rev.service,
-        K_REVISION: rev.name,
-        K_CONFIGURATION: rev.service,
-      },
-      logFile: logFileOf(rev.name),
-    });
+    const reserved = {PORT: String(port), K_SERVICE: rev.service, K_REVISION: rev.name, K_CONFIGURATION: rev.service};
+    // The host's own Node, not whichever `node` PATH finds first, so apps run on the version tested here.
+    const host = {nodePath: process.execPath, path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', exists: existsSync};
+    const proc = new RevisionProcess({...containerLaunch(image, rev.env, reserved, host), logFile: logFileOf(rev.name)});
     running.set(rev.name, proc);
     // A revision that exits is no longer running (the router then answers 502 for it); what it spawned goes too.
     void proc.ended.then(() => {
