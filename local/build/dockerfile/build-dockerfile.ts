@@ -27,8 +27,8 @@ export interface DockerfileBuild {
   npm: NpmLocations;
   /** The environment dropdeploy runs in; only build-env's allow-list is read. */
   host: NodeJS.ProcessEnv;
-  log(line: string): void;
-  output(text: string): void;
+  log: (line: string) => void;
+  output: (text: string) => void;
   signal: AbortSignal;
 }
 

@@ -4,7 +4,18 @@
  * the destination when it is a folder (ends with `/`, exists as one, or gets several sources),
  * else becomes it; wildcards that match nothing copy nothing, as BuildKit allows.
  */
-import {chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync} from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import {basename, dirname, join, relative, sep} from 'node:path';
 import type {StepAction} from './plan-types';
 import type {EntryKind, SourceTree} from './build-context';

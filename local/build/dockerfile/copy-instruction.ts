@@ -25,7 +25,8 @@ export function copyStep(ins: DockerInstruction, step: PlanStep, s: StageState, 
   for (const flag of ins.flags) {
     const value = expandWord(flag.value ?? '', vars, ctx.escape);
     if (flag.name === 'from' && !add) from = sourceStage(value, s, ctx);
-    else if (flag.name === 'chown') step.notes.push(`--chown=${value} is ignored: the local build cannot change owners, the files are yours`);
+    else if (flag.name === 'chown')
+      step.notes.push(`--chown=${value} is ignored: the local build cannot change owners, the files are yours`);
     else if (flag.name === 'chmod') {
       if (!/^[0-7]{3,4}$/.test(value)) throw new PlanRefusal(`--chmod=${value} is not an octal mode`, 'write --chmod=755 or --chmod=0644');
       chmod = parseInt(value, 8);
@@ -33,10 +34,14 @@ export function copyStep(ins: DockerInstruction, step: PlanStep, s: StageState, 
     else throw new PlanRefusal(`${ins.keyword} --${flag.name} is not supported by the local build`, `remove the flag, ${ELSEWHERE}`);
   }
   if (ins.heredoc) {
-    throw new PlanRefusal(`${ins.keyword} with a heredoc (<<EOF) is not supported by the local build`, 'put the content in a file of the source and COPY it');
+    throw new PlanRefusal(
+      `${ins.keyword} with a heredoc (<<EOF) is not supported by the local build`,
+      'put the content in a file of the source and COPY it',
+    );
   }
   const words = (execForm(ins.args) ?? rawWords(ins.args, ctx.escape)).map((w) => expandWord(w, vars, ctx.escape));
-  if (words.length < 2) throw new PlanRefusal(`${ins.keyword} needs a source and a destination`, `write ${ins.keyword} <source>... <destination>`);
+  if (words.length < 2)
+    throw new PlanRefusal(`${ins.keyword} needs a source and a destination`, `write ${ins.keyword} <source>... <destination>`);
   const dest = words[words.length - 1];
   const sources = words.slice(0, -1).map((src) => {
     if (add && URL.test(src)) {

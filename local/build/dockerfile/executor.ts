@@ -24,9 +24,9 @@ export interface ExecuteInput {
   work: string;
   /** The environment every RUN starts from (see build-env.ts). */
   buildEnv: Record<string, string>;
-  log(line: string): void;
+  log: (line: string) => void;
   /** A chunk of a RUN's output. */
-  output(text: string): void;
+  output: (text: string) => void;
   signal: AbortSignal;
 }
 
@@ -93,7 +93,12 @@ async function act(
   const [command, ...args] = action.argv;
   let res;
   try {
-    res = await runStep(command, args, {cwd, env: runEnv(input.buildEnv, action.env, rootfs), signal: input.signal, onOutput: input.output});
+    res = await runStep(command, args, {
+      cwd,
+      env: runEnv(input.buildEnv, action.env, rootfs),
+      signal: input.signal,
+      onOutput: input.output,
+    });
   } catch (err) {
     if (input.signal.aborted) throw err;
     throw fail(`"${command}" could not be started (${(err as Error).message}): it must be on this machine, as node and npm are`);

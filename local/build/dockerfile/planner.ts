@@ -54,7 +54,8 @@ export function planDockerfile(input: PlanInput): PlanResult {
     throw err;
   }
   const last = stages[stages.length - 1];
-  if (!last) return refuse(undefined, undefined, {reason: 'the Dockerfile has no FROM instruction', todo: 'start it with FROM node:20-slim'});
+  if (!last)
+    return refuse(undefined, undefined, {reason: 'the Dockerfile has no FROM instruction', todo: 'start it with FROM node:20-slim'});
   const image = finalImage(last);
   if (!image.ok) return refuse(last.fromLine, last.fromText, image.refusal);
   const needed = neededStages(stages, last.index);
@@ -139,7 +140,15 @@ function fromStage(
   const parent = stages.find((s) => s.name === ref.toLowerCase());
   if (parent) {
     step.notes.push(`Starting from stage ${stageLabel(parent)}`);
-    return {...inherit(parent), index, name, base: {kind: 'stage', index: parent.index}, fromLine: ins.line, fromText: step.text, steps: [step]};
+    return {
+      ...inherit(parent),
+      index,
+      name,
+      base: {kind: 'stage', index: parent.index},
+      fromLine: ins.line,
+      fromText: step.text,
+      steps: [step],
+    };
   }
   const base = nodeBase(ref);
   if (!base) {
@@ -152,7 +161,9 @@ function fromStage(
     );
   }
   const host = Number(input.hostNode.split('.')[0]);
-  step.notes.push(`Using this machine's Node.js ${input.hostNode} for ${ref} (there is no container: only node and npm come from the image)`);
+  step.notes.push(
+    `Using this machine's Node.js ${input.hostNode} for ${ref} (there is no container: only node and npm come from the image)`,
+  );
   if (base.major !== undefined && base.major !== host) {
     step.warnings.push(
       `${ref} has Node.js ${base.major}, and the local build uses this machine's Node.js ${input.hostNode}: ` +
@@ -243,7 +254,8 @@ function finalImage(s: StageState): {ok: true; value: DockerPlan['image']} | {ok
 function literalImagePaths(instructions: DockerInstruction[], escape: string): Set<string> {
   const paths = new Set<string>();
   for (const ins of instructions) {
-    const word = ins.keyword === 'WORKDIR' ? ins.args.trim() : ['COPY', 'ADD'].includes(ins.keyword) ? rawWords(ins.args, escape).pop() : undefined;
+    const word =
+      ins.keyword === 'WORKDIR' ? ins.args.trim() : ['COPY', 'ADD'].includes(ins.keyword) ? rawWords(ins.args, escape).pop() : undefined;
     if (word?.startsWith('/') && !/[$"'[]/.test(word)) {
       const dir = posix.normalize(word).replace(/\/+$/, '');
       if (dir) paths.add(dir);

@@ -20,7 +20,10 @@ const USER_TOOLS = new Set(['useradd', 'adduser', 'groupadd', 'addgroup', 'userm
 /** The words of a command (shell operators and quotes removed), good enough to spot program names and paths. */
 export function commandWords(argv: string[], exec: boolean): string[] {
   const text = exec ? argv : [argv[argv.length - 1] ?? ''];
-  return text.flatMap((t) => t.split(/[\s;&|()<>`]+/)).map((w) => w.replace(/^['"]+|['"]+$/g, '').replace(/^[\w-]+=/, '')).filter(Boolean);
+  return text
+    .flatMap((t) => t.split(/[\s;&|()<>`]+/))
+    .map((w) => w.replace(/^['"]+|['"]+$/g, '').replace(/^[\w-]+=/, ''))
+    .filter(Boolean);
 }
 
 /**

@@ -56,10 +56,13 @@ export function stageInstruction(ins: DockerInstruction, step: PlanStep, s: Stag
     case 'EXPOSE':
       for (const word of rawWords(ins.args, escape)) {
         const port = expandWord(word, expansionVars(s), escape);
-        if (!/^\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/i.test(port)) throw new PlanRefusal(`"${port}" is not a port`, 'write EXPOSE 8080 or 8080/tcp');
+        if (!/^\d+(?:-\d+)?(?:\/(?:tcp|udp|sctp))?$/i.test(port))
+          throw new PlanRefusal(`"${port}" is not a port`, 'write EXPOSE 8080 or 8080/tcp');
         s.exposed.push(port);
       }
-      step.notes.push('EXPOSE is recorded; Cloud Run sends requests to the port in PORT (8080 unless the service sets another), and so does the local run');
+      step.notes.push(
+        'EXPOSE is recorded; Cloud Run sends requests to the port in PORT (8080 unless the service sets another), and so does the local run',
+      );
       return;
     case 'SHELL': {
       const shell = execForm(ins.args);
@@ -124,7 +127,10 @@ function run(ins: DockerInstruction, step: PlanStep, s: StageState, ctx: StageCo
     } else throw new PlanRefusal(`RUN --${flag.name} is not supported by the local build`, 'remove the flag, or deploy on Google Cloud');
   }
   if (ins.heredoc) {
-    throw new PlanRefusal('RUN with a heredoc (<<EOF) is not supported by the local build', 'put the script in a file of the source and RUN it, or use &&');
+    throw new PlanRefusal(
+      'RUN with a heredoc (<<EOF) is not supported by the local build',
+      'put the script in a file of the source and RUN it, or use &&',
+    );
   }
   if (s.system === 'distroless') {
     throw new PlanRefusal(

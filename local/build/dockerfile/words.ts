@@ -175,7 +175,8 @@ class Lexer {
     const unset = value === undefined || (emptyIsUnset && value === '');
     if (op === '-') return unset ? word : value;
     if (op === '+') return unset ? '' : word;
-    if (unset) throw new WordError(`${name}: ${word || (value === undefined ? 'is not allowed to be unset' : 'is not allowed to be empty')}`);
+    if (unset)
+      throw new WordError(`${name}: ${word || (value === undefined ? 'is not allowed to be unset' : 'is not allowed to be empty')}`);
     return value;
   }
 

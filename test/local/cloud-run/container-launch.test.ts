@@ -50,7 +50,10 @@ const rows: {name: string; config: ImageConfig; env?: Record<string, string>; fi
 describe('how the local Cloud Run launches an image as a container', () => {
   for (const r of rows) {
     it(r.name, () => {
-      assert.deepEqual(containerLaunch({digest: 'sha256:1', rootfs: ROOTFS, config: r.config}, r.env ?? {}, reserved, host(r.files)), r.want);
+      assert.deepEqual(
+        containerLaunch({digest: 'sha256:1', rootfs: ROOTFS, config: r.config}, r.env ?? {}, reserved, host(r.files)),
+        r.want,
+      );
     });
   }
 });

@@ -45,7 +45,15 @@ async function build(object: string, bytes: Buffer) {
   mkdirSync(objectDir(storeRoot, object), {recursive: true});
   writeFileSync(generationPath(storeRoot, object, gen), bytes);
   const now = new Date().toISOString();
-  const meta = {bucket: BUCKET, name: object, generation: gen, metageneration: '1', size: String(bytes.length), timeCreated: now, updated: now};
+  const meta = {
+    bucket: BUCKET,
+    name: object,
+    generation: gen,
+    metageneration: '1',
+    size: String(bytes.length),
+    timeCreated: now,
+    updated: now,
+  };
   writeFileSync(`${generationPath(storeRoot, object, gen)}.json`, JSON.stringify({...meta, contentType: 'application/gzip'}));
   const spec = buildSpec(
     {projectId: PROJECT, region: 'europe-west1', repository: 'dd', firestore: {root: 'dropdeploy'}, build: {timeoutSeconds: 120}},
@@ -137,15 +145,15 @@ describe('Dockerfile sources through the local builder', {timeout: 120_000}, () 
   const failures: {name: string; files: TarEntry[]; detail: RegExp}[] = [
     {
       name: 'a RUN that fails: the line, the command and its output',
-      files: [
-        {name: 'Dockerfile', data: 'FROM node:20\nRUN echo compiling && echo "error: boom" >&2 && exit 3\nCMD ["node", "a.js"]\n'},
-      ],
-      detail: /^Dockerfile line 2 \(RUN echo compiling && echo "error: boom" >&2 && exit 3\): the command returned a non-zero code \(exit code 3\)\n[^]*error: boom/,
+      files: [{name: 'Dockerfile', data: 'FROM node:20\nRUN echo compiling && echo "error: boom" >&2 && exit 3\nCMD ["node", "a.js"]\n'}],
+      detail:
+        /^Dockerfile line 2 \(RUN echo compiling && echo "error: boom" >&2 && exit 3\): the command returned a non-zero code \(exit code 3\)\n[^]*error: boom/,
     },
     {
       name: 'a refused instruction, before anything runs',
       files: [{name: 'Dockerfile', data: 'FROM node:20\nRUN touch ran-first\nRUN apt-get update\nCMD ["node", "a.js"]\n'}],
-      detail: /^Dockerfile line 3 \(RUN apt-get update\): "apt-get" installs system packages[^]*remove the Dockerfile to build with buildpacks, or deploy on Google Cloud/,
+      detail:
+        /^Dockerfile line 3 \(RUN apt-get update\): "apt-get" installs system packages[^]*remove the Dockerfile to build with buildpacks, or deploy on Google Cloud/,
     },
     {
       name: 'a COPY of a file .dockerignore excludes',

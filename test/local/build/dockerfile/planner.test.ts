@@ -73,7 +73,11 @@ describe('Dockerfile planner: source shape in, plan out', () => {
     {name: 'lts (no major to compare)', from: 'node:lts-slim'},
     {name: 'latest', from: 'node:latest'},
     {name: 'a codename tag', from: 'node:iron-slim'},
-    {name: 'another major: a warning', from: 'node:22-alpine', warning: /^node:22-alpine has Node\.js 22, and the local build uses this machine's Node\.js 20\.20\.2/},
+    {
+      name: 'another major: a warning',
+      from: 'node:22-alpine',
+      warning: /^node:22-alpine has Node\.js 22, and the local build uses this machine's Node\.js 20\.20\.2/,
+    },
     {name: 'another codename: a warning', from: 'node:jod', warning: /has Node\.js 22/},
     {name: '--platform: ignored with a note', from: '--platform=$BUILDPLATFORM node:20', note: /^--platform=linux\/amd64 is ignored/},
   ];
@@ -83,7 +87,11 @@ describe('Dockerfile planner: source shape in, plan out', () => {
       assert.equal(p.stages[0].base.kind, 'node');
       assert.deepEqual(warnings(p).length, b.warning ? 1 : 0, JSON.stringify(warnings(p)));
       if (b.warning) assert.match(warnings(p)[0], b.warning);
-      if (b.note) assert.ok(notes(p).some((n) => b.note!.test(n)), JSON.stringify(notes(p)));
+      if (b.note)
+        assert.ok(
+          notes(p).some((n) => b.note!.test(n)),
+          JSON.stringify(notes(p)),
+        );
     });
   }
 
@@ -118,10 +126,13 @@ describe('Dockerfile planner: source shape in, plan out', () => {
     assert.equal(p.total, 12);
     // The stage built FROM deps keeps its WORKDIR.
     assert.deepEqual(p.stages[1].steps[2].action, {op: 'run', argv: ['/bin/sh', '-c', 'node build.js'], env: {}, workdir: '/app'});
-    assert.deepEqual(p.stages[2].steps.slice(2, 4).map((s) => s.action), [
-      {op: 'copy', from: 2, sources: ['app/dist'], dest: '/srv/dist', destDir: false},
-      {op: 'copy', from: 0, sources: ['app/node_modules'], dest: '/srv/node_modules', destDir: true},
-    ]);
+    assert.deepEqual(
+      p.stages[2].steps.slice(2, 4).map((s) => s.action),
+      [
+        {op: 'copy', from: 2, sources: ['app/dist'], dest: '/srv/dist', destDir: false},
+        {op: 'copy', from: 0, sources: ['app/node_modules'], dest: '/srv/node_modules', destDir: true},
+      ],
+    );
     assert.deepEqual(p.image, image({command: ['node', 'dist/server.js'], workdir: '/srv'}));
   });
 
@@ -136,7 +147,18 @@ describe('Dockerfile planner: source shape in, plan out', () => {
         'CMD ["node", "index.js"]',
       ),
     );
-    assert.deepEqual(p.image.env, {A: '2', B: 'two words', C: 'x y', D: 'four  five', E: '1-dflt-set-', F: '1two words', G: '$A', H: '1', I: '1', J: '2'});
+    assert.deepEqual(p.image.env, {
+      A: '2',
+      B: 'two words',
+      C: 'x y',
+      D: 'four  five',
+      E: '1-dflt-set-',
+      F: '1two words',
+      G: '$A',
+      H: '1',
+      I: '1',
+      J: '2',
+    });
   });
 
   it('takes ARG defaults, before FROM (for FROM only, unless redeclared) and in a stage (in RUN, not in the image)', () => {
@@ -165,7 +187,11 @@ describe('Dockerfile planner: source shape in, plan out', () => {
 
   const commands: {name: string; dockerfile: string[]; want: Partial<PlannedImage>}[] = [
     {name: 'CMD exec form', dockerfile: ['CMD ["npm", "start"]'], want: {command: ['npm', 'start'], nodeEntrypoint: true}},
-    {name: 'CMD shell form', dockerfile: ['CMD node server.js'], want: {command: ['/bin/sh', '-c', 'node server.js'], nodeEntrypoint: true}},
+    {
+      name: 'CMD shell form',
+      dockerfile: ['CMD node server.js'],
+      want: {command: ['/bin/sh', '-c', 'node server.js'], nodeEntrypoint: true},
+    },
     {name: 'CMD with a script name only', dockerfile: ['CMD ["index.js"]'], want: {command: ['index.js'], nodeEntrypoint: true}},
     {
       name: 'ENTRYPOINT exec + CMD as its arguments',
@@ -188,7 +214,10 @@ describe('Dockerfile planner: source shape in, plan out', () => {
   for (const c of commands) {
     it(`makes the command: ${c.name}`, () => {
       const p = ok(['FROM node:20', ...c.dockerfile].join('\n'));
-      assert.deepEqual({command: p.image.command, nodeEntrypoint: p.image.nodeEntrypoint}, {...{nodeEntrypoint: true}, ...c.want, command: c.want.command});
+      assert.deepEqual(
+        {command: p.image.command, nodeEntrypoint: p.image.nodeEntrypoint},
+        {...{nodeEntrypoint: true}, ...c.want, command: c.want.command},
+      );
     });
   }
 
@@ -199,7 +228,16 @@ describe('Dockerfile planner: source shape in, plan out', () => {
 
   it('resolves WORKDIR against the previous one, with variables, and COPY destinations against WORKDIR', () => {
     const p = ok(
-      lines('FROM node:20', 'ENV BASE=/srv', 'WORKDIR $BASE', 'WORKDIR app', 'WORKDIR ../web/', 'COPY a.js b.js lib/', 'COPY x.js /opt/x.js', 'CMD ["node", "a.js"]'),
+      lines(
+        'FROM node:20',
+        'ENV BASE=/srv',
+        'WORKDIR $BASE',
+        'WORKDIR app',
+        'WORKDIR ../web/',
+        'COPY a.js b.js lib/',
+        'COPY x.js /opt/x.js',
+        'CMD ["node", "a.js"]',
+      ),
     );
     assert.deepEqual(actions(p).slice(2, 7), [
       {op: 'workdir', path: '/srv'},
@@ -233,21 +271,51 @@ describe('Dockerfile planner: source shape in, plan out', () => {
       labels: {'org.opencontainers.image.source': 'https://example.com/repo', team: 'web'},
     });
     assert.deepEqual(actions(p)[7], {op: 'copy', from: 'context', sources: ['start.sh'], dest: '/', destDir: true, chmod: 0o755});
-    for (const note of [/^EXPOSE is recorded; Cloud Run sends requests to the port in PORT/, /^HEALTHCHECK is ignored/, /^STOPSIGNAL is ignored/, /^VOLUME is ignored/, /^ONBUILD is ignored/, /^--chown=node:node is ignored/, /^USER node is recorded; the local build and run cannot switch users/]) {
-      assert.ok(notes(p).some((n) => note.test(n)), `${note} in ${JSON.stringify(notes(p))}`);
+    for (const note of [
+      /^EXPOSE is recorded; Cloud Run sends requests to the port in PORT/,
+      /^HEALTHCHECK is ignored/,
+      /^STOPSIGNAL is ignored/,
+      /^VOLUME is ignored/,
+      /^ONBUILD is ignored/,
+      /^--chown=node:node is ignored/,
+      /^USER node is recorded; the local build and run cannot switch users/,
+    ]) {
+      assert.ok(
+        notes(p).some((n) => note.test(n)),
+        `${note} in ${JSON.stringify(notes(p))}`,
+      );
     }
   });
 
   it('maps distroless Node.js: its node is the entrypoint, so CMD names the script', () => {
     const p = ok(
-      lines('FROM node:20 AS build', 'WORKDIR /app', 'COPY . .', 'RUN npm ci --omit=dev', 'FROM gcr.io/distroless/nodejs20-debian12:nonroot', 'COPY --from=build /app /app', 'WORKDIR /app', 'CMD ["index.js"]'),
+      lines(
+        'FROM node:20 AS build',
+        'WORKDIR /app',
+        'COPY . .',
+        'RUN npm ci --omit=dev',
+        'FROM gcr.io/distroless/nodejs20-debian12:nonroot',
+        'COPY --from=build /app /app',
+        'WORKDIR /app',
+        'CMD ["index.js"]',
+      ),
     );
     assert.deepEqual(p.stages[1].base, {kind: 'distroless', image: 'gcr.io/distroless/nodejs20-debian12:nonroot'});
     assert.deepEqual(p.image, image({command: ['node', 'index.js'], nodeEntrypoint: false, workdir: '/app', user: 'nonroot'}));
   });
 
   it('honours the escape directive, joins continuation lines, and notes the syntax directive', () => {
-    const p = ok(['# syntax=docker/dockerfile:1', '# escape=`', 'FROM node:20', 'ENV WIN=C:\\dir', 'RUN npm ci && `', '    node build.js', 'CMD ["node", "a.js"]'].join('\n'));
+    const p = ok(
+      [
+        '# syntax=docker/dockerfile:1',
+        '# escape=`',
+        'FROM node:20',
+        'ENV WIN=C:\\dir',
+        'RUN npm ci && `',
+        '    node build.js',
+        'CMD ["node", "a.js"]',
+      ].join('\n'),
+    );
     assert.deepEqual(p.preamble, ['The local build reads the Dockerfile itself: # syntax=docker/dockerfile:1 is not fetched']);
     assert.equal(p.image.env.WIN, 'C:\\dir');
     const run = actions(p)[2] as Extract<StepAction, {op: 'run'}>;
@@ -274,32 +342,179 @@ interface RefusalRow {
 
 const CMD = 'CMD ["node", "index.js"]';
 const refusals: RefusalRow[] = [
-  {name: 'another base image', dockerfile: ['FROM python:3.12-slim', CMD], line: 1, instruction: 'FROM python:3.12-slim', reason: /"python:3\.12-slim" is not a Node\.js image/, todo: /FROM node:<version>-slim .*buildpacks.*Google Cloud/},
+  {
+    name: 'another base image',
+    dockerfile: ['FROM python:3.12-slim', CMD],
+    line: 1,
+    instruction: 'FROM python:3.12-slim',
+    reason: /"python:3\.12-slim" is not a Node\.js image/,
+    todo: /FROM node:<version>-slim .*buildpacks.*Google Cloud/,
+  },
   {name: 'FROM scratch', dockerfile: ['FROM scratch', CMD], line: 1, reason: /empty image/, todo: /FROM node/},
-  {name: 'apt-get in RUN', dockerfile: ['FROM node:20', 'RUN apt-get update && apt-get install -y curl', CMD], line: 2, instruction: 'RUN apt-get update && apt-get install -y curl', reason: /"apt-get" installs system packages into the image/, todo: /remove the Dockerfile to build with buildpacks, or deploy on Google Cloud/},
-  {name: 'apk in RUN', dockerfile: ['FROM node:20-alpine', 'RUN apk add --no-cache git', CMD], line: 2, reason: /"apk" installs system packages/, todo: /buildpacks/},
-  {name: 'yum by path', dockerfile: ['FROM node:20', 'RUN /usr/bin/yum install -y git', CMD], line: 2, reason: /"yum"/, todo: /Google Cloud/},
-  {name: 'a user tool', dockerfile: ['FROM node:20', 'RUN useradd -m app', CMD], line: 2, reason: /"useradd" changes the image's users/, todo: /USER is recorded/},
-  {name: 'ADD of a URL', dockerfile: ['FROM node:20', 'ADD https://example.com/tool.tgz /opt/', CMD], line: 2, reason: /ADD https:\/\/example\.com\/tool\.tgz downloads into the image/, todo: /add the file to the source and COPY it/},
-  {name: 'ADD of a local archive', dockerfile: ['FROM node:20', 'ADD vendor.tar.gz /opt/', CMD], line: 2, reason: /unpacks the archive/, todo: /unpack it in the source/},
-  {name: 'RUN --mount', dockerfile: ['FROM node:20', 'RUN --mount=type=cache,target=/root/.npm npm ci', CMD], line: 2, instruction: 'RUN --mount=type=cache,target=/root/.npm npm ci', reason: /RUN --mount needs BuildKit mounts/, todo: /drop the --mount flag/},
-  {name: 'COPY --from an image', dockerfile: ['FROM node:20', 'COPY --from=nginx:latest /etc/nginx/nginx.conf ./', CMD], line: 2, reason: /copies from the image "nginx:latest"/, todo: /stage of this Dockerfile/},
-  {name: 'COPY --from a later stage', dockerfile: ['FROM node:20', 'COPY --from=1 /a ./', 'FROM node:20', CMD], line: 2, reason: /this stage or a later one/, todo: /earlier stage/},
-  {name: 'a RUN heredoc', dockerfile: ['FROM node:20', 'RUN <<EOF', 'npm ci', 'EOF', CMD], line: 2, reason: /heredoc/, todo: /file of the source/},
-  {name: 'a COPY heredoc', dockerfile: ['FROM node:20', 'COPY <<EOF /app/x', 'hi', 'EOF', CMD], line: 2, reason: /heredoc/, todo: /file of the source/},
-  {name: 'RUN in distroless', dockerfile: ['FROM gcr.io/distroless/nodejs22-debian12', 'RUN npm ci', CMD], line: 2, reason: /distroless images have no shell/, todo: /COPY --from=build/},
-  {name: 'no CMD', dockerfile: ['FROM node:20', 'WORKDIR /app', 'COPY . .'], line: 1, instruction: 'FROM node:20', reason: /no CMD or ENTRYPOINT of its own: the node image would start the node REPL/, todo: /add CMD \["node", "index\.js"\]/},
-  {name: 'RUN writing an image path by absolute path', dockerfile: ['FROM node:20', 'RUN mkdir -p /usr/src/app', 'WORKDIR /usr/src/app', CMD], line: 2, reason: /image path "\/usr\/src\/app" by absolute path/, todo: /relative to the WORKDIR/},
-  {name: 'RUN chmod of a copied file', dockerfile: ['FROM node:20', 'COPY entrypoint.sh /entrypoint.sh', 'RUN chmod +x /entrypoint.sh', CMD], line: 3, reason: /"\/entrypoint\.sh"/, todo: /relative/},
-  {name: 'an unknown instruction', dockerfile: ['FROM node:20', 'COPPY . .', CMD], line: 2, reason: /unknown instruction COPPY/, todo: /fails with docker build too/},
-  {name: 'an instruction before FROM', dockerfile: ['ENV A=1', 'FROM node:20', CMD], line: 1, reason: /only ARG may come before the first FROM/, todo: /start the Dockerfile with FROM/},
-  {name: 'a custom frontend', dockerfile: ['# syntax=example.com/my-frontend:1', 'FROM node:20', CMD], reason: /BuildKit frontend "example\.com\/my-frontend:1"/, todo: /remove the # syntax line/},
-  {name: 'a required variable unset', dockerfile: ['FROM node:20', 'ENV URL=${API_URL:?}', CMD], line: 2, reason: /^API_URL: is not allowed to be unset$/, todo: /quoting or the \$\{…\}/},
+  {
+    name: 'apt-get in RUN',
+    dockerfile: ['FROM node:20', 'RUN apt-get update && apt-get install -y curl', CMD],
+    line: 2,
+    instruction: 'RUN apt-get update && apt-get install -y curl',
+    reason: /"apt-get" installs system packages into the image/,
+    todo: /remove the Dockerfile to build with buildpacks, or deploy on Google Cloud/,
+  },
+  {
+    name: 'apk in RUN',
+    dockerfile: ['FROM node:20-alpine', 'RUN apk add --no-cache git', CMD],
+    line: 2,
+    reason: /"apk" installs system packages/,
+    todo: /buildpacks/,
+  },
+  {
+    name: 'yum by path',
+    dockerfile: ['FROM node:20', 'RUN /usr/bin/yum install -y git', CMD],
+    line: 2,
+    reason: /"yum"/,
+    todo: /Google Cloud/,
+  },
+  {
+    name: 'a user tool',
+    dockerfile: ['FROM node:20', 'RUN useradd -m app', CMD],
+    line: 2,
+    reason: /"useradd" changes the image's users/,
+    todo: /USER is recorded/,
+  },
+  {
+    name: 'ADD of a URL',
+    dockerfile: ['FROM node:20', 'ADD https://example.com/tool.tgz /opt/', CMD],
+    line: 2,
+    reason: /ADD https:\/\/example\.com\/tool\.tgz downloads into the image/,
+    todo: /add the file to the source and COPY it/,
+  },
+  {
+    name: 'ADD of a local archive',
+    dockerfile: ['FROM node:20', 'ADD vendor.tar.gz /opt/', CMD],
+    line: 2,
+    reason: /unpacks the archive/,
+    todo: /unpack it in the source/,
+  },
+  {
+    name: 'RUN --mount',
+    dockerfile: ['FROM node:20', 'RUN --mount=type=cache,target=/root/.npm npm ci', CMD],
+    line: 2,
+    instruction: 'RUN --mount=type=cache,target=/root/.npm npm ci',
+    reason: /RUN --mount needs BuildKit mounts/,
+    todo: /drop the --mount flag/,
+  },
+  {
+    name: 'COPY --from an image',
+    dockerfile: ['FROM node:20', 'COPY --from=nginx:latest /etc/nginx/nginx.conf ./', CMD],
+    line: 2,
+    reason: /copies from the image "nginx:latest"/,
+    todo: /stage of this Dockerfile/,
+  },
+  {
+    name: 'COPY --from a later stage',
+    dockerfile: ['FROM node:20', 'COPY --from=1 /a ./', 'FROM node:20', CMD],
+    line: 2,
+    reason: /this stage or a later one/,
+    todo: /earlier stage/,
+  },
+  {
+    name: 'a RUN heredoc',
+    dockerfile: ['FROM node:20', 'RUN <<EOF', 'npm ci', 'EOF', CMD],
+    line: 2,
+    reason: /heredoc/,
+    todo: /file of the source/,
+  },
+  {
+    name: 'a COPY heredoc',
+    dockerfile: ['FROM node:20', 'COPY <<EOF /app/x', 'hi', 'EOF', CMD],
+    line: 2,
+    reason: /heredoc/,
+    todo: /file of the source/,
+  },
+  {
+    name: 'RUN in distroless',
+    dockerfile: ['FROM gcr.io/distroless/nodejs22-debian12', 'RUN npm ci', CMD],
+    line: 2,
+    reason: /distroless images have no shell/,
+    todo: /COPY --from=build/,
+  },
+  {
+    name: 'no CMD',
+    dockerfile: ['FROM node:20', 'WORKDIR /app', 'COPY . .'],
+    line: 1,
+    instruction: 'FROM node:20',
+    reason: /no CMD or ENTRYPOINT of its own: the node image would start the node REPL/,
+    todo: /add CMD \["node", "index\.js"\]/,
+  },
+  {
+    name: 'RUN writing an image path by absolute path',
+    dockerfile: ['FROM node:20', 'RUN mkdir -p /usr/src/app', 'WORKDIR /usr/src/app', CMD],
+    line: 2,
+    reason: /image path "\/usr\/src\/app" by absolute path/,
+    todo: /relative to the WORKDIR/,
+  },
+  {
+    name: 'RUN chmod of a copied file',
+    dockerfile: ['FROM node:20', 'COPY entrypoint.sh /entrypoint.sh', 'RUN chmod +x /entrypoint.sh', CMD],
+    line: 3,
+    reason: /"\/entrypoint\.sh"/,
+    todo: /relative/,
+  },
+  {
+    name: 'an unknown instruction',
+    dockerfile: ['FROM node:20', 'COPPY . .', CMD],
+    line: 2,
+    reason: /unknown instruction COPPY/,
+    todo: /fails with docker build too/,
+  },
+  {
+    name: 'an instruction before FROM',
+    dockerfile: ['ENV A=1', 'FROM node:20', CMD],
+    line: 1,
+    reason: /only ARG may come before the first FROM/,
+    todo: /start the Dockerfile with FROM/,
+  },
+  {
+    name: 'a custom frontend',
+    dockerfile: ['# syntax=example.com/my-frontend:1', 'FROM node:20', CMD],
+    reason: /BuildKit frontend "example\.com\/my-frontend:1"/,
+    todo: /remove the # syntax line/,
+  },
+  {
+    name: 'a required variable unset',
+    dockerfile: ['FROM node:20', 'ENV URL=${API_URL:?}', CMD],
+    line: 2,
+    reason: /^API_URL: is not allowed to be unset$/,
+    todo: /quoting or the \$\{…\}/,
+  },
   {name: 'an unclosed quote', dockerfile: ['FROM node:20', 'ENV A="open', CMD], line: 2, reason: /double-quote/, todo: /quoting/},
-  {name: 'several sources into a file name', dockerfile: ['FROM node:20', 'COPY a.js b.js dest', CMD], line: 2, reason: /the destination "dest" must be a folder ending with \//, todo: /COPY a\.js b\.js dest\//},
-  {name: 'a source outside the context', dockerfile: ['FROM node:20', 'COPY ../secrets .', CMD], line: 2, reason: /"\.\.\/secrets" is outside the build context/, todo: /inside the uploaded source/},
-  {name: 'a symbolic --chmod', dockerfile: ['FROM node:20', 'COPY --chmod=u+x a.sh ./', CMD], line: 2, reason: /not an octal mode/, todo: /--chmod=755/},
-  {name: 'a duplicate stage name', dockerfile: ['FROM node:20 AS a', 'FROM node:20 AS a', CMD], line: 2, reason: /already a stage named "a"/, todo: /own name/},
+  {
+    name: 'several sources into a file name',
+    dockerfile: ['FROM node:20', 'COPY a.js b.js dest', CMD],
+    line: 2,
+    reason: /the destination "dest" must be a folder ending with \//,
+    todo: /COPY a\.js b\.js dest\//,
+  },
+  {
+    name: 'a source outside the context',
+    dockerfile: ['FROM node:20', 'COPY ../secrets .', CMD],
+    line: 2,
+    reason: /"\.\.\/secrets" is outside the build context/,
+    todo: /inside the uploaded source/,
+  },
+  {
+    name: 'a symbolic --chmod',
+    dockerfile: ['FROM node:20', 'COPY --chmod=u+x a.sh ./', CMD],
+    line: 2,
+    reason: /not an octal mode/,
+    todo: /--chmod=755/,
+  },
+  {
+    name: 'a duplicate stage name',
+    dockerfile: ['FROM node:20 AS a', 'FROM node:20 AS a', CMD],
+    line: 2,
+    reason: /already a stage named "a"/,
+    todo: /own name/,
+  },
   {name: 'no FROM at all', dockerfile: ['ARG A=1'], reason: /no FROM instruction/, todo: /FROM node:20-slim/},
 ];
 
