@@ -63,6 +63,17 @@ export default tseslint.config(
     },
   },
   {
+    // The local Dockerfile planner decides from what it is given (see local/build/dockerfile/planner.ts).
+    files: ['local/build/dockerfile/**/*.ts'],
+    ignores: ['local/build/dockerfile/{build-context,build-dockerfile,copy-files,executor}.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: layer(['node:fs', 'node:fs/*', 'fs', 'node:child_process', 'node:os', '../run-step', '../registry'], 'the Dockerfile planner does no I/O: the executor (executor.ts, copy-files.ts) does.').map((p) => ({...p, allowTypeImports: true})),
+      }],
+      'no-restricted-properties': ['error', {object: 'process', property: 'env', message: 'the Dockerfile planner reads no environment: take it as an argument.'}],
+    },
+  },
+  {
     files: ['cli/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
