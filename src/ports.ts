@@ -4,6 +4,7 @@
  */
 import type {BuildSpec} from './releases/build-request';
 import type {DeployResult} from './releases/decisions';
+import type {EnvChangeRecord} from './releases/env-record';
 import type {Release, Source, Trigger} from './releases/release';
 import type {RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
@@ -63,13 +64,15 @@ export interface ServiceSummary {
   deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
 }
 
-/** A new release made by an operator (redeploy or rollback). */
+/** A new release made by an operator (redeploy, rollback, or an environment change). */
 export interface ManualRelease {
   trigger: Trigger;
   actor: string;
   source?: Source;
   rollbackOf?: number;
   image?: string;
+  /** For trigger `config`: the change (the store sets `image` to the deployed one). */
+  env?: EnvChangeRecord;
 }
 
 /** The release store (Firestore): all state, every decision made inside a transaction. */
@@ -135,7 +138,9 @@ export interface ReleaseStore {
   /**
    * A new release of a known service (v = next number); with an idempotency key, a repeated
    * request returns the release it made the first time (`created: false`). `requestHash`
-   * tells a reuse of the key for a different request (then `conflict: true`).
+   * tells a reuse of the key for a different request (then `conflict: true`). A `config`
+   * release deploys the deployed release's image, decided in the same transaction by
+   * `decideConfigRelease`: it is refused (FAILED_PRECONDITION) while a newer release is unfinished.
    */
   createRelease(
     service: string,

@@ -13,8 +13,12 @@ import type {Ctx} from './deps';
 import {publishPending} from './outbox';
 import {retryWhileBusy} from './wait';
 
-/** Deploys `image` (by digest) as release `release`, unless a newer release wins. */
-export async function deployRelease(ctx: Ctx, release: Release, image: string): Promise<Release> {
+/**
+ * Deploys `image` (by digest) as release `release`, unless a newer release wins. `envValues`:
+ * for a config release, the values its record leaves out, when the request that made the
+ * change deploys it (any other delivery deploys without them).
+ */
+export async function deployRelease(ctx: Ctx, release: Release, image: string, envValues: Record<string, string> = {}): Promise<Release> {
   const {deps, log} = ctx;
   const store = await deps.store();
   const holder = deps.newId();
@@ -44,7 +48,9 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string): 
   // must be recorded before the lock is let go, even when the announcement failed. The lock
   // is renewed while the rollout is waited for.
   const renewal = keepDeployLock(ctx, r, holder);
-  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image), publishPending(ctx, r)]).finally(renewal.stop);
+  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image, envValues), publishPending(ctx, r)]).finally(
+    renewal.stop,
+  );
   let result: DeployResult;
   if (rolled.status === 'fulfilled') result = rolled.value;
   else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable)
@@ -93,7 +99,7 @@ function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void
  * The fenced rollout: one read of the live service decides (a newer release there supersedes
  * this one), and its etag goes with the update, so a write raced by another is refused.
  */
-async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResult> {
+async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>): Promise<DeployResult> {
   const {deps} = ctx;
   const services = await deps.services();
   const request: DeployRequest = {
@@ -105,6 +111,7 @@ async function rollout(ctx: Ctx, r: Release, image: string): Promise<DeployResul
         ? `rollback to v${r.rollbackOf}`
         : r.source && `gs://${r.source.bucket}/${r.source.object}#${r.source.generation}`,
     buildId: r.buildId,
+    ...(r.env ? {env: {record: r.env, values: envValues}} : {}),
   };
   const foreign = imageProblem(deps.config, r.service, image);
   if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');

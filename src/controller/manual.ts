@@ -1,10 +1,13 @@
 /**
- * Operator actions: redeploy (rebuild the newest source, or one exact archive) and rollback
- * (a new release that deploys an earlier release's image, no build). Each is a new release
+ * Operator actions: redeploy (rebuild the newest source, or one exact archive), rollback
+ * (a new release that deploys an earlier release's image, no build) and an environment change
+ * (a `config` release: the deployed image with a new env, no build). Each is a new release
  * under the same exactly-once and newest-wins rules as uploads; an idempotency key makes a
  * repeated request return (and resume) the release of the first one.
  */
 import {PermanentError} from '../errors';
+import type {EnvChange} from '../releases/env';
+import {describeEnvChange, envChangeRecord} from '../releases/env-record';
 import {classifyObject, functionSettings} from '../releases/naming';
 import type {Release, Source} from '../releases/release';
 import type {ManualRelease} from '../ports';
@@ -63,9 +66,33 @@ export async function rollback(
 }
 
 /**
+ * Changes the environment of `service` as a `config` release: the deployed image again, with
+ * `change` applied to the env of its serving container (a new revision). The release records
+ * the names, and the values of names that do not look secret; the values it leaves out reach
+ * the deploy from this request only.
+ */
+export async function changeEnv(
+  ctx: Ctx,
+  service: string,
+  change: EnvChange,
+  opts: {actor: string; idempotency?: Idempotency},
+): Promise<ActionResult> {
+  const store = await ctx.deps.store();
+  if (ctx.deps.config.controllerServices.includes(service))
+    throw new PermanentError(
+      `"${service}" is a service of the dropdeploy controller itself, which dropdeploy never changes`,
+      'PERMISSION_DENIED',
+    );
+  if (!(await store.getService(service))) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+  const init: ManualRelease = {trigger: 'config', actor: opts.actor, env: envChangeRecord(change)};
+  ctx.log.info(`environment change of ${service}: ${describeEnvChange(init.env!)}`);
+  return act(ctx, service, init, opts.idempotency, (r) => deployRelease(ctx, r, r.image!, change.set));
+}
+
+/**
  * Makes (or finds) the release, then does its next step. A repeated request resumes a release
  * its first attempt left unfinished: `accepted` (the build or deploy never started) and, for a
- * rollback, `deploying` (no event will ever redeliver it). A redeploy in `building` goes on by
+ * rollback or a config release, `deploying` (no event will ever redeliver it). A redeploy in `building` goes on by
  * its build's own status event.
  */
 async function act(
@@ -88,7 +115,7 @@ async function act(
   const c: Ctx = {...ctx, log};
   await publishPending(c, made.release);
   const r = made.release;
-  const resume = r.state === 'accepted' || (r.state === 'deploying' && r.trigger === 'rollback');
+  const resume = r.state === 'accepted' || (r.state === 'deploying' && (r.trigger === 'rollback' || r.trigger === 'config'));
   const release = resume ? await next(r) : r;
   return {release, created: made.created};
 }

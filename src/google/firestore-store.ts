@@ -16,6 +16,7 @@ import {
   decideAdoption,
   decideBuildLease,
   decideClaim,
+  decideConfigRelease,
   decideDeployLease,
   decideFinishDeploy,
   isOwnClaim,
@@ -392,13 +393,31 @@ export class FirestoreReleaseStore implements ReleaseStore {
         return {release: toRelease(existing.data()!), created: false, conflict: earlier.requestHash !== idempotency!.requestHash};
       }
       const n = (svc.data()?.lastRelease ?? 0) + 1;
-      const release = newRelease({service, release: n, ...init}, now);
+      const made = init.trigger === 'config' ? {...init, image: await this.configImage(t, service, svc.data()?.deployed)} : init;
+      const release = newRelease({service, release: n, ...made}, now);
       t.create(this.releaseRef(service, n), plain<ReleaseDoc>({...release, root: this.root}));
       t.set(sRef, {lastRelease: n}, {merge: true});
       if (reqRef)
         t.create(reqRef, {service, key: idempotency.key, requestHash: idempotency.requestHash, release: n, createTime: now.toISOString()});
       return {release, created: true};
     });
+  }
+
+  /** The image a config release deploys, read in `t` with the releases above the deployed one. */
+  private async configImage(t: Transaction, service: string, deployed: ServiceDoc['deployed']): Promise<string> {
+    // Usually none or a few: the releases since the last deploy.
+    const above = await t.get(
+      this.serviceRef(service)
+        .collection('releases')
+        .where('release', '>', deployed?.release ?? 0),
+    );
+    const d = decideConfigRelease(
+      service,
+      deployed,
+      above.docs.map((doc) => doc.data() as ReleaseDoc),
+    );
+    if (d.kind === 'refuse') throw new PermanentError(d.message, 'FAILED_PRECONDITION');
+    return d.image;
   }
 
   async listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}> {

@@ -193,3 +193,37 @@ export function renewedLease(lease: Lease | null | undefined, holder: string, no
   if (!lease || lease.holder !== holder) return undefined;
   return {...lease, until: Math.max(lease.until, now.getTime() + leaseMs)};
 }
+
+/** What making a config release (an environment change) comes to. */
+export type ConfigReleaseDecision = {kind: 'create'; image: string} | {kind: 'refuse'; message: string};
+
+/**
+ * A config release deploys the image the service runs now, so it waits for nothing: it may be
+ * made only when something is deployed and no newer release is still on its way. Made while an
+ * upload builds, it would deploy first and, being newer, supersede that upload (newest wins).
+ * `newer`: the releases numbered above the deployed one.
+ */
+export function decideConfigRelease(
+  service: string,
+  deployed: {release: number; image?: string} | undefined,
+  newer: ReadonlyArray<Pick<Release, 'release' | 'state' | 'trigger'>>,
+): ConfigReleaseDecision {
+  const busy = newer.filter((r) => !TERMINAL.has(r.state)).sort((a, b) => a.release - b.release)[0];
+  if (busy) {
+    return {
+      kind: 'refuse',
+      message:
+        `release v${busy.release} of "${service}" (${busy.trigger}) is ${busy.state}; an environment change now would supersede it. ` +
+        `Wait for it to end (\`dropdeploy releases ${service}\`), then try again`,
+    };
+  }
+  if (!deployed) {
+    return {
+      kind: 'refuse',
+      message: `nothing of "${service}" is deployed yet; its environment can be changed once a release is deployed`,
+    };
+  }
+  if (!deployed.image)
+    return {kind: 'refuse', message: `the deployed release v${deployed.release} of "${service}" records no image; redeploy it first`};
+  return {kind: 'create', image: deployed.image};
+}

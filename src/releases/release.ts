@@ -2,12 +2,13 @@
  * The release record and its state machine. Pure: time comes in as an argument.
  */
 import {PermanentError} from '../errors';
+import type {EnvChangeRecord} from './env-record';
 import {STATES, TERMINAL, type State} from './states';
 
 export {STATES, TERMINAL, type State};
 
-/** What caused a release. */
-export type Trigger = 'upload' | 'redeploy' | 'rollback';
+/** What caused a release; `config`: an environment change (the deployed image again, with a new env). */
+export type Trigger = 'upload' | 'redeploy' | 'rollback' | 'config';
 
 /** The archive a release was built from, as Cloud Storage described it. */
 export interface Source {
@@ -50,6 +51,8 @@ export interface Release {
   source?: Source;
   /** For a rollback: the release whose image is deployed again. */
   rollbackOf?: number;
+  /** For a config release: the environment change it makes (secret-looking values left out). */
+  env?: EnvChangeRecord;
   buildId?: string;
   buildLogUrl?: string;
   /** The image by digest, once the build produced one. */
@@ -161,7 +164,16 @@ export function markRejected(r: Release, error: ReleaseError, now: Date): Transi
 
 /** A fresh release in state `accepted`. */
 export function newRelease(
-  init: {service: string; release: number; trigger: Trigger; actor: string; source?: Source; rollbackOf?: number; image?: string},
+  init: {
+    service: string;
+    release: number;
+    trigger: Trigger;
+    actor: string;
+    source?: Source;
+    rollbackOf?: number;
+    image?: string;
+    env?: EnvChangeRecord;
+  },
   now: Date,
 ): Release {
   const time = now.toISOString();
@@ -179,6 +191,7 @@ export function newRelease(
   if (init.source) r.source = init.source;
   if (init.rollbackOf !== undefined) r.rollbackOf = init.rollbackOf;
   if (init.image) r.image = init.image;
+  if (init.env) r.env = init.env;
   return r;
 }
 

@@ -5,6 +5,8 @@
 import {createHash} from 'node:crypto';
 import type {ServiceDefaults} from '../config';
 import {PermanentError} from '../errors';
+import {ENV_LIMITS, mergeEnv, type EnvChange, type RunEnvVar} from './env';
+import {resolveEnvChange, type EnvChangeRecord} from './env-record';
 
 /** The parts of a Cloud Run v2 `Service` that dropdeploy reads or writes; the rest passes through. */
 export interface RunService {
@@ -27,6 +29,7 @@ export interface RunTemplate {
   containers?: Array<{
     name?: string;
     image?: string;
+    env?: RunEnvVar[];
     ports?: unknown[];
     resources?: {limits?: Record<string, string>};
     [f: string]: unknown;
@@ -79,6 +82,11 @@ export interface DeployRequest {
   /** `gs://bucket/object#generation`, or the rollback note. */
   sourceNote?: string;
   buildId?: string;
+  /**
+   * A config release's environment change: its record, and the values the record leaves out
+   * when the request that made it is the one deploying it (empty otherwise).
+   */
+  env?: {record: EnvChangeRecord; values: Record<string, string>};
 }
 
 const LATEST_100 = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}];
@@ -97,6 +105,7 @@ function ownAnnotations(d: DeployRequest): Record<string, string> {
 /** A new service running `d.image`, with the configured defaults and 100% of traffic on the latest revision. */
 export function newService(defaults: ServiceDefaults, d: DeployRequest): RunService {
   const container: NonNullable<RunTemplate['containers']>[number] = {image: d.image};
+  if (d.env) container.env = mergeEnv([], envChangeOf(d, false));
   const limits: Record<string, string> = {};
   if (defaults.memory) limits.memory = defaults.memory;
   if (defaults.cpu) limits.cpu = defaults.cpu;
@@ -105,6 +114,26 @@ export function newService(defaults: ServiceDefaults, d: DeployRequest): RunServ
   if (defaults.serviceAccount) template.serviceAccount = defaults.serviceAccount;
   if (defaults.maxInstances !== undefined) template.scaling = {maxInstanceCount: defaults.maxInstances};
   return {labels: ownLabels(d), annotations: ownAnnotations(d), ingress: defaults.ingress, template, traffic: LATEST_100};
+}
+
+/**
+ * The environment change a deploy applies. Values the release did not record and the request
+ * did not bring can only be left as they are when the live service runs this release already
+ * (`applied`: a repeated deploy); otherwise the change is lost and must be made again.
+ */
+function envChangeOf(d: DeployRequest, applied: boolean): EnvChange {
+  const resolved = resolveEnvChange(d.env!.record, d.env!.values, applied);
+  if (resolved.ok) return resolved.change;
+  throw new PermanentError(
+    `the values of ${resolved.missing.join(', ')} were not stored (the names look secret) and the request that set them is gone; ` +
+      'set them again with `dropdeploy env <service> set NAME=VALUE`',
+    'ENV_VALUES_NOT_STORED',
+  );
+}
+
+/** The container that serves requests: the one with ports; with a single container, that one. */
+export function ingressContainer<C extends {ports?: unknown[]}>(containers: C[]): C {
+  return containers.find((c) => Array.isArray(c.ports) && c.ports.length > 0) ?? containers[0];
 }
 
 /** Why installation `installation` may not update `existing`, or undefined when it manages it. */
@@ -176,15 +205,24 @@ export function updatedService(existing: RunService, d: DeployRequest, service: 
   if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
   const template: RunTemplate = structuredClone(existing.template ?? {});
   const containers = template.containers?.length ? template.containers : [{}];
-  // The ingress container is the one with ports; with a single container it is that one.
-  const target = containers.find((c) => Array.isArray(c.ports) && c.ports.length > 0) ?? containers[0];
+  const target = ingressContainer(containers);
   target.image = d.image;
+  if (d.env) {
+    // The ingress container's env: the one `dropdeploy env` lists.
+    target.env = mergeEnv(target.env, envChangeOf(d, liveRelease(existing) === d.release));
+    if (target.env.length > ENV_LIMITS.perContainer)
+      throw new PermanentError(
+        `the change would give the container ${target.env.length} environment variables; Cloud Run takes at most ${ENV_LIMITS.perContainer}`,
+        'INVALID_ARGUMENT',
+      );
+  }
   template.containers = containers;
   template.labels = {...template.labels, ...ownLabels(d)};
   delete template.revision;
   const annotations = {...existing.annotations, ...ownAnnotations(d)};
-  // A rollback has no build: the previous release's build annotation would be wrong.
-  if (!d.buildId) delete annotations[ANNOTATION_BUILD];
+  // A rollback has no build: the previous release's build annotation would be wrong. A config
+  // release runs the same image, so what it was built from stays true.
+  if (!d.buildId && !d.env) delete annotations[ANNOTATION_BUILD];
   // Tagged targets (preview URLs an operator added) stay, at 0%; all traffic goes to the latest.
   const tagged = (existing.traffic ?? []).filter((t) => t.tag).map((t) => ({...t, percent: 0}));
   return {

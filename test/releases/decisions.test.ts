@@ -8,6 +8,7 @@ import {
   decideAdoption,
   decideBuildLease,
   decideClaim,
+  decideConfigRelease,
   decideDeployLease,
   decideFinishDeploy,
   isOwnClaim,
@@ -286,4 +287,54 @@ describe('renewedLease', () => {
     assert.equal(renewedLease({holder: 'other', until: NOW + 10}, 'me', T0, MIN), undefined);
     assert.equal(renewedLease(null, 'me', T0, MIN), undefined);
   });
+});
+
+describe('decideConfigRelease (an environment change deploys the deployed image)', () => {
+  const deployed = {release: 3, image: 'r/hello@sha256:3'};
+  const rows: Array<{
+    name: string;
+    deployed?: {release: number; image?: string};
+    newer: Array<{release: number; state: State; trigger: Release['trigger']}>;
+    want: string;
+  }> = [
+    {name: 'nothing newer: the deployed image', deployed, newer: [], want: 'create:r/hello@sha256:3'},
+    {
+      name: 'newer releases that ended (failed, superseded): the deployed image',
+      deployed,
+      newer: [
+        {release: 4, state: 'build_failed', trigger: 'upload'},
+        {release: 5, state: 'superseded', trigger: 'upload'},
+      ],
+      want: 'create:r/hello@sha256:3',
+    },
+    {
+      name: 'an upload still building: refused (the change would supersede it)',
+      deployed,
+      newer: [
+        {release: 5, state: 'building', trigger: 'upload'},
+        {release: 4, state: 'build_failed', trigger: 'upload'},
+      ],
+      want: 'refuse:.*v5 .*building',
+    },
+    {
+      name: 'another environment change still deploying: refused',
+      deployed,
+      newer: [{release: 4, state: 'deploying', trigger: 'config'}],
+      want: 'refuse:.*v4 .*config.*deploying',
+    },
+    {name: 'nothing deployed yet: refused', newer: [], want: 'refuse:nothing .* is deployed yet'},
+    {
+      name: 'the first upload still building: refused, naming it',
+      newer: [{release: 1, state: 'building', trigger: 'upload'}],
+      want: 'refuse:.*v1 ',
+    },
+    {name: 'a deployed release without an image: refused', deployed: {release: 3}, newer: [], want: 'refuse:.*records no image'},
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const d = decideConfigRelease('hello', r.deployed, r.newer);
+      if (d.kind === 'create') assert.equal(`create:${d.image}`, r.want);
+      else assert.match(`refuse:${d.message}`, new RegExp(r.want));
+    });
+  }
 });

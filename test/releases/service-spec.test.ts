@@ -10,6 +10,7 @@ import {
   type RunService,
 } from '../../src/releases/service-spec';
 import {PermanentError} from '../../src/errors';
+import type {EnvChangeRecord} from '../../src/releases/env-record';
 
 const deploy = {installation: 'dropdeploy', release: 4, image: 'r/hello@sha256:new', sourceNote: 'gs://b/hello/v4.zip#9', buildId: 'b4'};
 
@@ -196,5 +197,102 @@ describe('installationId', () => {
     assert.notEqual(installationId({databaseId: '(default)', root: 'a--b'}), installationId({databaseId: 'a', root: 'b'}));
     for (const id of [installationId({databaseId: 'a-very-long-database-name-that-goes-on-and-on', root: 'and-a-long-root-name-too'})])
       assert.ok(id.length <= 63);
+  });
+});
+
+describe('a config release (an environment change) deploys', () => {
+  const live = (label: string): RunService => ({
+    name: 'projects/p/locations/r/services/hello',
+    etag: '"e9"',
+    labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': label},
+    annotations: {'dropdeploy.dev/source': 'gs://b/hello/v3.zip#7', 'dropdeploy.dev/build': 'b3'},
+    template: {
+      containers: [
+        {name: 'sidecar', image: 'r/proxy:1', env: [{name: 'SIDE', value: 's'}]},
+        {
+          name: 'app',
+          image: 'r/hello@sha256:3',
+          ports: [{containerPort: 8080}],
+          env: [
+            {name: 'GREETING', value: 'hi'},
+            {name: 'API_KEY', valueSource: {secretKeyRef: {secret: 'api-key', version: 'latest'}}},
+            {name: 'OLD', value: 'x'},
+          ],
+        },
+      ],
+    },
+  });
+  const config = (record: EnvChangeRecord, values: Record<string, string> = {}) => ({
+    installation: 'dropdeploy',
+    release: 4,
+    image: 'r/hello@sha256:3',
+    env: {record, values},
+  });
+  const defaults = {ingress: 'INGRESS_TRAFFIC_ALL' as const};
+
+  it('the change on the serving container only, secret references of other names kept, with the etag of the read', () => {
+    const plan = planDeploy(
+      live('v3'),
+      defaults,
+      config({
+        set: [
+          {name: 'GREETING', value: 'hello'},
+          {name: 'NEW', value: 'n'},
+        ],
+        unset: ['OLD'],
+      }),
+      'hello',
+    );
+    assert.equal(plan.kind, 'update');
+    if (plan.kind !== 'update') return;
+    assert.equal(plan.spec.etag, '"e9"');
+    const [sidecar, app] = plan.spec.template!.containers!;
+    assert.deepEqual(sidecar.env, [{name: 'SIDE', value: 's'}]);
+    assert.deepEqual(app.env, [
+      {name: 'GREETING', value: 'hello'},
+      {name: 'API_KEY', valueSource: {secretKeyRef: {secret: 'api-key', version: 'latest'}}},
+      {name: 'NEW', value: 'n'},
+    ]);
+    assert.equal(plan.spec.labels!['dropdeploy-release'], 'v4');
+    // The same image, so the build annotation stays true.
+    assert.equal(plan.spec.annotations!['dropdeploy.dev/build'], 'b3');
+  });
+  it('redacted values come from the request', () => {
+    const plan = planDeploy(
+      live('v3'),
+      defaults,
+      config({set: [{name: 'DB_PASSWORD', redacted: true}], unset: []}, {DB_PASSWORD: 'pw'}),
+      'hello',
+    );
+    assert.ok(plan.kind === 'update');
+    assert.deepEqual(plan.spec.template!.containers![1].env!.at(-1), {name: 'DB_PASSWORD', value: 'pw'});
+  });
+  it('redacted values that are not at hand, not live yet: refused, nothing sent (the change must be made again)', () => {
+    assert.throws(
+      () => planDeploy(live('v3'), defaults, config({set: [{name: 'DB_PASSWORD', redacted: true}], unset: []}), 'hello'),
+      (e: unknown) => e instanceof PermanentError && e.code === 'ENV_VALUES_NOT_STORED' && /DB_PASSWORD/.test(e.message),
+    );
+  });
+  it('redacted values that are not at hand, but this release is live already (a repeated deploy): left as they are', () => {
+    const applied = live('v4');
+    applied.template!.containers![1].env!.push({name: 'DB_PASSWORD', value: 'pw'});
+    const plan = planDeploy(applied, defaults, config({set: [{name: 'DB_PASSWORD', redacted: true}], unset: []}), 'hello');
+    assert.ok(plan.kind === 'update');
+    assert.deepEqual(plan.spec.template!.containers![1].env!.at(-1), {name: 'DB_PASSWORD', value: 'pw'});
+  });
+  it('a newer release live: superseded, as any release', () => {
+    assert.deepEqual(planDeploy(live('v5'), defaults, config({set: [{name: 'A', value: '1'}], unset: []}), 'hello'), {
+      kind: 'superseded',
+      by: 5,
+    });
+  });
+  it('no Cloud Run service (deleted by hand): created with the env', () => {
+    const plan = planDeploy(undefined, defaults, config({set: [{name: 'A', value: '1'}], unset: ['B']}), 'hello');
+    assert.ok(plan.kind === 'create');
+    assert.deepEqual(plan.spec.template!.containers![0].env, [{name: 'A', value: '1'}]);
+  });
+  it('more than 1,000 variables: refused', () => {
+    const set = Array.from({length: 1001}, (_, i) => ({name: `V${i}`, value: 'x'}));
+    assert.throws(() => planDeploy(live('v3'), defaults, config({set, unset: []}), 'hello'), /at most 1000/);
   });
 });

@@ -108,6 +108,30 @@ describe('the documented data schema (schemas/release-event.v1.json)', () => {
     );
     assert.ok(validate(data), JSON.stringify(validate.errors));
   });
+  it('accepts a config release (trigger config, its env change with a redacted value)', () => {
+    const config = newRelease(
+      {
+        service: 'hello',
+        release: 5,
+        trigger: 'config',
+        actor: 'user:ana@example.com',
+        image: 'r/hello@sha256:1',
+        env: {
+          set: [
+            {name: 'GREETING', value: 'hi'},
+            {name: 'API_KEY', redacted: true},
+          ],
+          unset: ['OLD'],
+        },
+      },
+      T0,
+    );
+    const data: unknown = JSON.parse(
+      releaseStatusMessage(markDeploying(config, 'r/hello@sha256:1', T1).release, 'deploying', ctx).data.toString(),
+    );
+    assert.ok(validate(data), JSON.stringify(validate.errors));
+    assert.equal(validate({...(data as object), env: {set: [{value: 'no name'}], unset: []}}), false);
+  });
   it('refuses an unknown state (the schema is not vacuous)', () => {
     const data = parseJson<Record<string, unknown>>(releaseStatusMessage(full, 'building', ctx).data);
     assert.equal(validate({...data, state: 'exploded'}), false);
