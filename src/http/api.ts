@@ -5,12 +5,16 @@
  *   GET  /v1/services/{service}/releases/{n}
  *   POST /v1/services/{service}:redeploy   {} | {"source": {"bucket","object","generation"}}
  *   POST /v1/services/{service}:rollback   {"release": N}
- * A repeated POST with the same Idempotency-Key starts no second release.
+ *   GET  /v1/services/{service}/env        the serving container's environment
+ *   PATCH /v1/services/{service}/env       {"set": {"NAME": "value"}, "unset": ["NAME"]}: a config release
+ * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
  */
 import {createHash, randomUUID} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {newCtx, type Deps} from '../controller/deps';
-import {redeploy, rollback, type Idempotency} from '../controller/manual';
+import {serviceEnv} from '../controller/env';
+import {changeEnv, redeploy, rollback, type Idempotency} from '../controller/manual';
+import {envChangeRecord} from '../releases/env-record';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
 import {authenticate} from './auth';
@@ -20,7 +24,7 @@ import {ApiError, toApiError} from './errors';
 import {InvokerGate} from './invoker-gate';
 import {headerProblem, parseJsonBody} from './json-body';
 import {matchRoute} from './routes';
-import {redeployBody, rollbackBody} from './validate';
+import {envBody, redeployBody, rollbackBody} from './validate';
 
 export {MAX_BODY_BYTES} from './body-policies';
 const MAX_PAGE = 100;
@@ -96,6 +100,19 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
           route.kind === 'redeploy'
             ? await redeploy(ctx, route.service, {actor: caller.actor, source: redeployBody(body).source, idempotency})
             : await rollback(ctx, route.service, rollbackBody(body).release, {actor: caller.actor, idempotency});
+        res.status(202).json(releaseView(result.release));
+        return;
+      }
+      case 'getEnv': {
+        res.json(await serviceEnv(ctx, route.service));
+        return;
+      }
+      case 'patchEnv': {
+        const change = envBody(jsonBody(req));
+        // Hashed as recorded, secret-looking values left out: even their hash is not stored.
+        const idempotency = idempotencyOf(req, route.kind, route.service, envChangeRecord(change));
+        res.set('idempotency-key', idempotency.key);
+        const result = await changeEnv(ctx, route.service, change, {actor: caller.actor, idempotency});
         res.status(202).json(releaseView(result.release));
         return;
       }

@@ -11,7 +11,9 @@ export type Route =
   | {kind: 'listReleases'; service: string}
   | {kind: 'getRelease'; service: string; release: number}
   | {kind: 'redeploy'; service: string}
-  | {kind: 'rollback'; service: string};
+  | {kind: 'rollback'; service: string}
+  | {kind: 'getEnv'; service: string}
+  | {kind: 'patchEnv'; service: string};
 
 const ALLOWED: Record<Route['kind'], string> = {
   listServices: 'GET',
@@ -19,6 +21,8 @@ const ALLOWED: Record<Route['kind'], string> = {
   getRelease: 'GET',
   redeploy: 'POST',
   rollback: 'POST',
+  getEnv: 'GET',
+  patchEnv: 'PATCH',
 };
 
 function service(raw: string): string {
@@ -44,6 +48,11 @@ export function matchRoute(method: string, path: string): Route {
   const p = path.replace(/\/+$/, '') || '/';
   let route: Route | undefined;
   let m: RegExpExecArray | null;
+  // One resource, two methods: GET reads it, PATCH changes it.
+  if ((m = /^\/v1\/services\/(.+)\/env$/.exec(p))) {
+    if (method === 'GET' || method === 'PATCH') return {kind: method === 'GET' ? 'getEnv' : 'patchEnv', service: service(m[1])};
+    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use GET or PATCH`, {allow: 'GET, PATCH'});
+  }
   if (p === '/v1/services') route = {kind: 'listServices'};
   else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
     route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};

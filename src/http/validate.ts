@@ -2,6 +2,7 @@
  * Request body validation: unknown fields and wrong types are refused, naming the field.
  */
 import {asInt64String} from '../events/json';
+import {envNameProblem, envValueProblem, type EnvChange} from '../releases/env';
 import {ApiError} from './errors';
 
 /** The body of `:redeploy`. */
@@ -53,4 +54,32 @@ export function rollbackBody(body: unknown): RollbackBody {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
     throw ApiError.invalid('release', 'is required: the release number to roll back to, e.g. {"release": 4}');
   return {release: n};
+}
+
+/**
+ * Validates a `PATCH …/env` body: `{"set": {"NAME": "value", …}, "unset": ["NAME", …]}`, at
+ * least one name in all, each a name Cloud Run takes, none both set and unset.
+ */
+export function envBody(body: unknown): EnvChange {
+  const o = object(body, 'body');
+  onlyFields(o, ['set', 'unset'], '');
+  // No prototype: `__proto__` is a name like any other here.
+  const set = Object.create(null) as Record<string, string>;
+  if (o.set !== undefined) {
+    for (const [name, value] of Object.entries(object(o.set, 'set'))) {
+      const problem = envNameProblem(name) ?? (typeof value === 'string' ? envValueProblem(value) : 'the value must be a string');
+      if (problem) throw ApiError.invalid(`set.${name}`, problem);
+      set[name] = value as string;
+    }
+  }
+  if (o.unset !== undefined && !Array.isArray(o.unset)) throw ApiError.invalid('unset', 'must be a list of names');
+  const unset = (o.unset ?? []) as unknown[];
+  unset.forEach((name, i) => {
+    const problem = typeof name === 'string' ? envNameProblem(name) : 'must be a name (a string)';
+    if (problem) throw ApiError.invalid(`unset[${i}]`, problem);
+    if (Object.hasOwn(set, name as string)) throw ApiError.invalid(`unset[${i}]`, `${name as string} is also in set; name it once`);
+  });
+  if (!Object.keys(set).length && !unset.length)
+    throw ApiError.invalid('body', 'names nothing to change: give {"set": {"NAME": "value"}} and/or {"unset": ["NAME"]}');
+  return {set, unset: [...new Set(unset as string[])]};
 }
