@@ -5,6 +5,7 @@
  * silently changes what runs, and a near miss is answered with "did you mean".
  */
 import {Command as Commander, CommanderError} from 'commander';
+import {parseEnvArgs, type EnvChangeArgs} from './env-args';
 import {UsageError} from './errors';
 import {
   COMMANDS,
@@ -25,7 +26,7 @@ export interface GlobalOptions {
   json: boolean;
   url?: string;
   wait: boolean;
-  /** How long redeploy/rollback wait for a terminal state. */
+  /** How long redeploy/rollback/env set|unset wait for a terminal state. */
   timeoutSeconds: number;
 }
 
@@ -43,7 +44,9 @@ export type ApiCommand =
   | {name: 'status'; service: string}
   | {name: 'redeploy'; service: string; source?: SourceRef}
   | {name: 'rollback'; service: string; release: number}
-  | {name: 'logs'; service: string; release?: number};
+  | {name: 'logs'; service: string; release?: number}
+  /** Without `change`: list the service's environment. */
+  | {name: 'env'; service: string; change?: EnvChangeArgs};
 
 /** A parsed command. */
 export type Command = ApiCommand | {name: 'help'; topic?: CommandName} | {name: 'completion'; shell: 'bash'};
@@ -61,7 +64,7 @@ const AFTER_HELP = [
   '',
   'Auth: DROPDEPLOY_ID_TOKEN, when set, is sent as the bearer token; otherwise a loopback URL',
   '(the local stack) gets none, and any other URL a Google ID token from Application Default Credentials.',
-  'Exit codes: 0 done (redeploy/rollback: deployed), 1 failed, 2 usage error.',
+  'Exit codes: 0 done (redeploy/rollback/env set|unset: deployed), 1 failed, 2 usage error.',
 ].join('\n');
 
 function usageError(message: string, cmd?: CommandName): UsageError {
@@ -246,6 +249,11 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
       return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
     case 'logs':
       return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
+    case 'env': {
+      const service = serviceArg(first, name);
+      const change = parseEnvArgs(service, second, args.slice(2));
+      return {name, service, ...(change ? {change} : {})};
+    }
     case 'completion':
       if (first !== 'bash') {
         throw usageError(

@@ -1,13 +1,14 @@
 /**
  * The API client: one method per route, JSON in and out. Errors become {@link CliError}s that
- * say what to do. 503 answers and network failures are retried with backoff; a POST keeps
+ * say what to do. 503 answers and network failures are retried with backoff; a POST or PATCH keeps
  * its Idempotency-Key across retries, so a retry resumes the release the first attempt
  * started instead of starting another.
  */
 import type {SourceRef} from './args';
+import type {EnvChangeArgs} from './env-args';
 import {ApiCallError, CliError} from './errors';
 import {isLocalUrl} from './auth';
-import type {ApiRelease, ApiService, ReleasePage} from './types';
+import type {ApiEnv, ApiRelease, ApiService, ReleasePage} from './types';
 
 /** What the client needs from its surroundings. */
 export interface ClientOptions {
@@ -58,6 +59,17 @@ export class ApiClient {
   /** `POST /v1/services/{service}:rollback`. */
   rollback(service: string, release: number, idempotencyKey: string): Promise<ApiRelease> {
     return this.call('POST', `/v1/services/${encodeURIComponent(service)}:rollback`, {release}, service, idempotencyKey);
+  }
+
+  /** `GET /v1/services/{service}/env`. */
+  getEnv(service: string): Promise<ApiEnv> {
+    return this.call('GET', `/v1/services/${encodeURIComponent(service)}/env`, undefined, service);
+  }
+
+  /** `PATCH /v1/services/{service}/env`: a config release. */
+  patchEnv(service: string, change: EnvChangeArgs, idempotencyKey: string): Promise<ApiRelease> {
+    const body = {...(Object.keys(change.set).length ? {set: {...change.set}} : {}), ...(change.unset.length ? {unset: change.unset} : {})};
+    return this.call('PATCH', `/v1/services/${encodeURIComponent(service)}/env`, body, service, idempotencyKey);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, service?: string, idempotencyKey?: string): Promise<T> {

@@ -5,7 +5,7 @@
 import type {ApiCommand, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
-import {releasesTable, servicesTable, statusText} from './format';
+import {envChangeText, envTable, releasesTable, secretText, servicesTable, statusText} from './format';
 import {isTerminalState} from '../src/releases/states';
 import type {ApiRelease} from './types';
 import {waitForRelease, type ProgressOut} from './wait';
@@ -72,7 +72,24 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
         cmd.name === 'redeploy'
           ? await client.redeploy(cmd.service, cmd.source, key)
           : await client.rollback(cmd.service, cmd.release, key);
-      return follow(started, cmd.name, opts, env);
+      const what = cmd.name === 'rollback' ? `rollback of ${started.service} to v${started.rollbackOf}` : `redeploy of ${started.service}`;
+      return follow(started, what, opts, env);
+    }
+    case 'env': {
+      const current = await client.getEnv(cmd.service);
+      if (!cmd.change) {
+        if (opts.json) json(current);
+        else stdout.write(envTable(current));
+        return 0;
+      }
+      const progress = opts.json ? env.stderr : stdout;
+      // A name set over a Secret Manager reference turns it into a plain value: say so.
+      for (const v of current.env) {
+        if ('valueSource' in v && Object.hasOwn(cmd.change.set, v.name))
+          progress.write(`${v.name} is a Secret Manager reference ${secretText(v.valueSource.secretKeyRef)}; it becomes a plain value\n`);
+      }
+      const started = await client.patchEnv(cmd.service, cmd.change, env.newKey());
+      return follow(started, `environment change of ${cmd.service} (${envChangeText(cmd.change)})`, opts, env);
     }
   }
 }
@@ -90,11 +107,10 @@ async function newest(client: ApiClient, service: string, limit: number, keep?: 
   return found.slice(0, limit);
 }
 
-/** After a redeploy or rollback: report the new release, wait for its end unless told not to. */
-async function follow(started: ApiRelease, action: string, opts: GlobalOptions, env: CommandEnv): Promise<number> {
+/** After a redeploy, rollback or env change (`what`): report the new release, wait for its end unless told not to. */
+async function follow(started: ApiRelease, what: string, opts: GlobalOptions, env: CommandEnv): Promise<number> {
   // With --json the API's JSON owns stdout, so progress goes to stderr.
   const progress = opts.json ? env.stderr : env.stdout;
-  const what = action === 'rollback' ? `rollback of ${started.service} to v${started.rollbackOf}` : `redeploy of ${started.service}`;
   if (!opts.wait && !isTerminalState(started.state)) {
     if (opts.json) env.stdout.write(JSON.stringify(started, null, 2) + '\n');
     else progress.write(`v${started.release} ${started.state}: ${what}; follow it with \`dropdeploy releases ${started.service}\`\n`);

@@ -1,7 +1,7 @@
 /**
  * `dropdeploy completion bash`: a bash completion script made from the syntax table, so it
- * offers exactly the commands and flags the parser takes. It completes commands and flags, not
- * service names: that would mean calling the API on every Tab.
+ * offers exactly the commands and flags the parser takes. It completes commands, flags and fixed
+ * words (`env <service> set|unset`), not service names: that would mean calling the API on every Tab.
  */
 import {COMMANDS, COMMAND_NAMES, GLOBAL_OPTIONS, flagOf, type CommandName} from './syntax';
 
@@ -12,10 +12,11 @@ function flagsOf(name?: CommandName): string[] {
   return [...(name ? COMMANDS[name].options : []), ...GLOBAL_OPTIONS].map((o) => flagOf(o).flag).concat('--help');
 }
 
-/** What may stand as the first argument of `name`. */
-function firstArgOf(name: CommandName): string[] {
-  if (name === 'help') return COMMAND_NAMES;
-  if (name === 'completion') return ['bash'];
+/** What may stand as argument `n` (0: the first) of `name`. */
+function argOf(name: CommandName, n: 0 | 1): string[] {
+  if (n === 0 && name === 'help') return COMMAND_NAMES;
+  if (n === 0 && name === 'completion') return ['bash'];
+  if (n === 1 && name === 'env') return ['set', 'unset'];
   return [];
 }
 
@@ -28,12 +29,12 @@ export function bashCompletion(): string {
       .map((f) => f.flag),
   );
   const arms = [
-    `    '') flags='${words(flagsOf())}'; args='${words(COMMAND_NAMES)}' ;;`,
-    ...COMMAND_NAMES.map((n) => `    ${n}) flags='${words(flagsOf(n))}'; args='${words(firstArgOf(n))}' ;;`),
+    `    '') flags='${words(flagsOf())}'; args='${words(COMMAND_NAMES)}'; args1='' ;;`,
+    ...COMMAND_NAMES.map((n) => `    ${n}) flags='${words(flagsOf(n))}'; args='${words(argOf(n, 0))}'; args1='${words(argOf(n, 1))}' ;;`),
   ];
   return `# bash completion for dropdeploy: source <(dropdeploy completion bash)
 _dropdeploy() {
-  local line=\${COMP_LINE:0:COMP_POINT} cur='' cmd='' value='' n=0 word flags args
+  local line=\${COMP_LINE:0:COMP_POINT} cur='' cmd='' value='' n=0 word flags args args1
   local -a words
   read -ra words <<<"$line"
   # The word under the cursor; none right after a space.
@@ -56,7 +57,7 @@ ${arms.join('\n')}
     *) return 0 ;;
   esac
   local offer=''
-  if [[ $cur == -* ]]; then offer=$flags; elif ((n == 0)); then offer=$args; fi
+  if [[ $cur == -* ]]; then offer=$flags; elif ((n == 0)); then offer=$args; elif ((n == 1)); then offer=$args1; fi
   COMPREPLY=()
   while IFS= read -r word; do COMPREPLY+=("$word"); done < <(compgen -W "$offer" -- "$cur")
 }

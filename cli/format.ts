@@ -2,7 +2,7 @@
  * Human output: tables and lines. Pure: the clock comes in as `now`, so the same releases
  * always print the same way.
  */
-import type {ApiRelease, ApiService} from './types';
+import type {ApiEnv, ApiRelease, ApiService} from './types';
 
 /** Lays out rows under a header, columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -43,9 +43,10 @@ export function snippet(s: string, max: number): string {
   return one.length <= max ? one : one.slice(0, max - 1).trimEnd() + '…';
 }
 
-/** Where a release came from: `object#generation`, or `rollback to vN`. */
+/** Where a release came from: `object#generation`, `rollback to vN`, or the env change (`env: set A; unset B`). */
 export function sourceOf(r: ApiRelease): string {
   if (r.rollbackOf !== undefined) return `rollback to v${r.rollbackOf}`;
+  if (r.env) return `env: ${envChangeText(r.env)}`;
   return r.source ? `${r.source.object}#${r.source.generation}` : '-';
 }
 
@@ -110,4 +111,25 @@ export function progressLine(r: ApiRelease, entry: {state: string; time: string;
         ? `${r.url}${r.revision ? ` (revision ${r.revision})` : ''}`
         : (entry.reason ?? '');
   return `${clock(entry.time)}  v${r.release}  ${entry.state.padEnd(13)} ${extra}`.trimEnd();
+}
+
+/** An env change by names only: `set A, B; unset C`. */
+export function envChangeText(change: {set: Array<{name: string}> | Record<string, string>; unset: string[]}): string {
+  const set = Array.isArray(change.set) ? change.set.map((e) => e.name) : Object.keys(change.set);
+  const parts = [...(set.length ? [`set ${set.join(', ')}`] : []), ...(change.unset.length ? [`unset ${change.unset.join(', ')}`] : [])];
+  return parts.join('; ');
+}
+
+/** `dropdeploy env <service>`: one line per variable; a Secret Manager reference as such (never resolved). */
+export function envTable(e: ApiEnv): string {
+  if (!e.env.length) return `${e.service} has no environment variables; set one with \`dropdeploy env ${e.service} set NAME=VALUE\`\n`;
+  return table(
+    ['NAME', 'VALUE'],
+    e.env.map((v) => [v.name, 'value' in v ? v.value : secretText(v.valueSource.secretKeyRef)]),
+  );
+}
+
+/** A Secret Manager reference: `(secret db-password, version 3)`. */
+export function secretText(ref: {secret: string; version?: string}): string {
+  return `(secret ${ref.secret}, version ${ref.version ?? 'latest'})`;
 }

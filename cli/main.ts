@@ -12,7 +12,7 @@ import {findApi} from './discover';
 import {bashCompletion} from './completion';
 import {CliError, EXIT_FAILURE, UsageError} from './errors';
 
-const GENERAL_USAGE = 'dropdeploy <services|releases|status|redeploy|rollback|logs> [options] (see dropdeploy --help)';
+const GENERAL_USAGE = 'dropdeploy <services|releases|status|redeploy|rollback|logs|env> [options] (see dropdeploy --help)';
 
 /** Runs the CLI with `argv`; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -6,7 +6,7 @@
  */
 
 /** A command's name. */
-export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'completion' | 'help';
+export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'completion' | 'help';
 
 /** An option: `flags` as commander takes them; a `<VALUE>` in them means it takes a value. */
 export interface OptionSpec {
@@ -76,6 +76,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     args: [SERVICE, {name: '[release]', description: 'a release (7 or v7); else the newest one that was built'}],
     usage: '<service> [release]',
     options: [],
+  },
+  env: {
+    summary: 'list, set or unset environment variables',
+    args: [
+      SERVICE,
+      {name: '[action]', description: 'set or unset; without one, the variables are listed'},
+      {name: '[vars...]', description: 'for set: NAME=VALUE …; for unset: NAME …'},
+    ],
+    usage: '<service> [set NAME=VALUE… | unset NAME…] [--no-wait] [--timeout SECONDS]',
+    options: WAIT,
   },
   completion: {
     summary: 'print the bash completion script',

@@ -4,6 +4,7 @@
  */
 import type {Release, State} from '../src/releases/release';
 import type {ServiceSummary} from '../src/ports';
+import type {ServiceEnv} from '../src/controller/env';
 
 /** A release as the API answers it (the outbox bookkeeping is not sent). */
 export type ApiRelease = Omit<Release, 'published'>;
@@ -17,3 +18,6 @@ export interface ReleasePage {
   releases: ApiRelease[];
   nextPageToken?: string;
 }
+
+/** `GET /v1/services/{service}/env`: the serving container's environment. */
+export type ApiEnv = ServiceEnv;

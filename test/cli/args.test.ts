@@ -113,6 +113,24 @@ describe('parseArgs', () => {
       usage: /^dropdeploy completion bash$/,
     },
     {name: 'completion without a shell', argv: ['completion'], error: /^completion: missing <shell>$/},
+    {name: 'env: list', argv: ['env', 'web'], want: {command: {name: 'env', service: 'web'}, options: G}},
+    {name: 'env --json: list', argv: ['env', 'web', '--json'], want: {command: {name: 'env', service: 'web'}, options: {...G, json: true}}},
+    {
+      name: 'env set, a value with = and spaces, and --no-wait',
+      argv: ['env', 'web', 'set', 'A=1', 'Q=a=b c', '--no-wait'],
+      want: {command: {name: 'env', service: 'web', change: {set: {A: '1', Q: 'a=b c'}, unset: []}}, options: {...G, wait: false}},
+    },
+    {
+      name: 'env unset',
+      argv: ['env', 'web', 'unset', 'A', 'B'],
+      want: {command: {name: 'env', service: 'web', change: {set: {}, unset: ['A', 'B']}}, options: G},
+    },
+    {name: 'env without a service', argv: ['env'], error: /^env: missing <service>$/, usage: /^dropdeploy env <service> \[set NAME=VALUE/},
+    {name: 'env: a typo of set', argv: ['env', 'web', 'sett', 'A=1'], error: /^env: unknown action "sett"; did you mean set\?$/},
+    {name: 'env: a typo of unset', argv: ['env', 'web', 'unsett', 'A'], error: /^env: unknown action "unsett"; did you mean unset\?$/},
+    {name: 'env: a typo of the command', argv: ['evn', 'web'], error: /^unknown command "evn"; did you mean env\?$/},
+    {name: 'env: set forgotten', argv: ['env', 'web', 'A=1'], error: /did you mean `dropdeploy env web set A=1`\?$/},
+    {name: 'env: --limit is not its flag', argv: ['env', 'web', '--limit', '3'], error: /^env takes no --limit$/},
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -151,7 +169,7 @@ describe('helpText', () => {
       const line = text.split('\n').find((l) => l.startsWith(`  ${name} `));
       assert.ok(line?.endsWith(`  ${COMMANDS[name].summary}`), `${name} in\n${text}`);
     }
-    assert.match(text, /^Exit codes: 0 done \(redeploy\/rollback: deployed\), 1 failed, 2 usage error\.$/m);
+    assert.match(text, /^Exit codes: 0 done \(redeploy\/rollback\/env set\|unset: deployed\), 1 failed, 2 usage error\.$/m);
     assert.match(text, /DROPDEPLOY_ID_TOKEN/);
   });
 });

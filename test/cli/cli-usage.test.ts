@@ -12,7 +12,7 @@ import {COMMAND_NAMES, usageOf} from '../../cli/syntax';
 import {cli, cliEnv, type CliResult} from './run-cli';
 
 const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-const GENERAL_USAGE = 'usage: dropdeploy <services|releases|status|redeploy|rollback|logs> [options] (see dropdeploy --help)\n';
+const GENERAL_USAGE = 'usage: dropdeploy <services|releases|status|redeploy|rollback|logs|env> [options] (see dropdeploy --help)\n';
 
 describe('dropdeploy CLI: help, typos, completion', {timeout: 60_000}, () => {
   // No API anywhere: a command that looked for one would fail.
@@ -58,6 +58,16 @@ describe('dropdeploy CLI: help, typos, completion', {timeout: 60_000}, () => {
       r.stderr,
       'dropdeploy: unknown option --no-wiat; did you mean --no-wait?\n' +
         'usage: dropdeploy redeploy <service> [--source gs://BUCKET/OBJECT#GENERATION] [--no-wait] [--timeout SECONDS]\n',
+    );
+  });
+
+  it('env: a mistyped action, did you mean, with the usage line of env, exit 2', async () => {
+    const r = await run('env', 'web', 'sett', 'GREETING=hi');
+    assert.equal(r.code, 2, show(r));
+    assert.equal(
+      r.stderr,
+      'dropdeploy: env: unknown action "sett"; did you mean set?\n' +
+        'usage: dropdeploy env <service> [set NAME=VALUE… | unset NAME…] [--no-wait] [--timeout SECONDS]\n',
     );
   });
 

@@ -21,7 +21,7 @@ function complete(line: string): string[] {
 
 describe('bash completion', () => {
   const cases: Array<{line: string; want: string[]}> = [
-    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'completion', 'help']},
+    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'env', 'completion', 'help']},
     {line: 'dropdeploy re', want: ['releases', 'redeploy']},
     {line: 'dropdeploy rel', want: ['releases']},
     {line: 'dropdeploy --', want: ['--json', '--url', '--help']},
@@ -35,6 +35,13 @@ describe('bash completion', () => {
     {line: 'dropdeploy help ro', want: ['rollback']},
     {line: 'dropdeploy help rollback ', want: []},
     {line: 'dropdeploy completion ', want: ['bash']},
+    {line: 'dropdeploy e', want: ['env']},
+    {line: 'dropdeploy env web ', want: ['set', 'unset']},
+    {line: 'dropdeploy env web u', want: ['unset']},
+    {line: 'dropdeploy --json env web s', want: ['set']},
+    {line: 'dropdeploy env web set ', want: []},
+    {line: 'dropdeploy env web set A=1 --no', want: ['--no-wait']},
+    {line: 'dropdeploy env ', want: []},
     // A service name: not guessed (that would call the API on every Tab).
     {line: 'dropdeploy releases ', want: []},
     {line: 'dropdeploy releases web --limit ', want: []},

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {age, progressLine, releasesTable, servicesTable, statusText} from '../../cli/format';
+import {age, envTable, progressLine, releasesTable, servicesTable, sourceOf, statusText} from '../../cli/format';
 import {release} from './fixtures';
 
 // Progress lines show local wall-clock time; pin the zone so the expectations hold anywhere.
@@ -128,4 +128,47 @@ describe('progressLine', () => {
       assert.equal(progressLine(r, {state: c.state, time: '2026-11-28T09:00:00.000Z', ...(c.reason ? {reason: c.reason} : {})}), c.want),
     );
   }
+});
+
+describe('env', () => {
+  it('lists values, and Secret Manager references as references', () => {
+    const text = envTable({
+      service: 'web',
+      release: 4,
+      env: [
+        {name: 'GREETING', value: 'hello'},
+        {name: 'DB_PASSWORD', valueSource: {secretKeyRef: {secret: 'db-password', version: '3'}}},
+        {name: 'API_KEY', valueSource: {secretKeyRef: {secret: 'api-key'}}},
+        {name: 'EMPTY', value: ''},
+      ],
+    });
+    assert.equal(
+      text,
+      'NAME         VALUE\n' +
+        'GREETING     hello\n' +
+        'DB_PASSWORD  (secret db-password, version 3)\n' +
+        'API_KEY      (secret api-key, version latest)\n' +
+        'EMPTY\n',
+    );
+  });
+  it('no variables: says how to set one', () => {
+    assert.equal(
+      envTable({service: 'web', env: []}),
+      'web has no environment variables; set one with `dropdeploy env web set NAME=VALUE`\n',
+    );
+  });
+  it('a config release shows its change, by names, as its source', () => {
+    const r = release(6, {
+      trigger: 'config',
+      source: undefined,
+      env: {
+        set: [
+          {name: 'A', value: '1'},
+          {name: 'B_KEY', redacted: true},
+        ],
+        unset: ['C'],
+      },
+    });
+    assert.equal(sourceOf(r), 'env: set A, B_KEY; unset C');
+  });
 });

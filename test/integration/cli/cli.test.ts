@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
+import {grpc} from 'google-gax';
+import {ServicesClient} from '@google-cloud/run';
 import {Stack} from '../stack';
 import {asRelease} from '../../cli/fixtures';
 import {cli, startCli, type CliResult} from '../../cli/run-cli';
@@ -154,6 +156,56 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
       assert.equal(r.code, 1, show(r));
       assert.equal(r.stderr, 'dropdeploy: dropdeploy manages no service ghost; see `dropdeploy services`\n', args.join(' '));
     }
+  });
+
+  it('env: list, set (a config release, waited for), the secret reference it replaces, unset; errors from the API', async () => {
+    assert.equal(await stack.upload('cfg/v1.zip', '301'), 204);
+    await stack.build.setStatus(stack.buildIdOf('cfg', 1), 'SUCCESS', {digest: DIGEST('c')});
+    await stack.waitFor('cfg v1 deployed', () => stack.statesOf('cfg', 1).includes('deployed'));
+    const empty = await dd('env', 'cfg');
+    assert.equal(empty.code, 0, show(empty));
+    assert.equal(empty.stdout, 'cfg has no environment variables; set one with `dropdeploy env cfg set NAME=VALUE`\n');
+
+    // An operator's Secret Manager reference, set with the official client.
+    const client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      const [svc] = await client.getService({name: `projects/${stack.config.projectId}/locations/europe-west1/services/cfg`});
+      svc.template!.containers![0].env = [{name: 'DB_PASSWORD', valueSource: {secretKeyRef: {secret: 'db-password', version: '3'}}}];
+      await (await client.updateService({service: svc}))[0].promise();
+    } finally {
+      await client.close();
+    }
+    const set = await dd('env', 'cfg', 'set', 'GREETING=hello there', 'API_KEY=sk-live-1', 'DB_PASSWORD=plain');
+    assert.equal(set.code, 0, show(set));
+    assert.match(set.stdout, /^DB_PASSWORD is a Secret Manager reference \(secret db-password, version 3\); it becomes a plain value\n/);
+    assert.match(set.stdout, /^environment change of cfg \(set GREETING, API_KEY, DB_PASSWORD\): release v2\n/m);
+    assert.deepEqual(printedStates(set.stdout, 2), ['accepted', 'deploying', 'deployed']);
+
+    const list = await dd('env', 'cfg');
+    assert.equal(list.code, 0, show(list));
+    assert.equal(list.stdout, 'NAME         VALUE\nDB_PASSWORD  plain\nGREETING     hello there\nAPI_KEY      sk-live-1\n');
+    const json = JSON.parse((await dd('env', 'cfg', '--json')).stdout) as {release: number; env: unknown[]};
+    assert.equal(json.release, 2);
+    assert.equal(json.env.length, 3);
+
+    const history = await dd('releases', 'cfg');
+    assert.match(history.stdout, /^v2 +deployed +config +\d+s ago +env: set GREETING, API_KEY, DB_PASSWORD +cfg-\S+\n/m);
+    assert.ok(!JSON.stringify(await stack.api('GET', '/v1/services/cfg/releases/2')).includes('sk-live-1'), 'no secret value stored');
+
+    const unset = await dd('env', 'cfg', 'unset', 'GREETING');
+    assert.equal(unset.code, 0, show(unset));
+    assert.match(unset.stdout, /^environment change of cfg \(unset GREETING\): release v3\n/);
+    assert.deepEqual(printedStates(unset.stdout, 3), ['accepted', 'deploying', 'deployed']);
+    assert.doesNotMatch((await dd('env', 'cfg')).stdout, /GREETING/);
+
+    const reserved = await dd('env', 'cfg', 'set', 'PORT=9000');
+    assert.equal(reserved.code, 1, show(reserved));
+    assert.match(
+      reserved.stderr,
+      /^dropdeploy: set\.PORT: PORT is reserved: Cloud Run sets it for every revision \(400 INVALID_ARGUMENT\)\n$/,
+    );
+    const ghost = await dd('env', 'ghost', 'set', 'A=1');
+    assert.equal(ghost.stderr, 'dropdeploy: dropdeploy manages no service ghost; see `dropdeploy services`\n');
   });
 
   it('usage errors: exit 2 with the usage line, nothing sent', async () => {
