@@ -170,4 +170,16 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
     const v1 = await waitState('hello', 1, ['deployed']);
     assert.match(await get(v1.data.url!), /\(v1\)/);
   });
+
+  it('dropdeploy env set: the new revision (same image) sees the variable; unset: it is gone again', async () => {
+    const env = cliEnv({DROPDEPLOY_LOCAL_DIR: root});
+    const url = (await waitState('hello', 1, ['deployed'])).data.url!;
+    const set = await cli(['env', 'hello', 'set', 'GREETING=Howdy from env'], env);
+    assert.equal(set.code, 0, set.stdout + set.stderr);
+    assert.match(set.stdout, /v5\s+deployed/);
+    assert.match(await get(url), /^Howdy from env \(v1\) — revision hello-/);
+    const unset = await cli(['env', 'hello', 'unset', 'GREETING'], env);
+    assert.equal(unset.code, 0, unset.stdout + unset.stderr);
+    assert.match(await get(url), /^Hello from dropdeploy \(v1\)/);
+  });
 });
