@@ -37,7 +37,7 @@ describe('HTTP API: a service environment', {timeout: 120_000}, () => {
   }
 
   before(async () => {
-    stack = await Stack.start();
+    stack = await Stack.start({env: {DROPDEPLOY_CONTROLLER_SERVICES: 'dropdeploy-api'}});
     client = new ServicesClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
     await upload(1, DIGEST('1'));
     // An operator's secret reference, set with the official client as gcloud would.
@@ -131,6 +131,17 @@ describe('HTTP API: a service environment', {timeout: 120_000}, () => {
     assert.equal((await stack.api('PATCH', '/v1/services/ghost/env', {set: {A: '1'}})).status, 404);
     assert.equal((await stack.api('GET', '/v1/services/ghost/env')).status, 404);
     assert.equal((await stack.api('DELETE', '/v1/services/web/env')).status, 405);
+  });
+
+  it("the controller's own services: 403, never read or changed", async () => {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', {set: {A: '1'}}],
+    ] as const) {
+      const r = await stack.api<ApiErrorBody>(method, '/v1/services/dropdeploy-api/env', body);
+      assert.equal(r.status, 403, JSON.stringify(r.json));
+      assert.match(r.json.error.message, /service of the dropdeploy controller itself/);
+    }
   });
 
   it('the same Idempotency-Key makes one release', async () => {
