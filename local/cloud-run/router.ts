@@ -1,36 +1,52 @@
 import http from 'node:http';
-import type {AddressInfo} from 'node:net';
+import type {AddressInfo, Socket} from 'node:net';
+import type {Duplex} from 'node:stream';
+import {createProxyServer} from 'http-proxy-3';
 import type {Service} from './messages';
 import {shortRevision} from './service-status';
 
 /** Options of {@link ServiceRouter}. */
 export interface ServiceRouterOptions {
-  /** The URL of the revision that should answer a request to `service` now; undefined when none is ready. */
-  target: (service: string) => string | undefined;
+  /**
+   * The URL of the revision that should answer a request to `service` now; undefined when none
+   * is ready. It may first have to start the revision again (a crashed instance is replaced).
+   */
+  target: (service: string) => string | undefined | Promise<string | undefined>;
 }
 
-// Connection-level headers belong to one hop; Node sets its own for each side.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+// Connection-level headers of the revision's answer belong to its hop (the proxy asks it to close
+// each connection); the client's connection to the router keeps its own.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection'];
+
+interface Listener {
+  server: http.Server;
+  url: string;
+}
 
 /**
  * A stable loopback URL per service, like a Cloud Run service URL: a reverse proxy that sends
  * each request to whichever revision serves the service at that moment, so traffic moves
- * from one revision to the next without the URL changing.
+ * from one revision to the next without the URL changing. Requests and responses stream
+ * through as they come (server-sent events, chunked bodies), and WebSocket upgrades pass
+ * through: a WebSocket stays on the revision it was opened with for its whole life, as on
+ * Cloud Run, where an instance keeps its open connections when traffic moves.
  */
 export class ServiceRouter {
-  private readonly servers = new Map<string, Promise<{server: http.Server; url: string}>>();
+  private readonly servers = new Map<string, Promise<Listener>>();
+  /** Upgraded sockets: the HTTP server no longer tracks them, so close() cuts them itself. */
+  private readonly upgraded = new Set<Duplex>();
+  // xfwd: X-Forwarded-For/-Port/-Proto/-Host, as Cloud Run's front end adds them. No agent: a
+  // pooled socket to a revision that was just stopped would fail the next request.
+  private readonly proxy = createProxyServer({xfwd: true});
   private closed = false;
 
-  constructor(private readonly opts: ServiceRouterOptions) {}
+  constructor(private readonly opts: ServiceRouterOptions) {
+    this.proxy.on('proxyRes', (res) => {
+      for (const h of HOP_BY_HOP) delete res.headers[h];
+    });
+    // Errors reach the callbacks below; this keeps an error without one from throwing.
+    this.proxy.on('error', () => undefined);
+  }
 
   /** The service's URL (`http://127.0.0.1:<port>`), allocated on first use and stable until close(). */
   async urlFor(service: string): Promise<string> {
@@ -43,11 +59,13 @@ export class ServiceRouter {
     return (await entry).url;
   }
 
-  /** Stops every service's listener and cuts open connections. */
+  /** Stops every service's listener and cuts open connections, WebSockets included. */
   async close(): Promise<void> {
     this.closed = true;
     const entries = await Promise.allSettled(this.servers.values());
     this.servers.clear();
+    for (const socket of this.upgraded) socket.destroy();
+    this.upgraded.clear();
     await Promise.all(
       entries.map((e) =>
         e.status === 'fulfilled'
@@ -60,8 +78,9 @@ export class ServiceRouter {
     );
   }
 
-  private async listen(service: string): Promise<{server: http.Server; url: string}> {
-    const server = http.createServer((req, res) => this.forward(service, req, res));
+  private async listen(service: string): Promise<Listener> {
+    const server = http.createServer((req, res) => void this.forward(service, req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(service, req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);
@@ -69,49 +88,60 @@ export class ServiceRouter {
     return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`};
   }
 
-  private forward(service: string, req: http.IncomingMessage, res: http.ServerResponse): void {
-    const target = this.opts.target(service);
+  private async forward(service: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // The request body waits, unread, while the target is found.
+    const target = await this.opts.target(service);
     if (!target) {
       req.resume();
-      answer(
-        res,
-        503,
-        `Service '${service}' has no ready revision to send this request to: its first revision is still ` +
-          "starting, or it failed to start. The service's terminalCondition and the revision's log say why.\n",
-      );
+      answer(res, 503, noRevisionMessage(service));
       return;
     }
-    const {hostname, port} = new URL(target);
-    const headers = withoutHopByHop(req.headers);
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
-    headers['x-forwarded-proto'] = 'http';
-    // agent: false: a pooled socket to a revision that was just stopped would fail the next request.
-    const upstream = http.request({hostname, port, method: req.method, path: req.url, headers, agent: false});
-    upstream.on('response', (up) => {
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, withoutHopByHop(up.headers));
-      up.on('error', () => res.destroy());
-      up.pipe(res);
-    });
-    upstream.on('error', (err) => {
+    this.proxy.web(req, res, {target}, (err: Error) => {
       if (res.headersSent) res.destroy(err);
-      else answer(res, 502, `The revision of service '${service}' at ${target} failed to answer: ${err.message}\n`);
+      else answer(res, 502, failedMessage(service, target, err));
     });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+  }
+
+  private async upgrade(service: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy()); // a client that went away is not the router's error
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    const target = this.closed ? undefined : await this.opts.target(service);
+    if (!target) {
+      refuse(socket, 503, noRevisionMessage(service));
+      return;
+    }
+    this.proxy.ws(req, socket, head, {target}, (err: Error) => {
+      // Before the revision switched protocols the client still waits for an HTTP answer.
+      if ((socket as Socket).bytesWritten === 0) refuse(socket, 502, failedMessage(service, target, err));
+      else socket.destroy();
     });
-    req.pipe(upstream);
   }
 }
 
-function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  return out;
+function noRevisionMessage(service: string): string {
+  return (
+    `Service '${service}' has no ready revision to send this request to: its first revision is still ` +
+    "starting, or it failed to start. The service's terminalCondition and the revision's log say why.\n"
+  );
+}
+
+function failedMessage(service: string, target: string, err: Error): string {
+  return `The revision of service '${service}' at ${target} failed to answer: ${err.message}\n`;
 }
 
 function answer(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text)});
   res.end(text);
+}
+
+/** An HTTP answer written on a socket that asked for an upgrade, then the socket is closed. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
 }
 
 /** The parts of the Cloud Run emulator that tell where a service's traffic goes. */

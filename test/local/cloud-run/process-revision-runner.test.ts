@@ -6,7 +6,6 @@ import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../../local/cloud-run/process-revision-runner';
-import {freePort} from '../../../local/ports';
 import {ServiceRouter, servingRevisionUrl} from '../../../local/cloud-run/router';
 import {clientOptions} from '../../../local/grpc/client-options';
 import {LocalRegistry} from '../../../local/build/registry';
@@ -238,49 +237,5 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     await emu.stop();
     assert.deepEqual(pids.filter(alive), []);
     assert.ok(existsSync(runner.logFileOf(shortName(storedService('hello')!.latestReadyRevision))));
-  });
-});
-
-describe('ServiceRouter', () => {
-  it('answers 503 without a ready revision and 502 when the revision does not answer', async () => {
-    const closedPort = await freePort();
-    let target: string | undefined;
-    const router = new ServiceRouter({target: () => target});
-    try {
-      const url = await router.urlFor('svc');
-      assert.equal(await router.urlFor('svc'), url);
-      assert.notEqual(await router.urlFor('other'), url);
-      const unready = await get(url);
-      assert.equal(unready.status, 503);
-      assert.match(unready.body, /Service 'svc' has no ready revision/);
-      target = `http://127.0.0.1:${closedPort}`;
-      const broken = await get(`${url}/x`, {method: 'POST', body: 'ignored'});
-      assert.equal(broken.status, 502);
-      assert.match(broken.body, /failed to answer: .*ECONNREFUSED/);
-    } finally {
-      await router.close();
-    }
-  });
-
-  it('splits requests by the traffic percentages of trafficStatuses', () => {
-    const view = {
-      getService: () => ({
-        trafficStatuses: [
-          {revision: 'a', percent: 30},
-          {revision: 'b', percent: 70},
-          {revision: 'c', percent: 0},
-        ],
-      }),
-      revisionUrl: (rev: string) => `http://${rev}`,
-    };
-    assert.equal(
-      servingRevisionUrl(view, 's', () => 0.1),
-      'http://a',
-    );
-    assert.equal(
-      servingRevisionUrl(view, 's', () => 0.5),
-      'http://b',
-    );
-    assert.equal(servingRevisionUrl({...view, getService: () => undefined}, 's'), undefined);
   });
 });
