@@ -16,8 +16,10 @@ import {join} from 'node:path';
 
 /** How to run an image. */
 export interface ImageConfig {
-  /** argv, run in `workingDir` (relative to rootfs), e.g. ["node", "server.js"]; a Dockerfile's ENTRYPOINT + CMD. */
+  /** argv, run in `workingDir` (relative to rootfs): the image's ENTRYPOINT; a buildpacks image has its whole command here. */
   entrypoint: string[];
+  /** The image's CMD: arguments after `entrypoint` (the whole argv when it is empty); a service's `args` replace them. */
+  cmd?: string[];
   env: Record<string, string>;
   workingDir?: string;
   // Only images built from a Dockerfile have these; buildpacks images (and their digests) stay as they were.

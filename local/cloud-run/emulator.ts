@@ -18,6 +18,7 @@ import {
   type StoredService,
   type UpdateServiceRequest,
 } from './messages';
+import {secretEnv} from './container-command';
 import {checkServiceId, defaultServiceUri, notFoundMessage, parseName, parseParent, revisionId} from './names';
 import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './revision-runner';
 import {failedConditions, readyConditions, reconcilingConditions, revisionConditions, trafficStatuses} from './service-status';
@@ -247,7 +248,8 @@ export class CloudRunEmulator extends GrpcEmulator {
       .start({
         ...{service: parseName(record.service.name, 'service').service, name: revId},
         ...{serviceName: record.service.name, revisionName: revision.name, image: container.image},
-        ...{env: literalEnv(container), port: container.ports?.[0]?.containerPort ?? 8080, template: clonePlain(record.service.template)},
+        ...{env: literalEnv(container), secretEnv: secretEnv(container), command: container.command ?? [], args: container.args ?? []},
+        ...{port: container.ports?.[0]?.containerPort ?? 8080, template: clonePlain(record.service.template)},
       })
       .catch((err: unknown) => ({ready: false as const, message: `Revision '${revId}' failed to start: ${String(err)}`}));
     // A service deleted (or an emulator stopped) meanwhile has nobody left to tell.

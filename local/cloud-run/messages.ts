@@ -46,6 +46,10 @@ export interface ResourceRequirements {
 /** google.cloud.run.v2.Container. */
 export interface Container {
   image?: string;
+  /** Replaces the image's ENTRYPOINT. */
+  command?: string[];
+  /** Replaces the image's CMD. */
+  args?: string[];
   env?: EnvVar[];
   ports?: ContainerPort[];
   resources?: ResourceRequirements;

@@ -1,8 +1,9 @@
-import {existsSync, mkdirSync} from 'node:fs';
+import {accessSync, constants, existsSync, mkdirSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import type {LocalRegistry} from '../build/registry';
 import {answersHttp, freePort} from '../ports';
-import {containerLaunch} from './container-launch';
+import {containerArgv, secretId, secretProblem} from './container-command';
+import {containerLaunch, type LaunchHost} from './container-launch';
 import {RevisionProcess} from './revision-process';
 import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './revision-runner';
 
@@ -12,6 +13,11 @@ export interface ProcessRevisionRunnerOptions {
   registry: LocalRegistry;
   /** One `<revision id>.log` per revision is written here. */
   logDir: string;
+  /**
+   * Where env values from Secret Manager are read: the file named after the secret holds its
+   * value. Without it a revision that names a secret fails to start.
+   */
+  secretsDir?: string;
   /** How long a new revision has to answer HTTP before it counts as failed; default 30 s. */
   startupTimeoutMs?: number;
   /** How long a revision that lost its traffic keeps running for requests in flight; default 10 s. */
@@ -36,6 +42,22 @@ export interface ProcessRevisionRunner extends RevisionRunner {
 }
 
 const TAIL_IN_MESSAGE = 20;
+
+/** This machine, standing in for a container: the host's own Node (not whichever `node` PATH finds first), its PATH, its files. */
+const HOST: LaunchHost = {
+  nodePath: process.execPath,
+  path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+  exists: existsSync,
+  isFile: (path) => statSync(path, {throwIfNoEntry: false})?.isFile() ?? false,
+  isExecutable: (path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  },
+};
 const POLL_MS = 100;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -80,11 +102,21 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
           `it is not in the local registry at ${opts.registry.root}. Build it locally first.`,
       };
     }
+    const [command, ...args] = containerArgv(image.config, rev);
+    if (!command) {
+      return {
+        ready: false,
+        message:
+          `Revision '${rev.name}' is not ready and cannot serve traffic. The container has no command: image ` +
+          `'${rev.image}' has no ENTRYPOINT or CMD and the service sets no command.`,
+      };
+    }
+    const secrets = readSecrets(rev, opts.secretsDir);
+    if ('problem' in secrets) return {ready: false, message: secrets.problem};
     const port = await freePort();
     const reserved = {PORT: String(port), K_SERVICE: rev.service, K_REVISION: rev.name, K_CONFIGURATION: rev.service};
-    // The host's own Node, not whichever `node` PATH finds first, so apps run on the version tested here.
-    const host = {nodePath: process.execPath, path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', exists: existsSync};
-    const proc = new RevisionProcess({...containerLaunch(image, rev.env, reserved, host), logFile: logFileOf(rev.name)});
+    const launch = containerLaunch(image, [command, ...args], {...rev.env, ...secrets.env}, reserved, HOST);
+    const proc = new RevisionProcess({...launch, logFile: logFileOf(rev.name)});
     running.set(rev.name, proc);
     // A revision that exits is no longer running (the router then answers 502 for it); what it spawned goes too.
     void proc.ended.then(() => {
@@ -117,6 +149,27 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
       process.off('exit', killOnExit);
     },
   };
+}
+
+/** The values of the revision's env vars from secrets, read from `<secretsDir>/<secret id>`; or why one cannot be. */
+function readSecrets(rev: RevisionToStart, secretsDir: string | undefined): {env: Record<string, string>} | {problem: string} {
+  const env: Record<string, string> = {};
+  for (const ref of rev.secretEnv) {
+    const id = secretId(ref.secret);
+    const file = id && secretsDir ? join(secretsDir, id) : undefined;
+    const value = file === undefined ? undefined : readIfPresent(file);
+    if (value === undefined) return {problem: secretProblem(rev.name, ref, file)};
+    env[ref.name] = value;
+  }
+  return {env};
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Polls until the process answers HTTP; otherwise says why it is not ready (it exited, or the timeout passed). */

@@ -1,3 +1,4 @@
+import type {SecretEnv} from './container-command';
 import type {CheckedTemplate} from './messages';
 
 /** What a runner is asked to start: one revision of one service. */
@@ -12,6 +13,11 @@ export interface RevisionToStart {
   /** The first container's image, env (literal values only) and port. */
   image: string;
   env: Record<string, string>;
+  /** The first container's env values from Secret Manager (the runner resolves them). */
+  secretEnv: SecretEnv[];
+  /** The first container's command and args (replacing the image's ENTRYPOINT and CMD); empty when unset. */
+  command: string[];
+  args: string[];
   port: number;
   template: CheckedTemplate;
 }

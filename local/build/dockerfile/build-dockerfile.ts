@@ -3,14 +3,13 @@
  * refuse what cannot be done faithfully here (with the instruction, its line and what to do),
  * carry the plan out in the build's own folder, and say how the image runs.
  */
-import {accessSync, constants, mkdirSync, readFileSync, statSync} from 'node:fs';
-import {join, posix} from 'node:path';
+import {mkdirSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
 import {stepEnv, SYSTEM_PATH, type NpmLocations} from '../build-env';
 import {BuildFailure} from '../build-failure';
 import type {ImageConfig} from '../registry';
 import {buildContext} from './build-context';
-import {nodeEntrypointArgv} from './command';
-import {hostPath, imagePathDirs, rootfsRelative} from './container-paths';
+import {rootfsRelative} from './container-paths';
 import {executePlan} from './executor';
 import {parseDockerfile} from './parse';
 import type {PlannedImage, Refusal} from './plan-types';
@@ -67,43 +66,22 @@ export async function buildDockerfile(b: DockerfileBuild): Promise<{rootfs: stri
     output: b.output,
     signal: b.signal,
   });
-  const config = imageConfig(res.plan.image, rootfs, b.nodeDir);
-  b.log(`Entrypoint: ${JSON.stringify(config.entrypoint)} in ${res.plan.image.workdir}`);
+  const config = imageConfig(res.plan.image);
+  b.log(`Entrypoint: ${JSON.stringify(config.entrypoint)}, Cmd: ${JSON.stringify(config.cmd ?? [])}, in ${res.plan.image.workdir}`);
   if (config.user) b.log(`The image's USER is ${config.user}; the local run cannot switch users and runs it as you`);
   return {rootfs, config};
 }
 
-/** The registry config of the planned image, with the node image's entrypoint rule applied to its files. */
-function imageConfig(image: PlannedImage, rootfs: string, nodeDir: string): ImageConfig {
-  const workdir = hostPath(rootfs, image.workdir);
-  const resolve = (name: string) => (name.startsWith('/') ? hostPath(rootfs, name) : join(workdir, name));
-  const dirs = [...imagePathDirs(image.env.PATH, rootfs), nodeDir, ...SYSTEM_PATH];
-  const command = image.nodeEntrypoint
-    ? nodeEntrypointArgv(image.command, {
-        isCommand: (name) => (name.includes('/') ? executable(resolve(name)) : dirs.some((d) => executable(posix.join(d, name)))),
-        isPlainFile: (name) => isFile(resolve(name)) && !executable(resolve(name)),
-      })
-    : image.command;
-  const config: ImageConfig = {entrypoint: command, env: image.env, workingDir: rootfsRelative(image.workdir)};
+/**
+ * The registry config of the planned image: ENTRYPOINT and CMD apart, as an image keeps them, so
+ * a service's `command` and `args` replace each as on Cloud Run. The node image's entrypoint
+ * rule is carried out when the container starts (local/cloud-run/container-launch.ts).
+ */
+function imageConfig(image: PlannedImage): ImageConfig {
+  const config: ImageConfig = {entrypoint: image.entrypoint, env: image.env, workingDir: rootfsRelative(image.workdir)};
+  if (image.cmd.length) config.cmd = image.cmd;
   if (image.user !== undefined) config.user = image.user;
   if (image.exposedPorts.length) config.exposedPorts = image.exposedPorts;
   if (Object.keys(image.labels).length) config.labels = image.labels;
   return config;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return isFile(path);
-  } catch {
-    return false;
-  }
 }

@@ -25,6 +25,9 @@ export function commandArgv(args: string, shell: string[]): {argv: string[]; exe
   return exec ? {argv: exec, exec: true} : {argv: [...shell, args.trim()], exec: false};
 }
 
+/** The node image's ENTRYPOINT: the local Cloud Run carries out its rule (see {@link nodeEntrypointArgv}). */
+export const NODE_IMAGE_ENTRYPOINT = 'docker-entrypoint.sh';
+
 /** What the node image's docker-entrypoint.sh asks of the container: is this a command, a plain file? */
 export interface CommandProbe {
   /** Whether `command -v name` would find it (on PATH, or an executable path). */

@@ -64,10 +64,13 @@ export interface PlannedStage {
 
 /** The image the last stage makes, as the local registry records it. */
 export interface PlannedImage {
-  /** The argv the container runs (ENTRYPOINT + CMD). */
-  command: string[];
-  /** Whether the command goes through the node image's docker-entrypoint.sh (which puts `node` before a script name). */
-  nodeEntrypoint: boolean;
+  /**
+   * The image's ENTRYPOINT: the Dockerfile's own, or the base image's (the node image's
+   * `docker-entrypoint.sh`, distroless Node.js's node). A service's `command` replaces it.
+   */
+  entrypoint: string[];
+  /** The image's CMD, the entrypoint's arguments; a service's `args` replace it. */
+  cmd: string[];
   env: Record<string, string>;
   /** The container path the command runs in. */
   workdir: string;

@@ -9,6 +9,7 @@
 import {posix} from 'node:path';
 import type {DockerInstruction} from './parse';
 import type {DockerPlan, PlanInput, PlanResult, PlannedStage, PlanStep, Refusal} from './plan-types';
+import {NODE_IMAGE_ENTRYPOINT} from './command';
 import {nodeBase} from './base-image';
 import {PlanRefusal, stageLabel} from './plan-refusal';
 import {stageInstruction} from './stage-instructions';
@@ -232,7 +233,7 @@ function finalImage(s: StageState): {ok: true; value: DockerPlan['image']} | {ok
     labels: Object.fromEntries(s.labels),
     ...(s.user === undefined ? {} : {user: s.user}),
   };
-  if (s.entrypoint) return {ok: true, value: {...image, command: [...s.entrypoint, ...(s.cmd ?? [])], nodeEntrypoint: false}};
+  if (s.entrypoint) return {ok: true, value: {...image, entrypoint: s.entrypoint, cmd: s.cmd ?? []}};
   if (!s.cmd || s.cmd.length === 0) {
     return {
       ok: false,
@@ -246,8 +247,8 @@ function finalImage(s: StageState): {ok: true; value: DockerPlan['image']} | {ok
     };
   }
   // distroless nodejs images have ENTRYPOINT ["/nodejs/bin/node"]; this machine's node stands in for it.
-  if (s.system === 'distroless') return {ok: true, value: {...image, command: ['node', ...s.cmd], nodeEntrypoint: false}};
-  return {ok: true, value: {...image, command: s.cmd, nodeEntrypoint: true}};
+  if (s.system === 'distroless') return {ok: true, value: {...image, entrypoint: ['node'], cmd: s.cmd}};
+  return {ok: true, value: {...image, entrypoint: [NODE_IMAGE_ENTRYPOINT], cmd: s.cmd}};
 }
 
 /** Container folders the Dockerfile names literally (WORKDIR, absolute COPY/ADD destinations), for the RUN path check. */

@@ -1,6 +1,6 @@
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
@@ -25,6 +25,10 @@ const server = http.createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     return res.end(JSON.stringify({GREETING: e.GREETING, FROM_IMAGE: e.FROM_IMAGE, PORT: e.PORT, HOME: e.HOME,
       K_SERVICE: e.K_SERVICE, K_REVISION: e.K_REVISION, K_CONFIGURATION: e.K_CONFIGURATION}));
+  }
+  if (req.url === '/argv') {
+    return res.end(JSON.stringify({script: require('node:path').basename(process.argv[1]), args: process.argv.slice(2),
+      API_TOKEN: e.API_TOKEN}));
   }
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -70,7 +74,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   const root = mkdtempSync(join(tmpdir(), 'dropdeploy-run-'));
   const registry = new LocalRegistry(join(root, 'registry'));
   const runner: ProcessRevisionRunner = createProcessRevisionRunner({
-    ...{registry, logDir: join(root, 'logs'), startupTimeoutMs: STARTUP_TIMEOUT_MS},
+    ...{registry, logDir: join(root, 'logs'), secretsDir: join(root, 'secrets'), startupTimeoutMs: STARTUP_TIMEOUT_MS},
     ...{retireAfterMs: 200, killGraceMs: 1000},
   });
   // The router asks the emulator where traffic goes; the emulator asks the router for each service's URL.
@@ -85,10 +89,11 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
   let services: ServicesClient;
   let uri: string;
 
-  async function push(tag: string, source: string, env: Record<string, string> = {}): Promise<string> {
+  async function push(tag: string, source: string, env: Record<string, string> = {}, config: {cmd?: string[]} = {}): Promise<string> {
     const dir = mkdtempSync(join(root, 'src-'));
     writeFileSync(join(dir, 'server.js'), source);
-    const digest = await registry.push(`repo/hello:${tag}`, dir, {entrypoint: ['node', 'server.js'], env});
+    writeFileSync(join(dir, 'other.js'), "require('./server.js');\n");
+    const digest = await registry.push(`repo/hello:${tag}`, dir, {entrypoint: ['node', 'server.js'], env, ...config});
     return `repo/hello@${digest}`;
   }
 
@@ -104,6 +109,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     images.v2 = await push('v2', app('v2', 500));
     images.crash = await push('crash', CRASH);
     images.stuck = await push('stuck', STUCK);
+    images.cmd = await push('cmd', app('cmd'), {}, {cmd: ['--from-image-cmd']});
     services = new ServicesClient(clientOptions(await emu.start()));
   });
   after(async () => {
@@ -214,6 +220,39 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
       assert.match(err.message!, /Image 'repo\/ghost@sha256:a+' not found: it is not in the local registry/);
       return true;
     });
+  });
+
+  it("runs the container's command and args in place of the image's ENTRYPOINT and CMD, as Cloud Run does", async () => {
+    const name = `${PARENT}/services/argv`;
+    const argvOf = async (container: Record<string, unknown>) => {
+      const [op] = await services.updateService({
+        service: {name, template: {containers: [{image: images.cmd, ...container}]}},
+        allowMissing: true,
+      });
+      const [svc] = await op.promise();
+      return parseJson<{script: string; args: string[]; API_TOKEN?: string}>((await get(`${svc.uri}/argv`)).body);
+    };
+    assert.deepEqual(await argvOf({}), {script: 'server.js', args: ['--from-image-cmd']});
+    assert.deepEqual(await argvOf({args: ['--from-service']}), {script: 'server.js', args: ['--from-service']});
+    assert.deepEqual(await argvOf({command: ['node', 'other.js']}), {script: 'other.js', args: []});
+    assert.deepEqual(await argvOf({command: ['node', 'other.js'], args: ['a', 'b c']}), {script: 'other.js', args: ['a', 'b c']});
+  });
+
+  it('reads an env value from Secret Manager out of the secrets folder, and refuses a revision whose secret is not there', async () => {
+    const name = `${PARENT}/services/secret`;
+    const env = [{name: 'API_TOKEN', valueSource: {secretKeyRef: {secret: 'projects/demo-project/secrets/api-token', version: 'latest'}}}];
+    const missing = await services.updateService({service: {name, template: {containers: [{image: images.cmd, env}]}}, allowMissing: true});
+    await assert.rejects(missing[0].promise(), (err: {code?: number; message?: string}) => {
+      assert.equal(err.code, 9);
+      assert.match(err.message!, /Revision 'secret-00001-[a-z]{3}' is not ready and cannot serve traffic\. Environment variable API_TOKEN/);
+      assert.ok(err.message!.includes(`Put its value in ${join(root, 'secrets', 'api-token')}`), err.message);
+      return true;
+    });
+    mkdirSync(join(root, 'secrets'), {recursive: true});
+    writeFileSync(join(root, 'secrets', 'api-token'), 's3cret');
+    const [op] = await services.updateService({service: {name, template: {containers: [{image: images.cmd, env, args: ['again']}]}}});
+    const [svc] = await op.promise();
+    assert.equal(parseJson<{API_TOKEN: string}>((await get(`${svc.uri}/argv`)).body).API_TOKEN, 's3cret');
   });
 
   it('answers 503 until the first revision of a new service is ready', async () => {

@@ -73,7 +73,19 @@ async function build(object: string, bytes: Buffer) {
 async function serve(service: string, image: string, env: Record<string, string> = {}): Promise<string> {
   const name = `${service}-00001-abc`;
   const template = {containers: [{image}]} as CheckedTemplate;
-  const ready = await runner.start({service, name, serviceName: service, revisionName: name, image, env, port: 8080, template});
+  const ready = await runner.start({
+    service,
+    name,
+    serviceName: service,
+    revisionName: name,
+    image,
+    env,
+    port: 8080,
+    template,
+    secretEnv: [],
+    command: [],
+    args: [],
+  });
   assert.ok(ready.ready, !ready.ready ? ready.message : '');
   try {
     return await (await fetch(ready.url!)).text();
@@ -110,7 +122,8 @@ describe('Dockerfile sources through the local builder', {timeout: 120_000}, () 
     assert.match(log, / ---> Using this machine's Node\.js \d+\.\d+\.\d+ for node:20-slim/);
     const resolved = registry.resolve(image)!;
     assert.deepEqual(resolved.config, {
-      entrypoint: ['node', 'index.js'],
+      entrypoint: ['docker-entrypoint.sh'],
+      cmd: ['node', 'index.js'],
       env: {GREETING: 'Hello from a Dockerfile'},
       workingDir: 'usr/src/app',
     });
@@ -129,7 +142,8 @@ describe('Dockerfile sources through the local builder', {timeout: 120_000}, () 
     assert.match(log, /USER node is recorded; the local build and run cannot switch users/);
     const resolved = registry.resolve(image)!;
     assert.deepEqual(resolved.config, {
-      entrypoint: ['node', 'dist/server.js'],
+      entrypoint: ['node'],
+      cmd: ['dist/server.js'],
       env: {NODE_ENV: 'production', BUILT_BY: 'the build stage'},
       workingDir: 'app',
       user: 'node',

@@ -14,8 +14,8 @@ function ok(text: string, buildArgs: Record<string, string> = {}): DockerPlan {
 }
 
 const image = (over: Partial<PlannedImage>): PlannedImage => ({
-  command: ['node', 'index.js'],
-  nodeEntrypoint: true,
+  entrypoint: ['docker-entrypoint.sh'],
+  cmd: ['node', 'index.js'],
   env: {},
   workdir: '/',
   exposedPorts: [],
@@ -133,7 +133,7 @@ describe('Dockerfile planner: source shape in, plan out', () => {
         {op: 'copy', from: 0, sources: ['app/node_modules'], dest: '/srv/node_modules', destDir: true},
       ],
     );
-    assert.deepEqual(p.image, image({command: ['node', 'dist/server.js'], workdir: '/srv'}));
+    assert.deepEqual(p.image, image({cmd: ['node', 'dist/server.js'], workdir: '/srv'}));
   });
 
   it('reads ENV in both forms, with $VAR, ${VAR}, :- and :+ as Docker does; each pair sees the values before its line', () => {
@@ -186,44 +186,41 @@ describe('Dockerfile planner: source shape in, plan out', () => {
   });
 
   const commands: {name: string; dockerfile: string[]; want: Partial<PlannedImage>}[] = [
-    {name: 'CMD exec form', dockerfile: ['CMD ["npm", "start"]'], want: {command: ['npm', 'start'], nodeEntrypoint: true}},
+    {name: 'CMD exec form', dockerfile: ['CMD ["npm", "start"]'], want: {cmd: ['npm', 'start']}},
     {
       name: 'CMD shell form',
       dockerfile: ['CMD node server.js'],
-      want: {command: ['/bin/sh', '-c', 'node server.js'], nodeEntrypoint: true},
+      want: {cmd: ['/bin/sh', '-c', 'node server.js']},
     },
-    {name: 'CMD with a script name only', dockerfile: ['CMD ["index.js"]'], want: {command: ['index.js'], nodeEntrypoint: true}},
+    {name: 'CMD with a script name only', dockerfile: ['CMD ["index.js"]'], want: {cmd: ['index.js']}},
     {
       name: 'ENTRYPOINT exec + CMD as its arguments',
       dockerfile: ['ENTRYPOINT ["node"]', 'CMD ["server.js", "--port", "x"]'],
-      want: {command: ['node', 'server.js', '--port', 'x'], nodeEntrypoint: false},
+      want: {entrypoint: ['node'], cmd: ['server.js', '--port', 'x']},
     },
-    {name: 'ENTRYPOINT alone', dockerfile: ['ENTRYPOINT ["node", "a.js"]'], want: {command: ['node', 'a.js'], nodeEntrypoint: false}},
+    {name: 'ENTRYPOINT alone', dockerfile: ['ENTRYPOINT ["node", "a.js"]'], want: {entrypoint: ['node', 'a.js'], cmd: []}},
     {
       name: 'ENTRYPOINT shell form: CMD only becomes $0, as in Docker',
       dockerfile: ['ENTRYPOINT node a.js', 'CMD ["ignored"]'],
-      want: {command: ['/bin/sh', '-c', 'node a.js', 'ignored'], nodeEntrypoint: false},
+      want: {entrypoint: ['/bin/sh', '-c', 'node a.js'], cmd: ['ignored']},
     },
     {
       name: 'SHELL changes the shell form',
       dockerfile: ['SHELL ["/bin/bash", "-o", "pipefail", "-c"]', 'CMD node a.js'],
-      want: {command: ['/bin/bash', '-o', 'pipefail', '-c', 'node a.js']},
+      want: {cmd: ['/bin/bash', '-o', 'pipefail', '-c', 'node a.js']},
     },
-    {name: 'the last CMD wins', dockerfile: ['CMD ["node", "a.js"]', 'CMD ["node", "b.js"]'], want: {command: ['node', 'b.js']}},
+    {name: 'the last CMD wins', dockerfile: ['CMD ["node", "a.js"]', 'CMD ["node", "b.js"]'], want: {cmd: ['node', 'b.js']}},
   ];
   for (const c of commands) {
     it(`makes the command: ${c.name}`, () => {
       const p = ok(['FROM node:20', ...c.dockerfile].join('\n'));
-      assert.deepEqual(
-        {command: p.image.command, nodeEntrypoint: p.image.nodeEntrypoint},
-        {...{nodeEntrypoint: true}, ...c.want, command: c.want.command},
-      );
+      assert.deepEqual({entrypoint: p.image.entrypoint, cmd: p.image.cmd}, {entrypoint: ['docker-entrypoint.sh'], ...c.want});
     });
   }
 
   it('resets a CMD inherited from an earlier stage when a later one sets ENTRYPOINT, as Docker does', () => {
     const p = ok(lines('FROM node:20 AS base', 'CMD ["node", "a.js"]', 'FROM base', 'ENTRYPOINT ["node", "b.js"]'));
-    assert.deepEqual(p.image.command, ['node', 'b.js']);
+    assert.deepEqual([p.image.entrypoint, p.image.cmd], [['node', 'b.js'], []]);
   });
 
   it('resolves WORKDIR against the previous one, with variables, and COPY destinations against WORKDIR', () => {
@@ -265,7 +262,7 @@ describe('Dockerfile planner: source shape in, plan out', () => {
       ),
     );
     assert.deepEqual(p.image, {
-      ...image({command: ['./start.sh']}),
+      ...image({cmd: ['./start.sh']}),
       user: 'node',
       exposedPorts: ['3000', '8080/tcp'],
       labels: {'org.opencontainers.image.source': 'https://example.com/repo', team: 'web'},
@@ -301,7 +298,7 @@ describe('Dockerfile planner: source shape in, plan out', () => {
       ),
     );
     assert.deepEqual(p.stages[1].base, {kind: 'distroless', image: 'gcr.io/distroless/nodejs20-debian12:nonroot'});
-    assert.deepEqual(p.image, image({command: ['node', 'index.js'], nodeEntrypoint: false, workdir: '/app', user: 'nonroot'}));
+    assert.deepEqual(p.image, image({entrypoint: ['node'], cmd: ['index.js'], workdir: '/app', user: 'nonroot'}));
   });
 
   it('honours the escape directive, joins continuation lines, and notes the syntax directive', () => {
