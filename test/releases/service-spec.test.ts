@@ -51,7 +51,13 @@ describe('updatedService', () => {
           name: 'app',
           image: 'r/hello@sha256:old',
           ports: [{containerPort: 8080}],
-          env: [{name: 'GREETING', value: 'hi'}],
+          env: [
+            {name: 'GREETING', value: 'hi'},
+            {name: 'TOKEN', valueSource: {secretKeyRef: {secret: 'token', version: '2'}}},
+          ],
+          command: ['node', 'worker.js'],
+          args: ['--queue', 'jobs'],
+          workingDir: '/workspace/app',
           resources: {limits: {memory: '2Gi', cpu: '1'}},
         },
       ],
@@ -65,7 +71,13 @@ describe('updatedService', () => {
     assert.equal(got.template!.containers![0].image, 'r/proxy:1');
   });
   it('keeps every operator setting', () => {
-    assert.deepEqual(got.template!.containers![1].env, [{name: 'GREETING', value: 'hi'}]);
+    assert.deepEqual(got.template!.containers![1].env, [
+      {name: 'GREETING', value: 'hi'},
+      {name: 'TOKEN', valueSource: {secretKeyRef: {secret: 'token', version: '2'}}},
+    ]);
+    assert.deepEqual(got.template!.containers![1].command, ['node', 'worker.js']);
+    assert.deepEqual(got.template!.containers![1].args, ['--queue', 'jobs']);
+    assert.equal(got.template!.containers![1].workingDir, '/workspace/app');
     assert.deepEqual(got.template!.containers![1].resources, {limits: {memory: '2Gi', cpu: '1'}});
     assert.equal(got.template!.serviceAccount, 'custom@p.iam.gserviceaccount.com');
     assert.deepEqual(got.template!.scaling, {minInstanceCount: 1, maxInstanceCount: 3});
@@ -74,6 +86,19 @@ describe('updatedService', () => {
     assert.equal(got.labels!.team, 'payments');
     assert.equal(got.annotations!['ops.example.com/owner'], 'ana');
     assert.equal(got.template!.labels!.tier, 'gold');
+  });
+  it("changes nothing else: with the image, traffic, fixed revision name and dropdeploy's own labels and annotations put back, it is the service read", () => {
+    const back = structuredClone(got);
+    back.template!.containers![1].image = existing.template!.containers![1].image;
+    back.template!.revision = existing.template!.revision;
+    const own = {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dropdeploy', 'dropdeploy-release': 'v4'};
+    assert.deepEqual(back.template!.labels, {...existing.template!.labels, ...own});
+    back.template!.labels = existing.template!.labels;
+    back.labels!['dropdeploy-release'] = 'v3';
+    back.annotations = {...back.annotations, 'dropdeploy.dev/source': 'old'};
+    delete back.annotations['dropdeploy.dev/build'];
+    back.traffic = existing.traffic;
+    assert.deepEqual(back, existing);
   });
   it('updates dropdeploy labels and annotations', () => {
     assert.equal(got.labels!['dropdeploy-release'], 'v4');
