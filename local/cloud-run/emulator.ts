@@ -41,6 +41,8 @@ export interface CloudRunEmulatorOptions {
 export interface ScalingRunner extends RevisionRunner {
   /** Called with the revision id when it no longer receives traffic; it may stop after requests in flight. */
   retire?(revisionId: string): void;
+  /** Called with the id of a serving revision before a request is sent to it: start it again if it crashed. */
+  wake?(revisionId: string): Promise<void>;
 }
 
 interface ServiceRecord {
@@ -124,6 +126,11 @@ export class CloudRunEmulator extends GrpcEmulator {
   /** Where the runner said a ready revision listens, if it said so. */
   revisionUrl(revision: string): string | undefined {
     return this.urls.get(revision);
+  }
+
+  /** Before a request goes to a serving revision: the runner starts it again if its process crashed, as Cloud Run starts a new instance. */
+  async wake(revision: string): Promise<void> {
+    if (this.urls.has(revision)) await this.runner.wake?.(revision);
   }
 
   private find(name: string): ServiceRecord | undefined {

@@ -4,7 +4,7 @@ import type {LocalRegistry} from '../build/registry';
 import {answersHttp, freePort} from '../ports';
 import {containerArgv, secretId, secretProblem} from './container-command';
 import {containerLaunch, type LaunchHost} from './container-launch';
-import {RevisionProcess} from './revision-process';
+import {RevisionProcess, type LaunchSpec} from './revision-process';
 import {containerFailedMessage, type RevisionReadiness, type RevisionRunner, type RevisionToStart} from './revision-runner';
 
 /** Options of {@link createProcessRevisionRunner}. */
@@ -29,6 +29,8 @@ export interface ProcessRevisionRunnerOptions {
 /** A {@link RevisionRunner} that runs each revision as a local process tree. */
 export interface ProcessRevisionRunner extends RevisionRunner {
   stop(revisionId: string): Promise<void>;
+  /** Starts a ready revision whose process exited (crashed) again, on the same port; resolves once it answers or failed. */
+  wake(revisionId: string): Promise<void>;
   /** Stops the revision after `retireAfterMs`, as Cloud Run scales a revision without traffic to zero. */
   retire(revisionId: string): void;
   /** The last lines the revision's process wrote (stdout and stderr), also after it ended. */
@@ -74,6 +76,9 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
   const running = new Map<string, RevisionProcess>();
   const ended = new Map<string, RevisionProcess>();
   const retiring = new Map<string, NodeJS.Timeout>();
+  /** How each ready revision was started, so that wake() can start it again after it exited. */
+  const launches = new Map<string, {launch: LaunchSpec; port: number}>();
+  const waking = new Map<string, Promise<unknown>>();
   mkdirSync(opts.logDir, {recursive: true});
   const logFileOf = (id: string) => join(opts.logDir, `${id}.log`);
 
@@ -84,6 +89,8 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
   async function stop(id: string): Promise<void> {
     clearTimeout(retiring.get(id));
     retiring.delete(id);
+    launches.delete(id); // stopped on purpose: not started again by a request
+    await waking.get(id);
     const proc = running.get(id);
     if (!proc) return;
     running.delete(id);
@@ -115,29 +122,58 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
     if ('problem' in secrets) return {ready: false, message: secrets.problem};
     const port = await freePort();
     const reserved = {PORT: String(port), K_SERVICE: rev.service, K_REVISION: rev.name, K_CONFIGURATION: rev.service};
-    const launch = containerLaunch(image, [command, ...args], {...rev.env, ...secrets.env}, reserved, HOST);
-    const proc = new RevisionProcess({...launch, logFile: logFileOf(rev.name)});
-    running.set(rev.name, proc);
-    // A revision that exits is no longer running (the router then answers 502 for it); what it spawned goes too.
-    void proc.ended.then(() => {
-      if (running.get(rev.name) !== proc) return;
-      running.delete(rev.name);
-      ended.set(rev.name, proc);
-      void proc.kill(killGraceMs);
-    });
-    const failure = await waitUntilReady(proc, port, startupTimeoutMs);
-    if (!failure) return {ready: true, url: `http://127.0.0.1:${port}`};
-    await stop(rev.name);
-    await proc.kill(killGraceMs); // what it spawned may outlive it
+    const launch: LaunchSpec = {
+      ...containerLaunch(image, [command, ...args], {...rev.env, ...secrets.env}, reserved, HOST),
+      logFile: logFileOf(rev.name),
+    };
+    const {proc, failure} = await boot(rev.name, launch, port);
+    if (!failure) {
+      launches.set(rev.name, {launch, port});
+      return {ready: true, url: `http://127.0.0.1:${port}`};
+    }
     const tail = proc.tail(TAIL_IN_MESSAGE);
     const log = tail ? `Last lines of its log (${proc.spec.logFile}):\n${tail}` : `Its log is empty (${proc.spec.logFile}).`;
     return {ready: false, message: `${containerFailedMessage(rev.name, port)}\nThe container ${failure}.\n${log}`};
   }
 
+  /** Starts a revision's process and waits until it answers HTTP; a process that does not is stopped. */
+  async function boot(id: string, launch: LaunchSpec, port: number): Promise<{proc: RevisionProcess; failure?: string}> {
+    const proc = new RevisionProcess(launch);
+    running.set(id, proc);
+    // A revision that exits is no longer running (until wake() starts it again); what it spawned goes too.
+    void proc.ended.then(() => {
+      if (running.get(id) !== proc) return;
+      running.delete(id);
+      ended.set(id, proc);
+      void proc.kill(killGraceMs);
+    });
+    const failure = await waitUntilReady(proc, port, startupTimeoutMs);
+    if (failure) {
+      if (running.get(id) === proc) running.delete(id);
+      ended.set(id, proc);
+      await proc.kill(killGraceMs); // what it spawned may outlive it
+    }
+    return {proc, failure};
+  }
+
+  /** Starts a ready revision whose process has exited again, on its port, as Cloud Run replaces a crashed instance. */
+  async function wake(id: string): Promise<void> {
+    const known = launches.get(id);
+    if (!known || running.has(id)) return;
+    let pending = waking.get(id);
+    if (!pending) {
+      pending = boot(id, known.launch, known.port).then(() => waking.delete(id));
+      waking.set(id, pending);
+    }
+    await pending;
+  }
+
   return {
     start,
     stop,
+    wake,
     retire(id) {
+      if (!running.has(id)) launches.delete(id); // exited already: nothing to wait for, nothing to wake
       if (!running.has(id) || retiring.has(id)) return;
       retiring.set(id, setTimeout(() => void stop(id), retireAfterMs).unref());
     },

@@ -148,28 +148,41 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export interface ServingView {
   getService(name: string): Pick<Service, 'trafficStatuses' | 'latestReadyRevision'> | undefined;
   revisionUrl(revision: string): string | undefined;
+  /** Makes sure the revision runs before a request is sent to it (a crashed one is started again). */
+  wake?(revision: string): Promise<void>;
 }
 
 /**
  * The URL of a revision that serves `service` now, chosen by the traffic percentages in its
- * trafficStatuses (falling back to latestReadyRevision); undefined when none is ready.
- * Meant as the router's `target`: `target: (s) => servingRevisionUrl(emulator, s)`.
+ * trafficStatuses (falling back to latestReadyRevision), once it runs; undefined when none is
+ * ready. Meant as the router's `target`: `target: (s) => servingRevisionUrl(emulator, s)`.
  */
-export function servingRevisionUrl(emu: ServingView, service: string, random: () => number = Math.random): string | undefined {
+export async function servingRevisionUrl(
+  emu: ServingView,
+  service: string,
+  random: () => number = Math.random,
+): Promise<string | undefined> {
+  const revision = servingRevision(emu, service, random);
+  if (!revision) return undefined;
+  await emu.wake?.(revision);
+  return emu.revisionUrl(revision);
+}
+
+function servingRevision(emu: ServingView, service: string, random: () => number): string | undefined {
   const svc = emu.getService(service);
   if (!svc) return undefined;
   const statuses = svc.trafficStatuses ?? [];
   if (statuses.length === 0) {
     const latest = shortRevision(svc.latestReadyRevision);
-    return latest && emu.revisionUrl(latest);
+    return latest && emu.revisionUrl(latest) ? latest : undefined;
   }
   const candidates = statuses
-    .map((t) => ({url: t.revision ? emu.revisionUrl(t.revision) : undefined, percent: Number(t.percent ?? 0)}))
-    .filter((c): c is {url: string; percent: number} => !!c.url && c.percent > 0);
+    .map((t) => ({revision: t.revision, percent: Number(t.percent ?? 0)}))
+    .filter((c): c is {revision: string; percent: number} => !!c.revision && !!emu.revisionUrl(c.revision) && c.percent > 0);
   let pick = random() * candidates.reduce((sum, c) => sum + c.percent, 0);
   for (const c of candidates) {
     pick -= c.percent;
-    if (pick < 0) return c.url;
+    if (pick < 0) return c.revision;
   }
-  return candidates.at(-1)?.url;
+  return candidates.at(-1)?.revision;
 }

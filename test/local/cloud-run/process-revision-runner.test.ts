@@ -26,6 +26,10 @@ const server = http.createServer((req, res) => {
     return res.end(JSON.stringify({GREETING: e.GREETING, FROM_IMAGE: e.FROM_IMAGE, PORT: e.PORT, HOME: e.HOME,
       K_SERVICE: e.K_SERVICE, K_REVISION: e.K_REVISION, K_CONFIGURATION: e.K_CONFIGURATION}));
   }
+  if (req.url === '/crash') {
+    res.end('bye');
+    return setTimeout(() => process.exit(70), 20);
+  }
   if (req.url === '/argv') {
     return res.end(JSON.stringify({script: require('node:path').basename(process.argv[1]), args: process.argv.slice(2),
       API_TOKEN: e.API_TOKEN}));
@@ -253,6 +257,21 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     const [op] = await services.updateService({service: {name, template: {containers: [{image: images.cmd, env, args: ['again']}]}}});
     const [svc] = await op.promise();
     assert.equal(parseJson<{API_TOKEN: string}>((await get(`${svc.uri}/argv`)).body).API_TOKEN, 's3cret');
+  });
+
+  it('starts a serving revision whose process crashed again on the next request, as Cloud Run starts a new instance', async () => {
+    const svc = storedService('secret')!;
+    const revision = shortName(svc.latestReadyRevision);
+    const {uri: url} = emu.getService('secret')!;
+    const before = runner.pidOf(revision);
+    const revisionUrl = emu.revisionUrl(revision);
+    assert.equal((await get(`${url}/crash`)).body, 'bye');
+    while (runner.pidOf(revision) !== undefined) await sleep(20);
+    const res = await get(`${url}/argv`);
+    assert.equal(res.status, 200);
+    assert.equal(parseJson<{API_TOKEN: string}>(res.body).API_TOKEN, 's3cret', 'started as before, with its secret');
+    assert.notEqual(runner.pidOf(revision), before);
+    assert.equal(emu.revisionUrl(revision), revisionUrl, 'on the same port');
   });
 
   it('answers 503 until the first revision of a new service is ready', async () => {

@@ -225,7 +225,7 @@ describe('ServiceRouter', () => {
 });
 
 describe('servingRevisionUrl', () => {
-  it('splits requests by the traffic percentages of trafficStatuses', () => {
+  it('splits requests by the traffic percentages of trafficStatuses', async () => {
     const view = {
       getService: () => ({
         trafficStatuses: [
@@ -236,14 +236,22 @@ describe('servingRevisionUrl', () => {
       }),
       revisionUrl: (rev: string) => `http://${rev}`,
     };
-    assert.equal(
-      servingRevisionUrl(view, 's', () => 0.1),
-      'http://a',
-    );
-    assert.equal(
-      servingRevisionUrl(view, 's', () => 0.5),
-      'http://b',
-    );
-    assert.equal(servingRevisionUrl({...view, getService: () => undefined}, 's'), undefined);
+    assert.equal(await servingRevisionUrl(view, 's', () => 0.1), 'http://a');
+    assert.equal(await servingRevisionUrl(view, 's', () => 0.5), 'http://b');
+    assert.equal(await servingRevisionUrl({...view, getService: () => undefined}, 's'), undefined);
+  });
+
+  it('wakes the chosen revision before answering its URL', async () => {
+    const woken: string[] = [];
+    const view = {
+      getService: () => ({latestReadyRevision: 'projects/p/locations/l/services/s/revisions/s-00001-abc'}),
+      revisionUrl: (rev: string) => `http://${rev}`,
+      wake: (rev: string) => {
+        woken.push(rev);
+        return Promise.resolve();
+      },
+    };
+    assert.equal(await servingRevisionUrl(view, 's'), 'http://s-00001-abc');
+    assert.deepEqual(woken, ['s-00001-abc']);
   });
 });
