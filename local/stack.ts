@@ -218,7 +218,14 @@ async function startBuildAndRun(
       return publishBuild(b);
     },
   });
-  const runner: ProcessRevisionRunner = createProcessRevisionRunner({registry, logDir: dirs.logs, startupTimeoutMs: opts.startupTimeoutMs});
+  // Env values a service takes from Secret Manager are read from <state>/secrets/<secret id>.
+  const secretsDir = join(opts.root, 'secrets');
+  const runner: ProcessRevisionRunner = createProcessRevisionRunner({
+    registry,
+    logDir: dirs.logs,
+    secretsDir,
+    startupTimeoutMs: opts.startupTimeoutMs,
+  });
   const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
   const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
