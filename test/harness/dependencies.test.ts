@@ -18,7 +18,16 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 
 /** Packages used by tooling, not imported by the code: the compiler, linters, formatter and type packages. */
-const TOOLING = new Set(['typescript', 'eslint', 'typescript-eslint', '@eslint/js', 'prettier', '@types/node', '@types/yauzl', '@types/ws']);
+const TOOLING = new Set([
+  'typescript',
+  'eslint',
+  'typescript-eslint',
+  '@eslint/js',
+  'prettier',
+  '@types/node',
+  '@types/yauzl',
+  '@types/ws',
+]);
 /** A dev dependency src/ may load: only on request, synchronously, with a clear error when absent (src/log.ts). */
 const OPTIONAL_IN_SRC = new Set(['pino-pretty']);
 
