@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type {AddressInfo, Socket} from 'node:net';
-import type {Duplex} from 'node:stream';
+import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import {createProxyServer} from 'http-proxy-3';
 import type {Service} from './messages';
 import {shortRevision} from './service-status';
@@ -88,15 +88,15 @@ export class ServiceRouter {
     return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`};
   }
 
-  private async forward(service: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async forward(service: string, req: http.IncomingMessage, res: http.ServerResponse, body?: Readable): Promise<void> {
     // The request body waits, unread, while the target is found.
     const target = await this.opts.target(service);
     if (!target) {
-      req.resume();
+      (body ?? req).resume();
       answer(res, 503, noRevisionMessage(service));
       return;
     }
-    this.proxy.web(req, res, {target}, (err: Error) => {
+    this.proxy.web(req, res, {target, buffer: body}, (err: Error) => {
       if (res.headersSent) res.destroy(err);
       else answer(res, 502, failedMessage(service, target, err));
     });
@@ -104,6 +104,7 @@ export class ServiceRouter {
 
   private async upgrade(service: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy()); // a client that went away is not the router's error
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return this.plain(service, req, socket, head);
     this.upgraded.add(socket);
     socket.once('close', () => this.upgraded.delete(socket));
     const target = this.closed ? undefined : await this.opts.target(service);
@@ -117,6 +118,55 @@ export class ServiceRouter {
       else socket.destroy();
     });
   }
+
+  /**
+   * A request that asks to switch to another protocol than WebSocket (`Upgrade: h2c`, which
+   * `curl --http2` sends over http) is answered as plain HTTP/1.1, as a server may. Node hands it
+   * to the 'upgrade' listener with the bare socket and no body, so it gets a response object and
+   * its body (Content-Length bytes) is read from the socket here.
+   */
+  private plain(service: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (req.headers['transfer-encoding']) {
+      refuse(
+        socket,
+        411,
+        `This request asks to upgrade to '${req.headers.upgrade}' and has a chunked body, which the local service URL ` +
+          'cannot read: send it without the Upgrade header (curl: --http1.1), or with a Content-Length.\n',
+      );
+      return Promise.resolve();
+    }
+    for (const h of ['upgrade', 'http2-settings']) delete req.headers[h];
+    req.headers.connection = 'close'; // one request on this socket: the HTTP parser let go of it
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    return this.forward(service, req, res, bodyFrom(socket, head, Number(req.headers['content-length'] ?? 0)));
+  }
+}
+
+/** The next `length` bytes of a socket (those that came with the headers first), as a stream. */
+function bodyFrom(socket: Duplex, head: Buffer, length: number): Readable {
+  const body = new PassThrough();
+  let left = Number.isSafeInteger(length) && length > 0 ? length : 0;
+  const take = (chunk: Buffer) => {
+    const part = chunk.subarray(0, left);
+    left -= part.length;
+    body.write(part);
+    if (left === 0) {
+      socket.off('data', take);
+      body.end();
+    }
+  };
+  if (left === 0) body.end();
+  else {
+    if (head.length > 0) take(head);
+    if (left > 0) socket.on('data', take);
+  }
+  return body;
 }
 
 function noRevisionMessage(service: string): string {

@@ -215,6 +215,23 @@ describe('ServiceRouter', () => {
     assert.equal(headers.host, new URL(url).host);
   });
 
+  it('answers a request asking to upgrade to another protocol (h2c, as curl --http2 sends) as plain HTTP/1.1', async () => {
+    target = a.url;
+    const send = (path: string, body?: string) =>
+      new Promise<{status?: number; body: string}>((resolve, reject) => {
+        const headers = {connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA'};
+        const req = http.request(`${url}${path}`, {method: body === undefined ? 'GET' : 'POST', headers}, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({status: res.statusCode, body: text}));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    assert.deepEqual(await send('/'), {status: 200, body: 'a'});
+    assert.deepEqual(await send('/upload', 'x=1'), {status: 200, body: 'a got x=1'});
+  });
+
   it('cuts open WebSockets when it closes', async () => {
     const own = new ServiceRouter({target: () => a.url});
     const ws = await connect((await own.urlFor('svc')).replace(/^http/, 'ws'));
