@@ -4,7 +4,7 @@
  * whose node_modules npm and node would find from a build there.
  */
 import {execFile} from 'node:child_process';
-import {accessSync, constants, existsSync} from 'node:fs';
+import {accessSync, constants, existsSync, readFileSync, realpathSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import {parseNpmLocations, type NpmLocations} from './build-env';
 
@@ -39,6 +39,19 @@ export function npmLocations(npm: string, env: NodeJS.ProcessEnv, cwd: string): 
       done(err ? {} : parseNpmLocations(stdout));
     });
   });
+}
+
+/** The version of the npm at `npm`, read from its package.json next to its real bin (npm-cli.js); undefined when it cannot be found. */
+export function npmVersion(npm: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(realpathSync(npm)), '..', 'package.json'), 'utf8')) as {
+      name?: unknown;
+      version?: unknown;
+    };
+    return pkg.name === 'npm' && typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The nearest folder at or above `dir` that has a node_modules, or undefined when there is none up to the root. */

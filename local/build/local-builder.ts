@@ -1,8 +1,8 @@
 /**
  * The local build: what Cloud Build plus Google's Node.js buildpacks do for a dropdeploy
  * build, done on this machine without Docker. It reads exactly the generation named in the
- * build, extracts it safely, installs with npm, decides the start command as the buildpack
- * would, and pushes the result to the local registry.
+ * build, extracts it safely, builds it as Google's Node.js buildpacks would (buildpacks/), and
+ * pushes the result to the local registry.
  */
 import {existsSync} from 'node:fs';
 import {mkdir, rm} from 'node:fs/promises';
@@ -16,12 +16,11 @@ import type {LocalRegistry} from './registry';
 import type {BuildLogs} from './build-log';
 import {stepEnv, SYSTEM_PATH, type NpmLocations} from './build-env';
 import {BuildFailure} from './build-failure';
-import {findNpm, nodeModulesAbove, npmLocations} from './build-host';
-import {functionTarget, imageConfig, npmSteps, readPackageJson} from './detect-node';
+import {findNpm, nodeModulesAbove, npmLocations, npmVersion} from './build-host';
+import {buildWithBuildpacks, type BuildpacksRun} from './buildpacks/build';
+import {DependencyCache} from './buildpacks/dependency-cache';
 import {buildDockerfile} from './dockerfile/build-dockerfile';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
-import {runStep} from './run-step';
-import {stepFailure} from './step-failure';
 
 /** Options of {@link createLocalBuilder}. */
 export interface LocalBuilderOptions {
@@ -39,6 +38,12 @@ export interface LocalBuilderOptions {
   /** Path of npm; default the `npm` next to node, else in the system folders. */
   npm?: string;
   logs: BuildLogs;
+  /**
+   * The dependency cache: installed node_modules kept by lockfile, package manager and Node.js
+   * major, reused by a rebuild (least recently used evicted beyond `maxBytes`, default 2 GiB).
+   * Without it every build installs.
+   */
+  dependencyCache?: {dir: string; maxBytes?: number};
 }
 
 /** A BuildRunner that can also be told a build was cancelled (the emulator's CancelBuild does not call the runner). */
@@ -61,7 +66,13 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   const nodeDir = dirname(process.execPath);
   const npm = findNpm(opts.npm, [nodeDir, ...SYSTEM_PATH]);
   let locations: Promise<NpmLocations> | undefined;
-  const machine: Machine = {npm, nodeDir, npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd))};
+  const machine: Machine = {
+    npm,
+    nodeDir,
+    npmVersion: npmVersion(npm),
+    npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd)),
+    cache: opts.dependencyCache && new DependencyCache(opts.dependencyCache.dir, opts.dependencyCache.maxBytes),
+  };
   const running = new Map<string, AbortController>();
   const runner = ((stored: StoredBuild, control) => {
     const build = buildRequest(stored);
@@ -116,7 +127,9 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
 interface Machine {
   npm: string;
   nodeDir: string;
+  npmVersion: string | undefined;
   npmLocations(cwd: string): Promise<NpmLocations>;
+  cache: DependencyCache | undefined;
 }
 
 /** What the local build reads from a build, checked field by field: the emulator hands the request over as plain, untyped data. */
@@ -185,25 +198,39 @@ async function buildImage(
     if (signal.aborted) throw new Error('aborted');
     return opts.registry.push(image, docker.rootfs, docker.config);
   }
-  const pkg = readPackageJson(root);
-  const fn = functionTarget(build.stepEnv);
-  log(fn ? `Node.js function "${fn.target}" (${fn.signatureType})` : 'Node.js application');
-  const lockfile = existsSync(join(root, 'package-lock.json')) || existsSync(join(root, 'npm-shrinkwrap.json'));
+  const config = await buildWithBuildpacks(await buildpacksRun(build, opts, machine, dir, root, log, signal));
+  if (signal.aborted) throw new Error('aborted');
+  return opts.registry.push(image, root, config);
+}
+
+/** What the buildpacks build of `root` gets: its own HOME and TMPDIR in `dir`, the allow-listed env, the machine's npm. */
+async function buildpacksRun(
+  build: BuildRequest,
+  opts: LocalBuilderOptions,
+  machine: Machine,
+  dir: string,
+  root: string,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<BuildpacksRun> {
   const [home, tmp] = [join(dir, 'home'), join(dir, 'tmp')];
   await Promise.all([mkdir(home), mkdir(tmp)]);
   const npmAt = await machine.npmLocations(dir);
   if (!npmAt.userconfig) log(`WARNING: ${machine.npm} did not say where its config is; npm runs with its defaults`);
-  const env = stepEnv({host: process.env, sourceRoot: root, home, tmp, nodeDir: machine.nodeDir, npm: npmAt, stepEnv: build.stepEnv});
-  for (const args of npmSteps(pkg, lockfile)) {
-    if (signal.aborted) throw new Error('aborted');
-    log(`Running: npm ${args.join(' ')}`);
-    const res = await runStep(machine.npm, args, {cwd: root, env, signal, onOutput: (text) => opts.logs.append(build.id, text)});
-    if (res.code !== 0) throw stepFailure(args, res);
-  }
-  const config = imageConfig(root, pkg, fn);
-  log(`Entrypoint: ${JSON.stringify(config.entrypoint)}`);
-  if (signal.aborted) throw new Error('aborted');
-  return opts.registry.push(image, root, config);
+  return {
+    root,
+    dir,
+    stepEnv: build.stepEnv ?? [],
+    npm: machine.npm,
+    hostNode: process.version,
+    hostNpm: machine.npmVersion,
+    envFor: (buildEnv) =>
+      stepEnv({host: process.env, sourceRoot: root, home, tmp, nodeDir: machine.nodeDir, npm: npmAt, stepEnv: buildEnv}),
+    cache: machine.cache,
+    log,
+    output: (text) => opts.logs.append(build.id, text),
+    signal,
+  };
 }
 
 /** The build's timeout in seconds: a Duration (`{seconds}`) or its JSON form (`"600s"`); 600 if unset. */

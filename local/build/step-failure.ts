@@ -1,5 +1,5 @@
 /**
- * How a failed npm step is reported: which step and how it ended, and when a shell could not
+ * How a failed build step is reported: which step and how it ended, and when a shell could not
  * find a command (exit code 127), which one and what to add, since a source's build tools
  * come from its own dependencies and nowhere else.
  */
@@ -36,9 +36,10 @@ export function missingCommand(tail: string[]): string | undefined {
   return undefined;
 }
 
-/** The BuildFailure of the npm step `args` (the argv after `npm`) that ended as `res`. */
-export function stepFailure(args: string[], res: StepResult): BuildFailure {
-  const step = `npm ${args[0] === 'run' ? `run ${args[1]}` : args[0]}`;
+/** The BuildFailure of the step `command` (as a person would type it: `npm run gcp-build`, `pnpm install`) that ended as `res`. */
+export function stepFailure(command: string[], res: StepResult): BuildFailure {
+  const [tool, ...args] = command;
+  const step = `${tool} ${args[0] === 'run' ? `run ${args[1]}` : args[0]}`;
   const how = res.code === null ? `killed by ${res.signal}` : `exit code ${res.code}`;
   const missing = res.code === 127 ? missingCommand(res.tail) : undefined;
   if (!missing) return new BuildFailure(`${step} failed (${how})`, res.tail);

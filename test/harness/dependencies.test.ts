@@ -26,6 +26,7 @@ const TOOLING = new Set([
   'prettier',
   '@types/node',
   '@types/yauzl',
+  '@types/semver',
   '@types/ws',
 ]);
 /** A dev dependency src/ may load: only on request, synchronously, with a clear error when absent (src/log.ts). */

@@ -9,7 +9,6 @@ import {CloudBuildEmulator, type BuildJson} from '../../../local/cloud-build/emu
 import {isTerminalBuildStatus} from '../../../src/releases/build-statuses';
 import {generationPath, objectDir} from '../../../local/bucket/object-store';
 import {BuildLogs} from '../../../local/build/build-log';
-import {imageConfig} from '../../../local/build/detect-node';
 import {createLocalBuilder} from '../../../local/build/local-builder';
 import {startLogServer, type LogServer} from '../../../local/build/log-server';
 import {clientOptions} from '../../../local/grpc/client-options';
@@ -169,7 +168,7 @@ describe('local builder through the Cloud Build emulator and the official client
     assert.deepEqual(image.config, {entrypoint: ['node', 'server.js'], env: {NODE_ENV: 'production'}});
     assert.equal(done.logUrl, `${logServer.url}/builds/${b.id}`);
     const log = await (await fetch(done.logUrl)).text();
-    assert.match(log, /Running: npm install --no-audit --no-fund --omit=dev\n/);
+    assert.match(log, /Running: npm install --quiet --no-fund --no-audit\n/);
     assert.match(log, /up to date|added 0 packages/);
     assert.equal((await fetch(`${logServer.url}/builds/nope`)).status, 404);
     assert.ok(!existsSync(join(base, 'work', b.id)), 'the scratch folder is removed');
@@ -202,13 +201,13 @@ describe('local builder through the Cloud Build emulator and the official client
     }
   });
 
-  it('fails a source without package.json', async () => {
+  it('fails a source without package.json that is not a function', async () => {
     const done = await (await build('bare/app.zip', zip([{name: 'index.js', data: 'console.log(1)'}]))).done();
     assert.equal(done.status, 'FAILURE');
-    assert.match(done.statusDetail!, /only builds Node\.js sources with a package\.json/);
+    assert.match(done.statusDetail!, /this source has no package\.json and names no function target: add a package\.json/);
   });
 
-  it('fails a function source without the Functions Framework, naming it', async () => {
+  it('adds the Functions Framework to a function source that does not depend on it, as the buildpack does', async () => {
     const b = await build(
       'fn/app.tgz',
       tarGz([
@@ -218,8 +217,12 @@ describe('local builder through the Cloud Build emulator and the official client
       {functionTarget: 'hello', signatureType: 'http'},
     );
     const done = await b.done();
-    assert.equal(done.status, 'FAILURE');
-    assert.match(done.statusDetail!, /function \(target "hello"\) but @google-cloud\/functions-framework is not installed/);
+    assert.equal(done.status, 'SUCCESS', done.statusDetail ?? '');
+    assert.match(logs.get(b.id)!, /Handling functions without dependency on functions-framework: adding it/);
+    assert.equal(
+      registry.resolve(b.image)!.config.entrypoint[1],
+      '.layers/functions-framework/node_modules/@google-cloud/functions-framework/build/src/main.js',
+    );
   });
 
   it('fails an unsafe archive, naming the entry, and a generation that does not exist', async () => {
@@ -412,31 +415,4 @@ describe('local builder through the Cloud Build emulator and the official client
       assert.match(logs.get(b.id)!, new RegExp(`${how}: `));
     });
   }
-});
-
-describe('imageConfig for a function', () => {
-  it('runs the Functions Framework bin from node_modules with the target and signature type', () => {
-    const root = mkdtempSync(join(tmpdir(), 'dd-fn-'));
-    try {
-      const ff = join(root, 'node_modules', '@google-cloud', 'functions-framework');
-      mkdirSync(ff, {recursive: true});
-      writeFileSync(join(ff, 'package.json'), JSON.stringify({bin: {'functions-framework': './build/src/main.js'}}));
-      assert.deepEqual(imageConfig(root, {}, {target: 'hello', signatureType: 'cloudevent'}), {
-        entrypoint: [
-          'node',
-          'node_modules/@google-cloud/functions-framework/build/src/main.js',
-          '--target=hello',
-          '--signature-type=cloudevent',
-        ],
-        env: {NODE_ENV: 'production', FUNCTION_TARGET: 'hello', FUNCTION_SIGNATURE_TYPE: 'cloudevent'},
-      });
-      assert.deepEqual(imageConfig(root, {scripts: {start: 'NODE_OPTIONS=-r x node a.js'}}, undefined).entrypoint, [
-        'sh',
-        '-c',
-        'export PATH="$PWD/node_modules/.bin:$PATH"; NODE_OPTIONS=-r x node a.js',
-      ]);
-    } finally {
-      rmSync(root, {recursive: true, force: true});
-    }
-  });
 });

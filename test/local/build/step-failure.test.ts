@@ -58,7 +58,7 @@ describe('stepFailure names the step, how it ended, and what to add', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const f = stepFailure(c.args, {code: c.code, signal: c.signal ?? null, tail: c.tail});
+      const f = stepFailure(['npm', ...c.args], {code: c.code, signal: c.signal ?? null, tail: c.tail});
       assert.equal(f.reason, c.want);
       assert.deepEqual(f.tail, c.tail);
     });
