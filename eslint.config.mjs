@@ -13,7 +13,7 @@ const layer = (patterns, message) => [{group: patterns, message}];
 const pureCore = ['src/releases/**/*.ts', 'src/events/**/*.ts'];
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', '.dropdeploy/**', 'examples/**', 'bench/fixtures/**', '**/*.js', '**/*.mjs', '**/*.cjs']},
+  {ignores: ['dist/**', 'node_modules/**', '.dropdeploy/**', 'examples/**', 'bench/fixtures/**', 'test/fixtures/apps/**', '**/*.js', '**/*.mjs', '**/*.cjs']},
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
