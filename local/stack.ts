@@ -6,7 +6,7 @@
  * bucket folder, and a status subscriber. `npm start` and the
  * end-to-end tests both use this.
  */
-import {mkdirSync, mkdtempSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -64,6 +64,10 @@ export interface LocalStackOptions {
   reconcileSeconds?: number;
   /** Controller settings on top of the stack's own (tests). */
   env?: Record<string, string>;
+  /** Size budget of the dependency cache (`<root>/build-cache/`); default 2 GiB. */
+  buildCacheMaxBytes?: number;
+  /** Empty the dependency cache before starting. */
+  clearBuildCache?: boolean;
 }
 
 const PROJECT = 'dropdeploy-local';
@@ -162,6 +166,8 @@ interface Folders {
   store: string;
   registry: string;
   logs: string;
+  /** The dependency cache: installs reused by rebuilds with the same lockfile (deleting it is always safe). */
+  buildCache: string;
   /** Where builds run: outside the repository, where npm and node would find dropdeploy's own node_modules. */
   work: string;
 }
@@ -172,7 +178,9 @@ function makeFolders(opts: LocalStackOptions, started: Started): Folders {
     store: join(opts.root, 'store'),
     registry: join(opts.root, 'registry'),
     logs: join(opts.root, 'logs'),
+    buildCache: join(opts.root, 'build-cache'),
   };
+  if (opts.clearBuildCache) rmSync(dirs.buildCache, {recursive: true, force: true});
   for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
   const work = mkdtempSync(join(tmpdir(), 'dropdeploy-builds-'));
   started.add(() => rm(work, {recursive: true, force: true}));
@@ -207,7 +215,14 @@ async function startBuildAndRun(
   const logs = new BuildLogs();
   const logServer: LogServer = await startLogServer(logs);
   started.add(() => logServer.close());
-  const builder = createLocalBuilder({storeRoot: dirs.store, bucket: BUCKET, registry, workRoot: dirs.work, logs});
+  const builder = createLocalBuilder({
+    storeRoot: dirs.store,
+    bucket: BUCKET,
+    registry,
+    workRoot: dirs.work,
+    logs,
+    dependencyCache: {dir: dirs.buildCache, maxBytes: opts.buildCacheMaxBytes},
+  });
   const publishBuild = publishToCloudBuildsTopic(buildsTopic);
   const cloudBuild = new CloudBuildEmulator({
     runner: builder,

@@ -47,6 +47,18 @@ function reconcileSeconds(): number {
   return n;
 }
 
+/** DROPDEPLOY_BUILD_CACHE_MB: the dependency cache's size budget in MiB (default 2048). */
+function buildCacheMaxBytes(): number | undefined {
+  const raw = process.env.DROPDEPLOY_BUILD_CACHE_MB;
+  if (raw === undefined || raw === '') return undefined;
+  const mb = Number(raw);
+  if (!Number.isInteger(mb) || mb < 0) {
+    console.error(`DROPDEPLOY_BUILD_CACHE_MB: "${raw}" is not a whole number of MiB (0 keeps nothing cached)`);
+    process.exit(2);
+  }
+  return mb * 1024 * 1024;
+}
+
 async function main(): Promise<void> {
   const problem = LocalStack.prerequisiteProblem();
   if (problem) {
@@ -63,6 +75,8 @@ async function main(): Promise<void> {
     onStatus: (m) => console.log(formatStatus(m, color)),
     notifications: process.argv.includes('--notifications'),
     reconcileSeconds: reconcileSeconds(),
+    clearBuildCache: process.argv.includes('--clear-build-cache'),
+    buildCacheMaxBytes: buildCacheMaxBytes(),
   });
   const i = stack.info;
   const rel = relative(process.cwd(), i.bucketDir) || i.bucketDir;
@@ -78,6 +92,7 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
   Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
+  Dependency cache:    ${relative(process.cwd(), join(root, 'build-cache'))}/  (npm start -- --clear-build-cache empties it)
 
 Status events appear below as they arrive. Ctrl-C stops everything.
 `);
