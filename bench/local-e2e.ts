@@ -3,7 +3,9 @@
  * by the release's own state times (build = building → deploying, start = deploying →
  * deployed); beside it, the same install and start done by hand. Drop → accepted is taken
  * twice: for the first drop (the event function's first request; the stack preloads its
- * clients) and for a second drop into the warm stack (the bucket watcher and one event).
+ * clients) and for a second drop into the warm stack (the bucket watcher and one event). The
+ * build is taken twice too: the first, and a rebuild of the same source (dependencies unchanged,
+ * so the dependency cache serves them).
  */
 import {spawn, spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync} from 'node:fs';
@@ -30,12 +32,12 @@ async function untilAnswers(url: string): Promise<void> {
 
 /** Drop → serving through the local stack, and the same work by hand. */
 export async function localEndToEnd(): Promise<Record<string, number>> {
-  const events: Array<{service: string; state: string; time: number; url?: string}> = [];
+  const events: Array<{service: string; release: number; state: string; time: number; url?: string}> = [];
   const stack = await LocalStack.start({
     root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
     onStatus: (m: Message) => {
-      const d = JSON.parse(m.data.toString()) as {service: string; state: string; stateTime: string; url?: string};
-      events.push({service: d.service, state: d.state, time: Date.parse(d.stateTime), url: d.url});
+      const d = JSON.parse(m.data.toString()) as {service: string; release: number; state: string; stateTime: string; url?: string};
+      events.push({service: d.service, release: d.release, state: d.state, time: Date.parse(d.stateTime), url: d.url});
     },
   });
   try {
@@ -46,7 +48,8 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     if (!deployed) throw new Error(`the example did not deploy: ${JSON.stringify(events)}`);
     await untilAnswers(deployed.url!);
     const t1 = now();
-    const at = (s: string, service = 'hello') => events.find((e) => e.service === service && e.state === s)!.time;
+    const at = (s: string, service = 'hello', release = 1) =>
+      events.find((e) => e.service === service && e.release === release && e.state === s)!.time;
 
     // By hand: copy, npm install (as the builder does), node server.js until it answers.
     const dir = mkdtempSync(join(tmpdir(), 'dd-bench-hand-'));
@@ -60,6 +63,13 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     const h2 = now();
     child.kill('SIGKILL');
 
+    // The same source again: a rebuild with unchanged dependencies, which the dependency cache serves.
+    drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello'}, new Date(Date.now() + 1000));
+    const settled = (e: {service: string; release: number; state: string}) =>
+      e.service === 'hello' && e.release === 2 && (e.state === 'deployed' || e.state.endsWith('failed'));
+    while (!events.some(settled)) await new Promise((r) => setTimeout(r, 5));
+    if (!events.some((e) => settled(e) && e.state === 'deployed')) throw new Error(`the rebuild did not deploy: ${JSON.stringify(events)}`);
+
     // A second drop into the warm stack, as another service (it need not finish building).
     const w0 = now();
     drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello-warm'});
@@ -69,6 +79,7 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
       dropToAcceptedMs: Math.round(at('accepted') - t0),
       warmDropToAcceptedMs: Math.round(at('accepted', 'hello-warm') - w0),
       buildMs: at('deploying') - at('building'),
+      rebuildMs: at('deploying', 'hello', 2) - at('building', 'hello', 2),
       startMs: at('deployed') - at('deploying'),
       byHandInstallMs: Math.round(h1 - h0),
       byHandStartMs: Math.round(h2 - h1),

@@ -178,6 +178,9 @@ async function main(): Promise<void> {
     console.log(
       `  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, warm ${e2e.warmDropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
     );
+    console.log(
+      `  build phase: first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)})`,
+    );
 
     const results = {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
