@@ -54,7 +54,8 @@ export function installSteps(input: StepsInput): Steps {
       pm: pm.name,
       flavor: pm.flavor ?? null,
       version: pm.version,
-      install: steps.install?.args ?? [],
+      // Where pnpm's store is differs from build to build and changes nothing installed.
+      install: (steps.install?.args ?? []).map((a) => (a.startsWith('--store-dir=') ? '--store-dir' : a)),
       env: steps.install?.env ?? {},
       nodeMajor: input.hostNode.replace(/^v/, '').split('.')[0],
       packageJson: input.pkg.installInputs,
@@ -141,7 +142,9 @@ function pnpmSteps(input: StepsInput): Steps {
   const install = run(pm, ['install', store], {CI: 'true', NODE_ENV: nodeEnv});
   // pnpm prunes only what it installed for the build: when NODE_ENV was development by its own choice.
   const prune =
-    nodeEnv === 'development' && !vars.has('NODE_ENV') && hasDev(pkg) ? [run(pm, ['prune', '--prod', store], {CI: 'true'})] : [];
+    nodeEnv === 'development' && !vars.has('NODE_ENV') && hasDev(pkg)
+      ? [run(pm, ['prune', '--prod', `--config.store-dir=${input.pnpmStore}`], {CI: 'true'})]
+      : [];
   return {install, removeNodeModules: false, afterRestore: [], build: scripts.map((s) => run(pm, ['run', s])), prune};
 }
 

@@ -102,6 +102,19 @@ describe('fixture apps built as the buildpacks build them', {timeout: 600_000}, 
     const modules = readFileSync(join(registry.resolve(b.image)!.rootfs, 'node_modules', '.modules.yaml'), 'utf8');
     const storeDir = /storeDir: (.+)/.exec(modules)?.[1] ?? '';
     assert.ok(storeDir.startsWith(workRoot), `the pnpm store is in the build's own folder, not a home folder: ${storeDir}`);
+    assert.match(b.log, /^built with a devDependency$/m);
+    assert.match(b.log, /^Running: pnpm prune --prod /m);
+    assert.ok(!existsSync(join(registry.resolve(b.image)!.rootfs, 'node_modules', 'is-number')), 'the devDependency was pruned');
+    assert.equal(await probe(b.image), 'pnpm-app: one minute is 1m');
+  });
+
+  it('pnpm-app again: its install comes from the cache, the build and the prune still run', async () => {
+    const b = await buildFixture('pnpm-app');
+    ok(b);
+    assert.match(b.log, /^Reusing cached dependencies/m);
+    assert.doesNotMatch(b.log, /^Running: pnpm install/m);
+    assert.match(b.log, /^built with a devDependency$/m);
+    assert.ok(!existsSync(join(registry.resolve(b.image)!.rootfs, 'node_modules', 'is-number')), 'the devDependency was pruned');
     assert.equal(await probe(b.image), 'pnpm-app: one minute is 1m');
   });
 

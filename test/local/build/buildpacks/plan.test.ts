@@ -153,7 +153,7 @@ const rows: Row[] = [
       via: PNPM9,
       install: [[`pnpm install --store-dir=${STORE}`, {CI: 'true', NODE_ENV: 'development'}]],
       build: ['pnpm run gcp-build'],
-      prune: [`pnpm prune --prod --store-dir=${STORE}`],
+      prune: [`pnpm prune --prod --config.store-dir=${STORE}`],
       cache: 'pnpm-lock.yaml',
       log: [/^Using package manager: pnpm 9\.12\.0 \(pnpm-lock\.yaml; version from packageManager in package\.json\)$/],
     },
@@ -403,6 +403,11 @@ describe('planBuild refuses what the buildpacks refuse, saying what to do', () =
 
 describe('the dependency cache inputs', () => {
   const inputs = (pkg: object, extra: Partial<SourceShape> = {}) => planBuild(shape(['package-lock.json'], pkg, extra)).cache?.inputs;
+  it("do not change with where pnpm's store is, which differs from build to build", () => {
+    const pnpm = (store: string) => planBuild(shape(['pnpm-lock.yaml'], {}, {pnpmStore: store})).cache?.inputs;
+    assert.equal(pnpm('/work/b1/pnpm-store'), pnpm('/work/b2/pnpm-store'));
+  });
+
   it('change with the dependencies, the Node.js major and NODE_ENV, not with a script', () => {
     const base = inputs({dependencies: {ms: '2'}, scripts: {start: 'node a.js'}});
     assert.equal(inputs({dependencies: {ms: '2'}, scripts: {start: 'node b.js'}}), base);
