@@ -11,6 +11,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import type {Message} from '@google-cloud/pubsub';
+import WebSocket from 'ws';
 import {drop} from '../../local/drop';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
@@ -24,7 +25,17 @@ interface CorpusEntry {
   /** Upload metadata naming a function target, as `npm run drop -- --function` sets it. */
   function?: {target: string; signatureType?: string};
   /** HTTP requests to its service URL and what each must answer. */
-  probes: Array<{path: string; status?: number; contains: string}>;
+  probes: Probe[];
+  /** A WebSocket opened on the service URL: one message sent, the first answer must contain `contains`. */
+  websocket?: {path: string; send: string; contains: string};
+  /** Then the service's environment changed through the API (as `dropdeploy env <service> set` does), and probed again. */
+  env?: {set: Record<string, string>; probes: Probe[]};
+}
+
+interface Probe {
+  path: string;
+  status?: number;
+  contains: string;
 }
 
 interface Seen {
@@ -95,15 +106,55 @@ describe('the corpus of real-world app shapes, through the local stack', {timeou
         return `${end.data.error?.message ?? ''}\nbuild log:\n${build.slice(-3000)}\nstack:\n${logs.slice(-20).join('\n')}`;
       };
       assert.equal(end.state, 'deployed', `${name} ended ${end.state}: ${await buildLog()}`);
-      for (const probe of entry.probes) {
-        const res = await fetch(end.data.url + probe.path);
-        const body = await res.text();
-        assert.equal(res.status, probe.status ?? 200, `${name} ${probe.path} answered ${res.status}: ${body.slice(0, 500)}`);
-        assert.ok(
-          body.includes(probe.contains),
-          `${name} ${probe.path} answered ${JSON.stringify(body.slice(0, 500))}, not "${probe.contains}"`,
-        );
+      const url = end.data.url!;
+      await probeAll(name, url, entry.probes);
+      if (entry.websocket) {
+        const answer = await websocketAnswer(url.replace(/^http/, 'ws') + entry.websocket.path, entry.websocket.send);
+        assert.ok(answer.includes(entry.websocket.contains), `${name}: the WebSocket answered ${JSON.stringify(answer)}`);
+      }
+      if (entry.env) {
+        const res = await fetch(`${stack.info.apiUrl}/v1/services/${name}/env`, {
+          method: 'PATCH',
+          headers: {'content-type': 'application/json'},
+          body: JSON.stringify({set: entry.env.set}),
+        });
+        const release = parseJson<{release: number}>(await res.text());
+        assert.equal(res.status, 202, `${name}: PATCH env answered ${res.status}: ${JSON.stringify(release)}`);
+        for (;;) {
+          const hit = seen.find((e) => e.data.service === name && e.data.release === release.release && /deployed|failed/.test(e.state));
+          if (hit) {
+            assert.equal(hit.state, 'deployed', `${name}: the env change ended ${hit.state}: ${hit.data.error?.message ?? ''}`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await probeAll(name, url, entry.env.probes);
       }
     });
   }
 });
+
+async function probeAll(name: string, url: string, probes: Probe[]): Promise<void> {
+  for (const probe of probes) {
+    const res = await fetch(url + probe.path);
+    const body = await res.text();
+    assert.equal(res.status, probe.status ?? 200, `${name} ${probe.path} answered ${res.status}: ${body.slice(0, 500)}`);
+    assert.ok(
+      body.includes(probe.contains),
+      `${name} ${probe.path} answered ${JSON.stringify(body.slice(0, 500))}, not "${probe.contains}"`,
+    );
+  }
+}
+
+/** Opens a WebSocket, sends one message, resolves with the first message back. */
+function websocketAnswer(url: string, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => ws.send(message));
+    ws.on('message', (data: Buffer) => {
+      resolve(data.toString());
+      ws.close();
+    });
+    ws.on('error', reject);
+  });
+}
