@@ -65,12 +65,14 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   }
   const nodeDir = dirname(process.execPath);
   const npm = findNpm(opts.npm, [nodeDir, ...SYSTEM_PATH]);
-  let locations: Promise<NpmLocations> | undefined;
+  // Asked once, now: `npm config get` takes a few hundred ms, which the first build should not wait for.
+  // Its folder is the work root, outside any Node.js project, as every build's own folder is.
+  const locations = npmLocations(npm, process.env, opts.workRoot);
   const machine: Machine = {
     npm,
     nodeDir,
     npmVersion: npmVersion(npm),
-    npmLocations: (cwd) => (locations ??= npmLocations(npm, process.env, cwd)),
+    npmLocations: () => locations,
     cache: opts.dependencyCache && new DependencyCache(opts.dependencyCache.dir, opts.dependencyCache.maxBytes),
   };
   const running = new Map<string, AbortController>();
@@ -128,7 +130,7 @@ interface Machine {
   npm: string;
   nodeDir: string;
   npmVersion: string | undefined;
-  npmLocations(cwd: string): Promise<NpmLocations>;
+  npmLocations(): Promise<NpmLocations>;
   cache: DependencyCache | undefined;
 }
 
@@ -193,7 +195,7 @@ async function buildImage(
   }
   if (existsSync(join(root, 'Dockerfile'))) {
     const output = (text: string) => opts.logs.append(build.id, text);
-    const npm = await machine.npmLocations(dir);
+    const npm = await machine.npmLocations();
     const docker = await buildDockerfile({root, dir, nodeDir: machine.nodeDir, npm, host: process.env, log, output, signal});
     if (signal.aborted) throw new Error('aborted');
     return opts.registry.push(image, docker.rootfs, docker.config);
@@ -215,7 +217,7 @@ async function buildpacksRun(
 ): Promise<BuildpacksRun> {
   const [home, tmp] = [join(dir, 'home'), join(dir, 'tmp')];
   await Promise.all([mkdir(home), mkdir(tmp)]);
-  const npmAt = await machine.npmLocations(dir);
+  const npmAt = await machine.npmLocations();
   if (!npmAt.userconfig) log(`WARNING: ${machine.npm} did not say where its config is; npm runs with its defaults`);
   return {
     root,
