@@ -19,6 +19,15 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/**
+ * Builds a gax client's stubs (its protos and the channel) now: its first call would, and a
+ * handler's first call should not pay for it when the port was preloaded.
+ */
+async function initialized<T extends {initialize(): unknown}>(client: T): Promise<T> {
+  await client.initialize();
+  return client;
+}
+
 /** Client options for a local plaintext gRPC emulator at host:port, or {} for Google Cloud. */
 async function grpcEndpoint(endpoint: string | undefined): Promise<Record<string, unknown>> {
   if (!endpoint) return {};
@@ -38,11 +47,13 @@ export function createDeps(config: Config): Deps {
   const pubsub = once(async () => opened(new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId})));
   // One Cloud Run client for the deploys and the API's invoker check (constructing one loads its protos).
   const run = once(async () =>
-    opened(
-      new (await import('@google-cloud/run')).ServicesClient({
-        projectId: config.projectId,
-        ...(await grpcEndpoint(config.endpoints.cloudRun)),
-      }),
+    initialized(
+      opened(
+        new (await import('@google-cloud/run')).ServicesClient({
+          projectId: config.projectId,
+          ...(await grpcEndpoint(config.endpoints.cloudRun)),
+        }),
+      ),
     ),
   );
   return {
@@ -53,13 +64,23 @@ export function createDeps(config: Config): Deps {
       const db = opened(
         new Firestore({projectId: config.projectId, databaseId: config.firestore.databaseId, ignoreUndefinedProperties: true}),
       );
+      // Firestore builds its gapic client and channel on its first request: when preloading,
+      // make that request now, a read of a document no service can be (ids start with a letter).
+      // A failure here is left to the first real request to report.
+      if (config.preloadClients)
+        await db
+          .doc(`${config.firestore.root}_services/_preload`)
+          .get()
+          .catch(() => undefined);
       return new FirestoreReleaseStore(db, config.firestore.root);
     }),
     builds: once<Builds>(async () => {
       const {CloudBuildClient} = await import('@google-cloud/cloudbuild');
       const {CloudBuildAdapter} = await import('./google/cloud-build');
       return new CloudBuildAdapter(
-        opened(new CloudBuildClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.cloudBuild))})),
+        await initialized(
+          opened(new CloudBuildClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.cloudBuild))})),
+        ),
         config.projectId,
       );
     }),
