@@ -24,8 +24,12 @@ interface PlainService extends RunService {
   terminalCondition?: {state?: unknown; message?: string};
 }
 
-/** Polling a rollout: from 100 ms, ×1.3, at most 5 s apart (gax's default lets the gap grow to 60 s). */
-const POLL = {initialRetryDelayMillis: 100, retryDelayMultiplier: 1.3, maxRetryDelayMillis: 5000};
+/**
+ * Polling a rollout: from 20 ms, ×1.3, at most 5 s apart (gax's default starts at 100 ms and lets
+ * the gap grow to 60 s). A revision that starts fast is seen ready within tens of ms; a slow
+ * rollout costs about ten more GetOperation calls than gax's default would.
+ */
+const POLL = {initialRetryDelayMillis: 20, retryDelayMultiplier: 1.3, maxRetryDelayMillis: 5000};
 const REPOLL_PAUSE_MS = 1000;
 
 /** The part of a gax long-running operation this adapter uses. */
