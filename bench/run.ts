@@ -181,6 +181,9 @@ async function main(): Promise<void> {
     console.log(
       `  build phase: first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)})`,
     );
+    console.log(
+      `  ratios to by hand: first drop → serving ${ratio(e2e.dropToServingMs, e2e.byHandTotalMs)}; rebuild drop → new revision serving ${e2e.rebuildDropToServingMs} (${ratio(e2e.rebuildDropToServingMs, e2e.byHandTotalMs)})`,
+    );
 
     const results = {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
