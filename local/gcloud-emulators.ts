@@ -106,9 +106,17 @@ export function startPubSubEmulator(projectId: string, timeoutMs = 60_000): Prom
   return start('Pub/Sub', ['beta', 'emulators', 'pubsub', 'start', `--project=${projectId}`, '--quiet'], timeoutMs);
 }
 
-/** Starts the Firestore emulator. */
-export function startFirestoreEmulator(timeoutMs = 60_000): Promise<RunningEmulator> {
-  return start('Firestore', ['emulators', 'firestore', 'start', '--quiet'], timeoutMs);
+/** Options of {@link startFirestoreEmulator}. */
+export interface FirestoreEmulatorOptions {
+  timeoutMs?: number;
+  /** An export's `.overall_export_metadata` file to load at start (`--import-data`). */
+  importData?: string;
+}
+
+/** Starts the Firestore emulator, empty or with the data of an earlier export. */
+export function startFirestoreEmulator(opts: FirestoreEmulatorOptions = {}): Promise<RunningEmulator> {
+  const args = ['emulators', 'firestore', 'start', '--quiet', ...(opts.importData ? [`--import-data=${opts.importData}`] : [])];
+  return start('Firestore', args, opts.timeoutMs ?? 60_000);
 }
 
 /**
