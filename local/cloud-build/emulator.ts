@@ -10,6 +10,7 @@ import {buildFilter} from './list-filter';
 import type {StoredBuild} from './messages';
 import {autoCompleteRunner, type BuildRunner} from './build-runner';
 import {isTerminalBuildStatus} from '../../src/releases/build-statuses';
+import {restoredBuild} from './persisted';
 
 export {buildToJson, publishToCloudBuildsTopic, type BuildJson} from './build-json';
 export {autoCompleteRunner, type BuildRunner, type BuildControl} from './build-runner';
@@ -27,6 +28,8 @@ export interface CloudBuildEmulatorOptions {
   autoComplete?: {status: 'SUCCESS' | 'FAILURE'; afterMs: number};
   /** Drives each new build (a local builder later); without one, builds wait for setStatus. */
   runner?: BuildRunner;
+  /** Called after every change to the builds (a new build, a status), e.g. to save {@link CloudBuildEmulator.snapshot}. */
+  onChange?: () => void;
 }
 
 const BUILD = 'google.devtools.cloudbuild.v1.Build';
@@ -98,6 +101,40 @@ export class CloudBuildEmulator extends GrpcEmulator {
     return [...this.store.values()].map((b) => clonePlain(b));
   }
 
+  /** Every build, for saving: give it to {@link restore} of the next emulator. */
+  snapshot(): StoredBuild[] {
+    return this.builds();
+  }
+
+  /**
+   * Brings back saved builds (before any new one is created), so GetBuild and ListBuilds answer
+   * for them and their operations are done. A build that was still queued or working ends
+   * INTERNAL_ERROR (see {@link restoredBuild}); its ids are returned, to {@link announce} once
+   * someone listens.
+   */
+  restore(builds: StoredBuild[]): string[] {
+    const interrupted: string[] = [];
+    const now = timestamp(Date.now());
+    for (const saved of builds) {
+      const {build, interrupted: stopped} = restoredBuild(clonePlain(saved), now);
+      this.store.set(build.id, build);
+      const opName = this.operationName(build);
+      this.opNames.set(build.id, opName);
+      this.operations.start(opName, METADATA, {build});
+      this.operations.finish(opName, {response: {type: BUILD, value: build}});
+      if (stopped) interrupted.push(build.id);
+    }
+    if (interrupted.length) this.opts.onChange?.();
+    return interrupted;
+  }
+
+  /** Sends a build's current status to onStatus again (as Cloud Build republishes), e.g. for a restored build. */
+  announce(id: string): Promise<void> {
+    const build = this.store.get(id);
+    if (!build) throw new Error(`no build ${id}`);
+    return this.notify(build);
+  }
+
   /** Resolves once every onStatus call made so far has finished. */
   flushNotifications(): Promise<void> {
     return this.notifications;
@@ -142,6 +179,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
       this.operations.finish(opName, {response: {type: BUILD, value: build}});
     }
     this.operations.setMetadata(opName, METADATA, {build});
+    this.opts.onChange?.();
     return this.notify(build);
   }
 
@@ -185,8 +223,9 @@ export class CloudBuildEmulator extends GrpcEmulator {
       logUrl: `${this.opts.logBaseUrl ?? `http://127.0.0.1:${this.port}`}/builds/${id}`,
     };
     this.store.set(id, build);
-    const opName = `operations/build/${projectId}/${Buffer.from(id).toString('base64')}`;
+    const opName = this.operationName(build);
     this.opNames.set(id, opName);
+    this.opts.onChange?.();
     const op = this.operations.start(opName, METADATA, {build});
     void this.notify(build);
     const cleanup = this.runner?.(clonePlain(build), {
@@ -196,6 +235,10 @@ export class CloudBuildEmulator extends GrpcEmulator {
     });
     if (cleanup) this.cleanups.push(cleanup);
     return op;
+  }
+
+  private operationName(build: StoredBuild): string {
+    return `operations/build/${build.projectId}/${Buffer.from(build.id).toString('base64')}`;
   }
 
   private mustFind(req: PlainMessage): StoredBuild {
