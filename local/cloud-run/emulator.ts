@@ -24,6 +24,7 @@ import {defaultRunner, type RevisionReadiness, type RevisionRunner} from './revi
 import {failedConditions, readyConditions, reconcilingConditions, revisionConditions, trafficStatuses} from './service-status';
 import {canonicalJson, checkTemplate, literalEnv, newRevision, withDefaults} from './template';
 import {checkTraffic, mutableFields, pickTopLevel, LATEST} from './spec';
+import {revisionsToRestart, withUri, type SavedService} from './persisted';
 
 export {defaultRunner, containerFailedMessage, type RevisionRunner, type RevisionReadiness, type RevisionToStart} from './revision-runner';
 
@@ -35,6 +36,17 @@ export interface CloudRunEmulatorOptions {
   serviceUri?: (name: {project: string; location: string; service: string}) => string | Promise<string>;
   /** Written to creator / lastModifier. */
   principal?: string;
+  /** Called after every change to services, revisions or policies, e.g. to save {@link CloudRunEmulator.snapshot}. */
+  onChange?: () => void;
+}
+
+/** What {@link CloudRunEmulator.restore} brought back. */
+export interface RestoreReport {
+  services: number;
+  /** Each revision run again, and whether it is ready. */
+  revisions: Array<{service: string; revision: string} & RevisionReadiness>;
+  /** Services whose URL changed, because the saved one could not be had again. */
+  moved: Array<{service: string; from: string; to: string}>;
 }
 
 /** A runner that can also scale down a revision once traffic has moved away from it. */
@@ -121,6 +133,51 @@ export class CloudRunEmulator extends GrpcEmulator {
   revisions(serviceName: string): Revision[] {
     const record = this.find(serviceName);
     return record ? this.revisionsOf(record) : [];
+  }
+
+  /** Every service with its revisions and policy, for saving: give it to {@link restore} of the next emulator. */
+  snapshot(): SavedService[] {
+    return [...this.records.values()].map((r) => ({
+      service: clonePlain(r.service),
+      revisions: [...r.revisions.values()].map((rev) => clonePlain(rev)),
+      ...(r.policy ? {policy: clonePlain(r.policy)} : {}),
+    }));
+  }
+
+  /**
+   * Brings back saved services (after start(), before any client call) and runs their serving
+   * revisions again from the registry, resolving once each is ready or failed. `serviceUri`
+   * gives each service its URL again (the saved one when it can).
+   */
+  async restore(saved: SavedService[], serviceUri: (service: string, savedUri: string) => Promise<string>): Promise<RestoreReport> {
+    const report: RestoreReport = {services: saved.length, revisions: [], moved: []};
+    const starts: Array<Promise<void>> = [];
+    for (const entry of saved) {
+      const id = parseName(entry.service.name, 'service').service!;
+      const uri = await serviceUri(id, entry.service.uri);
+      if (uri !== entry.service.uri) report.moved.push({service: id, from: entry.service.uri, to: uri});
+      const record: ServiceRecord = {service: withUri(clonePlain(entry.service), uri), revisions: new Map(), policy: entry.policy};
+      for (const rev of entry.revisions) {
+        const revId = rev.name.split('/').pop()!;
+        record.revisions.set(revId, {...clonePlain(rev), logUri: `http://127.0.0.1:${this.port}/logs/${revId}`});
+      }
+      this.records.set(record.service.name, record);
+      for (const revId of revisionsToRestart(entry)) {
+        starts.push(
+          this.startRevision(record, revId, '').then(() => {
+            const ready = record.revisions.get(revId)?.conditions?.[0];
+            report.revisions.push(
+              ready?.state === 'CONDITION_SUCCEEDED'
+                ? {service: id, revision: revId, ready: true, url: this.urls.get(revId)}
+                : {service: id, revision: revId, ready: false, message: ready?.message ?? 'it did not start'},
+            );
+          }),
+        );
+      }
+    }
+    await Promise.all(starts);
+    this.opts.onChange?.();
+    return report;
   }
 
   /** Where the runner said a ready revision listens, if it said so. */
@@ -238,12 +295,16 @@ export class CloudRunEmulator extends GrpcEmulator {
     const stored: ServiceRecord = record ?? {service: next, revisions};
     stored.service = next;
     this.records.set(name, stored);
-    if (!revId) return this.operations.finish(opName, {response: {type: SERVICE, value: next}})!;
+    if (!revId) {
+      this.opts.onChange?.();
+      return this.operations.finish(opName, {response: {type: SERVICE, value: next}})!;
+    }
     revisions.set(revId, {
       ...newRevision(template, `${name}/revisions/${revId}`, now),
       ...{service: name, launchStage: next.launchStage, creator: principal, etag: newEtag()},
       logUri: `http://127.0.0.1:${this.port}/logs/${revId}`,
     });
+    this.opts.onChange?.();
     void this.startRevision(stored, revId, opName);
     return op;
   }
@@ -273,11 +334,13 @@ export class CloudRunEmulator extends GrpcEmulator {
         service.trafficStatuses = trafficStatuses(service.traffic, service.latestReadyRevision, service.uri);
       }
       this.retireUnserved(record);
+      this.opts.onChange?.();
       this.operations.finish(opName, {response: {type: SERVICE, value: service}});
       return;
     }
     // Traffic, latestReadyRevision and trafficStatuses stay on the last good revision.
     if (isLatest) Object.assign(service, failedConditions(readiness.message, now, !!service.latestReadyRevision));
+    this.opts.onChange?.();
     this.operations.setMetadata(opName, SERVICE, service);
     this.operations.finish(opName, {error: {code: REVISION_FAILED_CODE, message: readiness.message, details: []}});
   }
@@ -304,6 +367,7 @@ export class CloudRunEmulator extends GrpcEmulator {
       }
     }
     record.policy = {version: policy.version || 1, bindings: clonePlain(policy.bindings ?? []), etag: randomBytes(8)};
+    this.opts.onChange?.();
     return clonePlain(record.policy);
   }
 
@@ -316,6 +380,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     this.operations.start(opName, SERVICE, deleted);
     if (req.validateOnly) return this.operations.finish(opName, {response: {type: SERVICE, value: deleted}})!;
     this.records.delete(record.service.name);
+    this.opts.onChange?.();
     await this.stopRevisions(record, [...record.revisions.keys()]);
     return this.operations.finish(opName, {response: {type: SERVICE, value: deleted}})!;
   }
@@ -333,6 +398,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (!req.validateOnly) {
       await this.stopRevisions(record, [id]);
       record.revisions.delete(id);
+      this.opts.onChange?.();
     }
     return this.operations.finish(opName, {response: {type: REVISION, value: revision}})!;
   }
