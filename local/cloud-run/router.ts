@@ -48,12 +48,16 @@ export class ServiceRouter {
     this.proxy.on('error', () => undefined);
   }
 
-  /** The service's URL (`http://127.0.0.1:<port>`), allocated on first use and stable until close(). */
-  async urlFor(service: string): Promise<string> {
+  /**
+   * The service's URL (`http://127.0.0.1:<port>`), allocated on first use and stable until
+   * close(). On first use it takes `preferredPort` if that is free (a restarted stack keeps
+   * its URLs), else any free port.
+   */
+  async urlFor(service: string, preferredPort?: number): Promise<string> {
     if (this.closed) throw new Error('ServiceRouter is closed');
     let entry = this.servers.get(service);
     if (!entry) {
-      entry = this.listen(service);
+      entry = preferredPort ? this.listen(service, preferredPort).catch(() => this.listen(service)) : this.listen(service);
       this.servers.set(service, entry);
     }
     return (await entry).url;
@@ -78,12 +82,12 @@ export class ServiceRouter {
     );
   }
 
-  private async listen(service: string): Promise<Listener> {
+  private async listen(service: string, port = 0): Promise<Listener> {
     const server = http.createServer((req, res) => void this.forward(service, req, res));
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(service, req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
+      server.listen(port, '127.0.0.1', resolve);
     });
     return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`};
   }
