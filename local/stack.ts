@@ -22,8 +22,18 @@ import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from './cloud-run/process-revision-runner';
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
 import {startFunction, type RunningFunction} from './functions/function-process';
-import {emulatorPrerequisiteProblem, pubsubEmulatorOptions, startFirestoreEmulator, startPubSubEmulator} from './gcloud-emulators';
+import {
+  emulatorPrerequisiteProblem,
+  pubsubEmulatorOptions,
+  startFirestoreEmulator,
+  startPubSubEmulator,
+  type RunningEmulator,
+} from './gcloud-emulators';
 import {LocalRegistry} from './build/registry';
+import {acquireStackLock} from './state/lock';
+import {removeSavedState} from './state/fresh';
+import {SavedState} from './state/saved-state';
+import {StateFileError} from './state/state-file';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
 export interface LocalInfo {
@@ -68,6 +78,8 @@ export interface LocalStackOptions {
   buildCacheMaxBytes?: number;
   /** Empty the dependency cache before starting. */
   clearBuildCache?: boolean;
+  /** Start empty: remove the saved state (releases, builds, services, stored objects, images) first; the bucket folder's files stay. */
+  fresh?: boolean;
 }
 
 const PROJECT = 'dropdeploy-local';
@@ -105,11 +117,14 @@ export class LocalStack {
     const started = new Started();
     const log: Log = (line) => opts.onLog?.(line);
     try {
+      lockFolder(opts.root, log, started);
+      if (opts.fresh) removeSavedState(opts.root, bucketDirOf(opts)).forEach(log);
       const dirs = makeFolders(opts, started);
-      const google = await startGcloudEmulators(started);
+      const saved = new SavedState(dirs.state);
+      const google = await startGcloudEmulators(saved, log, started);
       const storageApi = await startStorageApi(dirs.store, BUCKET);
       started.add(() => storageApi.close());
-      const emulators = await startBuildAndRun(dirs, google.topics.builds, opts, started);
+      const emulators = await startBuildAndRun(dirs, google.topics.builds, saved, opts, log, started);
       const env = controllerEnv(
         {
           pubsub: google.pubsubHost,
@@ -122,6 +137,7 @@ export class LocalStack {
       );
       const functions = await startFunctions(env, opts.reconcileSeconds ?? 10, log, started);
       await subscribe(google.topics, functions.events.url, opts, started);
+      await emulators.announceInterrupted();
       await watchBucket(
         dirs.bucket,
         dirs.store,
@@ -168,17 +184,32 @@ interface Folders {
   logs: string;
   /** The dependency cache: installs reused by rebuilds with the same lockfile (deleting it is always safe). */
   buildCache: string;
+  /** What is saved between runs: Firestore exports, the Cloud Build and Cloud Run emulators' state. */
+  state: string;
   /** Where builds run: outside the repository, where npm and node would find dropdeploy's own node_modules. */
   work: string;
 }
 
+function bucketDirOf(opts: LocalStackOptions): string {
+  return opts.bucketDir ?? join(opts.root, 'bucket');
+}
+
+/** One stack per state folder: a second one refuses, naming the first; a dead stack's lock is taken over. */
+function lockFolder(root: string, log: Log, started: Started): void {
+  mkdirSync(root, {recursive: true});
+  const lock = acquireStackLock(root);
+  if (lock.tookOver) log(`stack: took over the lock ${join(root, 'lock')}: ${lock.tookOver}`);
+  started.add(() => Promise.resolve(lock.release()));
+}
+
 function makeFolders(opts: LocalStackOptions, started: Started): Folders {
   const dirs = {
-    bucket: opts.bucketDir ?? join(opts.root, 'bucket'),
+    bucket: bucketDirOf(opts),
     store: join(opts.root, 'store'),
     registry: join(opts.root, 'registry'),
     logs: join(opts.root, 'logs'),
     buildCache: join(opts.root, 'build-cache'),
+    state: join(opts.root, 'state'),
   };
   if (opts.clearBuildCache) rmSync(dirs.buildCache, {recursive: true, force: true});
   for (const d of Object.values(dirs)) mkdirSync(d, {recursive: true});
@@ -187,14 +218,37 @@ function makeFolders(opts: LocalStackOptions, started: Started): Folders {
   return {...dirs, work};
 }
 
-/** The official Pub/Sub and Firestore emulators, and the stack's topics. */
+/**
+ * The official Pub/Sub and Firestore emulators, and the stack's topics. Firestore starts with
+ * the releases saved by the last run, and saves them again every few seconds and at stop.
+ * Pub/Sub keeps nothing: topics and subscriptions are made anew, and messages that were in
+ * flight at the stop are lost; the reconciler finishes what they would have moved.
+ */
 async function startGcloudEmulators(
+  saved: SavedState,
+  log: Log,
   started: Started,
 ): Promise<{pubsubHost: string; firestoreHost: string; topics: {status: Topic; builds: Topic; notifications: Topic}}> {
-  const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(PROJECT), startFirestoreEmulator()]);
-  started.add(
-    () => pubsubEmu.stop(),
-    () => firestoreEmu.stop(),
+  const importData = saved.firestoreImport;
+  const firestoreStart = startFirestoreEmulator({importData}).catch((err: unknown) => {
+    throw importData ? new StateFileError(importData, `the Firestore emulator could not load it (${(err as Error).message})`) : err;
+  });
+  const results = await Promise.allSettled([startPubSubEmulator(PROJECT), firestoreStart]);
+  for (const r of results) if (r.status === 'fulfilled') started.add(() => r.value.stop());
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [pubsubEmu, firestoreEmu] = results.map((r) => (r as PromiseFulfilledResult<RunningEmulator>).value);
+  if (importData) log(`stack: Firestore starts with the releases saved at the last stop (${importData})`);
+  saved.firestore.start({
+    host: firestoreEmu.host,
+    projectId: PROJECT,
+    onError: (err) => log(`stack: saving Firestore failed (the next save tries again): ${err.message}`),
+  });
+  // Stopped before the emulator, after everything that writes to it: the last save has every release.
+  started.add(() =>
+    saved.firestore
+      .stop()
+      .catch((err: unknown) => log(`stack: the last save of Firestore failed, the next start has the one before: ${String(err)}`)),
   );
   const pubsub = new PubSub(pubsubEmulatorOptions(pubsubEmu.host, PROJECT));
   started.add(() => pubsub.close());
@@ -204,13 +258,19 @@ async function startGcloudEmulators(
   return {pubsubHost: pubsubEmu.host, firestoreHost: firestoreEmu.host, topics: {status, builds, notifications}};
 }
 
-/** The Cloud Build emulator with the local builder, and the Cloud Run emulator with revisions as processes. */
+/**
+ * The Cloud Build emulator with the local builder, and the Cloud Run emulator with revisions as
+ * processes; both with what the last run saved (builds; services with their serving revisions
+ * running again, at the same URLs where the ports are free), and saving every change.
+ */
 async function startBuildAndRun(
   dirs: Folders,
   buildsTopic: Topic,
+  saved: SavedState,
   opts: LocalStackOptions,
+  log: Log,
   started: Started,
-): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string}> {
+): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string; announceInterrupted(): Promise<void>}> {
   const registry = new LocalRegistry(dirs.registry);
   const logs = new BuildLogs();
   const logServer: LogServer = await startLogServer(logs);
@@ -224,7 +284,8 @@ async function startBuildAndRun(
     dependencyCache: {dir: dirs.buildCache, maxBytes: opts.buildCacheMaxBytes},
   });
   const publishBuild = publishToCloudBuildsTopic(buildsTopic);
-  const cloudBuild = new CloudBuildEmulator({
+  const saveError = (err: Error) => log(`stack: ${err.message}`);
+  const cloudBuild: CloudBuildEmulator = new CloudBuildEmulator({
     runner: builder,
     logBaseUrl: logServer.url,
     onStatus: (b) => {
@@ -232,8 +293,11 @@ async function startBuildAndRun(
       if (b.status === 'CANCELLED') builder.cancel(b.id);
       return publishBuild(b);
     },
+    onChange: () => buildsSaver.changed(),
   });
-  // Env values a service takes from Secret Manager are read from <state>/secrets/<secret id>.
+  const buildsSaver = saved.buildsSaver(() => cloudBuild.snapshot(), saveError);
+  const interrupted = cloudBuild.restore(saved.builds);
+  // Env values a service takes from Secret Manager are read from <root>/secrets/<secret id>.
   const secretsDir = join(opts.root, 'secrets');
   const runner: ProcessRevisionRunner = createProcessRevisionRunner({
     registry,
@@ -242,7 +306,12 @@ async function startBuildAndRun(
     startupTimeoutMs: opts.startupTimeoutMs,
   });
   const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
-  const cloudRun: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
+  const cloudRun: CloudRunEmulator = new CloudRunEmulator({
+    runner,
+    serviceUri: ({service}) => router.urlFor(service),
+    onChange: () => servicesSaver.changed(),
+  });
+  const servicesSaver = saved.servicesSaver(() => cloudRun.snapshot(), saveError);
   const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
   started.add(
     () => cloudBuild.stop(),
@@ -252,7 +321,46 @@ async function startBuildAndRun(
       await router.close();
     },
   );
-  return {cloudBuildEndpoint: `127.0.0.1:${buildPort}`, cloudRunEndpoint: `127.0.0.1:${runPort}`, buildLogsUrl: logServer.url};
+  // Before the emulators stop: what stopping does to builds and revisions is not the state to come back to.
+  started.add(async () => {
+    buildsSaver.close();
+    servicesSaver.close();
+  });
+  await restoreServices(cloudRun, router, saved, log);
+  return {
+    cloudBuildEndpoint: `127.0.0.1:${buildPort}`,
+    cloudRunEndpoint: `127.0.0.1:${runPort}`,
+    buildLogsUrl: logServer.url,
+    async announceInterrupted() {
+      for (const id of interrupted) {
+        log(`stack: build ${id} was running when the stack stopped: it ends INTERNAL_ERROR, and its status is published`);
+        await cloudBuild.announce(id);
+      }
+    },
+  };
+}
+
+/** The saved services, each at its saved URL when that port is free, with their serving revisions running again. */
+async function restoreServices(cloudRun: CloudRunEmulator, router: ServiceRouter, saved: SavedState, log: Log): Promise<void> {
+  if (saved.services.length === 0) return;
+  const report = await cloudRun.restore(saved.services, (service, savedUri) => router.urlFor(service, portOf(savedUri)));
+  for (const m of report.moved) {
+    log(`stack: service ${m.service} was at ${m.from}, but that port is taken now: it is at ${m.to}`);
+  }
+  for (const r of report.revisions) {
+    if (r.ready) log(`stack: service ${r.service}: revision ${r.revision} runs again`);
+    else log(`stack: service ${r.service}: revision ${r.revision} did not start again: ${r.message}`);
+  }
+  log(`stack: brought back ${report.services} services and ${saved.builds.length} builds from the last run`);
+}
+
+function portOf(uri: string): number | undefined {
+  try {
+    const port = Number(new URL(uri).port);
+    return port > 0 ? port : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */
