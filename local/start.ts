@@ -7,19 +7,23 @@ import {join, relative} from 'node:path';
 import {prettyPrinter} from '../src/log';
 import {REPO_ROOT} from './repo-root';
 import {LocalStack} from './stack';
+import {parseStartArgs, StartHelp, StartUsageError, type StartOptions} from './start-args';
+import {StackLockedError} from './state/lock';
+import {StateFileError} from './state/state-file';
 import {formatStatus} from './status-printer';
 
 const color = process.stdout.isTTY === true;
 const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
-const verbose = process.argv.includes('--verbose');
+const args: StartOptions = parseArgsOrExit(process.argv.slice(2));
+const verbose = args.verbose;
 
 const pretty = prettyPrinter(color);
 
 /** Prints a controller log line (JSON) with pino-pretty; quiet below NOTICE unless --verbose. */
 function printLog(line: string): void {
   if (!line.startsWith('{')) {
-    if (verbose || /^(bucket|eventarc):/.test(line)) console.log(dim(line));
+    if (verbose || /^(bucket|eventarc|stack|--fresh):/.test(line)) console.log(dim(line));
     return;
   }
   let severity: unknown;
@@ -32,19 +36,23 @@ function printLog(line: string): void {
   if (verbose || severity === 'NOTICE' || severity === 'WARNING' || severity === 'ERROR') console.log(pretty(line));
 }
 
-/** `--reconcile-seconds N` (default 10; 0 turns the reconciler's timer off). */
-function reconcileSeconds(): number {
-  const i = process.argv.findIndex((a) => a === '--reconcile-seconds' || a.startsWith('--reconcile-seconds='));
-  if (i < 0) return 10;
-  const raw = process.argv[i].includes('=') ? process.argv[i].split('=')[1] : process.argv[i + 1];
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 3600) {
-    console.error(
-      `--reconcile-seconds: "${raw ?? ''}" is not a whole number of seconds from 0 to 3600 (0 turns the reconciler's timer off)`,
-    );
-    process.exit(2);
+/** The flags, or exit: 0 after help, 2 with the usage for a line that cannot run. */
+function parseArgsOrExit(argv: string[]): StartOptions {
+  try {
+    return parseStartArgs(argv);
+  } catch (err) {
+    if (err instanceof StartHelp) {
+      process.stdout.write(err.text);
+      process.exit(0);
+    }
+    if (err instanceof StartUsageError) {
+      console.error(`npm start: ${err.message}
+
+${err.usage}`);
+      process.exit(2);
+    }
+    throw err;
   }
-  return n;
 }
 
 /** DROPDEPLOY_BUILD_CACHE_MB: the dependency cache's size budget in MiB (default 2048). */
@@ -73,9 +81,10 @@ async function main(): Promise<void> {
     root,
     onLog: printLog,
     onStatus: (m) => console.log(formatStatus(m, color)),
-    notifications: process.argv.includes('--notifications'),
-    reconcileSeconds: reconcileSeconds(),
-    clearBuildCache: process.argv.includes('--clear-build-cache'),
+    notifications: args.notifications,
+    reconcileSeconds: args.reconcileSeconds,
+    fresh: args.fresh,
+    clearBuildCache: args.clearBuildCache,
     buildCacheMaxBytes: buildCacheMaxBytes(),
   });
   const i = stack.info;
@@ -88,13 +97,14 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   A function:          npm run drop -- examples/hello-function --function helloHttp
   Controller events:   ${i.eventUrl}
   Controller API:      ${i.apiUrl}
-  Reconciler:          ${i.reconcileUrl}  (runs every ${reconcileSeconds()} s)
+  Reconciler:          ${i.reconcileUrl}  (runs every ${args.reconcileSeconds} s)
   Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
   Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
   Dependency cache:    ${relative(process.cwd(), join(root, 'build-cache'))}/  (npm start -- --clear-build-cache empties it)
 
-Status events appear below as they arrive. Ctrl-C stops everything.
+Status events appear below as they arrive. Ctrl-C stops everything; releases and services are kept
+for the next npm start (npm start -- --fresh starts empty).
 `);
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -111,6 +121,8 @@ Status events appear below as they arrive. Ctrl-C stops everything.
 }
 
 main().catch((err) => {
-  console.error(`npm start failed: ${(err as Error).stack ?? String(err)}`);
+  // A refusal the user can act on needs no stack trace.
+  const known = err instanceof StackLockedError || err instanceof StateFileError;
+  console.error(`npm start failed: ${known ? err.message : ((err as Error).stack ?? String(err))}`);
   process.exit(1);
 });
