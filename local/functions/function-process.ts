@@ -4,6 +4,7 @@
  * environment variables, listening on loopback only.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
+import {connect} from 'node:net';
 import {join} from 'node:path';
 import {freePort} from '../ports';
 import {REPO_ROOT} from '../repo-root';
@@ -16,7 +17,19 @@ export interface RunningFunction {
   stop(): Promise<void>;
 }
 
-/** Starts the Functions Framework for `target` on a free loopback port and waits until it answers. */
+/** Whether something accepts connections on the loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts the Functions Framework for `target` on a free loopback port and waits until it listens. */
 export async function startFunction(opts: {
   target: string;
   env: Record<string, string>;
@@ -41,16 +54,13 @@ export async function startFunction(opts: {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the ${opts.target} function exited with code ${child.exitCode}:\n${tail}`);
-    try {
-      await (await fetch(url, {method: 'GET'})).arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the ${opts.target} function did not listen on ${url}:\n${tail}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    // A TCP probe, as Cloud Run's default startup probe: an HTTP request would run the function (a reconcile run, say).
+    if (await listening(port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the ${opts.target} function did not listen on ${url}:\n${tail}`);
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
   return {
     target: opts.target,
