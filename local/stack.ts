@@ -135,9 +135,12 @@ export class LocalStack {
         },
         opts.env,
       );
-      const functions = await startFunctions(env, opts.reconcileSeconds ?? 10, log, started);
+      const functions = await startFunctions(env, log, started);
       await subscribe(google.topics, functions.events.url, opts, started);
       await emulators.announceInterrupted();
+      // Only now: a restarted stack's reconciler acts at once, and its status events need the subscriptions.
+      const schedule = scheduleReconcile(functions.reconcile.url, opts.reconcileSeconds ?? 10, log);
+      started.add(() => schedule.stop());
       await watchBucket(
         dirs.bucket,
         dirs.store,
@@ -392,10 +395,9 @@ function controllerEnv(
   };
 }
 
-/** The controller's three functions, and the reconciler's schedule. */
+/** The controller's three functions. */
 async function startFunctions(
   env: Record<string, string>,
-  reconcileSeconds: number,
   log: Log,
   started: Started,
 ): Promise<{events: RunningFunction; api: RunningFunction; reconcile: RunningFunction}> {
@@ -406,8 +408,6 @@ async function startFunctions(
   ]);
   started.add(...functions.map((f) => () => f.stop()));
   const [events, api, reconcile] = functions;
-  const schedule = scheduleReconcile(reconcile.url, reconcileSeconds, log);
-  started.add(() => schedule.stop());
   return {events, api, reconcile};
 }
 

@@ -156,4 +156,28 @@ describe('restarting the local stack', {timeout: 480_000}, () => {
     assert.equal((await fetch(`${fresh.stack.info.apiUrl}/v1/services/hello/releases`)).status, 404);
     await assert.rejects(fetch(v1Url), 'the old service URL is not served');
   });
+
+  it('a build running when the stack stopped ends build_failed after the restart, saying why', async () => {
+    await running.pop()?.stop();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'dd-restart-build-'));
+    const slow = mkdtempSync(join(tmpdir(), 'dd-slow-'));
+    writeFileSync(join(slow, 'package.json'), JSON.stringify({name: 'slow', scripts: {'gcp-build': 'sleep 120', start: 'node server.js'}}));
+    writeFileSync(join(slow, 'server.js'), "require('http').createServer((q, s) => s.end('slow')).listen(process.env.PORT);\n");
+    const first = await startStack(elsewhere);
+    running.push(first.stack);
+    drop(first.stack.info.bucketDir, {path: slow, service: 'slow'});
+    const deadline = Date.now() + 60_000;
+    while (!first.seen.some((e) => e.data.service === 'slow' && e.state === 'building')) {
+      assert.ok(Date.now() < deadline, `slow v1 never started building:\n${first.logs.slice(-30).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await first.stack.stop();
+    running.pop();
+
+    const second = await startStack(elsewhere);
+    running.push(second.stack);
+    const v1 = await second.waitState('slow', 1, 60_000);
+    assert.equal(v1.state, 'build_failed', JSON.stringify(v1.data));
+    assert.match(v1.data.error!.message, /the local stack stopped during the build/);
+  });
 });
