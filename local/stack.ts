@@ -325,9 +325,10 @@ async function startBuildAndRun(
     },
   );
   // Before the emulators stop: what stopping does to builds and revisions is not the state to come back to.
-  started.add(async () => {
+  started.add(() => {
     buildsSaver.close();
     servicesSaver.close();
+    return Promise.resolve();
   });
   await restoreServices(cloudRun, router, saved, log);
   return {

@@ -153,7 +153,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     const report: RestoreReport = {services: saved.length, revisions: [], moved: []};
     const starts: Array<Promise<void>> = [];
     for (const entry of saved) {
-      const id = parseName(entry.service.name, 'service').service!;
+      const id = parseName(entry.service.name, 'service').service;
       const uri = await serviceUri(id, entry.service.uri);
       if (uri !== entry.service.uri) report.moved.push({service: id, from: entry.service.uri, to: uri});
       const record: ServiceRecord = {service: withUri(clonePlain(entry.service), uri), revisions: new Map(), policy: entry.policy};

@@ -164,13 +164,13 @@ describe('saved Cloud Run services', () => {
 
     const started: RevisionToStart[] = [];
     const second = new CloudRunEmulator({
-      runner: {start: async (r) => (started.push(r), {ready: true, url: `http://127.0.0.1:9/${r.name}`})},
+      runner: {start: (r) => (started.push(r), Promise.resolve({ready: true, url: `http://127.0.0.1:9/${r.name}`}))},
       serviceUri: () => 'http://127.0.0.1:4999',
     });
     emulators.push(second);
     const c2 = new ServicesClient(clientOptions(await second.start()));
     clients.push(c2);
-    const report = await second.restore(decodeState('f', text, SERVICES_FORMAT).services, async (_s, savedUri) => savedUri);
+    const report = await second.restore(decodeState('f', text, SERVICES_FORMAT).services, (_s, savedUri) => Promise.resolve(savedUri));
     assert.deepEqual(report.moved, []);
     const serving = before.latestReadyRevision!.split('/').pop()!;
     assert.deepEqual(
@@ -207,7 +207,7 @@ describe('saved Cloud Run services', () => {
     const second = new CloudRunEmulator();
     emulators.push(second);
     await second.start();
-    const report = await second.restore(saved, async () => 'http://127.0.0.1:4101');
+    const report = await second.restore(saved, () => Promise.resolve('http://127.0.0.1:4101'));
     assert.deepEqual(report.moved, [{service: 'hello', from: 'http://127.0.0.1:4100', to: 'http://127.0.0.1:4101'}]);
     assert.equal(second.getService('hello')?.uri, 'http://127.0.0.1:4101');
   });

@@ -3,6 +3,7 @@ import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, it} from 'node:test';
+import {parseJson} from '../../json';
 import {check, decodeState, encodeState, loadState, saveState, StateFileError, type StateFormat} from '../../../local/state/state-file';
 
 const FORMAT: StateFormat<{items: string[]}> = {
@@ -52,7 +53,7 @@ describe('state files', () => {
     saveState(file, 2, {items: ['z']});
     assert.deepEqual(loadState(file, FORMAT), {items: ['z']});
     assert.deepEqual(readdirSync(dir), ['items.json']);
-    assert.equal(JSON.parse(readFileSync(file, 'utf8')).version, 2);
+    assert.equal(parseJson<{version: number}>(readFileSync(file, 'utf8')).version, 2);
     writeFileSync(file, '');
     assert.throws(() => loadState(file, FORMAT), StateFileError, 'an empty file is damaged, not a first start');
   });
