@@ -136,7 +136,7 @@ export class LocalStack {
         opts.env,
       );
       const functions = await startFunctions(env, log, started);
-      await subscribe(google.topics, functions.events.url, opts, started);
+      await subscribe(google.topics, functions.events.url, opts, started, () => saved.firestore.soon());
       await emulators.announceInterrupted();
       // Only now: a restarted stack's reconciler acts at once, and its status events need the subscriptions.
       const schedule = scheduleReconcile(functions.reconcile.url, opts.reconcileSeconds ?? 10, log);
@@ -418,6 +418,7 @@ async function subscribe(
   eventUrl: string,
   opts: LocalStackOptions,
   started: Started,
+  onRelease: () => void,
 ): Promise<void> {
   await topics.builds.createSubscription('dropdeploy-builds', {
     pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`},
@@ -433,6 +434,8 @@ async function subscribe(
     enableMessageOrdering: true,
   });
   statusSub.on('message', (m: Message) => {
+    // A status event follows a release's change in Firestore: save it now rather than at the next tick.
+    onRelease();
     opts.onStatus?.(m);
     m.ack();
   });

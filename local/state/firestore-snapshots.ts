@@ -3,7 +3,8 @@
  * `--export-on-exit` does not export when its Java process gets SIGINT or SIGTERM (checked with
  * cloud-firestore-emulator 1.19.9), so the stack exports through the emulator's REST endpoint
  * `POST /emulator/v1/projects/<p>:export` (the one the Firebase CLI uses): every few seconds
- * while running, and once more at a clean stop. Each export goes to a new folder and becomes
+ * while running, soon after each change the stack sees (a release's status event), and once
+ * more at a clean stop. Each export goes to a new folder and becomes
  * current only when `CURRENT` (written atomically) names it, so a stack killed mid-export keeps
  * the previous one whole. The next start imports the current one (`--import-data`).
  */
@@ -25,6 +26,7 @@ export interface SnapshotSchedule {
 /** The saved exports of the Firestore emulator in one folder. */
 export class FirestoreSnapshots {
   private timer: NodeJS.Timeout | undefined;
+  private soonTimer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private schedule: SnapshotSchedule | undefined;
   private seq = 0;
@@ -63,10 +65,22 @@ export class FirestoreSnapshots {
     return run;
   }
 
+  /** Exports in a moment, many calls at once making one export: for a change the caller saw (a release's status event). */
+  soon(delayMs = 200): void {
+    const s = this.schedule;
+    if (!s) return;
+    this.soonTimer ??= setTimeout(() => {
+      this.soonTimer = undefined;
+      this.save().catch((err: unknown) => s.onError?.(err as Error));
+    }, delayMs);
+  }
+
   /** Stops the schedule and exports a last time, so a clean stop keeps everything. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.soonTimer);
     this.timer = undefined;
+    this.soonTimer = undefined;
     if (this.schedule) await this.save();
     this.schedule = undefined;
   }
