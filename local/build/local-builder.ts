@@ -4,7 +4,7 @@
  * build, extracts it safely, builds it as Google's Node.js buildpacks would (buildpacks/), and
  * pushes the result to the local registry.
  */
-import {existsSync} from 'node:fs';
+import {existsSync, mkdirSync} from 'node:fs';
 import {mkdir, rm} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
@@ -67,6 +67,7 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
   const npm = findNpm(opts.npm, [nodeDir, ...SYSTEM_PATH]);
   // Asked once, now: `npm config get` takes a few hundred ms, which the first build should not wait for.
   // Its folder is the work root, outside any Node.js project, as every build's own folder is.
+  mkdirSync(opts.workRoot, {recursive: true});
   const locations = npmLocations(npm, process.env, opts.workRoot);
   const machine: Machine = {
     npm,
