@@ -14,14 +14,16 @@ import {Logger, stdoutSink} from './log';
 const config = parseConfig(process.env);
 const deps = createDeps(config);
 const log = new Logger(stdoutSink(config.logFormat));
-// After the framework has started listening (it does so right after loading this module).
-if (config.preloadClients) {
-  setImmediate(() => {
-    preloadClients(deps).catch((err: unknown) => {
+/**
+ * Settled once the clients are preloaded (DROPDEPLOY_PRELOAD_CLIENTS), at once otherwise. The
+ * Functions Framework listens meanwhile; a host that should take traffic only when warm (the
+ * local stack's) waits for it before listening.
+ */
+export const preloaded: Promise<void> = config.preloadClients
+  ? preloadClients(deps).catch((err: unknown) => {
       log.warn(`preloading the client libraries failed; each loads on first use instead: ${(err as Error).message ?? String(err)}`);
-    });
-  });
-}
+    })
+  : Promise.resolve();
 
 /**
  * The event function: uploads (Eventarc or Pub/Sub) and Cloud Build statuses.

@@ -7,7 +7,7 @@
 import {parseArgs} from 'node:util';
 import {getTestServer} from '@google-cloud/functions-framework/testing';
 // Registers the controller's functions with the framework, as the framework's own loader would.
-import '../../src/index';
+import {preloaded} from '../../src/index';
 
 function options(): {target: string; port: number} {
   const {values} = parseArgs({options: {target: {type: 'string'}, port: {type: 'string'}}});
@@ -20,7 +20,9 @@ function options(): {target: string; port: number} {
 
 const {target, port} = options();
 const server = getTestServer(target);
-server.listen(port, '127.0.0.1', () => console.log(`${target} listening on http://127.0.0.1:${port}`));
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// Like a min-instances function whose startup probe passes once it is warm: the stack sees the
+// port open (and sends the first event) only after the clients are preloaded.
+void preloaded.then(() => server.listen(port, '127.0.0.1', () => console.log(`${target} listening on http://127.0.0.1:${port}`)));
