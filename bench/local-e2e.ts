@@ -11,7 +11,9 @@ import {spawn, spawnSync} from 'node:child_process';
 import {cpSync, mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {CloudBuildClient} from '@google-cloud/cloudbuild';
 import type {Message} from '@google-cloud/pubsub';
+import {clientOptions} from '../local/grpc/client-options';
 import {drop} from '../local/drop';
 import {freePort} from '../local/ports';
 import {LocalStack} from '../local/stack';
@@ -32,12 +34,19 @@ async function untilAnswers(url: string): Promise<void> {
 
 /** Drop → serving through the local stack, and the same work by hand. */
 export async function localEndToEnd(): Promise<Record<string, number>> {
-  const events: Array<{service: string; release: number; state: string; time: number; url?: string}> = [];
+  const events: Array<{service: string; release: number; state: string; time: number; url?: string; buildId?: string}> = [];
   const stack = await LocalStack.start({
     root: mkdtempSync(join(tmpdir(), 'dd-bench-local-')),
     onStatus: (m: Message) => {
-      const d = JSON.parse(m.data.toString()) as {service: string; release: number; state: string; stateTime: string; url?: string};
-      events.push({service: d.service, release: d.release, state: d.state, time: Date.parse(d.stateTime), url: d.url});
+      const d = JSON.parse(m.data.toString()) as {
+        service: string;
+        release: number;
+        state: string;
+        stateTime: string;
+        url?: string;
+        buildId?: string;
+      };
+      events.push({service: d.service, release: d.release, state: d.state, time: Date.parse(d.stateTime), url: d.url, buildId: d.buildId});
     },
   });
   try {
@@ -87,8 +96,15 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     const w0 = now();
     drop(stack.info.bucketDir, {path: join(ROOT, 'examples', 'hello-app'), service: 'hello-warm'});
     while (!events.some((e) => e.service === 'hello-warm' && e.state === 'accepted')) await new Promise((r) => setTimeout(r, 2));
+    // The builds' own run times (Cloud Build's startTime → finishTime), without the hops around them.
+    const ran = await buildRunMs(
+      stack,
+      [1, 2].map((release) => events.find((e) => e.release === release && e.buildId)!.buildId!),
+    );
     return {
       dropToServingMs: Math.round(t1 - t0),
+      buildRunMs: ran[0],
+      rebuildRunMs: ran[1],
       dropToAcceptedMs: Math.round(at('accepted') - t0),
       warmDropToAcceptedMs: Math.round(at('accepted', 'hello-warm') - w0),
       buildMs: at('deploying') - at('building'),
@@ -101,5 +117,21 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
     };
   } finally {
     await stack.stop();
+  }
+}
+
+/** startTime → finishTime of each build, in ms, as the local Cloud Build records them. */
+async function buildRunMs(stack: LocalStack, ids: string[]): Promise<number[]> {
+  const cb = new CloudBuildClient(clientOptions(Number(stack.info.cloudBuildEndpoint.split(':')[1])));
+  const ms = (t: {seconds?: unknown; nanos?: unknown} | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Number(t?.nanos ?? 0) / 1e6;
+  try {
+    return await Promise.all(
+      ids.map(async (id) => {
+        const [b] = await cb.getBuild({projectId: stack.info.projectId, id});
+        return Math.round(ms(b.finishTime) - ms(b.startTime));
+      }),
+    );
+  } finally {
+    await cb.close();
   }
 }

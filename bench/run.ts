@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       `  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, warm ${e2e.warmDropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
     );
     console.log(
-      `  build phase: first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)})`,
+      `  build phase (building → deploying): first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)}); the builds' own run: first ${e2e.buildRunMs}, rebuild ${e2e.rebuildRunMs} (ratio ${ratio(e2e.rebuildRunMs, e2e.buildRunMs)})`,
     );
     console.log(
       `  ratios to by hand: first drop → serving ${ratio(e2e.dropToServingMs, e2e.byHandTotalMs)}; rebuild drop → new revision serving ${e2e.rebuildDropToServingMs} (${ratio(e2e.rebuildDropToServingMs, e2e.byHandTotalMs)})`,
