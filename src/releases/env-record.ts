@@ -18,13 +18,22 @@ export interface EnvChangeRecord {
  * taken back.
  */
 const SECRET_NAME =
-  /SECRET|TOKEN|PASS(WORD|WD|PHRASE)?|PWD|KEY|CREDENTIAL|PRIVATE|AUTH|CERT|SIGNATURE|SALT|COOKIE|SESSION|DSN|CONN(ECTION)?_?STR/i;
+  /SECRET|TOKEN|PASS(WORD|WD|PHRASE)?|PWD|KEY|CREDENTIAL|PRIVATE|AUTH|CERT|SIGNATURE|SALT|COOKIE|SESSION|DSN|CONN(ECTION)?_?STR|WEBHOOK|(^|_)(SK|PAT)(_|$)/i;
 /** A URL with a password in it (`postgres://user:pw@host`), whatever the name. */
 const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
+/** A URL carrying a credential in its query (`?password=…`, `&sig=…`, `?token=…`). */
+const CREDENTIAL_QUERY = /[?&](password|passwd|pass|pwd|secret|token|key|sig|signature|auth|access_token|api_key)=[^&#\s]/i;
+/**
+ * Values in the shapes of well-known credentials, whatever the name: Stripe, OpenAI and GitHub
+ * keys, Slack tokens and webhooks, AWS access key ids, Google API keys, PEM private keys.
+ */
+const CREDENTIAL_VALUE =
+  /^(sk|rk)_(live|test)_|^sk-[\w-]{16,}|^(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|^github_pat_|^xox[abposr]-|hooks\.slack\.com\/services\/|^AKIA[0-9A-Z]{16}$|^AIza[\w-]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 /** Whether the value of `name` (being `value`) is kept out of the release history. */
 export function looksSecret(name: string, value?: string): boolean {
-  return SECRET_NAME.test(name) || (value !== undefined && CREDENTIAL_URL.test(value));
+  if (SECRET_NAME.test(name)) return true;
+  return value !== undefined && (CREDENTIAL_URL.test(value) || CREDENTIAL_QUERY.test(value) || CREDENTIAL_VALUE.test(value.trim()));
 }
 
 /** The record of `change`: secret-looking values left out. */

@@ -31,6 +31,24 @@ describe('looksSecret: which values stay out of the release history', () => {
     {name: 'REDIS_URL', value: 'redis://:pw@cache:6379', want: true},
     {name: 'DATABASE_URL', value: 'postgres://db:5432/app', want: false},
     {name: 'SERVICE_URL', value: 'https://user@host/path', want: false},
+    // Names a pattern of parts misses, caught by the name's own conventions or the value's shape.
+    {name: 'SLACK_WEBHOOK_URL', value: 'https://example.com/x', want: true},
+    {name: 'STRIPE_SK', value: 'x', want: true},
+    {name: 'GITHUB_PAT', value: 'x', want: true},
+    {name: 'PAYMENTS', value: 'sk_live_51Habcdef', want: true},
+    {name: 'OPENAI', value: 'sk-proj-abcdefghijklmnopqrstuv', want: true},
+    {name: 'GH', value: 'ghp_abcdefghijklmnopqrstuvwxyz0123', want: true},
+    {name: 'GH', value: 'github_pat_11ABCDEFG', want: true},
+    {name: 'SLACK', value: 'xoxb-123-456-abc', want: true},
+    {name: 'NOTIFY_URL', value: 'https://hooks.slack.com/services/T000/B000/XXXX', want: true},
+    {name: 'AWS_ID', value: 'AKIAIOSFODNN7EXAMPLE', want: true},
+    {name: 'MAPS', value: 'AIzaSyA-abcdefghijklmnopqrstuvwxyz12345', want: true},
+    {name: 'TLS', value: '-----BEGIN RSA PRIVATE KEY-----\nMII…', want: true},
+    {name: 'DATABASE_URL', value: 'postgres://db:5432/app?sslmode=require&password=x', want: true},
+    {name: 'FEED_URL', value: 'https://storage.example.com/f?X-Goog-Signature=abc&sig=def', want: true},
+    {name: 'FEED_URL', value: 'https://storage.example.com/f?format=json', want: false},
+    {name: 'SKU_PREFIX', value: 'AB', want: false},
+    {name: 'PATH_PREFIX', value: '/api', want: false},
   ];
   for (const r of rows) {
     it(`${r.name}${r.value !== undefined ? `=${r.value}` : ''} → ${r.want ? 'secret' : 'kept'}`, () =>
