@@ -66,12 +66,15 @@ export function createDeps(config: Config): Deps {
       );
       // Firestore builds its gapic client and channel on its first request: when preloading,
       // make that request now, a read of a document no service can be (ids start with a letter).
-      // A failure here is left to the first real request to report.
-      if (config.preloadClients)
-        await db
-          .doc(`${config.firestore.root}_services/_preload`)
-          .get()
-          .catch(() => undefined);
+      // Waited for at most 2 s, so an unreachable Firestore does not hold up the requests that
+      // need the store; a failure here is left to the first real request to report.
+      if (config.preloadClients) {
+        const read = db.doc(`${config.firestore.root}_services/_preload`).get();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([read, new Promise((r) => (timer = setTimeout(r, 2000).unref()))]).catch(() => undefined);
+        clearTimeout(timer);
+        read.catch(() => undefined);
+      }
       return new FirestoreReleaseStore(db, config.firestore.root);
     }),
     builds: once<Builds>(async () => {

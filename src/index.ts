@@ -3,6 +3,7 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import {createDeps, preloadClients} from './composition';
+import {describeError} from './errors';
 import {parseConfig} from './config';
 import {handleEvent} from './controller/handle-event';
 import {Reconciler} from './controller/reconcile';
@@ -21,7 +22,7 @@ const log = new Logger(stdoutSink(config.logFormat));
  */
 export const preloaded: Promise<void> = config.preloadClients
   ? preloadClients(deps).catch((err: unknown) => {
-      log.warn(`preloading the client libraries failed; each loads on first use instead: ${(err as Error).message ?? String(err)}`);
+      log.warn(`preloading the client libraries failed; each loads on first use instead: ${describeError(err)}`);
     })
   : Promise.resolve();
 
