@@ -2,7 +2,7 @@
  * Request body validation: unknown fields and wrong types are refused, naming the field.
  */
 import {asInt64String} from '../events/json';
-import {envNameProblem, envValueProblem, type EnvChange} from '../releases/env';
+import {ENV_LIMITS, envNameProblem, envValueProblem, shorten, type EnvChange} from '../releases/env';
 import {ApiError} from './errors';
 
 /** The body of `:redeploy`. */
@@ -66,9 +66,12 @@ export function envBody(body: unknown): EnvChange {
   // No prototype: `__proto__` is a name like any other here.
   const set = Object.create(null) as Record<string, string>;
   if (o.set !== undefined) {
-    for (const [name, value] of Object.entries(object(o.set, 'set'))) {
+    const entries = Object.entries(object(o.set, 'set'));
+    if (entries.length > ENV_LIMITS.perContainer)
+      throw ApiError.invalid('set', `names ${entries.length} variables; a Cloud Run container holds at most ${ENV_LIMITS.perContainer}`);
+    for (const [name, value] of entries) {
       const problem = envNameProblem(name) ?? (typeof value === 'string' ? envValueProblem(value) : 'the value must be a string');
-      if (problem) throw ApiError.invalid(`set.${name}`, problem);
+      if (problem) throw ApiError.invalid(`set.${shorten(name)}`, problem);
       set[name] = value as string;
     }
   }

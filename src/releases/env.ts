@@ -55,11 +55,13 @@ export function envNameProblem(name: string): string | undefined {
 
 /** Why Cloud Run would refuse `value` as an environment variable value, or undefined. */
 export function envValueProblem(value: string): string | undefined {
+  if (value.includes('\0')) return 'the value contains a NUL character, which no environment variable can hold';
   const bytes = Buffer.byteLength(value, 'utf8');
   return bytes > ENV_LIMITS.valueBytes ? `the value is ${bytes} bytes (at most ${ENV_LIMITS.valueBytes})` : undefined;
 }
 
-function shorten(s: string): string {
+/** `s`, cut to 60 characters for a message or a field path. */
+export function shorten(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

@@ -53,6 +53,13 @@ describe('envBody', () => {
     {name: 'an empty name', body: {set: {'': '1'}}, want: /^set\.: .*cannot be empty/},
     {name: 'a value that is not a string', body: {set: {A: 1}}, want: /^set\.A: the value must be a string/},
     {name: 'a value too large', body: {set: {A: 'x'.repeat(32_769)}}, want: /^set\.A: the value is 32769 bytes/},
+    {name: 'a value with a NUL', body: {set: {A: 'a\0b'}}, want: /^set\.A: the value contains a NUL character/},
+    {
+      name: 'more variables than a container holds, before any is checked',
+      body: {set: Object.fromEntries(Array.from({length: 1001}, (_, i) => [`V${i}`, 'x']))},
+      want: /^set: names 1001 variables; a Cloud Run container holds at most 1000/,
+    },
+    {name: 'a long bad name, cut in the field path', body: {set: {['9'.repeat(5000)]: 'x'}}, want: /^set\.9{57}\.\.\.: /},
     {name: 'set not an object', body: {set: ['A=1']}, want: /^set: must be a JSON object/},
     {name: 'unset not a list', body: {unset: 'A'}, want: /^unset: must be a list/},
     {name: 'a bad name in unset, by index', body: {unset: ['A', 'K_SERVICE']}, want: /^unset\[1\]: K_SERVICE is reserved/},
