@@ -11,9 +11,9 @@ import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
+import {deliverFinalized} from './bucket/eventarc-delivery';
 import {BucketWatcher} from './bucket/watcher';
 import {startStorageApi} from './bucket/storage-api';
-import type {StoredObject} from './bucket/object-store';
 import {BuildLogs} from './build/build-log';
 import {createLocalBuilder} from './build/local-builder';
 import {startLogServer, type LogServer} from './build/log-server';
@@ -22,6 +22,7 @@ import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from './cloud-run/process-revision-runner';
 import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
 import {startFunction, type RunningFunction} from './functions/function-process';
+import {scheduleReconcile} from './functions/scheduler';
 import {
   emulatorPrerequisiteProblem,
   pubsubEmulatorOptions,
@@ -486,57 +487,4 @@ function writeLocalInfo(root: string, info: LocalInfo): void {
 
 async function stopAll(stops: Array<() => Promise<unknown>>): Promise<void> {
   for (const stop of stops.splice(0)) await stop().catch(() => undefined);
-}
-
-/** Calls the reconciler every `seconds`, as Cloud Scheduler does; a run still going is not started again. */
-function scheduleReconcile(url: string, seconds: number, log: (line: string) => void): {stop(): Promise<void>} {
-  if (seconds <= 0) return {stop: () => Promise.resolve()};
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    running ??= fetch(url, {method: 'POST'})
-      .then(async (res) => {
-        await res.arrayBuffer();
-        if (!res.ok) log(`scheduler: the reconcile run answered ${res.status}`);
-      })
-      .catch((err: unknown) => log(`scheduler: the reconcile run failed: ${(err as Error).message}`))
-      .finally(() => {
-        running = undefined;
-      });
-  }, seconds * 1000);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
-
-/** POSTs the `finalized` CloudEvent as Eventarc does, retrying with backoff while the function fails. */
-async function deliverFinalized(url: string, o: StoredObject, log: (line: string) => void): Promise<void> {
-  const body = JSON.stringify(o);
-  for (let attempt = 1, delay = 500; attempt <= 8; attempt++, delay = Math.min(delay * 2, 10_000)) {
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'ce-specversion': '1.0',
-          'ce-id': `${o.bucket}/${o.name}/${o.generation}`,
-          'ce-source': `//storage.googleapis.com/projects/_/buckets/${o.bucket}`,
-          'ce-type': 'google.cloud.storage.object.v1.finalized',
-          'ce-subject': `objects/${o.name}`,
-          'ce-time': o.updated,
-        },
-        body,
-      });
-      await res.arrayBuffer();
-      if (res.ok) return;
-      log(`eventarc: delivery of ${o.name} answered ${res.status}; retrying in ${delay} ms (attempt ${attempt})`);
-    } catch (err) {
-      log(`eventarc: delivery of ${o.name} failed: ${(err as Error).message}; retrying in ${delay} ms`);
-    }
-    await new Promise((r) => setTimeout(r, delay));
-  }
-  log(`eventarc: gave up delivering ${o.name} after 8 attempts`);
 }
