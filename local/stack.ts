@@ -276,8 +276,10 @@ async function startBuildAndRun(
   started: Started,
 ): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string; announceInterrupted(): Promise<void>}> {
   const registry = new LocalRegistry(dirs.registry);
-  const logs = new BuildLogs();
-  const logServer: LogServer = await startLogServer(logs);
+  // Build logs are kept on disk and served at the port of the last run when it is free, so the
+  // log URLs recorded on earlier builds and releases still open after a restart.
+  const logs = new BuildLogs(join(dirs.logs, 'builds'));
+  const logServer: LogServer = await startLogServerAt(logs, saved.builds.map((b) => portOf(b.logUrl)).find(Boolean), log);
   started.add(() => logServer.close());
   const builder = createLocalBuilder({
     storeRoot: dirs.store,
@@ -357,6 +359,17 @@ async function restoreServices(cloudRun: CloudRunEmulator, router: ServiceRouter
     else log(`stack: service ${r.service}: revision ${r.revision} did not start again: ${r.message}`);
   }
   log(`stack: brought back ${report.services} services and ${saved.builds.length} builds from the last run`);
+}
+
+/** The log server on `port` if it is free (a restarted stack keeps its log URLs), else on any free port. */
+async function startLogServerAt(logs: BuildLogs, port: number | undefined, log: Log): Promise<LogServer> {
+  if (port === undefined) return startLogServer(logs);
+  try {
+    return await startLogServer(logs, port);
+  } catch {
+    log(`stack: port ${port} of the build logs is taken; the logs of earlier builds are at a new port now`);
+    return startLogServer(logs);
+  }
 }
 
 function portOf(uri: string): number | undefined {

@@ -20,7 +20,7 @@ import {requireEmulators} from './stack';
 
 interface Seen {
   state: string;
-  data: {service?: string; release?: number; url?: string; error?: {message: string}};
+  data: {service?: string; release?: number; url?: string; buildLogUrl?: string; error?: {message: string}};
 }
 
 /** A stack in `root` that records its status events and log lines. */
@@ -86,6 +86,9 @@ describe('restarting the local stack', {timeout: 480_000}, () => {
     assert.equal(v1.state, 'deployed', JSON.stringify(v1.data));
     v1Url = v1.data.url!;
     assert.match(await text(v1Url), /^Hello from dropdeploy \(v1\)/);
+    const logUrl = v1.data.buildLogUrl!;
+    const v1Log = await text(logUrl);
+    assert.match(v1Log, /^DONE: pushed /m, 'the build log answers at its URL');
     before = await releases(first.stack.info.apiUrl, 'hello');
     await first.stack.stop();
     running.pop();
@@ -95,6 +98,7 @@ describe('restarting the local stack', {timeout: 480_000}, () => {
     running.push(second.stack);
     assert.deepEqual(await releases(second.stack.info.apiUrl, 'hello'), before, 'the release list is the same');
     assert.match(await text(v1Url), /^Hello from dropdeploy \(v1\)/, 'the same URL (same port) answers again');
+    assert.equal(await text(logUrl), v1Log, "v1's build log answers at the same URL after the restart");
     assert.ok(
       second.logs.some((l) => /brought back 1 services and 1 builds/.test(l)),
       second.logs.join('\n'),
