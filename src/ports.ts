@@ -4,8 +4,7 @@
  */
 import type {BuildSpec} from './releases/build-request';
 import type {DeployResult} from './releases/decisions';
-import type {EnvChangeRecord} from './releases/env-record';
-import type {Release, Source, Trigger} from './releases/release';
+import type {Release, ReleaseOrigin, Source, Trigger} from './releases/release';
 import type {RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
 
@@ -65,15 +64,7 @@ export interface ServiceSummary {
 }
 
 /** A new release made by an operator (redeploy, rollback, or an environment change). */
-export interface ManualRelease {
-  trigger: Trigger;
-  actor: string;
-  source?: Source;
-  rollbackOf?: number;
-  image?: string;
-  /** For trigger `config`: the change (the store sets `image` to the deployed one). */
-  env?: EnvChangeRecord;
-}
+export type ManualRelease = ReleaseOrigin;
 
 /** The release store (Firestore): all state, every decision made inside a transaction. */
 export interface ReleaseStore {

@@ -162,20 +162,19 @@ export function markRejected(r: Release, error: ReleaseError, now: Date): Transi
   return transition(r, 'rejected', {error}, now, error.message);
 }
 
+/** What a release is made from, apart from its service and number. */
+export interface ReleaseOrigin {
+  trigger: Trigger;
+  actor: string;
+  source?: Source;
+  rollbackOf?: number;
+  image?: string;
+  /** For trigger `config`: the change (the store sets `image` to the deployed one). */
+  env?: EnvChangeRecord;
+}
+
 /** A fresh release in state `accepted`. */
-export function newRelease(
-  init: {
-    service: string;
-    release: number;
-    trigger: Trigger;
-    actor: string;
-    source?: Source;
-    rollbackOf?: number;
-    image?: string;
-    env?: EnvChangeRecord;
-  },
-  now: Date,
-): Release {
+export function newRelease(init: ReleaseOrigin & {service: string; release: number}, now: Date): Release {
   const time = now.toISOString();
   const r: Release = {
     service: init.service,
