@@ -186,3 +186,18 @@ export interface InvokerAccess {
 export interface InvokerPolicy {
   read(service: string): Promise<InvokerAccess>;
 }
+
+/** What Cloud Monitoring says of one revision's requests over a window. */
+export interface RevisionMetrics {
+  /** Requests counted (run.googleapis.com/request_count, every response code class). */
+  requests: number;
+  /** Of them, answered 5xx (response_code_class="5xx"). */
+  errors5xx: number;
+  /** 99th percentile of run.googleapis.com/request_latencies in ms; undefined with no requests. */
+  p99Ms?: number;
+}
+
+/** Cloud Monitoring: a Cloud Run revision's request count and latency, from `start` to `end`. */
+export interface Metrics {
+  revision(service: string, revision: string, start: Date, end: Date): Promise<RevisionMetrics>;
+}
