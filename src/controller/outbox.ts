@@ -2,7 +2,7 @@
  * Publishes the status events a release still owes, oldest first, then records them. A crash
  * in between only repeats an event with the same `ce-id`, which subscribers drop.
  */
-import type {Release, State} from '../releases/release';
+import type {EventKey, Release} from '../releases/release';
 import {unpublished} from '../releases/release';
 import {releaseStatusMessage} from '../releases/status-event';
 import type {Ctx} from './deps';
@@ -11,7 +11,7 @@ import type {Ctx} from './deps';
  * Publishes every unannounced state of `r` without recording it; returns those states, for a
  * caller that records them in a write of its own.
  */
-export async function publishUnannounced({deps, log}: Ctx, r: Release): Promise<State[]> {
+export async function publishUnannounced({deps, log}: Ctx, r: Release): Promise<EventKey[]> {
   const states = unpublished(r);
   if (!states.length) return states;
   const publisher = await deps.publisher();

@@ -3,6 +3,7 @@
  */
 import {PermanentError} from '../errors';
 import type {EnvChangeRecord} from './env-record';
+import type {RolloutRecord} from './rollout';
 import {STATES, TERMINAL, type State} from './states';
 
 export {STATES, TERMINAL, type State};
@@ -38,6 +39,8 @@ export interface HistoryEntry {
   state: State;
   time: string;
   reason?: string;
+  /** For `rolling_out`: the percent of traffic this step moved to the new revision. */
+  traffic?: number;
 }
 
 /** A release, as stored and as published (minus the outbox bookkeeping). */
@@ -61,32 +64,40 @@ export interface Release {
   url?: string;
   error?: ReleaseError;
   supersededBy?: number;
+  /** A progressive rollout (policy `verified` or `canary`): where it stands. */
+  rollout?: RolloutRecord;
   createTime: string;
   updateTime: string;
   history: HistoryEntry[];
-  /** States whose status event has been published (the outbox). */
-  published: State[];
+  /** Status events published (the outbox): their {@link EventKey}s. */
+  published: EventKey[];
 }
 
 const NEXT: Record<State, readonly State[]> = {
   accepted: ['building', 'deploying', 'build_failed', 'superseded', 'rejected'],
   building: ['deploying', 'build_failed', 'superseded'],
-  deploying: ['deployed', 'deploy_failed', 'superseded'],
+  deploying: ['verifying', 'deployed', 'deploy_failed', 'superseded'],
+  verifying: ['rolling_out', 'deployed', 'rolled_back', 'deploy_failed', 'superseded'],
+  rolling_out: ['deployed', 'rolled_back', 'deploy_failed', 'superseded'],
   deployed: [],
   build_failed: [],
   deploy_failed: [],
   superseded: [],
   rejected: [],
+  rolled_back: [],
 };
 const RANK: Record<State, number> = {
   accepted: 0,
   building: 1,
   deploying: 2,
-  deployed: 3,
-  build_failed: 3,
-  deploy_failed: 3,
-  superseded: 3,
-  rejected: 3,
+  verifying: 3,
+  rolling_out: 4,
+  deployed: 5,
+  build_failed: 5,
+  deploy_failed: 5,
+  superseded: 5,
+  rejected: 5,
+  rolled_back: 5,
 };
 
 /** The outcome of a transition: the new record, and whether anything changed. */
@@ -194,13 +205,31 @@ export function newRelease(init: ReleaseOrigin & {service: string; release: numb
   return r;
 }
 
-/** States reached but not yet announced, oldest first: what the outbox still has to publish. */
-export function unpublished(r: Release): State[] {
-  const seen = new Set<State>();
-  const out: State[] = [];
+/**
+ * What names one status event of a release: its state, or for a rollout step `rolling_out@<percent>`
+ * (one event per step).
+ */
+export type EventKey = State | `rolling_out@${number}`;
+
+/** The event key of a history entry. */
+export function eventKey(h: HistoryEntry): EventKey {
+  return h.state === 'rolling_out' && h.traffic !== undefined ? `rolling_out@${h.traffic}` : h.state;
+}
+
+/** The state and the step's traffic an event key names. */
+export function parseEventKey(key: EventKey): {state: State; traffic?: number} {
+  const m = /^rolling_out@(\d+)$/.exec(key);
+  return m ? {state: 'rolling_out', traffic: Number(m[1])} : {state: key as State};
+}
+
+/** Events reached but not yet announced, oldest first: what the outbox still has to publish. */
+export function unpublished(r: Release): EventKey[] {
+  const seen = new Set<EventKey>();
+  const out: EventKey[] = [];
   for (const h of r.history) {
-    if (!seen.has(h.state) && !r.published.includes(h.state)) out.push(h.state);
-    seen.add(h.state);
+    const key = eventKey(h);
+    if (!seen.has(key) && !r.published.includes(key)) out.push(key);
+    seen.add(key);
   }
   return out;
 }

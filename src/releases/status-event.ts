@@ -4,7 +4,7 @@
  */
 import {createHash} from 'node:crypto';
 import {CloudEvent, HTTP} from 'cloudevents';
-import type {Release, Source, State} from './release';
+import {parseEventKey, type EventKey, type Release, type Source, type State} from './release';
 
 /** Prefix of every status event type; the state is appended. */
 export const EVENT_TYPE_PREFIX = 'dev.dropdeploy.release.v1.';
@@ -21,14 +21,29 @@ export interface StatusMessage {
   orderingKey: string;
 }
 
-/** The `data` of a status event: the release record, announcing `state`. */
-export type ReleaseEventData = Omit<Release, 'published' | 'history'> & {stateTime: string};
+/**
+ * The `data` of a status event: the release record, announcing `state`. `traffic`: during a
+ * progressive rollout, the percent of the service's traffic on the release's revision at that
+ * state (0 while verifying and once rolled back, each step's percent, 100 once deployed).
+ */
+export type ReleaseEventData = Omit<Release, 'published' | 'history'> & {stateTime: string; traffic?: number};
 
 /** The data of a status event: the release without outbox bookkeeping, `state` set to the announced one. */
-export function eventData(r: Release, state: State): ReleaseEventData {
+export function eventData(r: Release, key: EventKey): ReleaseEventData {
   const {published: _p, history, ...rest} = r;
-  const at = [...history].reverse().find((h) => h.state === state)?.time ?? r.updateTime;
-  return {...rest, state, stateTime: at};
+  const {state, traffic} = parseEventKey(key);
+  const entry = [...history].reverse().find((h) => h.state === state && (traffic === undefined || h.traffic === traffic));
+  const data: ReleaseEventData = {...rest, state, stateTime: entry?.time ?? r.updateTime};
+  const percent = r.rollout ? stateTraffic(state, traffic) : undefined;
+  if (percent !== undefined) data.traffic = percent;
+  return data;
+}
+
+function stateTraffic(state: State, step: number | undefined): number | undefined {
+  if (state === 'rolling_out') return step;
+  if (state === 'verifying' || state === 'rolled_back') return 0;
+  if (state === 'deployed') return 100;
+  return undefined;
 }
 
 /** The `source` attribute of every status event of an installation. */
@@ -36,14 +51,17 @@ export function eventSource(projectId: string, region: string): string {
   return `//dropdeploy.dev/projects/${projectId}/locations/${region}`;
 }
 
-/** Builds the message for `state` of release `r`. Its `ce-id` is stable per (service, release, state). */
-export function releaseStatusMessage(r: Release, state: State, ctx: {projectId: string; region: string}): StatusMessage {
-  const data = eventData(r, state);
+/**
+ * Builds the message for event `key` of release `r`. Its `ce-id` is stable per (service,
+ * release, state), and per step of a rollout (`…/rolling_out@50`).
+ */
+export function releaseStatusMessage(r: Release, key: EventKey, ctx: {projectId: string; region: string}): StatusMessage {
+  const data = eventData(r, key);
   return toMessage(
     {
-      id: `${r.service}/${r.release}/${state}`,
+      id: `${r.service}/${r.release}/${key}`,
       source: eventSource(ctx.projectId, ctx.region),
-      type: EVENT_TYPE_PREFIX + state,
+      type: EVENT_TYPE_PREFIX + data.state,
       subject: `services/${r.service}/releases/${r.release}`,
       time: data.stateTime,
       data,

@@ -116,7 +116,7 @@ describe('property: release state machine', () => {
         };
         const pending = unpublished(r);
         assert.equal(new Set(pending).size, pending.length);
-        for (const p of pending) assert.ok(hist.includes(p) && !published.includes(p));
+        for (const p of pending) assert.ok((hist as string[]).includes(p) && !(published as string[]).includes(p));
       }),
       {numRuns: 500},
     );

@@ -9,13 +9,16 @@ describe('release states', () => {
     {state: 'accepted', terminal: false},
     {state: 'building', terminal: false},
     {state: 'deploying', terminal: false},
+    {state: 'verifying', terminal: false},
+    {state: 'rolling_out', terminal: false},
     {state: 'deployed', terminal: true},
     {state: 'build_failed', terminal: true},
     {state: 'deploy_failed', terminal: true},
     {state: 'superseded', terminal: true},
     {state: 'rejected', terminal: true},
+    {state: 'rolled_back', terminal: true},
     // A state a newer controller may send: a client keeps waiting rather than stop early.
-    {state: 'verifying', terminal: false},
+    {state: 'promoting', terminal: false},
     {state: '', terminal: false},
   ];
   for (const c of cases)
