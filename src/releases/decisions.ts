@@ -11,9 +11,12 @@ import {
   markDeploying,
   markSuperseded,
   TERMINAL,
+  transition,
   type Release,
   type ReleaseError,
 } from './release';
+import type {RolloutRecord} from './rollout';
+import {ROLLOUT_STATES} from './states';
 
 /** A lease on one step: who holds it, and until when (ms since the epoch). */
 export interface Lease {
@@ -135,7 +138,8 @@ export function decideDeployLease(
   leaseMs: number,
   newer?: Release | null,
 ): DeployLeaseDecision {
-  if (TERMINAL.has(release.state)) return {kind: 'done', release, write: false};
+  // A release rolling out has its revision: its steps run on their own lock (rollout-lease.ts).
+  if (TERMINAL.has(release.state) || ROLLOUT_STATES.has(release.state)) return {kind: 'done', release, write: false};
   const n = release.release;
   const deployed = svc.deployed ?? 0;
   if (deployed > n) return {kind: 'done', release: markSuperseded(release, deployed, now).release, write: true};
@@ -144,6 +148,10 @@ export function decideDeployLease(
   const started = svc.deployStarted ?? 0;
   if (started > n) {
     if (newer === undefined || (newer && newer.release !== started)) return {kind: 'read', release: started};
+    // A newer release got as far as its own revision (rolling out, or rolled back): this older
+    // code never takes traffic after it.
+    if (newer && (ROLLOUT_STATES.has(newer.state) || newer.state === 'rolled_back'))
+      return {kind: 'done', release: markSuperseded(release, newer.release, now).release, write: true};
     // No live lock is held (checked above): that deploy stopped half way.
     if (newer && !TERMINAL.has(newer.state)) return {kind: 'stalled', newer};
   }
@@ -154,6 +162,8 @@ export function decideDeployLease(
 /** How a deploy ended, as the deploy step reports it to the store. */
 export type DeployResult =
   | {revision: string; url?: string}
+  /** The revision is ready with no traffic and a tag: the rollout begins (`verifying`). */
+  | {revision: string; url?: string; rollout: RolloutRecord}
   | {error: ReleaseError}
   /** The live service already runs release `supersededBy`, which is newer. */
   | {supersededBy: number};
@@ -178,7 +188,17 @@ export function decideFinishDeploy(release: Release, svc: ServiceState, result: 
   const ownLock = svc.lock?.holder === holder;
   if ('error' in result) next = ownLock ? markDeployFailed(release, result.error, now).release : release;
   else if ('supersededBy' in result) next = markSuperseded(release, result.supersededBy, now).release;
-  else {
+  else if ('rollout' in result) {
+    const {revision, url, rollout} = result;
+    const at = rollout.tagUrl ? ` at ${rollout.tagUrl}` : '';
+    next = transition(
+      release,
+      'verifying',
+      {revision, url, rollout},
+      now,
+      `revision ${revision} is ready with no traffic, tagged ${rollout.tag}${at}`,
+    ).release;
+  } else {
     // Cloud Run serves this release now, whatever else happened meanwhile: record it.
     next = markDeployed(release, result, now).release;
     if ((svc.deployed ?? 0) < release.release) {

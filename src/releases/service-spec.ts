@@ -7,6 +7,7 @@ import type {ServiceDefaults} from '../config';
 import {PermanentError} from '../errors';
 import {ENV_LIMITS, mergeEnv, type EnvChange, type RunEnvVar} from './env';
 import {resolveEnvChange, type EnvChangeRecord} from './env-record';
+import {isRolloutTag} from './rollout';
 
 /** The parts of a Cloud Run v2 `Service` that dropdeploy reads or writes; the rest passes through. */
 export interface RunService {
@@ -224,7 +225,8 @@ export function updatedService(existing: RunService, d: DeployRequest, service: 
   // release runs the same image, so what it was built from stays true.
   if (!d.buildId && !d.env) delete annotations[ANNOTATION_BUILD];
   // Tagged targets (preview URLs an operator added) stay, at 0%; all traffic goes to the latest.
-  const tagged = (existing.traffic ?? []).filter((t) => t.tag).map((t) => ({...t, percent: 0}));
+  // An unfinished rollout's tag goes: this newer release supersedes it.
+  const tagged = (existing.traffic ?? []).filter((t) => t.tag && !isRolloutTag(t.tag)).map((t) => ({...t, percent: 0}));
   return {
     ...structuredClone(existing),
     labels: {...existing.labels, ...ownLabels(d)},
