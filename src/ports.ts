@@ -36,7 +36,10 @@ export interface Builds {
 }
 
 /** The result of waiting for a Cloud Run create/update. */
-export type DeployOutcome = {ok: true; revision: string; url?: string} | {ok: false; message: string; code?: string; revision?: string};
+export type DeployOutcome =
+  /** `tagUrls`: each traffic tag's own URL (trafficStatuses), by tag. */
+  | {ok: true; revision: string; url?: string; tagUrls?: Record<string, string>}
+  | {ok: false; message: string; code?: string; revision?: string};
 
 /** Cloud Run: read, create and update services; create/update wait for the rollout, at most `waitMs`. */
 export interface Services {
@@ -122,6 +125,15 @@ export interface ReleaseStore {
   finishDeploy(service: string, release: number, result: DeployResult, holder: string, now: Date): Promise<Release>;
   /** Extends `holder`'s deploy lock of `release` by `leaseMs` from `now`; false once it is not theirs. */
   renewDeployLock(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<boolean>;
+  /**
+   * Takes the service's deploy lock for the next step of `release`'s rollout, or supersedes the
+   * rollout when a newer release started deploying; `done` when it is not rolling out.
+   */
+  leaseRolloutStep(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<undefined>>;
+  /** Records a step's outcome (`next`) if `holder` still holds the lock, updates the deployed release at 100 %, frees the lock. */
+  finishRolloutStep(next: Release, holder: string, now: Date): Promise<Release>;
+  /** Releases of this installation that are verifying or rolling out, at most `limit`, oldest change first. */
+  listRollouts(limit: number): Promise<Release[]>;
   /** Frees a lease after a retryable failure so the redelivery can go on at once. */
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */
@@ -200,4 +212,21 @@ export interface RevisionMetrics {
 /** Cloud Monitoring: a Cloud Run revision's request count and latency, from `start` to `end`. */
 export interface Metrics {
   revision(service: string, revision: string, start: Date, end: Date): Promise<RevisionMetrics>;
+}
+
+/** How to check a revision over HTTP (a rollout's `check`, its timeout in ms). */
+export interface ProbeSettings {
+  path: string;
+  expectStatus: number;
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** HTTP checks of a revision's own URL. */
+export interface Prober {
+  /**
+   * GETs `url` + `settings.path` up to `settings.attempts` times, until one answers
+   * `expectStatus`; `audience`: the service URL an ID token is minted for (private services).
+   */
+  check(url: string, settings: ProbeSettings, audience?: string): Promise<{ok: boolean; status?: number; attempts: number; detail: string}>;
 }

@@ -8,9 +8,14 @@ import {describeError, DropdeployError, PermanentError, RetryableError} from '..
 import {imageProblem} from '../releases/naming';
 import type {DeployResult} from '../releases/decisions';
 import type {Release} from '../releases/release';
+import {rolloutTag, startRollout} from '../releases/rollout';
+import type {RolloutPolicy} from '../releases/rollout-policy';
+import {noTrafficTagged} from '../releases/rollout-traffic';
 import {INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
+import {policyFor} from './policy';
+import {runRolloutStep} from './rollout';
 import {retryWhileBusy} from './wait';
 
 /**
@@ -62,6 +67,12 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string, e
   const done = await store.finishDeploy(r.service, r.release, result, holder, deps.now());
   // A failed announcement of `deploying` is retried by the redelivery (the outbox still owes it).
   if (announced.status === 'rejected') throw announced.reason;
+  if (done.state === 'verifying') {
+    log.notice(`${r.service} v${r.release}: revision ${done.revision} is ready with no traffic; checking it before it takes traffic`);
+    await publishPending(ctx, done);
+    // The first step (the check) runs now; later steps on the reconciler's ticks.
+    return runRolloutStep(ctx, done);
+  }
   if (done.state === 'deployed') log.notice(`deployed ${r.service} v${r.release}: revision ${done.revision} at ${done.url ?? '(no url)'}`);
   else if (done.state === 'superseded') log.notice(`v${r.release} not deployed: the live service already runs v${done.supersededBy}`);
   else if (done.state === 'deploying')
@@ -122,6 +133,8 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
   const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
+  const progressive = plan.kind === 'update' ? await progressiveStart(ctx, r) : undefined;
+  if (progressive) plan.spec.traffic = noTrafficTagged(existing!, progressive.stable.revision, rolloutTag(r.release));
   const waitMs = ctx.deadline - deps.now().getTime();
   if (waitMs <= 0)
     throw new RetryableError(
@@ -129,7 +142,34 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
       'DEADLINE',
     );
   const outcome = plan.kind === 'create' ? await services.create(r.service, plan.spec, waitMs) : await services.update(plan.spec, waitMs);
-  return outcome.ok
-    ? {revision: outcome.revision, url: outcome.url}
-    : {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
+  if (!outcome.ok) return {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
+  if (!progressive) return {revision: outcome.revision, url: outcome.url};
+  const tag = rolloutTag(r.release);
+  return {
+    revision: outcome.revision,
+    url: outcome.url,
+    rollout: startRollout(progressive.policy, r.release, progressive.stable, deps.now(), outcome.tagUrls?.[tag]),
+  };
+}
+
+/**
+ * Whether this release rolls out progressively, and from which stable revision: its policy is
+ * `verified` or `canary`, it is not a rollback (an operator rolling back wants it now), and a
+ * deployed release's revision serves the service (a first deploy has nothing to protect).
+ */
+async function progressiveStart(
+  ctx: Ctx,
+  r: Release,
+): Promise<{policy: RolloutPolicy; stable: {release: number; revision: string}} | undefined> {
+  if (r.trigger === 'rollback') return undefined;
+  const policy = await policyFor(ctx, r);
+  if (policy.strategy === 'immediate') return undefined;
+  const deployed = (await (await ctx.deps.store()).getService(r.service))?.deployed;
+  if (!deployed?.revision || deployed.release >= r.release) {
+    ctx.log.info(
+      `${r.service} v${r.release}: no earlier revision serves the service; it takes all traffic at once (${policy.strategy} policy)`,
+    );
+    return undefined;
+  }
+  return {policy, stable: {release: deployed.release, revision: deployed.revision}};
 }

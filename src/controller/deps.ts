@@ -4,7 +4,7 @@
  */
 import {durations, type Config} from '../config';
 import type {Logger} from '../log';
-import type {Builds, InvokerPolicy, Objects, ReleaseStore, Services, StatusPublisher} from '../ports';
+import type {Builds, InvokerPolicy, Metrics, Objects, Prober, ReleaseStore, Services, StatusPublisher} from '../ports';
 
 /** The handlers' dependencies. */
 export interface Deps {
@@ -22,6 +22,10 @@ export interface Deps {
   close(): Promise<void>;
   /** Cloud Run IAM of the controller's own services (the API's check in mode cloud-run-iam). */
   invokerPolicy(): Promise<InvokerPolicy>;
+  /** HTTP checks of a rollout's tagged revision. */
+  prober(): Promise<Prober>;
+  /** Cloud Monitoring: a revision's request count and latency. */
+  metrics(): Promise<Metrics>;
 }
 
 /** What a handler reports back, for logs and tests. */

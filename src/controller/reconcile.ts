@@ -17,6 +17,7 @@ import {failBuild, finishBuild} from './build-status';
 import {deployRelease} from './deploy';
 import {newCtx, type Ctx, type Deps} from './deps';
 import {publishPending} from './outbox';
+import {stepRollouts} from './rollout';
 import {startBuild} from './start-build';
 import {handleUpload} from './upload';
 
@@ -66,6 +67,11 @@ export class Reconciler {
     for (const r of stale) {
       if (deps.now().getTime() >= ctx.deadline) break;
       report.releases.push(await this.drive(ctx, r, report));
+    }
+    // Progressive rollouts move on every run: each step whose interval is over, each check due.
+    for (const {failed, ...step} of await stepRollouts(ctx, MAX_RELEASES_PER_RUN)) {
+      report.releases.push({...step, action: failed ? 'rollout step failed' : 'rollout step'});
+      if (failed) report.errors++;
     }
     for (const bucket of deps.config.buckets) {
       if (deps.now().getTime() >= ctx.deadline) break;

@@ -22,6 +22,7 @@ interface PlainService extends RunService {
   latestReadyRevision?: string;
   latestCreatedRevision?: string;
   terminalCondition?: {state?: unknown; message?: string};
+  trafficStatuses?: Array<{tag?: string; uri?: string}>;
 }
 
 /**
@@ -132,7 +133,9 @@ export class CloudRunAdapter implements Services {
     if (state !== 'CONDITION_SUCCEEDED' || !ready || (created && created !== ready)) {
       return {ok: false, message: result.terminalCondition?.message || `revision ${created ?? '?'} is not ready`, revision: created};
     }
-    return {ok: true, revision: ready, url: result.uri};
+    const tagUrls: Record<string, string> = {};
+    for (const t of result.trafficStatuses ?? []) if (t.tag && t.uri) tagUrls[t.tag] = t.uri;
+    return {ok: true, revision: ready, url: result.uri, ...(Object.keys(tagUrls).length ? {tagUrls} : {})};
   }
 }
 

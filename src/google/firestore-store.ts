@@ -28,6 +28,8 @@ import {
   type ServiceState,
 } from '../releases/decisions';
 import {sourceKey} from '../releases/naming';
+import {decideFinishStep, decideStepLease} from '../releases/rollout-lease';
+import {ROLLOUT_STATES} from '../releases/states';
 import {newRelease, STATES, TERMINAL, type Release, type Source, type Trigger} from '../releases/release';
 import {KeyedMutex} from './keyed-mutex';
 
@@ -338,6 +340,55 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
+  async leaseRolloutStep(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<undefined>> {
+    return this.run('rollout step lock', service, async (t) => {
+      const rRef = this.releaseRef(service, n);
+      const sRef = this.serviceRef(service);
+      const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
+      if (!rSnap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
+      const release = toRelease(rSnap.data()!);
+      const d = decideStepLease(release, serviceState(sSnap.data()), holder, now, leaseMs);
+      if (d.kind === 'done') {
+        if (d.write) t.set(rRef, plain(d.release), {merge: true});
+        return {kind: 'done', release: d.release};
+      }
+      if (d.kind === 'busy') return {kind: 'busy', release, holder: d.holder};
+      t.set(sRef, {service, lock: d.lock}, {merge: true});
+      return {kind: 'go', release, value: undefined};
+    });
+  }
+
+  async finishRolloutStep(next: Release, holder: string, now: Date): Promise<Release> {
+    return this.run('rollout step result', next.service, async (t) => {
+      const rRef = this.releaseRef(next.service, next.release);
+      const sRef = this.serviceRef(next.service);
+      const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
+      const d = decideFinishStep(next, serviceState(sSnap.data()), holder, now);
+      if (!d.release) return toRelease(rSnap.data()!);
+      if (d.deployed) t.set(sRef, plain({deployed: d.deployed}), {merge: true});
+      if (d.unlock) t.set(sRef, {lock: null}, {merge: true});
+      // update(), not a merge: `rollout` is replaced whole, so a carried-out `pending` or an
+      // ended `paused` is gone from the stored map too.
+      t.update(rRef, plain(d.release) as never);
+      return d.release;
+    });
+  }
+
+  async listRollouts(limit: number): Promise<Release[]> {
+    const services = `${this.root}_services`;
+    const snap = await this.db
+      .collectionGroup('releases')
+      .where('root', '==', this.root)
+      .where('state', 'in', [...ROLLOUT_STATES])
+      .orderBy('updateTime')
+      .limit(limit)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore query of rollouts');
+      });
+    return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
+  }
+
   async renewDeployLock(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<boolean> {
     return this.run('deploy lock renewal', service, async (t) => {
       const sRef = this.serviceRef(service);
@@ -463,7 +514,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       .where(
         'state',
         'in',
-        STATES.filter((s) => !TERMINAL.has(s)),
+        // Rollouts move on every reconciler run (listRollouts), not only when stale.
+        STATES.filter((s) => !TERMINAL.has(s) && !ROLLOUT_STATES.has(s)),
       )
       .where('updateTime', '<', before.toISOString());
     if (after !== undefined) q = q.where('updateTime', '>', after);

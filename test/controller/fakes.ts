@@ -78,6 +78,8 @@ export function fakeDeps(
     objects: () => Promise.resolve(only<Objects>('objects', ports.objects ?? {})),
     publisher: () => Promise.resolve(publisher),
     invokerPolicy: () => Promise.reject(new Error('fake invokerPolicy: not expected in this test')),
+    prober: () => Promise.reject(new Error('fake prober: not expected in this test')),
+    metrics: () => Promise.reject(new Error('fake metrics: not expected in this test')),
     now: clock.now,
     sleep: clock.sleep,
     newId: () => `holder-${++ids}`,
