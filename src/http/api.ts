@@ -7,12 +7,14 @@
  *   POST /v1/services/{service}:rollback   {"release": N}
  *   GET  /v1/services/{service}/env        the serving container's environment
  *   PATCH /v1/services/{service}/env       {"set": {"NAME": "value"}, "unset": ["NAME"]}: a config release
+ *   POST /v1/services/{service}/releases/{n}:promote|:abort|:pause|:resume   a rollout's operator actions
  * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
  */
 import {createHash, randomUUID} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {newCtx, type Deps} from '../controller/deps';
 import {serviceEnv} from '../controller/env';
+import {runRolloutStep} from '../controller/rollout';
 import {changeEnv, redeploy, rollback, type Idempotency} from '../controller/manual';
 import {envChangeRecord} from '../releases/env-record';
 import {type Logger, traceName} from '../log';
@@ -105,6 +107,14 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
       }
       case 'getEnv': {
         res.json(await serviceEnv(ctx, route.service));
+        return;
+      }
+      case 'controlRollout': {
+        jsonBody(req); // none is needed; a malformed one is still refused
+        const r = await store.get(route.service, route.release);
+        if (!r) throw ApiError.notFound(`release ${route.release} of "${route.service}" does not exist`);
+        const after = await runRolloutStep(ctx, r, {action: route.action, by: caller.actor});
+        res.json(releaseView(after));
         return;
       }
       case 'patchEnv': {

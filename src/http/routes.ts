@@ -3,6 +3,7 @@
  * carries a bad service name or release number is a 400 naming the field, never a 404.
  */
 import {serviceNameProblem} from '../releases/naming';
+import type {RolloutAction} from '../releases/rollout';
 import {ApiError} from './errors';
 
 /** A matched route. */
@@ -13,7 +14,8 @@ export type Route =
   | {kind: 'redeploy'; service: string}
   | {kind: 'rollback'; service: string}
   | {kind: 'getEnv'; service: string}
-  | {kind: 'patchEnv'; service: string};
+  | {kind: 'patchEnv'; service: string}
+  | {kind: 'controlRollout'; service: string; release: number; action: RolloutAction};
 
 const ALLOWED: Record<Route['kind'], string> = {
   listServices: 'GET',
@@ -23,6 +25,7 @@ const ALLOWED: Record<Route['kind'], string> = {
   rollback: 'POST',
   getEnv: 'GET',
   patchEnv: 'PATCH',
+  controlRollout: 'POST',
 };
 
 function service(raw: string): string {
@@ -56,6 +59,10 @@ export function matchRoute(method: string, path: string): Route {
   if (p === '/v1/services') route = {kind: 'listServices'};
   else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
     route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
+  else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/:]+):(promote|abort|pause|resume)$/.exec(p)))
+    route = {kind: 'controlRollout', service: service(m[1]), release: releaseNumber(m[2]), action: m[3] as RolloutAction};
+  else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/:]+):([^/]*)$/.exec(p)))
+    throw ApiError.notFound(`unknown method ":${m[3]}"; use :promote, :abort, :pause or :resume`);
   else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/]+)$/.exec(p)))
     route = {kind: 'getRelease', service: service(m[1]), release: releaseNumber(m[2])};
   else if ((m = /^\/v1\/services\/(.+)\/releases$/.exec(p))) route = {kind: 'listReleases', service: service(m[1])};
