@@ -1,5 +1,5 @@
 /**
- * `npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type TYPE]`:
+ * `npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type TYPE] [--rollout POLICY]`:
  * packs a folder as .tar.gz (or takes an archive as it is) and drops it atomically into the
  * local bucket folder of the running stack (`.dropdeploy/local.json`).
  */
@@ -17,11 +17,13 @@ export interface DropArgs {
   service?: string;
   functionTarget?: string;
   signatureType?: string;
+  /** The upload's rollout override (object metadata `dropdeploy-rollout`): a strategy name or JSON. */
+  rollout?: string;
 }
 
 /** Parses argv (without node and script), or throws with usage. */
 export function parseDropArgs(argv: string[]): DropArgs {
-  const usage = 'usage: npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type http|event|cloudevent]';
+  const usage = 'usage: npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type http|event|cloudevent] [--rollout immediate|verified|canary|JSON]';
   const out: Partial<DropArgs> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -33,6 +35,7 @@ export function parseDropArgs(argv: string[]): DropArgs {
     if (a === '--service') out.service = value();
     else if (a === '--function') out.functionTarget = value();
     else if (a === '--signature-type') out.signatureType = value();
+    else if (a === '--rollout') out.rollout = value();
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${usage}`);
     else if (out.path) throw new Error(`only one folder or archive at a time\n${usage}`);
     else out.path = a;
@@ -64,6 +67,7 @@ export function drop(bucketDir: string, args: DropArgs, now = new Date()): strin
   const metadata: Record<string, string> = {};
   if (args.functionTarget) metadata['function-target'] = args.functionTarget;
   if (args.signatureType) metadata['function-signature-type'] = args.signatureType;
+  if (args.rollout) metadata['dropdeploy-rollout'] = args.rollout;
   const object = `${service}/${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}${ext}`;
   const archive = isDir ? packFolder(path) : path;
   try {

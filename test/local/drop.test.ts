@@ -13,6 +13,7 @@ describe('parseDropArgs', () => {
       argv: ['fn', '--service', 'greeter', '--function', 'helloHttp', '--signature-type', 'http'],
       want: {path: 'fn', service: 'greeter', functionTarget: 'helloHttp', signatureType: 'http'},
     },
+    {name: 'a rollout override', argv: ['x', '--rollout', 'canary'], want: {path: 'x', rollout: 'canary'}},
     {name: 'nothing to drop', argv: [], error: /usage: npm run drop/},
     {name: 'option without value', argv: ['x', '--service'], error: /--service needs a value/},
     {name: 'unknown option', argv: ['x', '--force'], error: /unknown option --force/},
