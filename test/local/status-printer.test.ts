@@ -32,6 +32,24 @@ describe('status printer', () => {
       line: `12:00:01  ${'hello v3'.padEnd(24)} ${'superseded'.padEnd(13)} v4 was deployed first`,
     },
     {
+      name: 'verifying: the tag URL being checked',
+      state: 'verifying',
+      data: {service: 'hello', release: 3, revision: 'hello-00003', traffic: 0, rollout: {tagUrl: 'http://127.0.0.1:9001'}},
+      line: `12:00:01  ${'hello v3'.padEnd(24)} ${'verifying'.padEnd(13)} revision hello-00003, no traffic yet: checking http://127.0.0.1:9001`,
+    },
+    {
+      name: 'rolling_out: the step',
+      state: 'rolling_out',
+      data: {service: 'hello', release: 3, revision: 'hello-00003', traffic: 10},
+      line: `12:00:01  ${'hello v3'.padEnd(24)} ${'rolling_out'.padEnd(13)} 10% of traffic on revision hello-00003`,
+    },
+    {
+      name: 'rolled_back: the reason',
+      state: 'rolled_back',
+      data: {service: 'hello', release: 3, error: {code: 'CHECK_FAILED', message: 'the health check failed'}},
+      line: `12:00:01  ${'hello v3'.padEnd(24)} ${'rolled_back'.padEnd(13)} the health check failed`,
+    },
+    {
       name: 'failed: the error message',
       state: 'build_failed',
       data: {service: 'hello', release: 3, error: {code: 'BUILD_FAILED', message: 'npm install failed'}},
