@@ -20,7 +20,8 @@ import {startLogServer, type LogServer} from './build/log-server';
 import {CloudBuildEmulator, publishToCloudBuildsTopic} from './cloud-build/emulator';
 import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from './cloud-run/process-revision-runner';
-import {ServiceRouter, servingRevisionUrl} from './cloud-run/router';
+import {ServiceRouter} from './cloud-run/router';
+import {servingTarget} from './cloud-run/serving-target';
 import {startFunction, type RunningFunction} from './functions/function-process';
 import {scheduleReconcile} from './functions/scheduler';
 import {
@@ -311,7 +312,7 @@ async function startBuildAndRun(
     secretsDir,
     startupTimeoutMs: opts.startupTimeoutMs,
   });
-  const router: ServiceRouter = new ServiceRouter({target: (s) => servingRevisionUrl(cloudRun, s)});
+  const router: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(cloudRun, route)});
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({
     runner,
     serviceUri: ({service}) => router.urlFor(service),

@@ -2,16 +2,32 @@ import http from 'node:http';
 import type {AddressInfo, Socket} from 'node:net';
 import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import {createProxyServer} from 'http-proxy-3';
-import type {Service} from './messages';
-import {shortRevision} from './service-status';
+import type {RequestRecord} from './request-log';
+
+/** What a router URL is for: a service's URL, or the URL of one of its traffic tags. */
+export interface Route {
+  service: string;
+  tag?: string;
+}
+
+/** The revision that answers a request, and where it listens. */
+export interface RevisionTarget {
+  url: string;
+  revision: string;
+}
+
+/** A revision to send the request to, or an answer the router gives itself (a tag URL without its tag: 404). */
+export type RouteAnswer = RevisionTarget | {status: number; message: string};
 
 /** Options of {@link ServiceRouter}. */
 export interface ServiceRouterOptions {
   /**
-   * The URL of the revision that should answer a request to `service` now; undefined when none
-   * is ready. It may first have to start the revision again (a crashed instance is replaced).
+   * The revision that should answer a request to `route` now; undefined when none is ready. It
+   * may first have to start the revision again (a crashed instance is replaced).
    */
-  target: (service: string) => string | undefined | Promise<string | undefined>;
+  target: (route: Route) => RouteAnswer | undefined | Promise<RouteAnswer | undefined>;
+  /** Called once per request a revision answered (or failed to: 502), when its response ended. */
+  onRequest?: (record: RequestRecord) => void;
 }
 
 // Connection-level headers of the revision's answer belong to its hop (the proxy asks it to close
@@ -23,13 +39,19 @@ interface Listener {
   url: string;
 }
 
+const routeKey = (route: Route) => (route.tag === undefined ? route.service : `${route.service}\u0000${route.tag}`);
+const describe = (route: Route) =>
+  route.tag === undefined ? `Service '${route.service}'` : `Tag '${route.tag}' of service '${route.service}'`;
+
 /**
  * A stable loopback URL per service, like a Cloud Run service URL: a reverse proxy that sends
  * each request to whichever revision serves the service at that moment, so traffic moves
  * from one revision to the next without the URL changing. Requests and responses stream
  * through as they come (server-sent events, chunked bodies), and WebSocket upgrades pass
  * through: a WebSocket stays on the revision it was opened with for its whole life, as on
- * Cloud Run, where an instance keeps its open connections when traffic moves.
+ * Cloud Run, where an instance keeps its open connections when traffic moves. A traffic tag gets
+ * a URL of its own that always reaches the tagged revision, whatever its share of the traffic.
+ * Each request a revision answers is reported with its status and latency.
  */
 export class ServiceRouter {
   private readonly servers = new Map<string, Promise<Listener>>();
@@ -53,12 +75,26 @@ export class ServiceRouter {
    * close(). On first use it takes `preferredPort` if that is free (a restarted stack keeps
    * its URLs), else any free port.
    */
-  async urlFor(service: string, preferredPort?: number): Promise<string> {
+  urlFor(service: string, preferredPort?: number): Promise<string> {
+    return this.urlOf({service}, preferredPort);
+  }
+
+  /**
+   * The URL of the service's traffic tag `tag`, allocated like {@link urlFor}. It keeps
+   * answering once the tag is gone, with 404 as Cloud Run does, and serves the tag again if
+   * it comes back.
+   */
+  tagUrlFor(service: string, tag: string, preferredPort?: number): Promise<string> {
+    return this.urlOf({service, tag}, preferredPort);
+  }
+
+  private async urlOf(route: Route, preferredPort?: number): Promise<string> {
     if (this.closed) throw new Error('ServiceRouter is closed');
-    let entry = this.servers.get(service);
+    const key = routeKey(route);
+    let entry = this.servers.get(key);
     if (!entry) {
-      entry = preferredPort ? this.listen(service, preferredPort).catch(() => this.listen(service)) : this.listen(service);
-      this.servers.set(service, entry);
+      entry = preferredPort ? this.listen(route, preferredPort).catch(() => this.listen(route)) : this.listen(route);
+      this.servers.set(key, entry);
     }
     return (await entry).url;
   }
@@ -82,9 +118,9 @@ export class ServiceRouter {
     );
   }
 
-  private async listen(service: string, port = 0): Promise<Listener> {
-    const server = http.createServer((req, res) => void this.forward(service, req, res));
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(service, req, socket, head));
+  private async listen(route: Route, port = 0): Promise<Listener> {
+    const server = http.createServer((req, res) => void this.forward(route, req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(route, req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', resolve);
@@ -92,33 +128,49 @@ export class ServiceRouter {
     return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`};
   }
 
-  private async forward(service: string, req: http.IncomingMessage, res: http.ServerResponse, body?: Readable): Promise<void> {
+  private async forward(route: Route, req: http.IncomingMessage, res: http.ServerResponse, body?: Readable): Promise<void> {
+    const started = performance.now();
     // The request body waits, unread, while the target is found.
-    const target = await this.opts.target(service);
-    if (!target) {
+    const found = await this.opts.target(route);
+    if (!found || !('url' in found)) {
       (body ?? req).resume();
-      answer(res, 503, noRevisionMessage(service));
+      answer(res, found?.status ?? 503, found?.message ?? noRevisionMessage(route));
       return;
     }
-    this.proxy.web(req, res, {target, buffer: body}, (err: Error) => {
+    res.once('close', () => {
+      // A client that left before any answer was sent got none to count.
+      if (res.headersSent) this.report(route, found.revision, res.statusCode, started);
+    });
+    this.proxy.web(req, res, {target: found.url, buffer: body}, (err: Error) => {
       if (res.headersSent) res.destroy(err);
-      else answer(res, 502, failedMessage(service, target, err));
+      else answer(res, 502, failedMessage(route, found.url, err));
     });
   }
 
-  private async upgrade(service: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private report(route: Route, revision: string, status: number, started: number): void {
+    this.opts.onRequest?.({service: route.service, revision, status, latencyMs: performance.now() - started, at: Date.now()});
+  }
+
+  private async upgrade(route: Route, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const started = performance.now();
     socket.on('error', () => socket.destroy()); // a client that went away is not the router's error
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return this.plain(service, req, socket, head);
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return this.plain(route, req, socket, head);
     this.upgraded.add(socket);
     socket.once('close', () => this.upgraded.delete(socket));
-    const target = this.closed ? undefined : await this.opts.target(service);
-    if (!target) {
-      refuse(socket, 503, noRevisionMessage(service));
+    const found = this.closed ? undefined : await this.opts.target(route);
+    if (!found || !('url' in found)) {
+      refuse(socket, found?.status ?? 503, found?.message ?? noRevisionMessage(route));
       return;
     }
-    this.proxy.ws(req, socket, head, {target}, (err: Error) => {
+    // A WebSocket is one long request: counted when it closes, with the status its upgrade got.
+    const status = statusWritten(socket);
+    socket.once('close', () => {
+      const code = status();
+      if (code) this.report(route, found.revision, code, started);
+    });
+    this.proxy.ws(req, socket, head, {target: found.url}, (err: Error) => {
       // Before the revision switched protocols the client still waits for an HTTP answer.
-      if ((socket as Socket).bytesWritten === 0) refuse(socket, 502, failedMessage(service, target, err));
+      if ((socket as Socket).bytesWritten === 0) refuse(socket, 502, failedMessage(route, found.url, err));
       else socket.destroy();
     });
   }
@@ -129,7 +181,7 @@ export class ServiceRouter {
    * to the 'upgrade' listener with the bare socket and no body, so it gets a response object and
    * its body (Content-Length bytes) is read from the socket here.
    */
-  private plain(service: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private plain(route: Route, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (req.headers['transfer-encoding']) {
       refuse(
         socket,
@@ -148,7 +200,7 @@ export class ServiceRouter {
       res.detachSocket(socket as Socket);
       socket.end();
     });
-    return this.forward(service, req, res, bodyFrom(socket, head, Number(req.headers['content-length'] ?? 0)));
+    return this.forward(route, req, res, bodyFrom(socket, head, Number(req.headers['content-length'] ?? 0)));
   }
 }
 
@@ -173,15 +225,32 @@ function bodyFrom(socket: Duplex, head: Buffer, length: number): Readable {
   return body;
 }
 
-function noRevisionMessage(service: string): string {
+function noRevisionMessage(route: Route): string {
   return (
-    `Service '${service}' has no ready revision to send this request to: its first revision is still ` +
+    `${describe(route)} has no ready revision to send this request to: its revision is still ` +
     "starting, or it failed to start. The service's terminalCondition and the revision's log say why.\n"
   );
 }
 
-function failedMessage(service: string, target: string, err: Error): string {
-  return `The revision of service '${service}' at ${target} failed to answer: ${err.message}\n`;
+function failedMessage(route: Route, target: string, err: Error): string {
+  const tag = route.tag === undefined ? '' : ` (tag '${route.tag}')`;
+  return `The revision of service '${route.service}'${tag} at ${target} failed to answer: ${err.message}\n`;
+}
+
+/**
+ * Watches the first bytes written to an upgraded socket, the status line of the answer to the
+ * upgrade (101, or the revision's refusal), and returns a reader of its code (0 before any).
+ */
+function statusWritten(socket: Duplex): () => number {
+  let code = 0;
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (!code && (typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+      code = Number(/^HTTP\/\d(?:\.\d)? (\d{3})/.exec(Buffer.from(chunk).subarray(0, 16).toString('latin1'))?.[1] ?? 0);
+    }
+    return write(chunk, ...rest);
+  }) as typeof socket.write;
+  return () => code;
 }
 
 function answer(res: http.ServerResponse, status: number, text: string): void {
@@ -196,47 +265,4 @@ function refuse(socket: Duplex, status: number, text: string): void {
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
   );
-}
-
-/** The parts of the Cloud Run emulator that tell where a service's traffic goes. */
-export interface ServingView {
-  getService(name: string): Pick<Service, 'trafficStatuses' | 'latestReadyRevision'> | undefined;
-  revisionUrl(revision: string): string | undefined;
-  /** Makes sure the revision runs before a request is sent to it (a crashed one is started again). */
-  wake?(revision: string): Promise<void>;
-}
-
-/**
- * The URL of a revision that serves `service` now, chosen by the traffic percentages in its
- * trafficStatuses (falling back to latestReadyRevision), once it runs; undefined when none is
- * ready. Meant as the router's `target`: `target: (s) => servingRevisionUrl(emulator, s)`.
- */
-export async function servingRevisionUrl(
-  emu: ServingView,
-  service: string,
-  random: () => number = Math.random,
-): Promise<string | undefined> {
-  const revision = servingRevision(emu, service, random);
-  if (!revision) return undefined;
-  await emu.wake?.(revision);
-  return emu.revisionUrl(revision);
-}
-
-function servingRevision(emu: ServingView, service: string, random: () => number): string | undefined {
-  const svc = emu.getService(service);
-  if (!svc) return undefined;
-  const statuses = svc.trafficStatuses ?? [];
-  if (statuses.length === 0) {
-    const latest = shortRevision(svc.latestReadyRevision);
-    return latest && emu.revisionUrl(latest) ? latest : undefined;
-  }
-  const candidates = statuses
-    .map((t) => ({revision: t.revision, percent: Number(t.percent ?? 0)}))
-    .filter((c): c is {revision: string; percent: number} => !!c.revision && !!emu.revisionUrl(c.revision) && c.percent > 0);
-  let pick = random() * candidates.reduce((sum, c) => sum + c.percent, 0);
-  for (const c of candidates) {
-    pick -= c.percent;
-    if (pick < 0) return c.revision;
-  }
-  return candidates.at(-1)?.revision;
 }

@@ -6,7 +6,8 @@ import {join} from 'node:path';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../../local/cloud-run/process-revision-runner';
-import {ServiceRouter, servingRevisionUrl} from '../../../local/cloud-run/router';
+import {ServiceRouter} from '../../../local/cloud-run/router';
+import {servingTarget} from '../../../local/cloud-run/serving-target';
 import {clientOptions} from '../../../local/grpc/client-options';
 import {LocalRegistry} from '../../../local/build/registry';
 import {parseJson} from '../../json';
@@ -82,7 +83,7 @@ describe('Cloud Run emulator running revisions as processes behind a service rou
     ...{retireAfterMs: 200, killGraceMs: 1000},
   });
   // The router asks the emulator where traffic goes; the emulator asks the router for each service's URL.
-  const router: ServiceRouter = new ServiceRouter({target: (service) => servingRevisionUrl(emu, service)});
+  const router: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(emu, route)});
   const emu: CloudRunEmulator = new CloudRunEmulator({runner, serviceUri: ({service}) => router.urlFor(service)});
   /** The emulator's record of a service, as far as these tests read it. */
   const storedService = (name: string) =>

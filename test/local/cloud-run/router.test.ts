@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import WebSocket, {WebSocketServer} from 'ws';
-import {ServiceRouter, servingRevisionUrl} from '../../../local/cloud-run/router';
+import type {RequestRecord} from '../../../local/cloud-run/request-log';
+import {ServiceRouter} from '../../../local/cloud-run/router';
 import {freePort} from '../../../local/ports';
 
 /** A revision stand-in: WebSocket echo naming itself, SSE that waits for the client between events, a streaming body reader. */
@@ -104,7 +105,7 @@ describe('ServiceRouter', () => {
   let a: Upstream;
   let b: Upstream;
   let target: string | undefined;
-  const router = new ServiceRouter({target: () => target});
+  const router = new ServiceRouter({target: () => (target ? {url: target, revision: 'r'} : undefined)});
   let url: string;
   let wsUrl: string;
 
@@ -233,7 +234,7 @@ describe('ServiceRouter', () => {
   });
 
   it('cuts open WebSockets when it closes', async () => {
-    const own = new ServiceRouter({target: () => a.url});
+    const own = new ServiceRouter({target: () => ({url: a.url, revision: 'a'})});
     const ws = await connect((await own.urlFor('svc')).replace(/^http/, 'ws'));
     assert.equal(await roundTrip(ws, 'still here'), 'a: still here');
     await own.close();
@@ -241,34 +242,66 @@ describe('ServiceRouter', () => {
   });
 });
 
-describe('servingRevisionUrl', () => {
-  it('splits requests by the traffic percentages of trafficStatuses', async () => {
-    const view = {
-      getService: () => ({
-        trafficStatuses: [
-          {revision: 'a', percent: 30},
-          {revision: 'b', percent: 70},
-          {revision: 'c', percent: 0},
-        ],
-      }),
-      revisionUrl: (rev: string) => `http://${rev}`,
-    };
-    assert.equal(await servingRevisionUrl(view, 's', () => 0.1), 'http://a');
-    assert.equal(await servingRevisionUrl(view, 's', () => 0.5), 'http://b');
-    assert.equal(await servingRevisionUrl({...view, getService: () => undefined}, 's'), undefined);
+describe('ServiceRouter tag URLs and request records', () => {
+  let a: Upstream;
+  let b: Upstream;
+  let dead: string;
+  const records: RequestRecord[] = [];
+  const router = new ServiceRouter({
+    target: (route) => {
+      if (route.tag === undefined) return {url: a.url, revision: 'rev-a'};
+      if (route.tag === 'canary') return {url: b.url, revision: 'rev-b'};
+      if (route.tag === 'broken') return {url: dead, revision: 'rev-dead'};
+      return {status: 404, message: `no tag ${route.tag}\n`};
+    },
+    onRequest: (r) => records.push(r),
   });
 
-  it('wakes the chosen revision before answering its URL', async () => {
-    const woken: string[] = [];
-    const view = {
-      getService: () => ({latestReadyRevision: 'projects/p/locations/l/services/s/revisions/s-00001-abc'}),
-      revisionUrl: (rev: string) => `http://${rev}`,
-      wake: (rev: string) => {
-        woken.push(rev);
-        return Promise.resolve();
-      },
-    };
-    assert.equal(await servingRevisionUrl(view, 's'), 'http://s-00001-abc');
-    assert.deepEqual(woken, ['s-00001-abc']);
+  before(async () => {
+    [a, b] = await Promise.all([upstream('a'), upstream('b')]);
+    dead = `http://127.0.0.1:${await freePort()}`;
+  });
+  after(async () => {
+    await router.close();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("gives each tag a URL of its own, reaching the tag's revision, and keeps it", async () => {
+    const service = await router.urlFor('svc');
+    const canary = await router.tagUrlFor('svc', 'canary');
+    assert.notEqual(canary, service);
+    assert.equal(await router.tagUrlFor('svc', 'canary'), canary);
+    assert.equal((await get(service)).body, 'a');
+    assert.equal((await get(canary)).body, 'b');
+    const gone = await get(await router.tagUrlFor('svc', 'removed'));
+    assert.deepEqual(gone, {status: 404, body: 'no tag removed\n'});
+  });
+
+  it('records each answered request with its revision, status and latency; WebSockets when they close', async () => {
+    records.length = 0;
+    const t0 = Date.now();
+    await get(await router.urlFor('svc'));
+    await get(await router.tagUrlFor('svc', 'canary'));
+    await get(await router.tagUrlFor('svc', 'broken'));
+    await get(await router.tagUrlFor('svc', 'removed'));
+    const ws = await connect((await router.tagUrlFor('svc', 'canary')).replace(/^http/, 'ws'));
+    assert.equal(await roundTrip(ws, 'hi'), 'b: hi');
+    ws.close();
+    await closed(ws);
+    await new Promise((r) => setTimeout(r, 50)); // the router sees its side of the socket close
+    assert.deepEqual(
+      records.map((r) => [r.service, r.revision, r.status]),
+      [
+        ['svc', 'rev-a', 200],
+        ['svc', 'rev-b', 200],
+        ['svc', 'rev-dead', 502],
+        ['svc', 'rev-b', 101],
+      ],
+      'the 404 of a removed tag reached no revision',
+    );
+    for (const r of records) {
+      assert.ok(r.latencyMs >= 0 && r.latencyMs < 5000, `latency ${r.latencyMs}`);
+      assert.ok(r.at >= t0 && r.at <= Date.now());
+    }
   });
 });
