@@ -316,6 +316,7 @@ async function startBuildAndRun(
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({
     runner,
     serviceUri: ({service}) => router.urlFor(service),
+    tagUri: ({service, tag}) => router.tagUrlFor(service, tag),
     onChange: () => servicesSaver.changed(),
   });
   const servicesSaver = saved.servicesSaver(() => cloudRun.snapshot(), saveError);
@@ -351,9 +352,14 @@ async function startBuildAndRun(
 /** The saved services, each at its saved URL when that port is free, with their serving revisions running again. */
 async function restoreServices(cloudRun: CloudRunEmulator, router: ServiceRouter, saved: SavedState, log: Log): Promise<void> {
   if (saved.services.length === 0) return;
-  const report = await cloudRun.restore(saved.services, (service, savedUri) => router.urlFor(service, portOf(savedUri)));
+  const report = await cloudRun.restore(
+    saved.services,
+    (service, savedUri) => router.urlFor(service, portOf(savedUri)),
+    (service, tag, savedUri) => router.tagUrlFor(service, tag, portOf(savedUri)),
+  );
   for (const m of report.moved) {
-    log(`stack: service ${m.service} was at ${m.from}, but that port is taken now: it is at ${m.to}`);
+    const what = m.tag === undefined ? `service ${m.service}` : `tag ${m.tag} of service ${m.service}`;
+    log(`stack: ${what} was at ${m.from}, but that port is taken now: it is at ${m.to}`);
   }
   for (const r of report.revisions) {
     if (r.ready) log(`stack: service ${r.service}: revision ${r.revision} runs again`);

@@ -25,6 +25,7 @@ import {failedConditions, readyConditions, reconcilingConditions, revisionCondit
 import {canonicalJson, checkTemplate, literalEnv, newRevision, withDefaults} from './template';
 import {checkTraffic, mutableFields, pickTopLevel, LATEST} from './spec';
 import {revisionsToRestart, withUri, type SavedService} from './persisted';
+import {TagUris, type TagUriSource} from './tag-uris';
 
 export {defaultRunner, containerFailedMessage, type RevisionRunner, type RevisionReadiness, type RevisionToStart} from './revision-runner';
 
@@ -34,6 +35,11 @@ export interface CloudRunEmulatorOptions {
   runner?: ScalingRunner;
   /** A service's stable URL, asked once at creation; default a `https://<service>-<hash>-<region>.a.run.app` look-alike. */
   serviceUri?: (name: {project: string; location: string; service: string}) => string | Promise<string>;
+  /**
+   * The stable URL of a service's traffic tag, asked when a request first names the tag; default
+   * Cloud Run's `https://<tag>---<service URL host>`. It goes into `trafficStatuses[].uri`.
+   */
+  tagUri?: TagUriSource;
   /** Written to creator / lastModifier. */
   principal?: string;
   /** Called after every change to services, revisions or policies, e.g. to save {@link CloudRunEmulator.snapshot}. */
@@ -45,8 +51,8 @@ export interface RestoreReport {
   services: number;
   /** Each revision run again, and whether it is ready. */
   revisions: Array<{service: string; revision: string} & RevisionReadiness>;
-  /** Services whose URL changed, because the saved one could not be had again. */
-  moved: Array<{service: string; from: string; to: string}>;
+  /** Services (or their tags) whose URL changed, because the saved one could not be had again. */
+  moved: Array<{service: string; tag?: string; from: string; to: string}>;
 }
 
 /** A runner that can also scale down a revision once traffic has moved away from it. */
@@ -80,11 +86,13 @@ export class CloudRunEmulator extends GrpcEmulator {
   private readonly operations = new OperationStore();
   private readonly runner: ScalingRunner;
   private readonly urls = new Map<string, string>();
+  private readonly tags: TagUris;
   private stopped = false;
 
   constructor(private readonly opts: CloudRunEmulatorOptions = {}) {
     super();
     this.runner = opts.runner ?? defaultRunner;
+    this.tags = new TagUris(opts.tagUri);
   }
 
   protected servedServices(): ServedService[] {
@@ -149,14 +157,20 @@ export class CloudRunEmulator extends GrpcEmulator {
    * revisions again from the registry, resolving once each is ready or failed. `serviceUri`
    * gives each service its URL again (the saved one when it can).
    */
-  async restore(saved: SavedService[], serviceUri: (service: string, savedUri: string) => Promise<string>): Promise<RestoreReport> {
+  async restore(
+    saved: SavedService[],
+    serviceUri: (service: string, savedUri: string) => Promise<string>,
+    tagUri?: (service: string, tag: string, savedUri: string) => Promise<string>,
+  ): Promise<RestoreReport> {
     const report: RestoreReport = {services: saved.length, revisions: [], moved: []};
     const starts: Array<Promise<void>> = [];
     for (const entry of saved) {
       const id = parseName(entry.service.name, 'service').service;
       const uri = await serviceUri(id, entry.service.uri);
       if (uri !== entry.service.uri) report.moved.push({service: id, from: entry.service.uri, to: uri});
-      const record: ServiceRecord = {service: withUri(clonePlain(entry.service), uri), revisions: new Map(), policy: entry.policy};
+      const service = withUri(clonePlain(entry.service), uri);
+      if (tagUri) report.moved.push(...(await this.tags.restore(service, entry.service, tagUri)));
+      const record: ServiceRecord = {service, revisions: new Map(), policy: entry.policy};
       for (const rev of entry.revisions) {
         const revId = rev.name.split('/').pop()!;
         record.revisions.set(revId, {...clonePlain(rev), logUri: `http://127.0.0.1:${this.port}/logs/${revId}`});
@@ -178,6 +192,10 @@ export class CloudRunEmulator extends GrpcEmulator {
     await Promise.all(starts);
     this.opts.onChange?.();
     return report;
+  }
+
+  private statusesOf(service: {name: string; uri: string; traffic: StoredService['traffic']}, latestReady: string | undefined) {
+    return trafficStatuses(service.traffic, latestReady, (tag) => this.tags.uriOf(service.name, service.uri, tag));
   }
 
   /** Where the runner said a ready revision listens, if it said so. */
@@ -225,6 +243,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (this.records.has(name)) throw rpc.alreadyExists(`Resource '${id}' already exists.`);
     checkTemplate(req.service?.template); // before a URL (perhaps a router port) is allocated for nothing
     const uri = await this.newServiceUri(name);
+    await this.tags.allocate(name, req.service?.traffic);
     // A concurrent create may have won while the URL was allocated.
     if (this.records.has(name)) throw rpc.alreadyExists(`Resource '${id}' already exists.`);
     return this.rollout(name, undefined, req.service ?? {}, req.validateOnly, uri);
@@ -238,6 +257,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     const spec: Service = req.service ?? {};
     const name = spec.name ?? ''; // parseName rejects '' just as a missing name
     const parsed = parseName(name, 'service');
+    await this.tags.allocate(name, spec.traffic);
     const record = this.records.get(name);
     if (!record) {
       if (!req.allowMissing) throw rpc.notFound(notFoundMessage('SERVICE', parsed));
@@ -283,7 +303,7 @@ export class CloudRunEmulator extends GrpcEmulator {
       ...{creator: prev.creator ?? principal, lastModifier: principal, uri, urls: [uri], etag: newEtag()},
       latestCreatedRevision: revId ? `${name}/revisions/${revId}` : prev.latestCreatedRevision,
       latestReadyRevision: prev.latestReadyRevision,
-      trafficStatuses: trafficStatuses(traffic, prev.latestReadyRevision, uri),
+      trafficStatuses: this.statusesOf({name, uri, traffic}, prev.latestReadyRevision),
     };
     if (revId) Object.assign(next, reconcilingConditions(now), {conditions: prev.conditions, trafficStatuses: prev.trafficStatuses});
     else if (prev.latestCreatedRevision === prev.latestReadyRevision) Object.assign(next, readyConditions(now));
@@ -331,7 +351,7 @@ export class CloudRunEmulator extends GrpcEmulator {
       if (isLatest) {
         service.latestReadyRevision = revision.name;
         Object.assign(service, readyConditions(now));
-        service.trafficStatuses = trafficStatuses(service.traffic, service.latestReadyRevision, service.uri);
+        service.trafficStatuses = this.statusesOf(service, service.latestReadyRevision);
       }
       this.retireUnserved(record);
       this.opts.onChange?.();

@@ -7,16 +7,20 @@ export function shortRevision(name: string | undefined): string | undefined {
 
 /**
  * The service's trafficStatuses: each traffic target with LATEST resolved to the latest
- * ready revision, as Cloud Run reports where requests actually go.
+ * ready revision, as Cloud Run reports where requests actually go, and each tag with its URL.
  */
-export function trafficStatuses(traffic: TrafficTarget[], latestReady: string | undefined, uri: string): TrafficTargetStatus[] {
+export function trafficStatuses(
+  traffic: TrafficTarget[],
+  latestReady: string | undefined,
+  tagUri: (tag: string) => string,
+): TrafficTargetStatus[] {
   return traffic.map((t) => {
     const status: TrafficTargetStatus = {type: t.type, percent: t.percent ?? 0};
     const revision = t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' ? shortRevision(latestReady) : t.revision;
     if (revision) status.revision = revision;
     if (t.tag) {
       status.tag = t.tag;
-      status.uri = uri.replace('https://', `https://${t.tag}---`);
+      status.uri = tagUri(t.tag);
     }
     return status;
   });
