@@ -16,7 +16,7 @@ export type PlainMessage = Record<string, unknown>;
 export type PackedAny = {type_url: string; value: Buffer};
 
 // The same .proto files the official clients ship, so the wire format cannot drift from theirs.
-const INCLUDE_DIRS = ['@google-cloud/cloudbuild', '@google-cloud/run', 'google-gax'].map((pkg) =>
+const INCLUDE_DIRS = ['@google-cloud/cloudbuild', '@google-cloud/run', 'google-gax', '@google-cloud/monitoring'].map((pkg) =>
   path.join(packageDir(pkg), 'build/protos'),
 );
 const ENTRY_FILES = [
@@ -25,6 +25,7 @@ const ENTRY_FILES = [
   'google/cloud/run/v2/revision.proto',
   'google/longrunning/operations.proto',
   'google/rpc/status.proto',
+  'google/monitoring/v3/metric_service.proto',
 ];
 
 let cached: protobuf.Root | undefined;
@@ -40,7 +41,7 @@ function packageDir(pkg: string): string {
   return dir;
 }
 
-/** The protobufjs Root with Cloud Build, Cloud Run v2 and long-running operations loaded (once). */
+/** The protobufjs Root with Cloud Build, Cloud Run v2, Cloud Monitoring v3 and long-running operations loaded (once). */
 export function protoRoot(): protobuf.Root {
   if (cached) return cached;
   const root = new protobuf.Root();
