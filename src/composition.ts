@@ -5,7 +5,7 @@
 import {randomUUID} from 'node:crypto';
 import type {Config} from './config';
 import type {Deps} from './controller/deps';
-import type {Builds, InvokerPolicy, Objects, Prober, ReleaseStore, Services, StatusPublisher} from './ports';
+import type {Builds, InvokerPolicy, Metrics, Objects, Prober, ReleaseStore, Services, StatusPublisher} from './ports';
 
 /** Memoises an async factory: built on first call, shared afterwards, retried if it failed. */
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -116,8 +116,6 @@ export function createDeps(config: Config): Deps {
       const {CloudRunInvokerPolicy} = await import('./google/run-iam');
       return new CloudRunInvokerPolicy(await run(), config.projectId, config.region);
     }),
-    // Replaced by the Cloud Monitoring adapter (src/google/monitoring.ts) when it lands.
-    metrics: () => Promise.reject(new Error('Cloud Monitoring is not wired yet')),
     prober: once<Prober>(async () => {
       const {HttpProber} = await import('./google/http-prober');
       // The local Cloud Run has no IAM: its revisions take requests without a token.
@@ -128,6 +126,18 @@ export function createDeps(config: Config): Deps {
         const headers = await (await auth.getIdTokenClient(audience)).getRequestHeaders();
         return headers instanceof Headers ? (headers.get('authorization') ?? undefined) : (headers as Record<string, string>).Authorization;
       });
+    }),
+    // Only rollouts with metric gates ask for it: not preloaded.
+    metrics: once<Metrics>(async () => {
+      const {MetricServiceClient} = await import('@google-cloud/monitoring');
+      const {CloudMonitoringMetrics} = await import('./google/monitoring');
+      return new CloudMonitoringMetrics(
+        await initialized(
+          opened(new MetricServiceClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.monitoring))})),
+        ),
+        config.projectId,
+        config.region,
+      );
     }),
   };
 }

@@ -44,7 +44,7 @@ export interface Config {
   /** The reconciler: how long a release or an upload is left to the event path, how far back uploads are looked for. */
   reconcile: {graceSeconds: number; lookbackHours: number};
   /** host:port of local gRPC emulators (plaintext); unset on Google Cloud. */
-  endpoints: {cloudBuild?: string; cloudRun?: string};
+  endpoints: {cloudBuild?: string; cloudRun?: string; monitoring?: string};
   logFormat: 'json' | 'pretty';
   /** The HTTP API's caller checks. */
   api: ApiConfig;
@@ -245,7 +245,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       graceSeconds: integer('DROPDEPLOY_RECONCILE_GRACE_SECONDS', 120, 1, 86400),
       lookbackHours: integer('DROPDEPLOY_RECONCILE_LOOKBACK_HOURS', 24, 1, 24 * 90),
     },
-    endpoints: {cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'), cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT')},
+    endpoints: {
+      cloudBuild: endpoint('DROPDEPLOY_CLOUD_BUILD_ENDPOINT'),
+      cloudRun: endpoint('DROPDEPLOY_CLOUD_RUN_ENDPOINT'),
+      monitoring: endpoint('DROPDEPLOY_MONITORING_ENDPOINT'),
+    },
     logFormat: (logFormat as Config['logFormat'] | undefined) ?? 'json',
     api: {
       auth: auth as ApiConfig['auth'],

@@ -33,7 +33,7 @@ describe('parseConfig', () => {
     assert.equal(c.build.timeoutSeconds, 1200);
     assert.equal(c.service.ingress, 'INGRESS_TRAFFIC_ALL');
     assert.deepEqual(c.firestore, {databaseId: '(default)', root: 'dropdeploy'});
-    assert.deepEqual(c.endpoints, {cloudBuild: undefined, cloudRun: undefined});
+    assert.deepEqual(c.endpoints, {cloudBuild: undefined, cloudRun: undefined, monitoring: undefined});
     assert.equal(c.logFormat, 'json');
     assert.equal(c.preloadClients, false);
   });
@@ -54,6 +54,7 @@ describe('parseConfig', () => {
       DROPDEPLOY_SERVICE_INGRESS: 'internal',
       DROPDEPLOY_CLOUD_BUILD_ENDPOINT: '127.0.0.1:9100',
       DROPDEPLOY_CLOUD_RUN_ENDPOINT: 'localhost:9200',
+      DROPDEPLOY_MONITORING_ENDPOINT: '127.0.0.1:9300',
       DROPDEPLOY_LOG_FORMAT: 'pretty',
       DROPDEPLOY_PRELOAD_CLIENTS: 'true',
     });
@@ -68,7 +69,7 @@ describe('parseConfig', () => {
       maxInstances: 10,
       ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
     });
-    assert.deepEqual(c.endpoints, {cloudBuild: '127.0.0.1:9100', cloudRun: 'localhost:9200'});
+    assert.deepEqual(c.endpoints, {cloudBuild: '127.0.0.1:9100', cloudRun: 'localhost:9200', monitoring: '127.0.0.1:9300'});
   });
   it('reports every problem at once, naming each variable', () => {
     const p = problems({
@@ -98,6 +99,7 @@ describe('parseConfig', () => {
     ['DROPDEPLOY_SERVICE_MAX_INSTANCES', '0'],
     ['DROPDEPLOY_PREFIX', '/abs'],
     ['DROPDEPLOY_CLOUD_RUN_ENDPOINT', 'http://x'],
+    ['DROPDEPLOY_MONITORING_ENDPOINT', 'http://x'],
     ['DROPDEPLOY_LEASE_SECONDS', '1'],
     ['DROPDEPLOY_LEASE_SECONDS', '540'],
     ['DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS', '900'],

@@ -24,7 +24,7 @@ export interface Deps {
   invokerPolicy(): Promise<InvokerPolicy>;
   /** HTTP checks of a rollout's tagged revision. */
   prober(): Promise<Prober>;
-  /** Cloud Monitoring: a revision's request count and latency. */
+  /** Cloud Monitoring: a revision's request count, 5xx count and p99 latency (the canary gates). */
   metrics(): Promise<Metrics>;
 }
 
