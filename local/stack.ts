@@ -22,6 +22,8 @@ import {CloudRunEmulator} from './cloud-run/emulator';
 import {createProcessRevisionRunner, type ProcessRevisionRunner} from './cloud-run/process-revision-runner';
 import {ServiceRouter} from './cloud-run/router';
 import {servingTarget} from './cloud-run/serving-target';
+import {RequestLog} from './cloud-run/request-log';
+import {MonitoringEmulator} from './monitoring/emulator';
 import {startFunction, type RunningFunction} from './functions/function-process';
 import {scheduleReconcile} from './functions/scheduler';
 import {
@@ -45,6 +47,8 @@ export interface LocalInfo {
   firestoreEmulatorHost: string;
   cloudBuildEndpoint: string;
   cloudRunEndpoint: string;
+  /** The local Cloud Monitoring API (ListTimeSeries of the local Cloud Run's request metrics). */
+  monitoringEndpoint: string;
   eventUrl: string;
   apiUrl: string;
   /** The reconciler function (POST runs it once). */
@@ -133,6 +137,7 @@ export class LocalStack {
           firestore: google.firestoreHost,
           cloudBuild: emulators.cloudBuildEndpoint,
           cloudRun: emulators.cloudRunEndpoint,
+          monitoring: emulators.monitoringEndpoint,
           storage: storageApi.url,
         },
         opts.env,
@@ -158,6 +163,7 @@ export class LocalStack {
         firestoreEmulatorHost: google.firestoreHost,
         cloudBuildEndpoint: emulators.cloudBuildEndpoint,
         cloudRunEndpoint: emulators.cloudRunEndpoint,
+        monitoringEndpoint: emulators.monitoringEndpoint,
         eventUrl: functions.events.url,
         apiUrl: functions.api.url,
         reconcileUrl: functions.reconcile.url,
@@ -275,7 +281,13 @@ async function startBuildAndRun(
   opts: LocalStackOptions,
   log: Log,
   started: Started,
-): Promise<{cloudBuildEndpoint: string; cloudRunEndpoint: string; buildLogsUrl: string; announceInterrupted(): Promise<void>}> {
+): Promise<{
+  cloudBuildEndpoint: string;
+  cloudRunEndpoint: string;
+  monitoringEndpoint: string;
+  buildLogsUrl: string;
+  announceInterrupted(): Promise<void>;
+}> {
   const registry = new LocalRegistry(dirs.registry);
   // Build logs are kept on disk and served at the port of the last run when it is free, so the
   // log URLs recorded on earlier builds and releases still open after a restart.
@@ -312,7 +324,10 @@ async function startBuildAndRun(
     secretsDir,
     startupTimeoutMs: opts.startupTimeoutMs,
   });
-  const router: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(cloudRun, route)});
+  // What the router sees of each request is what the local Monitoring API serves.
+  const requests = new RequestLog();
+  const router: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(cloudRun, route), onRequest: (r) => requests.add(r)});
+  const monitoring = new MonitoringEmulator({projectId: PROJECT, location: REGION, records: (from, to) => requests.between(from, to)});
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({
     runner,
     serviceUri: ({service}) => router.urlFor(service),
@@ -320,8 +335,9 @@ async function startBuildAndRun(
     onChange: () => servicesSaver.changed(),
   });
   const servicesSaver = saved.servicesSaver(() => cloudRun.snapshot(), saveError);
-  const [buildPort, runPort] = await Promise.all([cloudBuild.start(), cloudRun.start()]);
+  const [buildPort, runPort, monitoringPort] = await Promise.all([cloudBuild.start(), cloudRun.start(), monitoring.start()]);
   started.add(
+    () => monitoring.stop(),
     () => cloudBuild.stop(),
     async () => {
       await cloudRun.stop();
@@ -339,6 +355,7 @@ async function startBuildAndRun(
   return {
     cloudBuildEndpoint: `127.0.0.1:${buildPort}`,
     cloudRunEndpoint: `127.0.0.1:${runPort}`,
+    monitoringEndpoint: `127.0.0.1:${monitoringPort}`,
     buildLogsUrl: logServer.url,
     async announceInterrupted() {
       for (const id of interrupted) {
@@ -390,7 +407,7 @@ function portOf(uri: string): number | undefined {
 
 /** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */
 function controllerEnv(
-  endpoints: {pubsub: string; firestore: string; cloudBuild: string; cloudRun: string; storage: string},
+  endpoints: {pubsub: string; firestore: string; cloudBuild: string; cloudRun: string; monitoring: string; storage: string},
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
@@ -404,6 +421,7 @@ function controllerEnv(
     DROPDEPLOY_BUCKETS: BUCKET,
     DROPDEPLOY_CLOUD_BUILD_ENDPOINT: endpoints.cloudBuild,
     DROPDEPLOY_CLOUD_RUN_ENDPOINT: endpoints.cloudRun,
+    DROPDEPLOY_MONITORING_ENDPOINT: endpoints.monitoring,
     DROPDEPLOY_LOG_FORMAT: 'json',
     DROPDEPLOY_STORAGE_ENDPOINT: endpoints.storage,
     // The local API listens on loopback only and has no callers to tell apart.

@@ -99,6 +99,7 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   Controller API:      ${i.apiUrl}
   Reconciler:          ${i.reconcileUrl}  (runs every ${args.reconcileSeconds} s)
   Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
+  Monitoring (gRPC):   ${i.monitoringEndpoint}  (ListTimeSeries of the services' request metrics)
   Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
   Dependency cache:    ${relative(process.cwd(), join(root, 'build-cache'))}/  (npm start -- --clear-build-cache empties it)

@@ -81,6 +81,7 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
       'firestoreEmulatorHost',
       'cloudBuildEndpoint',
       'cloudRunEndpoint',
+      'monitoringEndpoint',
       'eventUrl',
       'apiUrl',
       'reconcileUrl',

@@ -114,6 +114,7 @@ describe('npm start', {timeout: 120_000}, () => {
       'firestoreEmulatorHost',
       'cloudBuildEndpoint',
       'cloudRunEndpoint',
+      'monitoringEndpoint',
       'eventUrl',
       'apiUrl',
       'buildLogsUrl',

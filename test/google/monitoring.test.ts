@@ -5,16 +5,16 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {MetricServiceClient} from '@google-cloud/monitoring';
 import {ServicesClient} from '@google-cloud/run';
-import {LocalRegistry} from '../../../local/build/registry';
-import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
-import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../../local/cloud-run/process-revision-runner';
-import {RequestLog} from '../../../local/cloud-run/request-log';
-import {ServiceRouter} from '../../../local/cloud-run/router';
-import {servingTarget} from '../../../local/cloud-run/serving-target';
-import {clientOptions} from '../../../local/grpc/client-options';
-import {MonitoringEmulator} from '../../../local/monitoring/emulator';
-import {CloudMonitoringMetrics} from '../../../src/google/monitoring';
-import {DropdeployError} from '../../../src/errors';
+import {LocalRegistry} from '../../local/build/registry';
+import {CloudRunEmulator} from '../../local/cloud-run/emulator';
+import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../local/cloud-run/process-revision-runner';
+import {RequestLog} from '../../local/cloud-run/request-log';
+import {ServiceRouter} from '../../local/cloud-run/router';
+import {servingTarget} from '../../local/cloud-run/serving-target';
+import {clientOptions} from '../../local/grpc/client-options';
+import {MonitoringEmulator} from '../../local/monitoring/emulator';
+import {CloudMonitoringMetrics} from '../../src/google/monitoring';
+import {DropdeployError} from '../../src/errors';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
