@@ -3,6 +3,8 @@
  * passed in (tests pass their own). Every problem is reported at once, naming the variable.
  */
 import {ConfigError} from './errors';
+import {mergePolicy} from './releases/policy-patch';
+import {DEFAULT_POLICY, parsePolicyText, type RolloutPolicy} from './releases/rollout-policy';
 
 /** Settings for services that dropdeploy creates (never applied to existing services). */
 export interface ServiceDefaults {
@@ -56,6 +58,8 @@ export interface Config {
    * not pay for them. Off by default: a scale-from-zero instance starts fastest loading lazily.
    */
   preloadClients: boolean;
+  /** The rollout policy of services that have none stored: DROPDEPLOY_ROLLOUT_POLICY over the built-in `immediate`. */
+  rolloutPolicy: RolloutPolicy;
 }
 
 /**
@@ -213,6 +217,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   if ((AUTH_MODES as string[]).includes(auth))
     problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
+  const rolloutPolicy = rolloutDefault(get('DROPDEPLOY_ROLLOUT_POLICY'), problems);
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {
@@ -260,9 +265,24 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     },
     storageEndpoint: httpUrl('DROPDEPLOY_STORAGE_ENDPOINT'),
     preloadClients: preload === 'true',
+    rolloutPolicy,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** DROPDEPLOY_ROLLOUT_POLICY (a strategy name, or a JSON policy, possibly partial) over the built-in default. */
+function rolloutDefault(text: string | undefined, problems: string[]): RolloutPolicy {
+  if (text === undefined) return DEFAULT_POLICY;
+  const parsed = parsePolicyText(text);
+  if (parsed.ok) return mergePolicy(DEFAULT_POLICY, parsed.policy);
+  for (const p of parsed.problems)
+    problems.push(
+      p.field === 'policy'
+        ? `DROPDEPLOY_ROLLOUT_POLICY ${p.problem}: set it to a strategy (immediate, verified, canary) or a JSON policy such as {"strategy":"canary","steps":[10,50,100]}`
+        : `DROPDEPLOY_ROLLOUT_POLICY field ${p.field} ${p.problem}`,
+    );
+  return DEFAULT_POLICY;
 }
 
 /** The durations derived from the configured seconds, in milliseconds: the one place they are computed. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {durations, parseConfig} from '../src/config';
 import {ConfigError} from '../src/errors';
+import {DEFAULT_POLICY, type RolloutPolicy} from '../src/releases/rollout-policy';
 
 const valid = {
   DROPDEPLOY_PROJECT: 'my-project',
@@ -211,4 +212,37 @@ describe('parseConfig', () => {
       it(`accepts ${c.name}`, () => assert.deepEqual(parseConfig(c.input).api, c.want));
     }
   });
+});
+
+describe('DROPDEPLOY_ROLLOUT_POLICY: the default rollout policy', () => {
+  const rows: Array<{name: string; input: string | undefined; want: RolloutPolicy | RegExp[]}> = [
+    {name: 'unset: the built-in immediate', input: undefined, want: DEFAULT_POLICY},
+    {name: 'a strategy name', input: 'canary', want: {...DEFAULT_POLICY, strategy: 'canary'}},
+    {
+      name: 'a partial JSON policy, merged over the built-in one',
+      input: '{"strategy": "verified", "check": {"path": "/healthz"}}',
+      want: {...DEFAULT_POLICY, strategy: 'verified', check: {...DEFAULT_POLICY.check, path: '/healthz'}},
+    },
+    {name: 'the built-in policy itself: no change', input: JSON.stringify(DEFAULT_POLICY), want: DEFAULT_POLICY},
+    {name: 'not JSON', input: '{strategy: canary}', want: [/^DROPDEPLOY_ROLLOUT_POLICY is not valid JSON .*: set it to a strategy/]},
+    {name: 'an unknown word', input: 'bluegreen', want: [/^DROPDEPLOY_ROLLOUT_POLICY is "bluegreen", neither a strategy/]},
+    {
+      name: 'every bad field, named',
+      input: '{"steps": [50, 10], "check": {"timeout": "5 seconds"}}',
+      want: [
+        /^DROPDEPLOY_ROLLOUT_POLICY field steps\[1\] must be above/,
+        /^DROPDEPLOY_ROLLOUT_POLICY field check\.timeout must be a Google JSON Duration/,
+      ],
+    },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const env = r.input === undefined ? valid : {...valid, DROPDEPLOY_ROLLOUT_POLICY: r.input};
+      if (Array.isArray(r.want)) {
+        const p = problems(env);
+        assert.equal(p.length, r.want.length, p.join('\n'));
+        r.want.forEach((re, i) => assert.match(p[i], re));
+      } else assert.deepEqual(parseConfig(env).rolloutPolicy, r.want);
+    });
+  }
 });

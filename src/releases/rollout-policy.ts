@@ -118,7 +118,7 @@ function fieldsOf(o: Record<string, unknown>, group: string, problems: PolicyPro
   const prefix = group ? `${group}.` : '';
   for (const k of Object.keys(o))
     if (!allowed.includes(k))
-      problems.push({field: prefix + k, problem: `unknown field; allowed: ${allowed.map((a) => prefix + a).join(', ')}`});
+      problems.push({field: prefix + k, problem: `is not a policy field; allowed: ${allowed.map((a) => prefix + a).join(', ')}`});
 }
 
 function integerIn(v: unknown, min: number, max: number): v is number {
@@ -231,7 +231,7 @@ export function parsePolicyText(text: string): {ok: true; policy: PartialPolicy}
       problems: [
         {
           field: 'policy',
-          problem: `"${t.slice(0, 40)}" is neither a strategy (${STRATEGIES.join(', ')}) nor a JSON policy such as {"strategy": "canary", "steps": [10, 100]}`,
+          problem: `is "${t.slice(0, 40)}", neither a strategy (${STRATEGIES.join(', ')}) nor a JSON policy such as {"strategy": "canary", "steps": [10, 100]}`,
         },
       ],
     };
