@@ -8,7 +8,7 @@
 import {PermanentError} from '../errors';
 import type {EnvChange} from '../releases/env';
 import {describeEnvChange, envChangeRecord} from '../releases/env-record';
-import {classifyObject, functionSettings} from '../releases/naming';
+import {classifyObject, functionSettings, rolloutOverride} from '../releases/naming';
 import type {Release, Source} from '../releases/release';
 import type {ManualRelease} from '../ports';
 import type {Ctx} from './deps';
@@ -168,11 +168,14 @@ async function exactSource(ctx: Ctx, service: string, s: {bucket: string; object
   if (!found) throw new PermanentError(`source: gs://${s.bucket}/${s.object}#${s.generation} does not exist`, 'NOT_FOUND');
   const fn = functionSettings(found.metadata);
   if (!fn.ok) throw new PermanentError(`source: ${fn.reason}`, 'INVALID_ARGUMENT');
+  const rollout = rolloutOverride(found.metadata);
+  if (!rollout.ok) throw new PermanentError(`source: ${rollout.reason}`, 'INVALID_ARGUMENT');
   const source: Source = {bucket: s.bucket, object: s.object, generation: found.generation};
   for (const k of ['size', 'md5Hash', 'crc32c', 'contentType'] as const) if (found[k]) source[k] = found[k];
   if (fn.functionTarget) {
     source.functionTarget = fn.functionTarget;
     source.signatureType = fn.signatureType;
   }
+  if (rollout.rollout) source.rollout = rollout.rollout;
   return source;
 }

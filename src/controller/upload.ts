@@ -4,7 +4,7 @@
  */
 import {durations} from '../config';
 import type {UploadInput} from '../events/input';
-import {classifyObject, functionSettings} from '../releases/naming';
+import {classifyObject, functionSettings, rolloutOverride} from '../releases/naming';
 import type {Source} from '../releases/release';
 import {rejectedObjectMessage} from '../releases/status-event';
 import type {Ctx, Outcome} from './deps';
@@ -34,7 +34,10 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
   if (named.kind === 'rejected') return reject({...ctx, log}, s, {code: 'INVALID_SERVICE_NAME', message: named.reason});
   const fn = functionSettings(input.metadata);
   if (!fn.ok) return reject({...ctx, log}, s, {code: 'INVALID_METADATA', message: fn.reason});
+  const rollout = rolloutOverride(input.metadata);
+  if (!rollout.ok) return reject({...ctx, log}, s, {code: 'INVALID_METADATA', message: rollout.reason});
   const source: Source = {...s};
+  if (rollout.rollout) source.rollout = rollout.rollout;
   if (fn.functionTarget) {
     source.functionTarget = fn.functionTarget;
     source.signatureType = fn.signatureType;

@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto';
+import {parsePolicyText, STRATEGIES, type PartialPolicy} from './rollout-policy';
 
 /**
  * Pure naming rules: which objects are sources, which service they name, and the names
@@ -141,4 +142,20 @@ export function functionSettings(
     return {ok: false, reason: `metadata ${METADATA_SIGNATURE_TYPE}="${signature}" is not one of ${SIGNATURE_TYPES.join(', ')}`};
   }
   return {ok: true, functionTarget: target, signatureType: (signature as (typeof SIGNATURE_TYPES)[number] | undefined) ?? 'http'};
+}
+
+/** The object metadata key of an upload's own rollout policy: a strategy name, or a JSON policy, possibly partial. */
+export const METADATA_ROLLOUT = 'dropdeploy-rollout';
+
+/** The rollout override named by object metadata (none when the key is absent), or the problem with it. */
+export function rolloutOverride(metadata: Record<string, string>): {ok: true; rollout?: PartialPolicy} | {ok: false; reason: string} {
+  const text = metadata[METADATA_ROLLOUT];
+  if (text === undefined) return {ok: true};
+  const parsed = parsePolicyText(text);
+  if (parsed.ok) return Object.keys(parsed.policy).length ? {ok: true, rollout: parsed.policy} : {ok: true};
+  const what = parsed.problems.map((p) => (p.field === 'policy' ? p.problem : `field ${p.field} ${p.problem}`)).join('; ');
+  return {
+    ok: false,
+    reason: `metadata ${METADATA_ROLLOUT} ${what}; set it to a strategy (${STRATEGIES.join(', ')}) or a JSON policy such as {"strategy":"canary","steps":[10,100]}, or leave it out to use the service's policy`,
+  };
 }

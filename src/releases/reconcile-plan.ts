@@ -3,7 +3,7 @@
  * which listed objects may be uploads whose event never came. Pure: time comes in as an
  * argument.
  */
-import {classifyObject, functionSettings} from './naming';
+import {classifyObject, functionSettings, rolloutOverride} from './naming';
 import {markBuildFailed, markDeployFailed, markRejected, type Release} from './release';
 
 /** The next step of a release that has not moved for the grace period. */
@@ -64,7 +64,7 @@ export interface Listed {
  * grace period (their event had its chance), newer than the look-back (older ones were
  * claimed, superseded, or predate the installation) — oldest first, so a service's lost
  * uploads are numbered in the order they were made. Objects whose event would reject them
- * (bad function metadata) are left out: a rejection records nothing, so every run would
+ * (bad function or rollout metadata) are left out: a rejection records nothing, so every run would
  * announce it again.
  */
 export function uploadCandidates<T extends Listed>(
@@ -79,7 +79,9 @@ export function uploadCandidates<T extends Listed>(
       const created = obj.timeCreated ? Date.parse(obj.timeCreated) : NaN;
       if (!Number.isFinite(created) || created > newest || created < oldest) return [];
       const named = classifyObject(obj.name, o.prefix, o.controllerServices);
-      return named.kind === 'source' && functionSettings(obj.metadata).ok ? [{...obj, service: named.service}] : [];
+      return named.kind === 'source' && functionSettings(obj.metadata).ok && rolloutOverride(obj.metadata).ok
+        ? [{...obj, service: named.service}]
+        : [];
     })
     .sort((a, b) => Date.parse(a.timeCreated!) - Date.parse(b.timeCreated!));
 }

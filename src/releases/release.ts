@@ -4,6 +4,7 @@
 import {PermanentError} from '../errors';
 import type {EnvChangeRecord} from './env-record';
 import type {RolloutRecord} from './rollout';
+import type {PartialPolicy} from './rollout-policy';
 import {STATES, TERMINAL, type State} from './states';
 
 export {STATES, TERMINAL, type State};
@@ -26,6 +27,8 @@ export interface Source {
   /** Functions Framework target and signature type, from object metadata. */
   functionTarget?: string;
   signatureType?: 'http' | 'event' | 'cloudevent';
+  /** The upload's own rollout policy (object metadata `dropdeploy-rollout`), over the service's. */
+  rollout?: PartialPolicy;
 }
 
 /** An error recorded on a release: a stable code and a message a person can act on. */

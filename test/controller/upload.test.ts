@@ -8,7 +8,7 @@ import {describe, it} from 'node:test';
 import {newCtx} from '../../src/controller/deps';
 import {handleUpload} from '../../src/controller/upload';
 import type {UploadInput} from '../../src/events/input';
-import {markBuilding, markDeployed, markDeploying, newRelease, type Release} from '../../src/releases/release';
+import {markBuilding, markDeployed, markDeploying, newRelease, type Release, type Source} from '../../src/releases/release';
 import {fakeDeps} from './fakes';
 
 const input = (object: string, metadata: Record<string, string> = {}): UploadInput => ({
@@ -63,6 +63,20 @@ describe('handleUpload: refusals', () => {
       'INVALID_METADATA',
       /"grpc" is not one of http, event, cloudevent/,
     ],
+    [
+      'an unknown rollout strategy',
+      'hello/app.zip',
+      {'dropdeploy-rollout': 'yolo'},
+      'INVALID_METADATA',
+      /metadata dropdeploy-rollout is "yolo", neither a strategy \(immediate, verified, canary\)/,
+    ],
+    [
+      'a rollout policy with a bad field',
+      'hello/app.zip',
+      {'dropdeploy-rollout': '{"strategy":"canary","steps":[50,20,100]}'},
+      'INVALID_METADATA',
+      /metadata dropdeploy-rollout field steps\[1\] must be above the step before it/,
+    ],
   ];
   for (const [name, object, metadata, code, reason] of refusals) {
     it(`${name}: rejected (${code}), announced under the object, no release made`, async () => {
@@ -84,6 +98,41 @@ describe('handleUpload: refusals', () => {
     const f = fakeDeps();
     f.publisher.fail = new Error('Pub/Sub unavailable');
     await assert.rejects(handleUpload(newCtx(f.deps, f.log), input('Bad_Name/app.zip')), /Pub\/Sub unavailable/);
+  });
+});
+
+describe('handleUpload: a rollout override', () => {
+  it('is recorded on the release source', async () => {
+    const claimed: Source[] = [];
+    const f = fakeDeps({
+      store: {
+        claimSource: (_service, source) => {
+          claimed.push(source);
+          return Promise.resolve({release: deployed(['accepted', 'building', 'deploying', 'deployed']), created: false});
+        },
+      },
+    });
+    await handleUpload(
+      newCtx(f.deps, f.log),
+      input('hello/app.zip', {'dropdeploy-rollout': '{"strategy":"canary","check":{"path":"/ready"}}'}),
+    );
+    assert.deepEqual(
+      claimed.map((s) => s.rollout),
+      [{strategy: 'canary', check: {path: '/ready'}}],
+    );
+  });
+  it('is left out when the metadata has none', async () => {
+    const claimed: Source[] = [];
+    const f = fakeDeps({
+      store: {
+        claimSource: (_service, source) => {
+          claimed.push(source);
+          return Promise.resolve({release: deployed(['accepted', 'building', 'deploying', 'deployed']), created: false});
+        },
+      },
+    });
+    await handleUpload(newCtx(f.deps, f.log), input('hello/app.zip'));
+    assert.equal('rollout' in claimed[0], false);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   imageByDigest,
   imageProblem,
   releaseImageTag,
+  rolloutOverride,
   serviceNameProblem,
   sourceKey,
 } from '../../src/releases/naming';
@@ -78,6 +79,38 @@ describe('functionSettings', () => {
       const got = functionSettings(c.md);
       if (c.want.ok) assert.deepEqual(got, c.want);
       else assert.equal(got.ok, false);
+    });
+  }
+});
+
+describe('rolloutOverride: metadata dropdeploy-rollout', () => {
+  const rows: Array<{name: string; input: Record<string, string>; want: {ok: true; rollout?: object} | RegExp}> = [
+    {name: 'absent: the service policy applies', input: {'function-target': 'x'}, want: {ok: true}},
+    {name: 'a strategy name', input: {'dropdeploy-rollout': 'verified'}, want: {ok: true, rollout: {strategy: 'verified'}}},
+    {
+      name: 'a partial JSON policy',
+      input: {'dropdeploy-rollout': '{"strategy":"canary","steps":[20,100],"check":{"path":"/healthz"}}'},
+      want: {ok: true, rollout: {strategy: 'canary', steps: [20, 100], check: {path: '/healthz'}}},
+    },
+    {name: 'an empty JSON object overrides nothing', input: {'dropdeploy-rollout': '{}'}, want: {ok: true}},
+    {
+      name: 'an unknown strategy',
+      input: {'dropdeploy-rollout': 'bluegreen'},
+      want: /^metadata dropdeploy-rollout is "bluegreen", neither a strategy .*or leave it out/,
+    },
+    {name: 'empty', input: {'dropdeploy-rollout': ''}, want: /^metadata dropdeploy-rollout is "", neither/},
+    {name: 'broken JSON', input: {'dropdeploy-rollout': '{"steps":[10,100]'}, want: /^metadata dropdeploy-rollout is not valid JSON/},
+    {
+      name: 'a bad field, named',
+      input: {'dropdeploy-rollout': '{"interval":"5m"}'},
+      want: /^metadata dropdeploy-rollout field interval must be a Google JSON Duration.*"300s"/,
+    },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const got = rolloutOverride(r.input);
+      if (r.want instanceof RegExp) assert.match(got.ok ? '(accepted)' : got.reason, r.want);
+      else assert.deepEqual(got, r.want);
     });
   }
 });

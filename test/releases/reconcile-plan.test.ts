@@ -59,6 +59,16 @@ describe('uploadCandidates', () => {
       obj: {name: 'fn/v2.zip', timeCreated: ago(300), metadata: {'function-signature-type': 'http'}},
       want: false,
     },
+    {
+      name: 'a rollout override its event would reject → left out',
+      obj: {name: 'web/v2.zip', timeCreated: ago(300), metadata: {'dropdeploy-rollout': 'fast'}},
+      want: false,
+    },
+    {
+      name: 'a good rollout override → a candidate',
+      obj: {name: 'web/v3.zip', timeCreated: ago(300), metadata: {'dropdeploy-rollout': 'canary'}},
+      want: true,
+    },
   ];
   for (const r of rows) it(r.name, () => assert.equal(uploadCandidates([{metadata: {}, ...r.obj}], T0, opts).length, r.want ? 1 : 0));
   it('honours the object prefix', () => {
