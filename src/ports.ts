@@ -5,6 +5,7 @@
 import type {BuildSpec} from './releases/build-request';
 import type {DeployResult} from './releases/decisions';
 import type {Release, ReleaseOrigin, Source, Trigger} from './releases/release';
+import type {RolloutPolicy} from './releases/rollout-policy';
 import type {RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
 
@@ -64,6 +65,13 @@ export interface ServiceSummary {
   service: string;
   lastRelease: number;
   deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
+}
+
+/** A service's stored rollout policy, and who changed it last and when (RFC 3339); none stored: no `policy`. */
+export interface StoredPolicy {
+  policy?: RolloutPolicy;
+  updateTime?: string;
+  updatedBy?: string;
 }
 
 /** A new release made by an operator (redeploy, rollback, or an environment change). */
@@ -153,8 +161,23 @@ export interface ReleaseStore {
   ): Promise<{release: Release; created: boolean; conflict?: boolean}>;
   /** A page of releases, newest first; `next` is the release number to continue below. */
   listReleases(service: string, pageSize: number, below?: number): Promise<{releases: Release[]; next?: number}>;
+  /** A service with at least one release; a service known only by its stored policy is not one. */
   getService(service: string): Promise<ServiceSummary | undefined>;
+  /** The services with at least one release, by name. */
   listServices(): Promise<ServiceSummary[]>;
+  /** The service's stored rollout policy; undefined when the store knows nothing of the service. */
+  getPolicy(service: string): Promise<StoredPolicy | undefined>;
+  /**
+   * Stores `change(current)` as the service's policy in a transaction, with `actor` and `now`,
+   * also before the service's first release. `change` returning `current` itself writes
+   * nothing (`changed: false`: who and when stay those of the last change).
+   */
+  setPolicy(
+    service: string,
+    change: (current: RolloutPolicy | undefined) => RolloutPolicy,
+    actor: string,
+    now: Date,
+  ): Promise<StoredPolicy & {policy: RolloutPolicy; changed: boolean}>;
   /** Releases not in a terminal state whose last change is before `before` (and after `after`), oldest first, at most `limit`. */
   listStale(before: Date, limit: number, after?: string): Promise<Release[]>;
   /** Which of `sources` were claimed already (by any delivery, or by the reconciler). */

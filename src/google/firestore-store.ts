@@ -1,6 +1,7 @@
 /**
  * The release store on Firestore. Layout (`<root>` is DROPDEPLOY_FIRESTORE_ROOT):
- *   <root>_services/{service}                    — last release number, deployed release, deploy lock
+ *   <root>_services/{service}                    — last release number, deployed release, deploy lock,
+ *                                                  rollout policy (possibly alone, before a first release)
  *   <root>_services/{service}/releases/{n}       — the release record (+ its build lease)
  *   …/releases/{n}/leases/{holder}                — the build lease's fencing token, while held
  *   <root>_sources/{bucket/object#generation}    — which release an uploaded generation became
@@ -11,7 +12,7 @@ import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestor
 import {createHash} from 'node:crypto';
 import {PermanentError} from '../errors';
 import {classify, grpcCode, Status} from './grpc-errors';
-import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary} from '../ports';
+import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary, StoredPolicy} from '../ports';
 import {
   decideAdoption,
   decideBuildLease,
@@ -31,6 +32,7 @@ import {sourceKey} from '../releases/naming';
 import {decideFinishStep, decideStepLease} from '../releases/rollout-lease';
 import {ROLLOUT_STATES} from '../releases/states';
 import {newRelease, STATES, TERMINAL, type Release, type Source, type Trigger} from '../releases/release';
+import type {RolloutPolicy} from '../releases/rollout-policy';
 import {KeyedMutex} from './keyed-mutex';
 
 interface ServiceDoc {
@@ -40,6 +42,10 @@ interface ServiceDoc {
   lock?: DeployLock | null;
   /** The newest release that ever started deploying (never decreases). */
   deployStarted?: number;
+  /** The service's rollout policy, who last changed it and when. */
+  policy?: RolloutPolicy;
+  policyUpdateTime?: string;
+  policyUpdatedBy?: string;
 }
 
 interface SourceDoc {
@@ -437,7 +443,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const sRef = this.serviceRef(service);
       const reqRef = idempotency && this.requestRef(service, idempotency.key);
       const [svc, req] = reqRef ? await getBoth(t, sRef, reqRef) : [await t.get(sRef), undefined];
-      if (!svc.exists) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+      // A service document with no release holds a policy set ahead of the first upload.
+      if (!svc.data()?.lastRelease) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
       const earlier = req?.data();
       if (earlier) {
         const existing = await t.get(this.releaseRef(service, earlier.release));
@@ -490,7 +497,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       .catch((err) => {
         throw classify(err, 'Firestore read of a service');
       });
-    return snap.exists ? summary(snap.data()!) : undefined;
+    return snap.data()?.lastRelease ? summary(snap.data()!) : undefined;
   }
 
   async listServices(): Promise<ServiceSummary[]> {
@@ -501,7 +508,35 @@ export class FirestoreReleaseStore implements ReleaseStore {
       .catch((err) => {
         throw classify(err, 'Firestore list of services');
       });
-    return snap.docs.map((d) => summary(d.data() as ServiceDoc));
+    return snap.docs.map((d) => d.data() as ServiceDoc).flatMap((doc) => (doc.lastRelease ? [summary(doc)] : []));
+  }
+
+  async getPolicy(service: string): Promise<StoredPolicy | undefined> {
+    const snap = await this.serviceRef(service)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore read of a service');
+      });
+    return snap.exists ? storedPolicy(snap.data()!) : undefined;
+  }
+
+  async setPolicy(
+    service: string,
+    change: (current: RolloutPolicy | undefined) => RolloutPolicy,
+    actor: string,
+    now: Date,
+  ): Promise<StoredPolicy & {policy: RolloutPolicy; changed: boolean}> {
+    return this.run('policy update', service, async (t) => {
+      const ref = this.serviceRef(service);
+      const doc = (await t.get(ref)).data();
+      const current = doc?.policy;
+      const policy = change(current);
+      if (policy === current) return {...storedPolicy(doc!), policy, changed: false};
+      const written = {policy: plain(policy), policyUpdateTime: now.toISOString(), policyUpdatedBy: actor};
+      // mergeFields: the policy is replaced whole (a merge would keep fields it no longer has).
+      t.set(ref, written, {mergeFields: ['policy', 'policyUpdateTime', 'policyUpdatedBy']});
+      return {policy, updateTime: written.policyUpdateTime, updatedBy: actor, changed: true};
+    });
   }
 
   async listStale(before: Date, limit: number, after?: string): Promise<Release[]> {
@@ -544,6 +579,11 @@ interface RequestDoc {
   requestHash: string;
   release: number;
   createTime: string;
+}
+
+function storedPolicy(doc: ServiceDoc): StoredPolicy {
+  if (!doc.policy) return {};
+  return {policy: doc.policy, updateTime: doc.policyUpdateTime, updatedBy: doc.policyUpdatedBy};
 }
 
 function summary(doc: ServiceDoc): ServiceSummary {
