@@ -169,15 +169,15 @@ export interface ReleaseStore {
   getPolicy(service: string): Promise<StoredPolicy | undefined>;
   /**
    * Stores `change(current)` as the service's policy in a transaction, with `actor` and `now`,
-   * also before the service's first release. `change` returning `current` itself writes
-   * nothing (`changed: false`: who and when stay those of the last change).
+   * also before the service's first release. `change` returning undefined or `current` itself
+   * writes nothing (`changed: false`: who and when stay those of the last change).
    */
   setPolicy(
     service: string,
-    change: (current: RolloutPolicy | undefined) => RolloutPolicy,
+    change: (current: RolloutPolicy | undefined) => RolloutPolicy | undefined,
     actor: string,
     now: Date,
-  ): Promise<StoredPolicy & {policy: RolloutPolicy; changed: boolean}>;
+  ): Promise<StoredPolicy & {changed: boolean}>;
   /** Releases not in a terminal state whose last change is before `before` (and after `after`), oldest first, at most `limit`. */
   listStale(before: Date, limit: number, after?: string): Promise<Release[]>;
   /** Which of `sources` were claimed already (by any delivery, or by the reconciler). */

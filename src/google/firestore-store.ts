@@ -522,16 +522,16 @@ export class FirestoreReleaseStore implements ReleaseStore {
 
   async setPolicy(
     service: string,
-    change: (current: RolloutPolicy | undefined) => RolloutPolicy,
+    change: (current: RolloutPolicy | undefined) => RolloutPolicy | undefined,
     actor: string,
     now: Date,
-  ): Promise<StoredPolicy & {policy: RolloutPolicy; changed: boolean}> {
+  ): Promise<StoredPolicy & {changed: boolean}> {
     return this.run('policy update', service, async (t) => {
       const ref = this.serviceRef(service);
       const doc = (await t.get(ref)).data();
       const current = doc?.policy;
       const policy = change(current);
-      if (policy === current) return {...storedPolicy(doc!), policy, changed: false};
+      if (!policy || policy === current) return {...(doc ? storedPolicy(doc) : {}), changed: false};
       const written = {policy: plain(policy), policyUpdateTime: now.toISOString(), policyUpdatedBy: actor};
       // mergeFields: the policy is replaced whole (a merge would keep fields it no longer has).
       t.set(ref, written, {mergeFields: ['policy', 'policyUpdateTime', 'policyUpdatedBy']});

@@ -8,6 +8,8 @@
  *   GET  /v1/services/{service}/env        the serving container's environment
  *   PATCH /v1/services/{service}/env       {"set": {"NAME": "value"}, "unset": ["NAME"]}: a config release
  *   POST /v1/services/{service}/releases/{n}:promote|:abort|:pause|:resume   a rollout's operator actions
+ *   GET  /v1/services/{service}/policy     the rollout policy: effective, stored, and who changed it when
+ *   PATCH /v1/services/{service}/policy?updateMask=steps,check.path   a partial policy
  * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
  */
 import {createHash, randomUUID} from 'node:crypto';
@@ -16,6 +18,7 @@ import {newCtx, type Deps} from '../controller/deps';
 import {serviceEnv} from '../controller/env';
 import {runRolloutStep} from '../controller/rollout';
 import {changeEnv, redeploy, rollback, type Idempotency} from '../controller/manual';
+import {changePolicy, servicePolicy} from '../controller/policy';
 import {envChangeRecord} from '../releases/env-record';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
@@ -26,7 +29,7 @@ import {ApiError, toApiError} from './errors';
 import {InvokerGate} from './invoker-gate';
 import {headerProblem, parseJsonBody} from './json-body';
 import {matchRoute} from './routes';
-import {envBody, redeployBody, rollbackBody} from './validate';
+import {envBody, redeployBody, rollbackBody, updateMaskOf} from './validate';
 
 export {MAX_BODY_BYTES} from './body-policies';
 const MAX_PAGE = 100;
@@ -124,6 +127,15 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
         res.set('idempotency-key', idempotency.key);
         const result = await changeEnv(ctx, route.service, change, {actor: caller.actor, idempotency});
         res.status(202).json(releaseView(result.release));
+        return;
+      }
+      case 'getPolicy': {
+        res.json(await servicePolicy(ctx, route.service));
+        return;
+      }
+      case 'patchPolicy': {
+        const mask = updateMaskOf(req.query);
+        res.json(await changePolicy(ctx, route.service, jsonBody(req), mask, caller.actor));
         return;
       }
     }

@@ -15,7 +15,9 @@ export type Route =
   | {kind: 'rollback'; service: string}
   | {kind: 'getEnv'; service: string}
   | {kind: 'patchEnv'; service: string}
-  | {kind: 'controlRollout'; service: string; release: number; action: RolloutAction};
+  | {kind: 'controlRollout'; service: string; release: number; action: RolloutAction}
+  | {kind: 'getPolicy'; service: string}
+  | {kind: 'patchPolicy'; service: string};
 
 const ALLOWED: Record<Route['kind'], string> = {
   listServices: 'GET',
@@ -26,6 +28,8 @@ const ALLOWED: Record<Route['kind'], string> = {
   getEnv: 'GET',
   patchEnv: 'PATCH',
   controlRollout: 'POST',
+  getPolicy: 'GET',
+  patchPolicy: 'PATCH',
 };
 
 function service(raw: string): string {
@@ -52,8 +56,9 @@ export function matchRoute(method: string, path: string): Route {
   let route: Route | undefined;
   let m: RegExpExecArray | null;
   // One resource, two methods: GET reads it, PATCH changes it.
-  if ((m = /^\/v1\/services\/(.+)\/env$/.exec(p))) {
-    if (method === 'GET' || method === 'PATCH') return {kind: method === 'GET' ? 'getEnv' : 'patchEnv', service: service(m[1])};
+  if ((m = /^\/v1\/services\/(.+)\/(env|policy)$/.exec(p))) {
+    const [get, patch] = m[2] === 'env' ? (['getEnv', 'patchEnv'] as const) : (['getPolicy', 'patchPolicy'] as const);
+    if (method === 'GET' || method === 'PATCH') return {kind: method === 'GET' ? get : patch, service: service(m[1])};
     throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use GET or PATCH`, {allow: 'GET, PATCH'});
   }
   if (p === '/v1/services') route = {kind: 'listServices'};

@@ -3,6 +3,7 @@
  */
 import {asInt64String} from '../events/json';
 import {ENV_LIMITS, envNameProblem, envValueProblem, shorten, type EnvChange} from '../releases/env';
+import {parseUpdateMask, type PolicyField} from '../releases/policy-patch';
 import {ApiError} from './errors';
 
 /** The body of `:redeploy`. */
@@ -85,4 +86,21 @@ export function envBody(body: unknown): EnvChange {
   if (!Object.keys(set).length && !unset.length)
     throw ApiError.invalid('body', 'names nothing to change: give {"set": {"NAME": "value"}} and/or {"unset": ["NAME"]}');
   return {set, unset: [...new Set(unset as string[])]};
+}
+
+/**
+ * The `updateMask` query parameter of a PATCH (or `update_mask`; repeated, or comma-separated),
+ * or undefined without one: then the body's fields are the mask.
+ */
+export function updateMaskOf(query: Record<string, unknown>): PolicyField[] | undefined {
+  if (query.updateMask !== undefined && query.update_mask !== undefined)
+    throw ApiError.invalid('updateMask', 'is given twice (updateMask and update_mask); give one');
+  const raw = query.updateMask ?? query.update_mask;
+  if (raw === undefined) return undefined;
+  const parts = Array.isArray(raw) ? raw : [raw];
+  if (!parts.every((p) => typeof p === 'string'))
+    throw ApiError.invalid('updateMask', 'must be comma-separated field paths, e.g. steps,check.path');
+  const mask = parseUpdateMask(parts.join(','));
+  if (!mask.ok) throw ApiError.invalid(mask.problem.field, mask.problem.problem);
+  return mask.paths;
 }

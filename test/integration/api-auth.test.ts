@@ -65,6 +65,23 @@ describe('HTTP API with auth', {timeout: 60_000}, () => {
     }
   });
 
+  it('the rollout policy (of a service with no release yet): the same checks, the caller recorded', async () => {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', {strategy: 'canary'}],
+    ] as const) {
+      assert.equal((await stack.api(method, '/v1/services/gated/policy', body)).status, 401, `${method} unauthenticated`);
+      assert.equal(
+        (await stack.api(method, '/v1/services/gated/policy', body, as('eve@example.com'))).status,
+        403,
+        `${method} unauthorized`,
+      );
+    }
+    const r = await stack.api<{updatedBy: string}>('PATCH', '/v1/services/gated/policy', {strategy: 'canary'}, as('ops@example.com'));
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.updatedBy, 'user:ops@example.com');
+  });
+
   it("an admin's rollback records the caller as actor", async () => {
     const r = await stack.api<ApiRelease>('POST', '/v1/services/svc:rollback', {release: 1}, as('ops@example.com'));
     assert.equal(r.status, 202, JSON.stringify(r.json));

@@ -39,6 +39,11 @@ describe('Firestore store: rollout policies', () => {
     assert.equal(await store.getPolicy('never-seen'), undefined);
   });
 
+  it('a change that changes nothing on an unknown service writes nothing', async () => {
+    assert.deepEqual(await store.setPolicy('nothing-here', () => undefined, 'x', T1), {changed: false});
+    assert.equal(await store.getPolicy('nothing-here'), undefined);
+  });
+
   it('a service with releases but no policy: none stored', async () => {
     await upload('plain');
     assert.deepEqual(await store.getPolicy('plain'), {});
