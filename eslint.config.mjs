@@ -78,7 +78,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          {regex: '^(\\.\\./)+src/(?!releases/states$)', allowTypeImports: true, message: 'cli/ talks to the controller through its HTTP API only: of src/ it may import types, and the release states (src/releases/states).'},
+          {regex: '^(\\.\\./)+src/(?!releases/(states|rollout-policy)$)', allowTypeImports: true, message: 'cli/ talks to the controller through its HTTP API only: of src/ it may import types, the release states (src/releases/states) and the rollout policy rules (src/releases/rollout-policy), both pure.'},
           ...layer(['**/local', '**/local/**', '**/bench/**', '**/test/**'], 'cli/ talks to the controller through its HTTP API only.'),
           ...layer(sdk.filter((s) => s !== 'google-auth-library'), 'cli/ talks to the controller through its HTTP API only (it may use google-auth-library for ID tokens).'),
         ],

@@ -6,6 +6,7 @@
  */
 import {Command as Commander, CommanderError} from 'commander';
 import {parseEnvArgs, type EnvChangeArgs} from './env-args';
+import {parsePolicyFlags, type PolicyChangeArgs} from './policy-args';
 import {UsageError} from './errors';
 import {
   COMMANDS,
@@ -46,7 +47,9 @@ export type ApiCommand =
   | {name: 'rollback'; service: string; release: number}
   | {name: 'logs'; service: string; release?: number}
   /** Without `change`: list the service's environment. */
-  | {name: 'env'; service: string; change?: EnvChangeArgs};
+  | {name: 'env'; service: string; change?: EnvChangeArgs}
+  /** Without `change`: show the service's rollout policy. */
+  | {name: 'policy'; service: string; change?: PolicyChangeArgs};
 
 /** A parsed command. */
 export type Command = ApiCommand | {name: 'help'; topic?: CommandName} | {name: 'completion'; shell: 'bash'};
@@ -220,7 +223,7 @@ function unknownOption(raw: string, name: CommandName | undefined, didYouMean: s
 /** The command line as the commands take it, once commander has checked its shape. */
 function invocation(name: CommandName, cmd: Commander, root: Commander): Invocation {
   const g = root.opts<{json?: boolean; url?: string}>();
-  const o = cmd.opts<{limit?: string; source?: string; wait?: boolean; timeout?: string}>();
+  const o = cmd.opts<{limit?: string; source?: string; wait?: boolean; timeout?: string} & Record<string, unknown>>();
   const options: GlobalOptions = {
     json: g.json === true,
     wait: o.wait !== false,
@@ -230,7 +233,7 @@ function invocation(name: CommandName, cmd: Commander, root: Commander): Invocat
   return {command: command(name, cmd.args, o), options};
 }
 
-function command(name: CommandName, args: string[], o: {limit?: string; source?: string}): Command {
+function command(name: CommandName, args: string[], o: {limit?: string; source?: string} & Record<string, unknown>): Command {
   const [first, second] = args;
   switch (name) {
     case 'services':
@@ -253,6 +256,10 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
       const service = serviceArg(first, name);
       const change = parseEnvArgs(service, second, args.slice(2));
       return {name, service, ...(change ? {change} : {})};
+    }
+    case 'policy': {
+      const change = parsePolicyFlags(o);
+      return {name, service: serviceArg(first, name), ...(change ? {change} : {})};
     }
     case 'completion':
       if (first !== 'bash') {

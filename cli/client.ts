@@ -6,9 +6,10 @@
  */
 import type {SourceRef} from './args';
 import type {EnvChangeArgs} from './env-args';
+import type {PolicyChangeArgs} from './policy-args';
 import {ApiCallError, CliError} from './errors';
 import {isLocalUrl} from './auth';
-import type {ApiEnv, ApiRelease, ApiService, ReleasePage} from './types';
+import type {ApiEnv, ApiPolicy, ApiRelease, ApiService, ReleasePage} from './types';
 
 /** What the client needs from its surroundings. */
 export interface ClientOptions {
@@ -70,6 +71,17 @@ export class ApiClient {
   patchEnv(service: string, change: EnvChangeArgs, idempotencyKey: string): Promise<ApiRelease> {
     const body = {...(Object.keys(change.set).length ? {set: {...change.set}} : {}), ...(change.unset.length ? {unset: change.unset} : {})};
     return this.call('PATCH', `/v1/services/${encodeURIComponent(service)}/env`, body, service, idempotencyKey);
+  }
+
+  /** `GET /v1/services/{service}/policy`. */
+  getPolicy(service: string): Promise<ApiPolicy> {
+    return this.call('GET', `/v1/services/${encodeURIComponent(service)}/policy`, undefined);
+  }
+
+  /** `PATCH /v1/services/{service}/policy?updateMask=…`: exactly the fields of `change.mask`. */
+  patchPolicy(service: string, change: PolicyChangeArgs): Promise<ApiPolicy> {
+    const q = new URLSearchParams({updateMask: change.mask.join(',')});
+    return this.call('PATCH', `/v1/services/${encodeURIComponent(service)}/policy?${q.toString()}`, change.body);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, service?: string, idempotencyKey?: string): Promise<T> {

@@ -5,7 +5,7 @@
 import type {ApiCommand, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
-import {envChangeText, envTable, releasesTable, secretText, servicesTable, statusText} from './format';
+import {envChangeText, envTable, policyText, releasesTable, secretText, servicesTable, statusText} from './format';
 import {isTerminalState} from '../src/releases/states';
 import type {ApiRelease} from './types';
 import {waitForRelease, type ProgressOut} from './wait';
@@ -90,6 +90,12 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
       }
       const started = await client.patchEnv(cmd.service, cmd.change, env.newKey());
       return follow(started, `environment change of ${cmd.service} (${envChangeText(cmd.change)})`, opts, env);
+    }
+    case 'policy': {
+      const policy = cmd.change ? await client.patchPolicy(cmd.service, cmd.change) : await client.getPolicy(cmd.service);
+      if (opts.json) json(policy);
+      else stdout.write(policyText(policy));
+      return 0;
     }
   }
 }

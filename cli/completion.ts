@@ -1,7 +1,8 @@
 /**
  * `dropdeploy completion bash`: a bash completion script made from the syntax table, so it
  * offers exactly the commands and flags the parser takes. It completes commands, flags and fixed
- * words (`env <service> set|unset`), not service names: that would mean calling the API on every Tab.
+ * words (`env <service> set|unset`) and the values of flags that take a fixed few (`--strategy`),
+ * not service names: that would mean calling the API on every Tab.
  */
 import {COMMANDS, COMMAND_NAMES, GLOBAL_OPTIONS, flagOf, type CommandName} from './syntax';
 
@@ -28,6 +29,9 @@ export function bashCompletion(): string {
       .filter((f) => f.takesValue)
       .map((f) => f.flag),
   );
+  const choices = [...GLOBAL_OPTIONS, ...COMMAND_NAMES.flatMap((n) => COMMANDS[n].options)].flatMap((o) =>
+    o.choices ? [`    ${flagOf(o).flag}) offer='${words(o.choices)}' ;;`] : [],
+  );
   const arms = [
     `    '') flags='${words(flagsOf())}'; args='${words(COMMAND_NAMES)}'; args1='' ;;`,
     ...COMMAND_NAMES.map((n) => `    ${n}) flags='${words(flagsOf(n))}'; args='${words(argOf(n, 0))}'; args1='${words(argOf(n, 1))}' ;;`),
@@ -45,13 +49,22 @@ _dropdeploy() {
   for word in "\${words[@]:1}"; do
     if [[ -n $value ]]; then value=''; continue; fi
     case $word in
-      ${[...valueFlags].join('|')}) value=1 ;;
+      ${[...valueFlags].join('|')}) value=$word ;;
       -*) ;;
       *) if [[ -z $cmd ]]; then cmd=$word; else n=$((n + 1)); fi ;;
     esac
   done
-  # A flag's value (a URL, a number, a gs:// source): nothing to offer.
-  [[ -n $value || $cur == *=* ]] && return 0
+  # A flag's value: its choices, if it has a fixed few; else (a URL, a number) nothing to offer.
+  if [[ -n $value ]]; then
+    local offer=''
+    case $value in
+${choices.join('\n')}
+    esac
+    COMPREPLY=()
+    while IFS= read -r word; do COMPREPLY+=("$word"); done < <(compgen -W "$offer" -- "$cur")
+    return 0
+  fi
+  [[ $cur == *=* ]] && return 0
   case $cmd in
 ${arms.join('\n')}
     *) return 0 ;;

@@ -2,7 +2,7 @@
  * Human output: tables and lines. Pure: the clock comes in as `now`, so the same releases
  * always print the same way.
  */
-import type {ApiEnv, ApiRelease, ApiService} from './types';
+import type {ApiEnv, ApiPolicy, ApiRelease, ApiService} from './types';
 
 /** Lays out rows under a header, columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -132,4 +132,30 @@ export function envTable(e: ApiEnv): string {
 /** A Secret Manager reference: `(secret db-password, version 3)`. */
 export function secretText(ref: {secret: string; version?: string}): string {
   return `(secret ${ref.secret}, version ${ref.version ?? 'latest'})`;
+}
+
+/** A service's rollout policy: the fields as the flags name them, and where it comes from. */
+export function policyText(p: ApiPolicy): string {
+  const {policy: x} = p;
+  const from =
+    p.source === 'service'
+      ? `its own, set by ${p.updatedBy ?? 'unknown'} at ${p.updateTime ?? 'an unknown time'}`
+      : 'the default of this installation (DROPDEPLOY_ROLLOUT_POLICY); set one with `dropdeploy policy ' + p.service + ' --strategy …`';
+  return (
+    table(
+      ['FIELD', 'VALUE'],
+      [
+        ['strategy', x.strategy],
+        ['steps', x.steps.join(',')],
+        ['interval', x.interval],
+        ['check-path', x.check.path],
+        ['check-status', String(x.check.expectStatus)],
+        ['check-timeout', x.check.timeout],
+        ['check-attempts', String(x.check.attempts)],
+        ['max-5xx-ratio', String(x.thresholds.max5xxRatio)],
+        ['p99-ms', String(x.thresholds.p99Ms)],
+        ['min-requests', String(x.thresholds.minRequests)],
+      ],
+    ) + `policy of ${p.service}: ${from}\n`
+  );
 }

@@ -6,12 +6,14 @@
  */
 
 /** A command's name. */
-export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'completion' | 'help';
+export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'policy' | 'completion' | 'help';
 
 /** An option: `flags` as commander takes them; a `<VALUE>` in them means it takes a value. */
 export interface OptionSpec {
   flags: string;
   description: string;
+  /** The only values it takes, offered by the shell completion. */
+  choices?: string[];
 }
 
 /** A command. */
@@ -86,6 +88,28 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     ],
     usage: '<service> [set NAME=VALUE… | unset NAME…] [--no-wait] [--timeout SECONDS]',
     options: WAIT,
+  },
+  policy: {
+    summary: 'show or change the rollout policy',
+    args: [SERVICE],
+    usage:
+      '<service> [--strategy immediate|verified|canary] [--steps 10,50,100] [--interval 5m] [--check-path|--check-status|--check-timeout|--check-attempts V] [--max-5xx-ratio|--p99-ms|--min-requests V]',
+    options: [
+      {
+        flags: '--strategy <STRATEGY>',
+        description: 'immediate (all traffic once ready), verified (check first), canary (check, then traffic steps)',
+        choices: ['immediate', 'verified', 'canary'],
+      },
+      {flags: '--steps <PERCENTS>', description: 'canary traffic steps, rising, ending at 100: 10,50,100'},
+      {flags: '--interval <DURATION>', description: 'time between canary steps, 1s to 24h: 300s, 5m, 1h30m'},
+      {flags: '--check-path <PATH>', description: "the path checked on the new revision's own URL: /healthz"},
+      {flags: '--check-status <CODE>', description: 'the HTTP status that passes the check, 100 to 599'},
+      {flags: '--check-timeout <DURATION>', description: "each check attempt's timeout, 1ms to 60s: 5s, 500ms"},
+      {flags: '--check-attempts <N>', description: 'attempts before the check fails, 1 to 10'},
+      {flags: '--max-5xx-ratio <RATIO>', description: 'largest share of 5xx answers in a canary step, 0 to 1: 0.01'},
+      {flags: '--p99-ms <MS>', description: 'largest 99th percentile latency in a canary step, in ms: 1000'},
+      {flags: '--min-requests <N>', description: 'requests a step must see before its metrics are judged: 50'},
+    ],
   },
   completion: {
     summary: 'print the bash completion script',

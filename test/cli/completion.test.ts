@@ -21,7 +21,31 @@ function complete(line: string): string[] {
 
 describe('bash completion', () => {
   const cases: Array<{line: string; want: string[]}> = [
-    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'env', 'completion', 'help']},
+    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'env', 'policy', 'completion', 'help']},
+    {line: 'dropdeploy po', want: ['policy']},
+    {line: 'dropdeploy policy web --check-', want: ['--check-path', '--check-status', '--check-timeout', '--check-attempts']},
+    {line: 'dropdeploy policy web --m', want: ['--max-5xx-ratio', '--min-requests']},
+    {line: 'dropdeploy policy web --strategy ', want: ['immediate', 'verified', 'canary']},
+    {line: 'dropdeploy policy web --strategy c', want: ['canary']},
+    {line: 'dropdeploy policy web --strategy canary --steps ', want: []},
+    {
+      line: 'dropdeploy policy web --strategy canary --',
+      want: [
+        '--strategy',
+        '--steps',
+        '--interval',
+        '--check-path',
+        '--check-status',
+        '--check-timeout',
+        '--check-attempts',
+        '--max-5xx-ratio',
+        '--p99-ms',
+        '--min-requests',
+        '--json',
+        '--url',
+        '--help',
+      ],
+    },
     {line: 'dropdeploy re', want: ['releases', 'redeploy']},
     {line: 'dropdeploy rel', want: ['releases']},
     {line: 'dropdeploy --', want: ['--json', '--url', '--help']},

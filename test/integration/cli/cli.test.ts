@@ -208,6 +208,27 @@ describe('dropdeploy CLI against a local stack', {timeout: 180_000}, () => {
     assert.equal(ghost.stderr, 'dropdeploy: dropdeploy manages no service ghost; see `dropdeploy services`\n');
   });
 
+  it('policy (of a service not uploaded yet): shows the default, changes only the fields given, refuses bad values before any request', async () => {
+    const shown = await dd('policy', 'gated');
+    assert.equal(shown.code, 0, show(shown));
+    assert.match(shown.stdout, /^FIELD +VALUE\nstrategy +immediate\nsteps +10,50,100\ninterval +300s\n/);
+    assert.match(shown.stdout, /^policy of gated: the default of this installation/m);
+    const set = await dd('policy', 'gated', '--strategy', 'canary', '--steps', '25,100', '--interval', '2m', '--check-path', '/healthz');
+    assert.equal(set.code, 0, show(set));
+    assert.match(set.stdout, /^strategy +canary\nsteps +25,100\ninterval +120s\ncheck-path +\/healthz\n/m);
+    assert.match(set.stdout, /^policy of gated: its own, set by local at \S+\n$/m);
+    const one = await dd('policy', 'gated', '--check-attempts', '5', '--json');
+    assert.equal(one.code, 0, show(one));
+    const view = JSON.parse(one.stdout) as {policy: {strategy: string; check: {path: string; attempts: number}}; source: string};
+    assert.deepEqual(
+      [view.policy.strategy, view.policy.check.path, view.policy.check.attempts, view.source],
+      ['canary', '/healthz', 5, 'service'],
+    );
+    const bad = await dd('policy', 'gated', '--interval', '5 minutes');
+    assert.equal(bad.code, 2, show(bad));
+    assert.match(bad.stderr, /^dropdeploy: policy: --interval "5 minutes" is not a duration from 1s to 24h/);
+  });
+
   it('usage errors: exit 2 with the usage line, nothing sent', async () => {
     const r = await dd('rollback', 'web');
     assert.equal(r.code, 2, show(r));
