@@ -142,6 +142,7 @@ set_names() {
   # Custom role ids have letters, digits, _ and . only.
   ROLE_CONTROLLER=${NAME_PREFIX//-/_}_controller
   ROLE_API_POLICY=${NAME_PREFIX//-/_}_api_policy_reader
+  ROLE_ROLLOUT=${NAME_PREFIX//-/_}_rollout_checks
   local domain="$PROJECT.iam.gserviceaccount.com"
   SA_CONTROLLER=$NAME_PREFIX-controller@$domain
   SA_BUILDER=$NAME_PREFIX-builder@$domain

@@ -2,8 +2,9 @@
 # The install steps, in dependency order. Each checks what exists and creates only what
 # is missing. The names come from install.sh (see its usage text).
 
-# cloudfunctions is not in the issue's list but `gcloud functions deploy` needs it.
-REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions cloudscheduler)
+# cloudfunctions is not in the issue's list but `gcloud functions deploy` needs it; monitoring
+# serves the request metrics a canary step is judged by (ListTimeSeries).
+REQUIRED_APIS=(run cloudbuild artifactregistry eventarc pubsub firestore storage iam cloudfunctions cloudscheduler monitoring)
 
 ensure_apis() {
   local api missing=() enabled=""

@@ -17,6 +17,15 @@ CONTROLLER_PERMISSIONS=(
 # the API service only: in the project role it would read every service's policy, and the
 # predefined roles holding it (run.viewer and up) read much more of the service.
 API_POLICY_PERMISSIONS=(run.services.getIamPolicy)
+# What the rollout checks of `verified` and `canary` policies call (issue 14), as a role of its
+# own so its reasons travel with it: an HTTP check of a new revision's tag URL with the
+# controller's ID token (run.routes.invoke), and that revision's request count and latency from
+# Cloud Monitoring (ListTimeSeries). On the project: the services are created later, and Cloud Run
+# is not among the services whose IAM Conditions see resource.name, so a condition naming them
+# would never match. Narrower than the predefined roles: roles/run.invoker also runs jobs,
+# roles/monitoring.viewer also reads alert policies, notification channels and dashboards.
+ROLLOUT_PERMISSIONS=(run.routes.invoke monitoring.timeSeries.list)
+ROLLOUT_DESCRIPTION='Lets the dropdeploy controller check a revision before it takes traffic: call its tag URL (run.routes.invoke) and read its request metrics (monitoring.timeSeries.list); deploy/README.md'
 # What installers before the custom role granted the controller on the project instead.
 LEGACY_CONTROLLER_ROLES=(roles/run.developer roles/cloudbuild.builds.editor)
 
@@ -50,6 +59,7 @@ ensure_custom_roles() {
     'What the dropdeploy controller calls on Cloud Run and Cloud Build (deploy/README.md)' "${CONTROLLER_PERMISSIONS[@]}"
   ensure_custom_role "$ROLE_API_POLICY" 'dropdeploy API policy check' \
     "Lets the dropdeploy API read its own service's IAM policy (deploy/README.md)" "${API_POLICY_PERMISSIONS[@]}"
+  ensure_custom_role "$ROLE_ROLLOUT" 'dropdeploy rollout checks' "$ROLLOUT_DESCRIPTION" "${ROLLOUT_PERMISSIONS[@]}"
 }
 
 # The roles, each with its reason, are listed in deploy/README.md; keep the two in step.
@@ -58,6 +68,7 @@ ensure_roles() {
   local role
   grant project "$PROJECT" roles/datastore.user "$controller"
   grant project "$PROJECT" "projects/$PROJECT/roles/$ROLE_CONTROLLER" "$controller"
+  grant project "$PROJECT" "projects/$PROJECT/roles/$ROLE_ROLLOUT" "$controller"
   for role in "${LEGACY_CONTROLLER_ROLES[@]}"; do
     revoke_if_granted project "$PROJECT" "$role" "$controller"
   done

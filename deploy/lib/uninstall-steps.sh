@@ -82,6 +82,7 @@ remove_roles() {
   local role
   revoke project "$PROJECT" roles/datastore.user "$controller"
   revoke project "$PROJECT" "projects/$PROJECT/roles/$ROLE_CONTROLLER" "$controller"
+  revoke project "$PROJECT" "projects/$PROJECT/roles/$ROLE_ROLLOUT" "$controller"
   # An install by an older installer granted these instead of the custom role.
   for role in "${LEGACY_CONTROLLER_ROLES[@]}"; do
     revoke_if_granted project "$PROJECT" "$role" "$controller"
@@ -118,6 +119,7 @@ remove_custom_role() {
 
 remove_custom_roles() {
   remove_custom_role "$ROLE_CONTROLLER"
+  remove_custom_role "$ROLE_ROLLOUT"
   # Its only binding was on the API service, deleted with the function.
   remove_custom_role "$ROLE_API_POLICY"
 }

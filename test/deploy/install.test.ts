@@ -18,6 +18,8 @@ const STORAGE_AGENT = `serviceAccount:service-${PROJECT_NUMBER}@gs-project-accou
 const CONTROLLER_ROLE = `projects/${P}/roles/dropdeploy_controller`;
 /** Lets the API read its own service's IAM policy (it refuses to serve when that is public). */
 const API_POLICY_ROLE = `projects/${P}/roles/dropdeploy_api_policy_reader`;
+/** What the rollout checks call: a revision's tag URL, and its request metrics. */
+const ROLLOUT_ROLE = `projects/${P}/roles/dropdeploy_rollout_checks`;
 const CONTROLLER_PERMISSIONS = [
   'cloudbuild.builds.create',
   'cloudbuild.builds.get',
@@ -61,6 +63,7 @@ describe('deploy/install.sh in an empty project', () => {
       'iam',
       'cloudfunctions',
       'cloudscheduler',
+      'monitoring',
     ]) {
       assert.ok(enable.includes(`${api}.googleapis.com`), `${api} not enabled: ${enable.join(' ')}`);
     }
@@ -127,6 +130,7 @@ describe('deploy/install.sh in an empty project', () => {
       [sa('controller')]: [
         `${API_POLICY_ROLE} on run services dropdeploy-api`,
         `${CONTROLLER_ROLE} on projects ${P}`,
+        `${ROLLOUT_ROLE} on projects ${P}`,
         `roles/datastore.user on projects ${P}`,
         `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-builder@${P}.iam.gserviceaccount.com`,
         `roles/iam.serviceAccountUser on iam service-accounts dropdeploy-runtime@${P}.iam.gserviceaccount.com`,
@@ -156,6 +160,18 @@ describe('deploy/install.sh in an empty project', () => {
     assert.deepEqual(flag(c, 'permissions')?.split(','), CONTROLLER_PERMISSIONS);
     const roleAt = r.calls.indexOf(c);
     const grantAt = r.calls.findIndex((g) => g.includes('add-iam-policy-binding') && g.includes(`--role=${CONTROLLER_ROLE}`));
+    assert.ok(roleAt >= 0 && roleAt < grantAt, 'the role exists before it is granted');
+  });
+
+  it('lets the controller check the revisions it rolls out, and says why in the role it creates', () => {
+    const c = oneCall(r, 'iam', 'roles', 'create', 'dropdeploy_rollout_checks', `--project=${P}`, '--stage=GA');
+    assert.deepEqual(flag(c, 'permissions')?.split(','), ['monitoring.timeSeries.list', 'run.routes.invoke']);
+    assert.match(
+      flag(c, 'description') ?? '',
+      /call its tag URL \(run\.routes\.invoke\) and read its request metrics \(monitoring\.timeSeries\.list\)/,
+    );
+    const roleAt = r.calls.indexOf(c);
+    const grantAt = r.calls.indexOf(oneCall(r, 'projects', 'add-iam-policy-binding', `--role=${ROLLOUT_ROLE}`));
     assert.ok(roleAt >= 0 && roleAt < grantAt, 'the role exists before it is granted');
   });
 
@@ -436,6 +452,7 @@ describe('deploy/install.sh --uninstall', () => {
       `pubsub topics delete dropdeploy-dead-letter`,
       `pubsub topics delete cloud-builds`,
       `iam roles delete dropdeploy_controller`,
+      `iam roles delete dropdeploy_rollout_checks`,
       `iam roles delete dropdeploy_api_policy_reader`,
       `iam service-accounts delete dropdeploy-controller@${P}.iam.gserviceaccount.com`,
       `iam service-accounts delete dropdeploy-builder@${P}.iam.gserviceaccount.com`,
@@ -448,6 +465,7 @@ describe('deploy/install.sh --uninstall', () => {
       .sort();
     assert.deepEqual(revoked, [
       `${CONTROLLER_ROLE} ${sa('controller')}`,
+      `${ROLLOUT_ROLE} ${sa('controller')}`,
       `roles/datastore.user ${sa('controller')}`,
       `roles/eventarc.eventReceiver ${sa('trigger')}`,
       `roles/logging.logWriter ${sa('builder')}`,
