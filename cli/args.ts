@@ -18,6 +18,7 @@ import {
   isCommand,
   usageOf,
   type CommandName,
+  type RolloutControlName,
 } from './syntax';
 
 export {DEFAULT_TIMEOUT_SECONDS, type CommandName};
@@ -49,7 +50,9 @@ export type ApiCommand =
   /** Without `change`: list the service's environment. */
   | {name: 'env'; service: string; change?: EnvChangeArgs}
   /** Without `change`: show the service's rollout policy. */
-  | {name: 'policy'; service: string; change?: PolicyChangeArgs};
+  | {name: 'policy'; service: string; change?: PolicyChangeArgs}
+  /** Without `release`: the newest release that is verifying or rolling out. */
+  | {name: RolloutControlName; service: string; release?: number};
 
 /** A parsed command. */
 export type Command = ApiCommand | {name: 'help'; topic?: CommandName} | {name: 'completion'; shell: 'bash'};
@@ -251,6 +254,10 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
     case 'rollback':
       return {name, service: serviceArg(first, name), release: parseRelease(second, name)};
     case 'logs':
+    case 'promote':
+    case 'abort':
+    case 'pause':
+    case 'resume':
       return {name, service: serviceArg(first, name), ...(second !== undefined ? {release: parseRelease(second, name)} : {})};
     case 'env': {
       const service = serviceArg(first, name);

@@ -84,6 +84,11 @@ export class ApiClient {
     return this.call('PATCH', `/v1/services/${encodeURIComponent(service)}/policy?${q.toString()}`, change.body);
   }
 
+  /** `POST /v1/services/{service}/releases/{n}:<action>`: an operator's action on a rollout. */
+  controlRollout(service: string, release: number, action: 'promote' | 'abort' | 'pause' | 'resume'): Promise<ApiRelease> {
+    return this.call('POST', `/v1/services/${encodeURIComponent(service)}/releases/${release}:${action}`, {}, service);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown, service?: string, idempotencyKey?: string): Promise<T> {
     const url = this.opts.baseUrl + path;
     for (let attempt = 0; ; attempt++) {

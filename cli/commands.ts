@@ -5,7 +5,7 @@
 import type {ApiCommand, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
-import {envChangeText, envTable, policyText, releasesTable, secretText, servicesTable, statusText} from './format';
+import {envChangeText, envTable, policyText, releasesTable, rolloutText, secretText, servicesTable, statusText} from './format';
 import {isTerminalState} from '../src/releases/states';
 import type {ApiRelease} from './types';
 import {waitForRelease, type ProgressOut} from './wait';
@@ -74,6 +74,19 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
           : await client.rollback(cmd.service, cmd.release, key);
       const what = cmd.name === 'rollback' ? `rollback of ${started.service} to v${started.rollbackOf}` : `redeploy of ${started.service}`;
       return follow(started, what, opts, env);
+    }
+    case 'promote':
+    case 'abort':
+    case 'pause':
+    case 'resume': {
+      const target =
+        cmd.release ?? (await newest(client, cmd.service, 1, (r) => r.state === 'verifying' || r.state === 'rolling_out'))[0]?.release;
+      if (target === undefined)
+        throw new CliError(`no release of ${cmd.service} is rolling out; see \`dropdeploy releases ${cmd.service}\``);
+      const r = await client.controlRollout(cmd.service, target, cmd.name);
+      if (opts.json) json(r);
+      else stdout.write(rolloutText(r) + '\n');
+      return 0;
     }
     case 'env': {
       const current = await client.getEnv(cmd.service);

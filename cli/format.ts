@@ -56,12 +56,35 @@ export function problemOf(r: ApiRelease, max = 60): string {
   return r.error ? snippet(`${r.error.code}: ${r.error.message}`, max) : '';
 }
 
+/** A release's state, with its traffic while it rolls out: `rolling_out 10%`, `verifying 0%`, `rolling_out 10% paused`. */
+export function stateOf(r: ApiRelease): string {
+  if (!r.rollout || (r.state !== 'verifying' && r.state !== 'rolling_out')) return r.state;
+  return `${r.state} ${r.rollout.traffic}%${r.rollout.paused ? ' paused' : ''}`;
+}
+
+/** A release's rollout: where traffic stands, the stable revision, the last check and the operator actions. */
+export function rolloutText(r: ApiRelease): string {
+  const ro = r.rollout;
+  if (!ro) return `v${r.release} of ${r.service}: ${r.state}`;
+  const lines = [
+    `v${r.release} of ${r.service}: ${stateOf(r)} of traffic on ${r.revision ?? '?'} (tag ${ro.tag}${ro.tagUrl ? ` ${ro.tagUrl}` : ''})`,
+  ];
+  if (r.error) lines[0] = `v${r.release} of ${r.service}: ${r.state}: ${r.error.code}: ${r.error.message}`;
+  lines.push(`  stable    v${ro.stable.release} (${ro.stable.revision})`);
+  lines.push(
+    `  policy    ${ro.policy.strategy}${ro.policy.strategy === 'canary' ? ` ${ro.policy.steps.join(',')} every ${ro.policy.interval}` : ''}`,
+  );
+  if (ro.lastCheck) lines.push(`  check     ${ro.lastCheck.ok ? 'passed' : 'failed'} at ${ro.lastCheck.traffic}%: ${ro.lastCheck.detail}`);
+  for (const c of ro.controls) lines.push(`  ${c.action.padEnd(9)} by ${c.by} at ${c.time}`);
+  return lines.join('\n');
+}
+
 /** The releases table. */
 export function releasesTable(releases: ApiRelease[], now: Date): string {
   if (!releases.length) return 'no releases yet\n';
   return table(
     ['RELEASE', 'STATE', 'TRIGGER', 'CREATED', 'SOURCE', 'REVISION', 'ERROR'],
-    releases.map((r) => [`v${r.release}`, r.state, r.trigger, age(r.createTime, now), sourceOf(r), r.revision ?? '-', problemOf(r)]),
+    releases.map((r) => [`v${r.release}`, stateOf(r), r.trigger, age(r.createTime, now), sourceOf(r), r.revision ?? '-', problemOf(r)]),
   );
 }
 
@@ -96,7 +119,7 @@ export function statusText(service: ApiService, newest: ApiRelease | undefined, 
   if (newest && newest.release !== d?.release) {
     const problem = problemOf(newest, 100);
     lines.push(
-      `newest: v${newest.release} ${newest.state} (${newest.trigger}, ${sourceOf(newest)}, ${age(newest.createTime, now)})${problem ? ` ${problem}` : ''}`,
+      `newest: v${newest.release} ${stateOf(newest)} (${newest.trigger}, ${sourceOf(newest)}, ${age(newest.createTime, now)})${problem ? ` ${problem}` : ''}`,
     );
   }
   return lines.join('\n') + '\n';

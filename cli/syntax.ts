@@ -6,7 +6,13 @@
  */
 
 /** A command's name. */
-export type CommandName = 'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'policy' | 'completion' | 'help';
+export type CommandName =
+  'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'policy' | RolloutControlName | 'completion' | 'help';
+
+/** The commands that act on a rollout under way. */
+export type RolloutControlName = 'promote' | 'abort' | 'pause' | 'resume';
+/** Them, in the order help lists them. */
+export const ROLLOUT_CONTROLS: readonly RolloutControlName[] = ['promote', 'abort', 'pause', 'resume'];
 
 /** An option: `flags` as commander takes them; a `<VALUE>` in them means it takes a value. */
 export interface OptionSpec {
@@ -38,6 +44,13 @@ const WAIT: OptionSpec[] = [
   {flags: '--no-wait', description: 'return once the release is accepted, without waiting for its end'},
   {flags: '--timeout <SECONDS>', description: `how long to wait for the release to end (default ${DEFAULT_TIMEOUT_SECONDS})`},
 ];
+
+function rolloutControl<N extends RolloutControlName>(name: N, summary: string): Record<N, CommandSpec> {
+  const release = {name: '[release]', description: 'the release rolling out (7 or v7); else the newest one that is'};
+  return {
+    [name]: {summary, args: [SERVICE, release], usage: '<service> [release]', options: []},
+  } as unknown as Record<N, CommandSpec>;
+}
 
 /** Options every command takes, before or after the command. */
 export const GLOBAL_OPTIONS: OptionSpec[] = [
@@ -111,6 +124,10 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       {flags: '--min-requests <N>', description: 'requests a step must see before its metrics are judged: 50'},
     ],
   },
+  ...rolloutControl('promote', "a rollout's revision takes all traffic now"),
+  ...rolloutControl('abort', 'end a rollout: all traffic back to the stable revision'),
+  ...rolloutControl('pause', 'hold a rollout: no step moves, no check runs'),
+  ...rolloutControl('resume', 'go on with a paused rollout'),
   completion: {
     summary: 'print the bash completion script',
     args: [

@@ -21,7 +21,25 @@ function complete(line: string): string[] {
 
 describe('bash completion', () => {
   const cases: Array<{line: string; want: string[]}> = [
-    {line: 'dropdeploy ', want: ['services', 'releases', 'status', 'redeploy', 'rollback', 'logs', 'env', 'policy', 'completion', 'help']},
+    {
+      line: 'dropdeploy ',
+      want: [
+        'services',
+        'releases',
+        'status',
+        'redeploy',
+        'rollback',
+        'logs',
+        'env',
+        'policy',
+        'promote',
+        'abort',
+        'pause',
+        'resume',
+        'completion',
+        'help',
+      ],
+    },
     {line: 'dropdeploy po', want: ['policy']},
     {line: 'dropdeploy policy web --check-', want: ['--check-path', '--check-status', '--check-timeout', '--check-attempts']},
     {line: 'dropdeploy policy web --m', want: ['--max-5xx-ratio', '--min-requests']},
@@ -46,7 +64,7 @@ describe('bash completion', () => {
         '--help',
       ],
     },
-    {line: 'dropdeploy re', want: ['releases', 'redeploy']},
+    {line: 'dropdeploy re', want: ['releases', 'redeploy', 'resume']},
     {line: 'dropdeploy rel', want: ['releases']},
     {line: 'dropdeploy --', want: ['--json', '--url', '--help']},
     {line: 'dropdeploy --url http://127.0.0.1:8080 ro', want: ['rollback']},
