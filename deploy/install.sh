@@ -56,7 +56,8 @@ DROPDEPLOY_BUILD_TIMEOUT_SECONDS, DROPDEPLOY_SERVICE_MEMORY, _CPU, _MAX_INSTANCE
 DROPDEPLOY_FIRESTORE_DATABASE (also the database the installer creates),
 DROPDEPLOY_FIRESTORE_ROOT, DROPDEPLOY_LEASE_SECONDS, DROPDEPLOY_WAIT_SECONDS,
 DROPDEPLOY_LOG_FORMAT, DROPDEPLOY_API_AUDIENCE, DROPDEPLOY_ADMIN_PRINCIPALS,
-DROPDEPLOY_PRELOAD_CLIENTS (true with min-instances: load the clients at start).
+DROPDEPLOY_PRELOAD_CLIENTS (true with min-instances: load the clients at start),
+DROPDEPLOY_ROLLOUT_POLICY (the rollout policy of services with none of their own, e.g. canary).
 Values are passed exactly as set; one with a newline or other control character is refused.
 The installer sets these itself and refuses another value in the environment:
 DROPDEPLOY_API_AUTH=cloud-run-iam (the API is private behind Cloud Run IAM),

@@ -111,6 +111,13 @@ describe('deploy/install.sh controller settings from the environment', () => {
     return r;
   };
 
+  it('passes a JSON default rollout policy to every function as it is', () => {
+    const policy = '{"strategy": "canary", "steps": [10, 50, 100], "check": {"path": "/healthz"}}';
+    const r = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_ROLLOUT_POLICY: policy}}));
+    for (const fn of ['dropdeploy-events', 'dropdeploy-api', 'dropdeploy-reconcile'])
+      assert.equal(envVars(oneCall(r, 'functions', 'deploy', fn)).DROPDEPLOY_ROLLOUT_POLICY, policy, fn);
+  });
+
   it('passes a value with "," and "|" intact: it cannot inject another variable', () => {
     const r = ok(
       run(sandbox(), BASE, {
