@@ -99,6 +99,21 @@ describe('HTTP API: a service rollout policy', {timeout: 60_000}, () => {
     assert.equal((await get('early')).json.policy.strategy, 'canary');
   });
 
+  it("an upload's dropdeploy-rollout metadata is recorded on its release; a bad one rejects the upload", async () => {
+    const rollout = '{"strategy": "verified", "check": {"path": "/ready"}}';
+    assert.equal(await stack.upload('meta/v1.zip', '21', {metadata: {'dropdeploy-rollout': rollout}}), 204);
+    await stack.waitFor('meta v1 building', () => stack.statesOf('meta', 1).includes('building'));
+    const r = await stack.api<{source: {rollout?: unknown}}>('GET', '/v1/services/meta/releases/1');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.source.rollout, {strategy: 'verified', check: {path: '/ready'}});
+    assert.equal(await stack.upload('meta/v2.zip', '22', {metadata: {'dropdeploy-rollout': 'fastest'}}), 204);
+    await stack.waitFor('the rejection', () => stack.events.find((e) => e.type === 'dev.dropdeploy.release.v1.rejected'));
+    const rejected = stack.events.find((e) => e.type === 'dev.dropdeploy.release.v1.rejected')!;
+    assert.equal(rejected.subject, 'objects/meta/v2.zip');
+    assert.match(JSON.stringify(rejected.data), /metadata dropdeploy-rollout is \\"fastest\\", neither a strategy/);
+    assert.equal((await stack.api('GET', '/v1/services/meta/releases/2')).status, 404);
+  });
+
   const refusals: Array<{name: string; service?: string; body: unknown; query?: string; status: number; want: RegExp[]}> = [
     {
       name: 'every bad field is named',
