@@ -18,6 +18,7 @@ import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
 import {parseJson} from '../json';
+import {cli} from '../cli/run-cli';
 import {requireEmulators} from './stack';
 
 interface Seen {
@@ -197,16 +198,23 @@ describe('progressive delivery through the local stack', {timeout: 600_000}, () 
     assert.match(await body(url), /^v2 /);
   });
 
-  it('promote skips the remaining steps; pause holds a step and resume goes on', async () => {
+  it('promote skips the remaining steps; pause holds a step and resume goes on (API and CLI)', async () => {
     upload({version: 'v5', health: 200, errors: false}, {interval: '600s'});
     await event(5, /rolling_out/);
-    const paused = await api(`/v1/services/${SERVICE}/releases/5:pause`, 'POST');
-    assert.equal(paused.status, 200, JSON.stringify(paused.body));
-    assert.equal((paused.body.rollout as {paused?: {by: string}}).paused?.by, 'local');
+    // The CLI finds the release rolling out when none is named.
+    const paused = await cli(['pause', SERVICE, '--url', stack.info.apiUrl]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.match(
+      paused.stdout,
+      /^v5 of shop: rolling_out 10% paused of traffic on shop-\d{5}-[a-z]{3} \(tag v5 http:\/\/127\.0\.0\.1:\d+\)/,
+    );
+    assert.match(paused.stdout, /pause +by local at /);
     const resumed = await api(`/v1/services/${SERVICE}/releases/5:resume`, 'POST');
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
     assert.equal((resumed.body.rollout as {paused?: unknown}).paused, undefined);
-    const promoted = await api(`/v1/services/${SERVICE}/releases/5:promote`, 'POST');
-    assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+    const cliPromoted = await cli(['promote', SERVICE, 'v5', '--json', '--url', stack.info.apiUrl]);
+    assert.equal(cliPromoted.code, 0, cliPromoted.stderr);
+    const promoted = {body: parseJson<Record<string, unknown>>(Buffer.from(cliPromoted.stdout))};
     assert.equal(promoted.body.state, 'deployed');
     const controls = (promoted.body.rollout as {controls: Array<{action: string; by: string}>}).controls;
     assert.deepEqual(
