@@ -23,7 +23,8 @@ export interface DropArgs {
 
 /** Parses argv (without node and script), or throws with usage. */
 export function parseDropArgs(argv: string[]): DropArgs {
-  const usage = 'usage: npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type http|event|cloudevent] [--rollout immediate|verified|canary|JSON]';
+  const usage =
+    'usage: npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type http|event|cloudevent] [--rollout immediate|verified|canary|JSON]';
   const out: Partial<DropArgs> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

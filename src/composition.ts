@@ -119,7 +119,7 @@ export function createDeps(config: Config): Deps {
     prober: once<Prober>(async () => {
       const {HttpProber} = await import('./google/http-prober');
       // The local Cloud Run has no IAM: its revisions take requests without a token.
-      if (config.endpoints.cloudRun) return new HttpProber(async () => undefined);
+      if (config.endpoints.cloudRun) return new HttpProber(() => Promise.resolve(undefined));
       const {GoogleAuth} = await import('google-auth-library');
       const auth = new GoogleAuth();
       return new HttpProber(async (audience) => {
