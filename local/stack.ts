@@ -37,6 +37,7 @@ import {LocalRegistry} from './build/registry';
 import {acquireStackLock} from './state/lock';
 import {removeSavedState} from './state/fresh';
 import {SavedState} from './state/saved-state';
+import {warmUpEmulators} from './warm-up';
 import {StateFileError} from './state/state-file';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
@@ -128,6 +129,8 @@ export class LocalStack {
       const dirs = makeFolders(opts, started);
       const saved = new SavedState(dirs.state);
       const google = await startGcloudEmulators(saved, log, started);
+      // Meanwhile the rest starts; waited for before the first drop can come.
+      const warm = warmUpEmulators({firestore: google.firestoreHost, pubsub: google.pubsubHost});
       const storageApi = await startStorageApi(dirs.store, BUCKET);
       started.add(() => storageApi.close());
       const emulators = await startBuildAndRun(dirs, google.topics.builds, saved, opts, log, started);
@@ -174,6 +177,7 @@ export class LocalStack {
         storageEndpoint: storageApi.url,
         pid: process.pid,
       };
+      await warm;
       writeLocalInfo(opts.root, info);
       return new LocalStack(info, started.stops);
     } catch (err) {
