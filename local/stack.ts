@@ -11,7 +11,7 @@ import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
-import {deliverFinalized} from './bucket/eventarc-delivery';
+import {deliverBuildStatus, deliverFinalized} from './bucket/eventarc-delivery';
 import {BucketWatcher} from './bucket/watcher';
 import {startStorageApi} from './bucket/storage-api';
 import {BuildLogs} from './build/build-log';
@@ -73,7 +73,11 @@ export interface LocalStackOptions {
   onStatus?: (m: Message) => void;
   /** Called with each log line of the controller and the stack. */
   onLog?: (line: string) => void;
-  /** Also deliver each upload as a GCS Pub/Sub notification (topic `dropdeploy-notifications`). */
+  /**
+   * Also deliver each upload as a GCS Pub/Sub notification (topic `dropdeploy-notifications`),
+   * and build statuses by Eventarc's Pub/Sub trigger on `cloud-builds` (as the installer sets it
+   * up) instead of Eventarc direct (`statusChanged` CloudEvents, the default: no Pub/Sub hop).
+   */
   notifications?: boolean;
   /** Startup timeout of revisions. */
   startupTimeoutMs?: number;
@@ -106,6 +110,8 @@ class Started {
 
 type Log = (line: string) => void;
 type Topic = ReturnType<PubSub['topic']>;
+/** The event function's URL, when build statuses go to it by Eventarc direct rather than by the `cloud-builds` topic. */
+type BuildEventTarget = {url?: string};
 
 /** A running local stack. */
 export class LocalStack {
@@ -133,7 +139,9 @@ export class LocalStack {
       const warm = warmUpEmulators({firestore: google.firestoreHost, pubsub: google.pubsubHost});
       const storageApi = await startStorageApi(dirs.store, BUCKET);
       started.add(() => storageApi.close());
-      const emulators = await startBuildAndRun(dirs, google.topics.builds, saved, opts, log, started);
+      // Where Eventarc delivers build statuses directly, once the event function listens.
+      const buildEvents: BuildEventTarget = {};
+      const emulators = await startBuildAndRun(dirs, {topic: google.topics.builds, eventarc: buildEvents}, saved, opts, log, started);
       const env = controllerEnv(
         {
           pubsub: google.pubsubHost,
@@ -146,6 +154,7 @@ export class LocalStack {
         opts.env,
       );
       const functions = await startFunctions(env, log, started);
+      if (!opts.notifications) buildEvents.url = functions.events.url;
       await subscribe(google.topics, functions.events.url, opts, started, () => saved.firestore.soon());
       await emulators.announceInterrupted();
       // Only now: a restarted stack's reconciler acts at once, and its status events need the subscriptions.
@@ -280,7 +289,7 @@ async function startGcloudEmulators(
  */
 async function startBuildAndRun(
   dirs: Folders,
-  buildsTopic: Topic,
+  buildStatus: {topic: Topic; eventarc: BuildEventTarget},
   saved: SavedState,
   opts: LocalStackOptions,
   log: Log,
@@ -306,7 +315,7 @@ async function startBuildAndRun(
     logs,
     dependencyCache: {dir: dirs.buildCache, maxBytes: opts.buildCacheMaxBytes},
   });
-  const publishBuild = publishToCloudBuildsTopic(buildsTopic);
+  const publishBuild = publishToCloudBuildsTopic(buildStatus.topic);
   const saveError = (err: Error) => log(`stack: ${err.message}`);
   const cloudBuild: CloudBuildEmulator = new CloudBuildEmulator({
     runner: builder,
@@ -314,6 +323,8 @@ async function startBuildAndRun(
     onStatus: (b) => {
       // CancelBuild only changes the status; the builder must also stop the build's processes.
       if (b.status === 'CANCELLED') builder.cancel(b.id);
+      const url = buildStatus.eventarc.url;
+      if (url) void deliverBuildStatus(url, b, log);
       return publishBuild(b);
     },
     onChange: () => buildsSaver.changed(),
@@ -455,7 +466,7 @@ async function startFunctions(
   return {events, api, reconcile};
 }
 
-/** Eventarc's Pub/Sub triggers (push subscriptions to the event function), and the status printer's subscription. */
+/** Eventarc's Pub/Sub triggers when asked (push subscriptions to the event function), and the status printer's subscription. */
 async function subscribe(
   topics: {status: Topic; builds: Topic; notifications: Topic},
   eventUrl: string,
@@ -463,11 +474,11 @@ async function subscribe(
   started: Started,
   onRelease: () => void,
 ): Promise<void> {
-  await topics.builds.createSubscription('dropdeploy-builds', {
-    pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`},
-    ackDeadlineSeconds: 600,
-  });
   if (opts.notifications) {
+    await topics.builds.createSubscription('dropdeploy-builds', {
+      pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/cloud-builds`},
+      ackDeadlineSeconds: 600,
+    });
     await topics.notifications.createSubscription('dropdeploy-notifications', {
       pushConfig: {pushEndpoint: `${eventUrl}/projects/${PROJECT}/topics/dropdeploy-notifications`},
       ackDeadlineSeconds: 600,
