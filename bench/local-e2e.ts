@@ -1,9 +1,12 @@
 /**
  * Local end to end: drop the example app into a running local stack → its URL answers, split
- * by the release's own state times (build = building → deploying, start = deploying →
- * deployed); beside it, the same install and start done by hand. Drop → accepted is taken
- * twice: for the first drop (the event function's first request; the stack preloads its
- * clients) and for a second drop into the warm stack (the bucket watcher and one event). The
+ * by the release's own state times into phases that add up to it (drop → accepted: the bucket
+ * watcher and the event; accepted → building: the claim and CreateBuild; build = building →
+ * deploying; start = deploying → deployed; deployed → answering: the status event's way to
+ * here and the first answer); beside it, the same install and start done by hand. Drop →
+ * accepted is taken twice: for the first drop (the event function's first request; the stack
+ * preloads its clients and warms its emulators up at start) and for a second drop into the
+ * warm stack (the bucket watcher and one event). The
  * build is taken twice too: the first, and a rebuild of the same source (dependencies unchanged,
  * so the dependency cache serves them).
  */
@@ -106,11 +109,13 @@ export async function localEndToEnd(): Promise<Record<string, number>> {
       buildRunMs: ran[0],
       rebuildRunMs: ran[1],
       dropToAcceptedMs: Math.round(at('accepted') - t0),
+      acceptedToBuildingMs: at('building') - at('accepted'),
       warmDropToAcceptedMs: Math.round(at('accepted', 'hello-warm') - w0),
       buildMs: at('deploying') - at('building'),
       rebuildMs: at('deploying', 'hello', 2) - at('building', 'hello', 2),
       rebuildDropToServingMs: Math.round(r1 - r0),
       startMs: at('deployed') - at('deploying'),
+      deployedToAnsweringMs: Math.round(t1 - at('deployed')),
       byHandInstallMs: Math.round(h1 - h0),
       byHandStartMs: Math.round(h2 - h1),
       byHandTotalMs: Math.round(h2 - h0),

@@ -2,7 +2,8 @@
  * `npm run bench`: starts the emulators, measures, prints a table and writes
  * bench/results.json. Numbers, never assertions.
  *   BENCH_RUNS (cold starts per variant, default 5), BENCH_EVENTS (default 1000),
- *   BENCH_DEPLOYS (build SUCCESS → deploy rounds, default 200).
+ *   BENCH_DEPLOYS (build SUCCESS → deploy rounds, default 200); BENCH_ONLY=local runs only the
+ *   local end to end (npm start's stack), printed, without results.json.
  */
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -34,9 +35,24 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const row = (cells: Array<string | number>, widths: number[]) =>
   '  ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 
+/** The local end-to-end figures, every phase. */
+function printLocalEndToEnd(e2e: Record<string, number>): void {
+  console.log("\nlocal end to end (npm start's stack, examples/hello-app), ms");
+  console.log(
+    `  drop → serving ${e2e.dropToServingMs} = drop → accepted ${e2e.dropToAcceptedMs} (warm ${e2e.warmDropToAcceptedMs}) + accepted → building (claim, CreateBuild) ${e2e.acceptedToBuildingMs} + build ${e2e.buildMs} + start ${e2e.startMs} + deployed → answering ${e2e.deployedToAnsweringMs}; by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
+  );
+  console.log(
+    `  build phase (building → deploying): first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)}); the builds' own run: first ${e2e.buildRunMs}, rebuild ${e2e.rebuildRunMs} (ratio ${ratio(e2e.rebuildRunMs, e2e.buildRunMs)})`,
+  );
+  console.log(
+    `  ratios to by hand: first drop → serving ${ratio(e2e.dropToServingMs, e2e.byHandTotalMs)}; rebuild drop → new revision serving ${e2e.rebuildDropToServingMs} (${ratio(e2e.rebuildDropToServingMs, e2e.byHandTotalMs)})`,
+  );
+}
+
 async function main(): Promise<void> {
   const projectId = 'dd-bench';
   process.env.METADATA_SERVER_DETECTION = 'none';
+  if (process.env.BENCH_ONLY === 'local') return printLocalEndToEnd(await localEndToEnd());
   const [pubsubEmu, firestoreEmu] = await Promise.all([startPubSubEmulator(projectId), startFirestoreEmulator()]);
   process.env.PUBSUB_EMULATOR_HOST = pubsubEmu.host;
   process.env.FIRESTORE_EMULATOR_HOST = firestoreEmu.host;
@@ -174,16 +190,7 @@ async function main(): Promise<void> {
     );
 
     const e2e = await localEndToEnd();
-    console.log("\nlocal end to end (npm start's stack, examples/hello-app), ms");
-    console.log(
-      `  drop → serving ${e2e.dropToServingMs} (drop → accepted ${e2e.dropToAcceptedMs}, warm ${e2e.warmDropToAcceptedMs}, build ${e2e.buildMs}, start ${e2e.startMs}); by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
-    );
-    console.log(
-      `  build phase (building → deploying): first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)}); the builds' own run: first ${e2e.buildRunMs}, rebuild ${e2e.rebuildRunMs} (ratio ${ratio(e2e.rebuildRunMs, e2e.buildRunMs)})`,
-    );
-    console.log(
-      `  ratios to by hand: first drop → serving ${ratio(e2e.dropToServingMs, e2e.byHandTotalMs)}; rebuild drop → new revision serving ${e2e.rebuildDropToServingMs} (${ratio(e2e.rebuildDropToServingMs, e2e.byHandTotalMs)})`,
-    );
+    printLocalEndToEnd(e2e);
 
     const results = {
       machine: {node: process.version, cpus: (await import('node:os')).cpus().length, date: new Date().toISOString()},
