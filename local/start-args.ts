@@ -54,7 +54,10 @@ function program(): Command {
     .addOption(new Option('--reconcile-seconds <n>', 'seconds between reconcile runs, 0 = never').default(10).argParser(seconds))
     .option('--fresh', 'start empty: remove the saved releases, builds, services, stored objects and images (the bucket folder is kept)')
     .option('--clear-build-cache', 'empty the dependency cache (.dropdeploy/build-cache/) before starting')
-    .option('--notifications', 'also deliver each upload as a Cloud Storage Pub/Sub notification')
+    .option(
+      '--notifications',
+      "the installer's Pub/Sub shape: also deliver each upload as a Cloud Storage Pub/Sub notification, and build statuses through the cloud-builds topic",
+    )
     .option('--verbose', 'print every log line')
     .allowExcessArguments(false)
     .configureOutput({writeOut: () => undefined, writeErr: () => undefined, getOutHelpWidth: () => 100})
