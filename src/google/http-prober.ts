@@ -3,6 +3,7 @@
  * Google Cloud each request carries a Google ID token for the service (a private service
  * answers 403 without one), minted by google-auth-library from the controller's identity.
  */
+import {describeError, RetryableError} from '../errors';
 import type {ProbeSettings, Prober} from '../ports';
 
 /** Mints an `Authorization` header for `audience`; undefined where no token is needed (the local stack). */
@@ -19,14 +20,27 @@ export class HttpProber implements Prober {
   ) {}
 
   async check(url: string, s: ProbeSettings, audience?: string): Promise<{ok: boolean; status?: number; attempts: number; detail: string}> {
-    const target = new URL(s.path, url).toString();
+    // The path is appended to the revision's own origin, never resolved against it: a path such
+    // as `//other.host/` must not send the request (and the ID token) anywhere else.
+    const origin = new URL(url).origin;
+    const target = new URL(origin + s.path);
+    if (target.origin !== origin || !s.path.startsWith('/'))
+      return {ok: false, attempts: 0, detail: `the check path "${s.path}" does not stay on ${origin}; set a path such as /healthz`};
+    // A token the controller cannot mint is its own failure, not the revision's: retried later.
+    const auth = audience
+      ? await this.authHeader(audience).catch((err: unknown) => {
+          throw new RetryableError(
+            `minting an ID token for the check of ${origin} failed: ${describeError(err)}; the next run tries again`,
+            'ID_TOKEN',
+          );
+        })
+      : undefined;
     let detail = '';
     let status: number | undefined;
     for (let attempt = 1; attempt <= s.attempts; attempt++) {
       if (attempt > 1) await this.sleep(PAUSE_MS);
       try {
-        const auth = audience ? await this.authHeader(audience) : undefined;
-        const res = await fetch(target, {
+        const res = await fetch(target.toString(), {
           headers: {'user-agent': 'dropdeploy-rollout-check', ...(auth ? {authorization: auth} : {})},
           redirect: 'manual',
           signal: AbortSignal.timeout(s.timeoutMs),

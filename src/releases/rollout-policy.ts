@@ -157,10 +157,15 @@ function checkProblems(v: unknown): PolicyProblem[] {
   const out: PolicyProblem[] = [];
   fieldsOf(v, 'check', out);
   const L = POLICY_LIMITS;
-  if ('path' in v && (typeof v.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(v.path) || v.path.length > L.maxPathLength))
+  // `//host/x` and `/\host/x` are URLs of another host to a URL parser: the check (and its ID
+  // token) must only ever go to the revision's own URL.
+  if (
+    'path' in v &&
+    (typeof v.path !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(v.path) || v.path.includes('\\') || v.path.length > L.maxPathLength)
+  )
     out.push({
       field: 'check.path',
-      problem: `must be a URL path starting with "/" (visible ASCII, at most ${L.maxPathLength} characters), e.g. "/healthz"; got ${show(v.path)}`,
+      problem: `must be a URL path starting with one "/" (visible ASCII, no "\\", at most ${L.maxPathLength} characters), e.g. "/healthz"; got ${show(v.path)}`,
     });
   if ('expectStatus' in v && !integerIn(v.expectStatus, L.status.min, L.status.max))
     out.push({

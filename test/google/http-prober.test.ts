@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {after, before, describe, it} from 'node:test';
+import {RetryableError} from '../../src/errors';
 import {HttpProber} from '../../src/google/http-prober';
 
 describe('HttpProber', () => {
@@ -55,6 +56,23 @@ describe('HttpProber', () => {
       path: '/',
     });
     assert.match(refused.detail, /failed: ECONNREFUSED/);
+  });
+
+  it('never leaves the revision\'s origin, whatever the path', async () => {
+    calls = 0;
+    const prober = new HttpProber(() => Promise.resolve('Bearer secret'), noSleep);
+    const out = await prober.check(url, {...settings, path: '//127.0.0.2:9/x'}, 'https://svc.run.app');
+    // Appended to the origin, `//127.0.0.2:9/x` is a path on this server, not another host.
+    assert.equal(out.ok, true, out.detail);
+    assert.match(out.detail, new RegExp(`GET ${url}//127\\.0\\.0\\.2:9/x answered 200`));
+    assert.equal(calls, 1);
+  });
+
+  it('a token that cannot be minted is a retryable failure, not a failed check', async () => {
+    const prober = new HttpProber(() => Promise.reject(new Error('metadata server unreachable')), noSleep);
+    await assert.rejects(prober.check(url, {...settings, path: '/'}, 'https://svc.run.app'), (e: unknown) => {
+      return e instanceof RetryableError && /minting an ID token .* metadata server unreachable/.test(e.message);
+    });
   });
 
   it('sends the ID token minted for the audience', async () => {
