@@ -138,10 +138,13 @@ export interface ReleaseStore {
    * rollout when a newer release started deploying; `done` when it is not rolling out.
    */
   leaseRolloutStep(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<LeaseOutcome<undefined>>;
-  /** Records a step's outcome (`next`) if `holder` still holds the lock, updates the deployed release at 100 %, frees the lock. */
-  finishRolloutStep(next: Release, holder: string, now: Date): Promise<Release>;
-  /** Releases of this installation that are verifying or rolling out, at most `limit`, oldest change first. */
-  listRollouts(limit: number): Promise<Release[]>;
+  /**
+   * Records a step's outcome (`next`) if `holder` still holds the lock, updates the deployed
+   * release at 100 %, frees the lock; with `keepLock`, records only (the step's write-ahead).
+   */
+  finishRolloutStep(next: Release, holder: string, now: Date, keepLock?: boolean): Promise<Release>;
+  /** Releases of this installation that are verifying or rolling out, at most `limit`, oldest change first (after `after`). */
+  listRollouts(limit: number, after?: string): Promise<Release[]>;
   /** Frees a lease after a retryable failure so the redelivery can go on at once. */
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */

@@ -40,6 +40,8 @@ export class Reconciler {
   private readonly cursors = new Map<string, string>();
   /** Where the last full page of unfinished releases ended: releases that do not move (long builds) do not hold back the rest. */
   private staleAfter: string | undefined;
+  /** The same for rollouts: where the last full page of them ended. */
+  private rolloutsAfter: string | undefined;
   private running: Promise<ReconcileReport> | undefined;
 
   constructor(
@@ -69,7 +71,9 @@ export class Reconciler {
       report.releases.push(await this.drive(ctx, r, report));
     }
     // Progressive rollouts move on every run: each step whose interval is over, each check due.
-    for (const {failed, ...step} of await stepRollouts(ctx, MAX_RELEASES_PER_RUN)) {
+    const rollouts = await stepRollouts(ctx, MAX_RELEASES_PER_RUN, this.rolloutsAfter);
+    this.rolloutsAfter = rollouts.next;
+    for (const {failed, ...step} of rollouts.steps) {
       report.releases.push({...step, action: failed ? 'rollout step failed' : 'rollout step'});
       if (failed) report.errors++;
     }

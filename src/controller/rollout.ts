@@ -7,7 +7,17 @@
 import {durations} from '../config';
 import {describeError, DropdeployError, PermanentError, RetryableError} from '../errors';
 import {markDeployFailed, markSuperseded, type Release} from '../releases/release';
-import {applyControl, applyStep, checkSettings, controlProblem, decideStep, stepNeeds, type RolloutAction} from '../releases/rollout';
+import {
+  applyControl,
+  applyStep,
+  checkSettings,
+  controlProblem,
+  decideStep,
+  stepNeeds,
+  withIntent,
+  type RolloutAction,
+  type StepDecision,
+} from '../releases/rollout';
 import {planTraffic} from '../releases/rollout-traffic';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
@@ -45,7 +55,7 @@ export async function runRolloutStep(ctx: Ctx, r: Release, control?: StepControl
   }
   let stored: Release;
   try {
-    stored = await store.finishRolloutStep(await step(ctx, lease.release, control), holder, deps.now());
+    stored = await store.finishRolloutStep(await step(ctx, lease.release, holder, control), holder, deps.now());
   } catch (err) {
     await store.releaseLease(r.service, r.release, holder).catch(() => undefined);
     throw err;
@@ -60,7 +70,7 @@ export async function runRolloutStep(ctx: Ctx, r: Release, control?: StepControl
 }
 
 /** The step itself, under the lock: what to record next. */
-async function step(ctx: Ctx, leased: Release, control?: StepControl): Promise<Release> {
+async function step(ctx: Ctx, leased: Release, holder: string, control?: StepControl): Promise<Release> {
   const {deps} = ctx;
   let r = leased;
   if (control) {
@@ -68,48 +78,115 @@ async function step(ctx: Ctx, leased: Release, control?: StepControl): Promise<R
     if (problem) throw new PermanentError(problem, 'FAILED_PRECONDITION');
     r = applyControl(r, control.action, control.by, deps.now());
   }
+  const seen = await observe(ctx, r);
+  let decision: StepDecision = 'failure' in seen ? {kind: 'rollback', error: seen.failure, checks: []} : decideStep(r, deps.now(), seen);
+  if (decision.kind !== 'traffic' && decision.kind !== 'rollback') return applyStep(r, decision, deps.now());
+  r = await writeAhead(ctx, r, decision, holder);
+  let moved = await moveTraffic(ctx, r, decision);
+  if (moved.kind === 'failed' && decision.kind === 'traffic') {
+    // A step Cloud Run refuses ends the rollout the safe way: all traffic back on the stable revision.
+    decision = {
+      kind: 'rollback',
+      error: {code: 'TRAFFIC_FAILED', message: `moving ${decision.percent}% of traffic failed: ${moved.message}`},
+      checks: [],
+    };
+    r = await writeAhead(ctx, r, decision, holder);
+    moved = await moveTraffic(ctx, r, decision);
+  }
+  switch (moved.kind) {
+    case 'failed':
+      // Putting traffic back is never given up: the next run tries again (the intent is recorded).
+      throw new RetryableError(
+        `rolling ${r.service} back to ${r.rollout!.stable.revision} failed: ${moved.message}; the next run tries again`,
+        'ROLLBACK_FAILED',
+      );
+    case 'superseded':
+      return markSuperseded(r, moved.by, deps.now()).release;
+    case 'gone':
+      return markDeployFailed(r, moved.error, deps.now()).release;
+    case 'done':
+      return applyStep(r, decision, deps.now());
+  }
+}
+
+/**
+ * What the step must see (stepNeeds): the tagged revision's HTTP check, its metrics. A read the
+ * controller is refused for good (Monitoring PERMISSION_DENIED) cannot gate anything: the
+ * rollout goes back, saying what is missing, rather than stay half way.
+ */
+async function observe(ctx: Ctx, r: Release): Promise<Parameters<typeof decideStep>[2] | {failure: {code: string; message: string}}> {
+  const {deps} = ctx;
   const ro = r.rollout!;
   const needs = stepNeeds(r, deps.now());
   const seen: Parameters<typeof decideStep>[2] = {};
   if (needs.http) {
     seen.http = ro.tagUrl
       ? await (await deps.prober()).check(ro.tagUrl, checkSettings(ro.policy.check), r.url)
-      : {ok: false, attempts: 0, detail: `Cloud Run reported no URL for the tag ${ro.tag}`};
+      : {
+          ok: false,
+          attempts: 0,
+          detail: `Cloud Run reported no URL for the tag ${ro.tag}; check the service's traffic tags (gcloud run services describe ${r.service})`,
+        };
   }
   if (needs.metrics && r.revision) {
-    seen.metrics = await (await deps.metrics()).revision(r.service, r.revision, new Date(ro.stepTime), deps.now());
-  }
-  const decision = decideStep(r, deps.now(), seen);
-  if (decision.kind === 'traffic' || decision.kind === 'rollback') {
-    const percent = decision.kind === 'traffic' ? decision.percent : 0;
-    const services = await deps.services();
-    let plan;
     try {
-      plan = planTraffic(await services.get(r.service), r, percent);
+      seen.metrics = await (await deps.metrics()).revision(r.service, r.revision, new Date(ro.stepTime), deps.now());
     } catch (err) {
-      if (err instanceof DropdeployError && !err.retryable)
-        return markDeployFailed(r, {code: err.code, message: err.message}, deps.now()).release;
-      throw err;
-    }
-    if (plan.kind === 'superseded') return markSuperseded(r, plan.by, deps.now()).release;
-    if (plan.kind === 'update') {
-      const waitMs = ctx.deadline - deps.now().getTime();
-      if (waitMs <= 0)
-        throw new RetryableError(`${r.service} v${r.release}: no time left for the traffic change; the next run does it`, 'DEADLINE');
-      const outcome = await services.update(plan.spec, waitMs);
-      if (!outcome.ok) {
-        // Putting traffic back must not be given up: the next run tries again.
-        if (decision.kind === 'rollback')
-          throw new RetryableError(`rolling ${r.service} back to ${ro.stable.revision} failed: ${outcome.message}`, 'ROLLBACK_FAILED');
-        return markDeployFailed(
-          r,
-          {code: outcome.code ?? 'TRAFFIC_FAILED', message: `moving ${percent}% of traffic failed: ${outcome.message}`},
-          deps.now(),
-        ).release;
-      }
+      if (!(err instanceof DropdeployError) || err.retryable) throw err;
+      return {
+        failure: {
+          code: 'METRICS_UNAVAILABLE',
+          message: `Cloud Monitoring refused the read of revision ${r.revision}'s metrics (${err.message}); the controller needs monitoring.timeSeries.list (deploy/install.sh grants it in the role dropdeploy_rollout_checks)`,
+        },
+      };
     }
   }
-  return applyStep(r, decision, deps.now());
+  return seen;
+}
+
+/** Records the decision before Cloud Run carries it out; refuses to go on once the lock was taken over. */
+async function writeAhead(ctx: Ctx, r: Release, d: StepDecision, holder: string): Promise<Release> {
+  const next = withIntent(r, d);
+  if (next === r || JSON.stringify(next.rollout?.intent) === JSON.stringify(r.rollout?.intent)) return r;
+  const stored = await (await ctx.deps.store()).finishRolloutStep(next, holder, ctx.deps.now(), true);
+  if (JSON.stringify(stored.rollout?.intent) !== JSON.stringify(next.rollout?.intent))
+    throw new RetryableError(
+      `the lock of ${r.service} was taken over during a step of v${r.release}'s rollout; its new holder goes on`,
+      'LOCK_LOST',
+    );
+  return stored;
+}
+
+type Moved =
+  | {kind: 'done'}
+  | {kind: 'superseded'; by: number}
+  | {kind: 'failed'; message: string}
+  | {kind: 'gone'; error: {code: string; message: string}};
+
+/** Carries out a traffic or rollback decision on Cloud Run (fenced; nothing to do when it is there already). */
+async function moveTraffic(ctx: Ctx, r: Release, d: StepDecision): Promise<Moved> {
+  const {deps} = ctx;
+  const percent = d.kind === 'traffic' ? d.percent : 0;
+  const services = await deps.services();
+  let plan;
+  try {
+    plan = planTraffic(await services.get(r.service), r, percent);
+  } catch (err) {
+    if (err instanceof DropdeployError && !err.retryable) return {kind: 'gone', error: {code: err.code, message: err.message}};
+    throw err;
+  }
+  if (plan.kind === 'superseded') return plan;
+  if (plan.kind === 'same') return {kind: 'done'};
+  const waitMs = ctx.deadline - deps.now().getTime();
+  if (waitMs <= 0)
+    throw new RetryableError(`${r.service} v${r.release}: no time left for the traffic change; the next run does it`, 'DEADLINE');
+  try {
+    const outcome = await services.update(plan.spec, waitMs);
+    return outcome.ok ? {kind: 'done'} : {kind: 'failed', message: outcome.message};
+  } catch (err) {
+    if (err instanceof DropdeployError && !err.retryable) return {kind: 'failed', message: err.message};
+    throw err;
+  }
 }
 
 /** What a run of {@link stepRollouts} did to one rollout. */
@@ -122,11 +199,12 @@ export interface StepReport {
 }
 
 /**
- * Runs a step of every rollout the store lists; a failure of one is logged and does not stop
- * the others. Reports the rollouts that moved or failed (one still waiting is not news).
+ * Runs a step of every rollout the store lists (a page of `limit`, after `after`); a failure of
+ * one is logged and does not stop the others. Reports the rollouts that moved or failed (one
+ * still waiting is not news), and where the next page starts.
  */
-export async function stepRollouts(ctx: Ctx, limit: number): Promise<StepReport[]> {
-  const rollouts = await (await ctx.deps.store()).listRollouts(limit);
+export async function stepRollouts(ctx: Ctx, limit: number, after?: string): Promise<{steps: StepReport[]; next?: string}> {
+  const rollouts = await (await ctx.deps.store()).listRollouts(limit, after);
   const out: StepReport[] = [];
   for (const r of rollouts) {
     if (ctx.deps.now().getTime() >= ctx.deadline) break;
@@ -140,5 +218,6 @@ export async function stepRollouts(ctx: Ctx, limit: number): Promise<StepReport[
       out.push({service: r.service, release: r.release, state: r.state, detail: describeError(err), failed: true});
     }
   }
-  return out;
+  // A full page continues after its last one next run: waiting rollouts do not change, and would hold back the rest.
+  return {steps: out, ...(rollouts.length === limit ? {next: rollouts[rollouts.length - 1].updateTime} : {})};
 }

@@ -364,12 +364,12 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async finishRolloutStep(next: Release, holder: string, now: Date): Promise<Release> {
+  async finishRolloutStep(next: Release, holder: string, now: Date, keepLock = false): Promise<Release> {
     return this.run('rollout step result', next.service, async (t) => {
       const rRef = this.releaseRef(next.service, next.release);
       const sRef = this.serviceRef(next.service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
-      const d = decideFinishStep(next, serviceState(sSnap.data()), holder, now);
+      const d = decideFinishStep(next, serviceState(sSnap.data()), holder, now, keepLock);
       if (!d.release) return toRelease(rSnap.data()!);
       if (d.deployed) t.set(sRef, plain({deployed: d.deployed}), {merge: true});
       if (d.unlock) t.set(sRef, {lock: null}, {merge: true});
@@ -380,12 +380,14 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async listRollouts(limit: number): Promise<Release[]> {
+  async listRollouts(limit: number, after?: string): Promise<Release[]> {
     const services = `${this.root}_services`;
-    const snap = await this.db
+    let q = this.db
       .collectionGroup('releases')
       .where('root', '==', this.root)
-      .where('state', 'in', [...ROLLOUT_STATES])
+      .where('state', 'in', [...ROLLOUT_STATES]);
+    if (after !== undefined) q = q.where('updateTime', '>', after);
+    const snap = await q
       .orderBy('updateTime')
       .limit(limit)
       .get()

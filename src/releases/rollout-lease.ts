@@ -35,9 +35,13 @@ export interface FinishStepDecision {
   unlock: boolean;
 }
 
-/** Records `next` (the step's outcome) if `holder` still holds the lock. */
-export function decideFinishStep(next: Release, svc: ServiceState, holder: string, now: Date): FinishStepDecision {
+/**
+ * Records `next` (the step's outcome) if `holder` still holds the lock; `keepLock`: a write-ahead
+ * record in the middle of the step, which goes on under the lock.
+ */
+export function decideFinishStep(next: Release, svc: ServiceState, holder: string, now: Date, keepLock = false): FinishStepDecision {
   if (svc.lock?.holder !== holder || svc.lock.release !== next.release) return {unlock: false};
+  if (keepLock) return {release: next, unlock: false};
   const deployed =
     next.state === 'deployed' && next.revision && (svc.deployed ?? 0) < next.release
       ? {release: next.release, image: next.image, revision: next.revision, url: next.url, time: now.toISOString()}

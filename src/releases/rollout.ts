@@ -3,8 +3,8 @@
  * at, and what it does next from the release, the clock and what it saw — as
  * cloud-run-release-manager computes its next split with an injected clock. No I/O here.
  */
-import {describeDurationMs, durationMs} from './duration';
-import type {HealthCheck, RolloutPolicy, Thresholds} from './rollout-policy';
+import {describeDurationMs} from './duration';
+import {durationMs, type HealthCheck, type RolloutPolicy, type Thresholds} from './rollout-policy';
 import {transition, type Release, type ReleaseError} from './release';
 
 /** What a health check of the tagged revision's URL found. */
@@ -60,19 +60,27 @@ export interface RolloutRecord {
   paused?: {by: string; time: string};
   /** An operator's promote or abort, waiting for the step that carries it out. */
   pending?: 'promote' | 'abort';
+  /**
+   * A step decided and recorded before Cloud Run is asked to carry it out: a crash in between
+   * leaves it here, and the next run carries out this same decision (write-ahead).
+   */
+  intent?: {percent: number; reason: string; error?: ReleaseError};
   /** The last check made, passed or not. */
   lastCheck?: RolloutCheck;
   controls: RolloutControl[];
 }
 
-/** The tag a release's revision carries during its rollout. */
+/** The tag a release's revision carries during its rollout (`rollout-v7`). */
 export function rolloutTag(release: number): string {
-  return `v${release}`;
+  return `rollout-v${release}`;
 }
 
-/** Tags dropdeploy gives rollouts (`v<release>`): another rollout's is removed by the next. */
+/**
+ * Tags dropdeploy gives rollouts (`rollout-v<release>`): another rollout's is removed by the
+ * next deploy. Distinct from names people give tags (`v2`, `canary`), which are never touched.
+ */
 export function isRolloutTag(tag: string | undefined): boolean {
-  return !!tag && /^v[1-9]\d*$/.test(tag);
+  return !!tag && /^rollout-v[1-9]\d*$/.test(tag);
 }
 
 /** A new rollout record, as the deploy that created the revision writes it. */
@@ -106,8 +114,9 @@ export function stepDue(rollout: RolloutRecord): number {
  */
 export function stepNeeds(r: Release, now: Date): StepNeeds {
   const ro = r.rollout;
-  if (!ro || (r.state !== 'verifying' && r.state !== 'rolling_out') || ro.pending) return {http: false, metrics: false};
-  if (ro.paused) return {http: false, metrics: false};
+  if (!ro || (r.state !== 'verifying' && r.state !== 'rolling_out') || ro.pending || ro.intent) return {http: false, metrics: false};
+  // Paused, no step moves; the metrics are still watched, so a failing canary still goes back.
+  if (ro.paused) return {http: false, metrics: r.state === 'rolling_out'};
   if (r.state === 'verifying') return {http: true, metrics: false};
   return {http: now.getTime() >= stepDue(ro), metrics: true};
 }
@@ -157,8 +166,11 @@ export function decideStep(r: Release, now: Date, seen: {http?: HttpCheckResult;
     const by = [...ro.controls].reverse().find((c) => c.action === 'abort')?.by ?? 'an operator';
     return {kind: 'rollback', error: {code: 'ROLLOUT_ABORTED', message: `the rollout was aborted by ${by}`}, checks: []};
   }
+  if (ro.intent) {
+    const {percent, reason, error} = ro.intent;
+    return error ? {kind: 'rollback', error, checks: []} : {kind: 'traffic', percent, reason, checks: []};
+  }
   if (ro.pending === 'promote') return {kind: 'traffic', percent: 100, reason: 'promoted by an operator', checks: []};
-  if (ro.paused) return {kind: 'wait', reason: `paused by ${ro.paused.by}`};
   const checks: RolloutCheck[] = [];
   if (seen.metrics) {
     const judged = judgeMetrics(seen.metrics, ro.policy.thresholds);
@@ -211,6 +223,7 @@ export function applyStep(r: Release, d: StepDecision, now: Date): Release {
   if (d.kind === 'wait') return lastCheck === ro.lastCheck ? r : {...r, rollout: base};
   const stepped: RolloutRecord = {...base, traffic: d.kind === 'traffic' ? d.percent : 0, stepTime: now.toISOString()};
   delete stepped.pending;
+  delete stepped.intent;
   if (d.kind === 'rollback') {
     const next = transition({...r, rollout: stepped}, 'rolled_back', {error: d.error}, now, d.error.message).release;
     return next;
@@ -220,6 +233,14 @@ export function applyStep(r: Release, d: StepDecision, now: Date): Release {
       .release;
   }
   return markStep({...r, rollout: stepped}, d.percent, now, d.reason);
+}
+
+/** The release with `d` recorded as the step about to be carried out on Cloud Run (write-ahead). */
+export function withIntent(r: Release, d: StepDecision): Release {
+  if (!r.rollout || (d.kind !== 'traffic' && d.kind !== 'rollback')) return r;
+  const intent = d.kind === 'traffic' ? {percent: d.percent, reason: d.reason} : {percent: 0, reason: d.error.message, error: d.error};
+  const lastCheck = d.checks.at(-1) ?? r.rollout.lastCheck;
+  return {...r, rollout: {...r.rollout, intent, ...(lastCheck ? {lastCheck} : {})}};
 }
 
 /** → rolling_out at `percent`: a history entry per step, each its own status event. */
