@@ -11,6 +11,7 @@ import type {Release} from '../releases/release';
 import {rolloutTag, startRollout} from '../releases/rollout';
 import type {RolloutPolicy} from '../releases/rollout-policy';
 import {noTrafficTagged} from '../releases/rollout-traffic';
+import {releaseRevision} from '../releases/traffic-safety';
 import {INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
 import type {Ctx} from './deps';
 import {publishPending} from './outbox';
@@ -134,7 +135,11 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
   const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
   const progressive = plan.kind === 'update' ? await progressiveStart(ctx, r) : undefined;
-  if (progressive) plan.spec.traffic = noTrafficTagged(existing!, progressive.stable.revision, rolloutTag(r.release));
+  if (progressive && plan.kind === 'update') {
+    const revision = releaseRevision(r.service, r.release);
+    plan.spec.template = {...plan.spec.template, revision};
+    plan.spec.traffic = noTrafficTagged(existing!, progressive.stable.revision, revision, rolloutTag(r.release));
+  }
   const waitMs = ctx.deadline - deps.now().getTime();
   if (waitMs <= 0)
     throw new RetryableError(

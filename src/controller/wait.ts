@@ -23,7 +23,7 @@ export async function retryWhileBusy<T>(
     if (result !== undefined) return result;
     if (deps.now().getTime() >= deadline) {
       throw new RetryableError(
-        `${what} is still in progress in another delivery after ${deps.config.waitSeconds}s; the platform will redeliver this event`,
+        `${what} is still in progress in another delivery after ${deps.config.waitSeconds}s; an event is redelivered by the platform, a request can be retried`,
         'BUSY',
       );
     }

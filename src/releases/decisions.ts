@@ -234,7 +234,9 @@ export function decideConfigRelease(
       kind: 'refuse',
       message:
         `release v${busy.release} of "${service}" (${busy.trigger}) is ${busy.state}; an environment change now would supersede it. ` +
-        `Wait for it to end (\`dropdeploy releases ${service}\`), then try again`,
+        (busy.state === 'verifying' || busy.state === 'rolling_out'
+          ? `End its rollout first (\`dropdeploy promote ${service}\` or \`dropdeploy abort ${service}\`), then try again`
+          : `Wait for it to end (\`dropdeploy releases ${service}\`), then try again`),
     };
   }
   if (!deployed) {

@@ -20,11 +20,16 @@ function otherTags(existing: RunService, ownTag: string): TrafficTarget[] {
 
 /**
  * The traffic of a deploy that starts a rollout: everything stays on the stable revision, the
- * new (latest) revision gets none and the rollout's tag, so it has its own URL to be checked at.
- * Another rollout's tag goes (a newer release supersedes it).
+ * new revision (named by the deploy, so a revision that fails to start is never what the tag or
+ * any traffic resolves to) gets none and the rollout's tag, so it has its own URL to be checked
+ * at. Another rollout's tag goes (a newer release supersedes it).
  */
-export function noTrafficTagged(existing: RunService, stableRevision: string, tag: string): TrafficTarget[] {
-  return [{type: REVISION, revision: stableRevision, percent: 100}, {type: LATEST, percent: 0, tag}, ...otherTags(existing, tag)];
+export function noTrafficTagged(existing: RunService, stableRevision: string, revision: string, tag: string): TrafficTarget[] {
+  return [
+    {type: REVISION, revision: stableRevision, percent: 100},
+    {type: REVISION, revision, percent: 0, tag},
+    ...otherTags(existing, tag),
+  ];
 }
 
 /** The traffic with `percent` on the release's revision and the rest on the stable one (0: all back; 100: all on the new). */

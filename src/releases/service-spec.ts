@@ -8,6 +8,7 @@ import {PermanentError} from '../errors';
 import {ENV_LIMITS, mergeEnv, type EnvChange, type RunEnvVar} from './env';
 import {resolveEnvChange, type EnvChangeRecord} from './env-record';
 import {isRolloutTag} from './rollout';
+import {latestIsUnsafe, releaseRevision} from './traffic-safety';
 
 /** The parts of a Cloud Run v2 `Service` that dropdeploy reads or writes; the rest passes through. */
 export interface RunService {
@@ -192,7 +193,14 @@ export function planDeploy(existing: RunService | undefined, defaults: ServiceDe
   if (reason) throw new PermanentError(reason, 'NOT_MANAGED');
   const live = liveRelease(existing);
   if (live !== undefined && live > d.release) return {kind: 'superseded', by: live};
-  return {kind: 'update', spec: updatedService(existing, d, service)};
+  const spec = updatedService(existing, d, service);
+  if (latestIsUnsafe(existing)) {
+    // Target the new revision by name: if it fails to start, traffic stays where it is.
+    const revision = releaseRevision(service, d.release);
+    spec.template = {...spec.template, revision};
+    spec.traffic = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100}, ...(spec.traffic ?? []).slice(1)];
+  }
+  return {kind: 'update', spec};
 }
 
 /**

@@ -206,7 +206,7 @@ describe('progressive delivery through the local stack', {timeout: 600_000}, () 
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(
       paused.stdout,
-      /^v5 of shop: rolling_out 10% paused of traffic on shop-\d{5}-[a-z]{3} \(tag v5 http:\/\/127\.0\.0\.1:\d+\)/,
+      /^v5 of shop: rolling_out 10% paused of traffic on shop-r5 \(tag rollout-v5 http:\/\/127\.0\.0\.1:\d+\)/,
     );
     assert.match(paused.stdout, /pause +by local at /);
     const resumed = await api(`/v1/services/${SERVICE}/releases/5:resume`, 'POST');

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {describeDurationMs, durationMs, isDuration} from '../../src/releases/duration';
+import {describeDurationMs} from '../../src/releases/duration';
 import {decideDeployLease, decideFinishDeploy} from '../../src/releases/decisions';
 import {eventKey, newRelease, unpublished, type Release, type State} from '../../src/releases/release';
 import {
@@ -17,6 +17,7 @@ import {
   nextStep,
   startRollout,
   stepNeeds,
+  withIntent,
   type HttpCheckResult,
   type StepMetrics,
 } from '../../src/releases/rollout';
@@ -24,7 +25,8 @@ import {decideFinishStep, decideStepLease} from '../../src/releases/rollout-leas
 import {DEFAULT_POLICY, type RolloutPolicy} from '../../src/releases/rollout-policy';
 import {noTrafficTagged, planTraffic, sameTraffic, splitTraffic} from '../../src/releases/rollout-traffic';
 import {releaseStatusMessage} from '../../src/releases/status-event';
-import type {RunService} from '../../src/releases/service-spec';
+import {planDeploy, type RunService} from '../../src/releases/service-spec';
+import {latestIsUnsafe, releaseRevision} from '../../src/releases/traffic-safety';
 
 const T0 = new Date('2026-12-01T09:00:00Z');
 const S = 1000;
@@ -56,10 +58,10 @@ describe('stepNeeds: what a step looks at', () => {
     },
     {name: 'interval over → check and metrics', r: rolling('rolling_out', 10), now: at(60 * S), want: {http: true, metrics: true}},
     {
-      name: 'paused → nothing',
+      name: 'paused → metrics only (a bad figure still rolls back), no check',
       r: rolling('rolling_out', 10, CANARY, {}, T0),
       now: at(120 * S),
-      want: {http: false, metrics: false},
+      want: {http: false, metrics: true},
     },
     {name: 'deployed (already done) → nothing', r: rolling('deployed', 100), now: at(0), want: {http: false, metrics: false}},
   ];
@@ -254,21 +256,13 @@ describe('thresholds and steps', () => {
     assert.equal(nextStep(VERIFIED, 0), 100);
   });
   it('rollout tags are v<release>', () => {
-    assert.ok(isRolloutTag('v12'));
-    assert.ok(!isRolloutTag('v0') && !isRolloutTag('preview') && !isRolloutTag(undefined) && !isRolloutTag('v1a'));
+    assert.ok(isRolloutTag('rollout-v12'));
+    // Names people give tags are never taken for a rollout's.
+    for (const t of ['v12', 'rollout-v0', 'preview', undefined, 'rollout-v1a', 'canary']) assert.ok(!isRolloutTag(t), String(t));
   });
 });
 
 describe('durations', () => {
-  const rows = [
-    {input: '300s', ms: 300_000},
-    {input: '1.5s', ms: 1500},
-    {input: '0.25s', ms: 250},
-  ];
-  for (const r of rows) it(`${r.input} → ${r.ms} ms`, () => assert.equal(durationMs(r.input), r.ms));
-  it('refuses what is not a Duration', () => {
-    for (const bad of ['5m', '-1s', '1.s', 's', '1', 300]) assert.equal(isDuration(bad), false, String(bad));
-  });
   it('reads for people', () => {
     assert.equal(describeDurationMs(850), '850 ms');
     assert.equal(describeDurationMs(12_000), '12 s');
@@ -284,21 +278,21 @@ describe('rollout traffic', () => {
     etag: 'e1',
     traffic: [
       {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 100},
-      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 0, tag: 'v3'},
+      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-r3', percent: 0, tag: 'rollout-v3'},
       {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-aaa', percent: 0, tag: 'preview'},
     ],
   };
   it('a rollout starts with all traffic on the stable revision and the new one tagged; another rollout tag goes', () => {
     const withOld = {
       ...live,
-      traffic: [...live.traffic!, {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'x', percent: 0, tag: 'v2'}],
+      traffic: [...live.traffic!, {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'x', percent: 0, tag: 'rollout-v2'}],
     };
-    assert.deepEqual(noTrafficTagged(withOld, 'hello-00002-abc', 'v3'), live.traffic);
+    assert.deepEqual(noTrafficTagged(withOld, 'hello-00002-abc', 'hello-r3', 'rollout-v3'), live.traffic);
   });
   it('a step splits between stable and new, keeping other tags at 0 %', () => {
     assert.deepEqual(splitTraffic(live, rolling('rolling_out', 10), 10), [
       {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00002-abc', percent: 90},
-      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00003-xyz', percent: 10, tag: 'v3'},
+      {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00003-xyz', percent: 10, tag: 'rollout-v3'},
       {type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-aaa', percent: 0, tag: 'preview'},
     ]);
     assert.deepEqual(splitTraffic(live, rolling('rolling_out', 50), 0)[0], {
@@ -391,7 +385,7 @@ describe('deploy decisions with rollouts', () => {
     );
     assert.equal(d.release.state, 'verifying');
     assert.equal(d.deployed, undefined);
-    assert.match(d.release.history.at(-1)?.reason ?? '', /ready with no traffic, tagged v3 at http:\/\/v3.local/);
+    assert.match(d.release.history.at(-1)?.reason ?? '', /ready with no traffic, tagged rollout-v3 at http:\/\/v3.local/);
   });
   it('a release rolling out is not deployed again; an older one behind it is superseded', () => {
     const inRollout = rolling('rolling_out', 10);
@@ -400,5 +394,72 @@ describe('deploy decisions with rollouts', () => {
     const d = decideDeployLease(older, {deployStarted: 3}, 'img', 'me', T0, 60_000, inRollout);
     assert.equal(d.kind, 'done');
     if (d.kind === 'done') assert.equal(d.release.supersededBy, 3);
+  });
+});
+
+describe('which revision a deploy targets (LATEST is the latest ready revision)', () => {
+  const svc = (latest: string, serving: Array<[string, number]>): RunService => ({
+    latestReadyRevision: `projects/p/locations/r/services/hello/revisions/${latest}`,
+    trafficStatuses: serving.map(([revision, percent]) => ({revision, percent})),
+  });
+  const rows: Array<{name: string; input: RunService; want: boolean}> = [
+    {name: 'the latest ready revision serves everything → LATEST is safe', input: svc('hello-2', [['hello-2', 100]]), want: false},
+    {
+      name: 'a canary at 10 % is the latest ready → by name',
+      input: svc('hello-3', [
+        ['hello-2', 90],
+        ['hello-3', 10],
+      ]),
+      want: true,
+    },
+    {name: 'a rolled-back revision is the latest ready → by name', input: svc('hello-3', [['hello-2', 100]]), want: true},
+    {name: 'nothing ready yet → LATEST', input: {}, want: false},
+  ];
+  for (const row of rows) it(row.name, () => assert.equal(latestIsUnsafe(row.input), row.want));
+
+  it('an immediate deploy after a rolled-back canary names its revision and sends it all traffic by name', () => {
+    const existing: RunService = {
+      ...svc('hello-r3', [['hello-r2', 100]]),
+      labels: {'managed-by': 'dropdeploy', 'dropdeploy-installation': 'dd', 'dropdeploy-release': 'v3'},
+      template: {containers: [{image: 'old'}]},
+      traffic: [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-r2', percent: 100}],
+    };
+    const plan = planDeploy(existing, {ingress: 'INGRESS_TRAFFIC_ALL'} as never, {installation: 'dd', release: 4, image: 'new'}, 'hello');
+    assert.equal(plan.kind, 'update');
+    if (plan.kind === 'update') {
+      assert.equal(plan.spec.template?.revision, 'hello-r4');
+      assert.deepEqual(plan.spec.traffic, [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-r4', percent: 100}]);
+    }
+    assert.equal(releaseRevision('hello', 4), 'hello-r4');
+  });
+});
+
+describe('write-ahead steps and pause', () => {
+  it('a recorded intent is carried out again as it was decided (a crash after Cloud Run took it)', () => {
+    const r = rolling('rolling_out', 50);
+    const d = decideStep(r, at(60 * S), {http: PASS, metrics: GOOD});
+    const recorded = withIntent(r, d);
+    assert.deepEqual(recorded.rollout?.intent, {percent: 100, reason: 'checks passed at 50%'});
+    assert.deepEqual(stepNeeds(recorded, at(61 * S)), {http: false, metrics: false});
+    const again = decideStep(recorded, at(61 * S), {});
+    assert.deepEqual(again.kind === 'traffic' && again.percent, 100);
+    const done = applyStep(recorded, again, at(61 * S));
+    assert.equal(done.state, 'deployed');
+    assert.equal(done.rollout?.intent, undefined);
+  });
+  it('a recorded rollback is carried out again with its reason; an abort still wins over a recorded step', () => {
+    const r = rolling('rolling_out', 10);
+    const back = withIntent(r, decideStep(r, at(S), {metrics: ERRORS}));
+    const again = decideStep(back, at(2 * S), {});
+    assert.equal(again.kind === 'rollback' && again.error.code, 'THRESHOLD_EXCEEDED');
+    const forward = withIntent(r, {kind: 'traffic', percent: 50, reason: 'x', checks: []});
+    const aborted = decideStep(applyControl(forward, 'abort', 'user:a@example.com', at(S)), at(S), {});
+    assert.equal(aborted.kind === 'rollback' && aborted.error.code, 'ROLLOUT_ABORTED');
+  });
+  it('a paused canary still watches its metrics and goes back on a bad figure', () => {
+    const paused = applyControl(rolling('rolling_out', 50), 'pause', 'user:a@example.com', at(S));
+    assert.deepEqual(stepNeeds(paused, at(600 * S)), {http: false, metrics: true});
+    assert.equal(decideStep(paused, at(600 * S), {metrics: GOOD}).kind, 'wait');
+    assert.equal(decideStep(paused, at(600 * S), {metrics: ERRORS}).kind, 'rollback');
   });
 });
