@@ -36,7 +36,7 @@ describe('retryWhileBusy', () => {
           e instanceof RetryableError &&
           e.code === 'BUSY' &&
           e.message ===
-            `the deploy of hello v2 is still in progress in another delivery after ${waitSeconds}s; the platform will redeliver this event`,
+            `the deploy of hello v2 is still in progress in another delivery after ${waitSeconds}s; an event is redelivered by the platform, a request can be retried`,
       );
       assert.equal(calls, attempts);
     });

@@ -402,13 +402,20 @@ describe('local builder through the Cloud Build emulator and the official client
           {name: 'index.js', data: ''},
         ]),
         {},
-        how === 'TIMEOUT' ? 3 : 120,
+        // Long enough for the install before the script to finish on a busy machine.
+        how === 'TIMEOUT' ? 15 : 120,
       );
-      while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8')) await new Promise((r) => setTimeout(r, 50));
+      let ended = false;
+      const ending = b.done().finally(() => (ended = true));
+      while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8')) {
+        // A build that ended before its script ran would leave this loop waiting forever.
+        if (ended) assert.fail(`the build ended (${(await ending).status}) before its gcp-build script started:\n${logs.get(b.id) ?? ''}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const pid = Number(readFileSync(pidFile, 'utf8'));
       assert.ok(alive(pid));
       if (how === 'CANCELLED') await client.cancelBuild({projectId: PROJECT, id: b.id});
-      const done = await b.done();
+      const done = await ending;
       assert.equal(done.status, how);
       for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(!alive(pid), 'the gcp-build process was killed');
