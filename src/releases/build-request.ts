@@ -3,6 +3,7 @@
  */
 import type {Release, Source} from './release';
 import {releaseImageTag} from './naming';
+import {buildCacheImage, cachedBuildSteps} from './build-cache';
 
 /** The part of the Cloud Build `Build` resource that dropdeploy sets. */
 export interface BuildSpec {
@@ -74,7 +75,9 @@ export function adoptionProblem(build: BuildFacts, want: BuildSpec): string | un
 /**
  * The build of `release` from `source`: reads exactly the uploaded generation; builds with the
  * source's Dockerfile when there is one, else with Google's buildpacks (passing a function
- * target the way Cloud Run functions do); pushes `…/<service>:v<n>`.
+ * target the way Cloud Run functions do); pushes `…/<service>:v<n>`. With `build.cache` it
+ * reads and updates the service's cache images (build-cache.ts); without, every build starts
+ * cold, in the one step it always had.
  */
 export function buildSpec(
   config: {
@@ -82,7 +85,7 @@ export function buildSpec(
     region: string;
     repository: string;
     firestore: {root: string};
-    build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number};
+    build: {serviceAccount?: string; machineType?: string; timeoutSeconds: number; cache?: boolean};
   },
   release: Pick<Release, 'service' | 'release'>,
   source: Source,
@@ -93,6 +96,37 @@ export function buildSpec(
   const env = source.functionTarget
     ? [`GOOGLE_FUNCTION_TARGET=${source.functionTarget}`, `GOOGLE_FUNCTION_SIGNATURE_TYPE=${source.signatureType ?? 'http'}`]
     : [];
+  const steps = config.build.cache
+    ? cachedBuildSteps({
+        image,
+        builder: BUILDPACKS_BUILDER,
+        packImage: PACK_IMAGE,
+        dockerCache: buildCacheImage(config, release.service, 'dockerfile'),
+        buildpacksCache: buildCacheImage(config, release.service, 'buildpacks'),
+        env,
+      })
+    : [uncachedStep(image, env)];
+  const spec: BuildSpec = {
+    source: {storageSource: {bucket: source.bucket, object: source.object, generation: source.generation}},
+    steps,
+    images: [image],
+    tags: [BUILD_TAG, releaseBuildTag(config.firestore.root, release.service, release.release)],
+    substitutions: {_DD_ROOT: config.firestore.root, _DD_SERVICE: release.service, _DD_RELEASE: String(release.release)},
+    timeout: {seconds: config.build.timeoutSeconds},
+    options: {substitutionOption: 'ALLOW_LOOSE'},
+  };
+  if (config.build.serviceAccount) {
+    const sa = config.build.serviceAccount;
+    spec.serviceAccount = sa.startsWith('projects/') ? sa : `projects/${config.projectId}/serviceAccounts/${sa}`;
+    // A user-specified build service account must log to Cloud Logging only (or a logs bucket).
+    spec.options.logging = 'CLOUD_LOGGING_ONLY';
+  }
+  if (config.build.machineType) spec.options.machineType = config.build.machineType;
+  return spec;
+}
+
+/** The one step of an uncached build: docker, or `pack` run from it into the worker's docker. */
+function uncachedStep(image: string, env: string[]): BuildSpec['steps'][number] {
   const names = env.map((e) => e.slice(0, e.indexOf('=')));
   const forward = names.map((n) => ` -e ${n}`).join('');
   const packEnv = names.map((n) => ` --env ${n}`).join('');
@@ -108,21 +142,5 @@ export function buildSpec(
       ` build ${image} --builder ${BUILDPACKS_BUILDER} --network cloudbuild --path /workspace${packEnv}`,
     'fi',
   ].join('\n');
-  const spec: BuildSpec = {
-    source: {storageSource: {bucket: source.bucket, object: source.object, generation: source.generation}},
-    steps: [{id: 'build', name: 'gcr.io/cloud-builders/docker', entrypoint: 'bash', args: ['-c', script], env}],
-    images: [image],
-    tags: [BUILD_TAG, releaseBuildTag(config.firestore.root, release.service, release.release)],
-    substitutions: {_DD_ROOT: config.firestore.root, _DD_SERVICE: release.service, _DD_RELEASE: String(release.release)},
-    timeout: {seconds: config.build.timeoutSeconds},
-    options: {substitutionOption: 'ALLOW_LOOSE'},
-  };
-  if (config.build.serviceAccount) {
-    const sa = config.build.serviceAccount;
-    spec.serviceAccount = sa.startsWith('projects/') ? sa : `projects/${config.projectId}/serviceAccounts/${sa}`;
-    // A user-specified build service account must log to Cloud Logging only (or a logs bucket).
-    spec.options.logging = 'CLOUD_LOGGING_ONLY';
-  }
-  if (config.build.machineType) spec.options.machineType = config.build.machineType;
-  return spec;
+  return {id: 'build', name: 'gcr.io/cloud-builders/docker', entrypoint: 'bash', args: ['-c', script], env};
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {adoptionProblem, buildSpec, releaseOfBuild, type BuildFacts} from '../../src/releases/build-request';
+import {buildCacheImage} from '../../src/releases/build-cache';
+import {imageProblem, imageRepository} from '../../src/releases/naming';
 
 const config = {
   projectId: 'p-123',
@@ -53,6 +55,168 @@ describe('buildSpec', () => {
     assert.deepEqual(s.steps[0].env, ['GOOGLE_FUNCTION_TARGET=helloHttp', 'GOOGLE_FUNCTION_SIGNATURE_TYPE=cloudevent']);
     assert.match(s.steps[0].args[1], / -e GOOGLE_FUNCTION_TARGET -e GOOGLE_FUNCTION_SIGNATURE_TYPE gcr\.io\/k8s-skaffold\/pack/);
     assert.match(s.steps[0].args[1], /--env GOOGLE_FUNCTION_TARGET --env GOOGLE_FUNCTION_SIGNATURE_TYPE$/m);
+  });
+});
+
+describe('buildSpec with and without the build cache', () => {
+  const repo = 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello';
+  const fnSource = {...source, functionTarget: 'helloHttp', signatureType: 'cloudevent' as const};
+  const fnEnv = ['GOOGLE_FUNCTION_TARGET=helloHttp', 'GOOGLE_FUNCTION_SIGNATURE_TYPE=cloudevent'];
+  // What each row's steps must say: the step ids and images, then for each builder kind the lines
+  // its script must hold (match) and must not (absent).
+  const rows: Array<{
+    name: string;
+    input: {cache?: boolean; source: typeof source | typeof fnSource};
+    want: {steps: Array<[id: string, name: string]>; env: string[]; match: RegExp[]; absent: RegExp[]};
+  }> = [
+    {
+      name: 'cache off: the one uncached step, pack into the worker docker, nothing of a cache',
+      input: {cache: false, source},
+      want: {
+        steps: [['build', 'gcr.io/cloud-builders/docker']],
+        env: [],
+        match: [
+          /^ {2}docker build --network=cloudbuild -t europe-west1-docker\.pkg\.dev\/p-123\/dropdeploy\/hello:v3 \.$/m,
+          /docker run --rm .* gcr\.io\/k8s-skaffold\/pack build \S+hello:v3 --builder gcr\.io\/buildpacks\/builder:latest --network cloudbuild --path \/workspace$/m,
+        ],
+        absent: [/cache/i, /--publish/],
+      },
+    },
+    {
+      name: 'cache unset in the request config: as off (parseConfig sets it; default on)',
+      input: {source},
+      want: {steps: [['build', 'gcr.io/cloud-builders/docker']], env: [], match: [], absent: [/cache/i]},
+    },
+    {
+      name: 'cache on, Dockerfile: pull the cache (none yet is no failure), --cache-from with inline metadata, push it',
+      input: {cache: true, source},
+      want: {
+        steps: [
+          ['build', 'gcr.io/cloud-builders/docker'],
+          ['buildpacks', 'gcr.io/k8s-skaffold/pack'],
+          ['pull', 'gcr.io/cloud-builders/docker'],
+        ],
+        env: [],
+        match: [
+          new RegExp(`^ {2}docker pull ${repo}/cache:dockerfile \\|\\| echo 'No build cache yet; this build makes it'$`, 'm'),
+          new RegExp(
+            `^ {2}docker build --network=cloudbuild --cache-from ${repo}/cache:dockerfile --build-arg BUILDKIT_INLINE_CACHE=1 -t ${repo}:v3 -t ${repo}/cache:dockerfile \\.$`,
+            'm',
+          ),
+          new RegExp(`^ {2}docker push ${repo}/cache:dockerfile \\|\\| echo 'warning: `, 'm'),
+        ],
+        absent: [/docker run/],
+      },
+    },
+    {
+      name: 'cache on, buildpacks: pack as its own step publishes with the cache image, then the image is pulled for Cloud Build to push',
+      input: {cache: true, source},
+      want: {
+        steps: [
+          ['build', 'gcr.io/cloud-builders/docker'],
+          ['buildpacks', 'gcr.io/k8s-skaffold/pack'],
+          ['pull', 'gcr.io/cloud-builders/docker'],
+        ],
+        env: [],
+        match: [
+          /^if \[ -f Dockerfile \]; then exit 0; fi$/m,
+          new RegExp(
+            `^pack build ${repo}:v3 --builder gcr\\.io/buildpacks/builder:latest --network cloudbuild --path /workspace --cache-image ${repo}/cache:buildpacks --publish$`,
+            'm',
+          ),
+          new RegExp(`^if \\[ ! -f Dockerfile \\]; then docker pull ${repo}:v3; fi$`, 'm'),
+        ],
+        absent: [],
+      },
+    },
+    {
+      name: 'cache on, a function: every step carries the target, pack forwards it by name',
+      input: {cache: true, source: fnSource},
+      want: {
+        steps: [
+          ['build', 'gcr.io/cloud-builders/docker'],
+          ['buildpacks', 'gcr.io/k8s-skaffold/pack'],
+          ['pull', 'gcr.io/cloud-builders/docker'],
+        ],
+        env: fnEnv,
+        match: [/--publish --env GOOGLE_FUNCTION_TARGET --env GOOGLE_FUNCTION_SIGNATURE_TYPE$/m],
+        absent: [/helloHttp/],
+      },
+    },
+    {
+      name: 'cache off, a function: the uncached step forwards it to pack as before',
+      input: {cache: false, source: fnSource},
+      want: {
+        steps: [['build', 'gcr.io/cloud-builders/docker']],
+        env: fnEnv,
+        match: [/ -e GOOGLE_FUNCTION_TARGET -e GOOGLE_FUNCTION_SIGNATURE_TYPE gcr\.io\/k8s-skaffold\/pack/],
+        absent: [/helloHttp/, /cache/i],
+      },
+    },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const spec = buildSpec({...config, build: {...config.build, cache: r.input.cache}}, {service: 'hello', release: 3}, r.input.source);
+      assert.deepEqual(
+        spec.steps.map((s) => [s.id, s.name]),
+        r.want.steps,
+      );
+      const scripts = spec.steps.map((s) => s.args[1]).join('\n');
+      for (const m of r.want.match) assert.match(scripts, m);
+      for (const a of r.want.absent) assert.doesNotMatch(scripts, a);
+      for (const s of spec.steps) assert.deepEqual(s.env, r.want.env, `env of step ${s.id}`);
+      assert.ok(!scripts.includes('$'), 'no $ for Cloud Build substitution to touch');
+      // What the controller reads back and adoption compares is the same with or without cache.
+      assert.deepEqual(spec.images, [`${repo}:v3`]);
+      assert.deepEqual(spec.source, {storageSource: source});
+    });
+  }
+  it('each step of a cached build runs only for its kind of source', () => {
+    const [docker, pack, pull] = buildSpec(
+      {...config, build: {...config.build, cache: true}},
+      {service: 'hello', release: 3},
+      source,
+    ).steps;
+    assert.match(
+      docker.args[1],
+      /^set -eu\nif \[ -f Dockerfile \]; then\n[^]*\nelse\n {2}echo 'No Dockerfile: the buildpacks step builds this source'\nfi$/,
+    );
+    assert.equal(pack.entrypoint, 'sh', 'the pack image has sh, not bash');
+    assert.match(pack.args[1], /^set -eu\nif \[ -f Dockerfile \]; then exit 0; fi\npack build /);
+    assert.match(pull.args[1], /^set -eu\nif \[ ! -f Dockerfile \]; then docker pull /);
+  });
+  it('adoption is the same with or without cache: a build started before the setting changed is still adopted', () => {
+    const cached = buildSpec({...config, build: {...config.build, cache: true}}, {service: 'hello', release: 3}, source);
+    const cold = buildSpec(config, {service: 'hello', release: 3}, source);
+    const facts: BuildFacts = {source: cold.source.storageSource, requestedImages: cold.images};
+    assert.equal(adoptionProblem(facts, cached), undefined);
+  });
+});
+
+describe('buildCacheImage', () => {
+  const c = {region: 'europe-west1', projectId: 'p-123', repository: 'dropdeploy'};
+  const rows = [
+    {
+      name: 'buildpacks',
+      input: {service: 'hello', kind: 'buildpacks' as const},
+      want: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello/cache:buildpacks',
+    },
+    {
+      name: 'dockerfile',
+      input: {service: 'hello', kind: 'dockerfile' as const},
+      want: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello/cache:dockerfile',
+    },
+    {
+      name: 'a service named like another one with -cache keeps its own images apart',
+      input: {service: 'hello-cache', kind: 'buildpacks' as const},
+      want: 'europe-west1-docker.pkg.dev/p-123/dropdeploy/hello-cache/cache:buildpacks',
+    },
+  ];
+  for (const r of rows) it(r.name, () => assert.equal(buildCacheImage(c, r.input.service, r.input.kind), r.want));
+  it('never the image of any service', () => {
+    const cache = buildCacheImage(c, 'hello', 'buildpacks');
+    assert.ok(!cache.startsWith(`${imageRepository(c, 'hello')}:`));
+    assert.equal(imageProblem(c, 'hello', `${cache.replace(/:buildpacks$/, '')}@sha256:${'a'.repeat(64)}`) !== undefined, true);
   });
 });
 
