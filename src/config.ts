@@ -31,6 +31,8 @@ export interface Config {
     serviceAccount?: string;
     machineType?: string;
     timeoutSeconds: number;
+    /** Cache images per service in the repository (buildpacks `--cache-image`, docker `--cache-from`); DROPDEPLOY_BUILD_CACHE, default on. */
+    cache: boolean;
   };
   service: ServiceDefaults;
   /** Firestore database id and the prefix of dropdeploy's collections. */
@@ -164,6 +166,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const ingressName = optional('DROPDEPLOY_SERVICE_INGRESS', `one of ${Object.keys(INGRESS).join(', ')}`, (v) => v in INGRESS) ?? 'all';
   const maxInstances =
     get('DROPDEPLOY_SERVICE_MAX_INSTANCES') === undefined ? undefined : integer('DROPDEPLOY_SERVICE_MAX_INSTANCES', 100, 1, 1000);
+  const buildCache = optional('DROPDEPLOY_BUILD_CACHE', 'true or false', (v) => v === 'true' || v === 'false');
   const preload = optional('DROPDEPLOY_PRELOAD_CLIENTS', 'true or false', (v) => v === 'true' || v === 'false');
   const logFormat = optional('DROPDEPLOY_LOG_FORMAT', 'json or pretty', (v) => v === 'json' || v === 'pretty');
   const endpoint = (name: string) =>
@@ -231,6 +234,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       serviceAccount: buildServiceAccount,
       machineType,
       timeoutSeconds: integer('DROPDEPLOY_BUILD_TIMEOUT_SECONDS', 1200, 60, 86400),
+      cache: buildCache !== 'false',
     },
     service: {serviceAccount: runtimeServiceAccount, memory, cpu, maxInstances, ingress: INGRESS[ingressName] ?? 'INGRESS_TRAFFIC_ALL'},
     firestore: {

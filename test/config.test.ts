@@ -32,6 +32,7 @@ describe('parseConfig', () => {
     assert.deepEqual(c.buckets, ['my-sources', 'other-sources']);
     assert.equal(c.prefix, '');
     assert.equal(c.build.timeoutSeconds, 1200);
+    assert.equal(c.build.cache, true, 'builds use their cache images unless told not to');
     assert.equal(c.service.ingress, 'INGRESS_TRAFFIC_ALL');
     assert.deepEqual(c.firestore, {databaseId: '(default)', root: 'dropdeploy'});
     assert.deepEqual(c.endpoints, {cloudBuild: undefined, cloudRun: undefined, monitoring: undefined});
@@ -58,8 +59,10 @@ describe('parseConfig', () => {
       DROPDEPLOY_MONITORING_ENDPOINT: '127.0.0.1:9300',
       DROPDEPLOY_LOG_FORMAT: 'pretty',
       DROPDEPLOY_PRELOAD_CLIENTS: 'true',
+      DROPDEPLOY_BUILD_CACHE: 'false',
     });
     assert.equal(c.prefix, 'deploy/');
+    assert.equal(c.build.cache, false);
     assert.equal(c.preloadClients, true);
     assert.equal(c.build.machineType, 'E2_HIGHCPU_8');
     assert.equal(c.build.timeoutSeconds, 600);
@@ -109,6 +112,7 @@ describe('parseConfig', () => {
     ['DROPDEPLOY_CONTROLLER_SERVICES', 'dropdeploy-api,Bad_Name'],
     ['DROPDEPLOY_LOG_FORMAT', 'xml'],
     ['DROPDEPLOY_PRELOAD_CLIENTS', 'yes'],
+    ['DROPDEPLOY_BUILD_CACHE', 'off'],
   ];
   it('time limits agree: the lease outlives the function timeout, the waits end inside it', () => {
     const c = parseConfig({...valid, DROPDEPLOY_FUNCTION_TIMEOUT_SECONDS: '60', DROPDEPLOY_LEASE_SECONDS: '90'});
