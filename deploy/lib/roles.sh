@@ -79,6 +79,8 @@ ensure_roles() {
 
   grant bucket "gs://$BUCKET" roles/storage.objectViewer "$builder"
   grant repository "$REPOSITORY" roles/artifactregistry.writer "$builder"
+  # No grant of its own for the build cache: its images live in the same repository.
+  say "note: roles/artifactregistry.writer on repository $REPOSITORY also covers the build cache: builds pull and push SERVICE/cache:buildpacks and SERVICE/cache:dockerfile there (DROPDEPLOY_BUILD_CACHE=false: no cache images)"
   grant project "$PROJECT" roles/logging.logWriter "$builder"
 
   grant project "$PROJECT" roles/eventarc.eventReceiver "$trigger"

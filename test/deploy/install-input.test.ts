@@ -118,6 +118,15 @@ describe('deploy/install.sh controller settings from the environment', () => {
       assert.equal(envVars(oneCall(r, 'functions', 'deploy', fn)).DROPDEPLOY_ROLLOUT_POLICY, policy, fn);
   });
 
+  it('passes DROPDEPLOY_BUILD_CACHE=false to every function; unset, the functions get none (their default: on)', () => {
+    const off = ok(run(sandbox(), BASE, {env: {DROPDEPLOY_BUILD_CACHE: 'false'}}));
+    const dflt = ok(run(sandbox(), BASE));
+    for (const fn of ['dropdeploy-events', 'dropdeploy-api', 'dropdeploy-reconcile']) {
+      assert.equal(envVars(oneCall(off, 'functions', 'deploy', fn)).DROPDEPLOY_BUILD_CACHE, 'false', fn);
+      assert.equal(envVars(oneCall(dflt, 'functions', 'deploy', fn)).DROPDEPLOY_BUILD_CACHE, undefined, fn);
+    }
+  });
+
   it('passes a value with "," and "|" intact: it cannot inject another variable', () => {
     const r = ok(
       run(sandbox(), BASE, {

@@ -419,6 +419,11 @@ describe('deploy/install.sh --dry-run', () => {
       /^ {2}gcloud firestore indexes composite create '--database=\(default\)' --project=my-project --collection-group=releases --query-scope=collection-group /m,
     );
     assert.match(r.stdout, /none made/);
+    // Why the build cache needs no grant of its own, said where the grants are.
+    assert.match(
+      r.stdout,
+      /^note: roles\/artifactregistry\.writer on repository dropdeploy also covers the build cache: .*SERVICE\/cache:buildpacks/m,
+    );
   });
 
   it('prints the uninstall plan without running anything', () => {
