@@ -56,6 +56,16 @@ export function createDeps(config: Config): Deps {
       ),
     ),
   );
+  const revisions = once(async () =>
+    initialized(
+      opened(
+        new (await import('@google-cloud/run')).RevisionsClient({
+          projectId: config.projectId,
+          ...(await grpcEndpoint(config.endpoints.cloudRun)),
+        }),
+      ),
+    ),
+  );
   return {
     config,
     store: once<ReleaseStore>(async () => {
@@ -89,7 +99,7 @@ export function createDeps(config: Config): Deps {
     }),
     services: once<Services>(async () => {
       const {CloudRunAdapter} = await import('./google/cloud-run');
-      return new CloudRunAdapter(await run(), config.projectId, config.region);
+      return new CloudRunAdapter(await run(), config.projectId, config.region, revisions);
     }),
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');

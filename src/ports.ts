@@ -6,7 +6,7 @@ import type {BuildSpec} from './releases/build-request';
 import type {DeployResult} from './releases/decisions';
 import type {Release, ReleaseOrigin, Source, Trigger} from './releases/release';
 import type {RolloutPolicy} from './releases/rollout-policy';
-import type {RunService} from './releases/service-spec';
+import type {RunRevision, RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
 
 /** A Cloud Build build, as much as dropdeploy needs of it. */
@@ -45,6 +45,8 @@ export type DeployOutcome =
 /** Cloud Run: read, create and update services; create/update wait for the rollout, at most `waitMs`. */
 export interface Services {
   get(service: string): Promise<RunService | undefined>;
+  /** A revision of `service` by its short name (its template: containers with their env), or undefined when it is gone. */
+  getRevision(service: string, revision: string): Promise<RunRevision | undefined>;
   create(service: string, spec: RunService, waitMs: number): Promise<DeployOutcome>;
   update(spec: RunService, waitMs: number): Promise<DeployOutcome>;
 }

@@ -2,11 +2,11 @@
  * Cloud Run adapter: the {@link Services} port on `@google-cloud/run` (v2 API). Create and
  * update wait for the long-running operation, so the outcome is the rollout's.
  */
-import type {ServicesClient} from '@google-cloud/run';
+import type {RevisionsClient, ServicesClient} from '@google-cloud/run';
 import {describeError, RetryableError} from '../errors';
 import {classify, grpcCode, Status, wrapAsync} from './grpc-errors';
 import type {DeployOutcome, Services} from '../ports';
-import type {RunService} from '../releases/service-spec';
+import type {RunRevision, RunService} from '../releases/service-spec';
 import {enumName, toPlain} from './plain';
 
 const REVISION_NOT_READY = /Revision '[^']+' is not ready and cannot serve traffic/;
@@ -48,6 +48,8 @@ export class CloudRunAdapter implements Services {
     private readonly client: ServicesClient,
     private readonly projectId: string,
     private readonly region: string,
+    /** Read only for rollbacks and after a failed revision, so made on first use. */
+    private readonly revisions: () => Promise<RevisionsClient>,
   ) {}
 
   private parent(): string {
@@ -61,6 +63,17 @@ export class CloudRunAdapter implements Services {
     } catch (err) {
       if (grpcCode(err) === Status.NOT_FOUND) return undefined;
       throw classify(err, `Cloud Run GetService ${service}`);
+    }
+  }
+
+  async getRevision(service: string, revision: string): Promise<RunRevision | undefined> {
+    try {
+      const client = await this.revisions();
+      const [rev] = await client.getRevision({name: `${this.parent()}/services/${service}/revisions/${revision}`});
+      return toPlain<RunRevision>(rev);
+    } catch (err) {
+      if (grpcCode(err) === Status.NOT_FOUND) return undefined;
+      throw classify(err, `Cloud Run GetRevision ${revision}`);
     }
   }
 

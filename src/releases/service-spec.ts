@@ -41,6 +41,13 @@ export interface RunTemplate {
   [field: string]: unknown;
 }
 
+/** The parts of a Cloud Run v2 `Revision` that dropdeploy reads: its containers, as its template made them. */
+export interface RunRevision {
+  name?: string;
+  containers?: RunTemplate['containers'];
+  [field: string]: unknown;
+}
+
 /** The label that marks a service as dropdeploy's; without it dropdeploy never touches a service. */
 export const MANAGED_LABEL = 'managed-by';
 /** Its value. */
