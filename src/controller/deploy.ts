@@ -12,8 +12,9 @@ import {rolloutTag, startRollout} from '../releases/rollout';
 import type {RolloutPolicy} from '../releases/rollout-policy';
 import {noTrafficTagged} from '../releases/rollout-traffic';
 import {releaseRevision} from '../releases/traffic-safety';
-import {INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
+import {ingressContainer, INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
 import type {Ctx} from './deps';
+import {deployedEnvRecord, envBase} from './deploy-env';
 import {publishPending} from './outbox';
 import {policyFor} from './policy';
 import {runRolloutStep} from './rollout';
@@ -132,8 +133,13 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
   if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined)
     request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
+  // Reads only (the store, a revision): planDeploy below still refuses a service not ours.
+  const {baseEnv, redact} = await envBase(ctx, r, existing);
+  if (baseEnv) request.baseEnv = baseEnv;
   const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
+  const containers = existing?.template?.containers ?? [];
+  const env = deployedEnvRecord(plan.spec, r, baseEnv ?? (containers.length ? ingressContainer(containers).env : undefined), redact);
   const progressive = plan.kind === 'update' ? await progressiveStart(ctx, r) : undefined;
   if (progressive && plan.kind === 'update') {
     const revision = releaseRevision(r.service, r.release);
@@ -148,11 +154,12 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
     );
   const outcome = plan.kind === 'create' ? await services.create(r.service, plan.spec, waitMs) : await services.update(plan.spec, waitMs);
   if (!outcome.ok) return {error: {code: outcome.code ?? 'REVISION_FAILED', message: outcome.message}};
-  if (!progressive) return {revision: outcome.revision, url: outcome.url};
+  if (!progressive) return {revision: outcome.revision, url: outcome.url, env};
   const tag = rolloutTag(r.release);
   return {
     revision: outcome.revision,
     url: outcome.url,
+    env,
     rollout: startRollout(progressive.policy, r.release, progressive.stable, deps.now(), outcome.tagUrls?.[tag]),
   };
 }

@@ -15,6 +15,7 @@ import {
   type Release,
   type ReleaseError,
 } from './release';
+import type {RecordedEnvVar} from './deployed-env';
 import type {RolloutRecord} from './rollout';
 import {ROLLOUT_STATES} from './states';
 
@@ -161,9 +162,10 @@ export function decideDeployLease(
 
 /** How a deploy ended, as the deploy step reports it to the store. */
 export type DeployResult =
-  | {revision: string; url?: string}
+  /** `env`: the serving container's environment as deployed, as `recordEnv` records it. */
+  | {revision: string; url?: string; env?: RecordedEnvVar[]}
   /** The revision is ready with no traffic and a tag: the rollout begins (`verifying`). */
-  | {revision: string; url?: string; rollout: RolloutRecord}
+  | {revision: string; url?: string; env?: RecordedEnvVar[]; rollout: RolloutRecord}
   | {error: ReleaseError}
   /** The live service already runs release `supersededBy`, which is newer. */
   | {supersededBy: number};
@@ -189,12 +191,12 @@ export function decideFinishDeploy(release: Release, svc: ServiceState, result: 
   if ('error' in result) next = ownLock ? markDeployFailed(release, result.error, now).release : release;
   else if ('supersededBy' in result) next = markSuperseded(release, result.supersededBy, now).release;
   else if ('rollout' in result) {
-    const {revision, url, rollout} = result;
+    const {revision, url, rollout, env} = result;
     const at = rollout.tagUrl ? ` at ${rollout.tagUrl}` : '';
     next = transition(
       release,
       'verifying',
-      {revision, url, rollout},
+      {revision, url, rollout, ...(env ? {deployedEnv: env} : {})},
       now,
       `revision ${revision} is ready with no traffic, tagged ${rollout.tag}${at}`,
     ).release;

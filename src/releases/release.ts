@@ -2,6 +2,7 @@
  * The release record and its state machine. Pure: time comes in as an argument.
  */
 import {PermanentError} from '../errors';
+import type {RecordedEnvVar} from './deployed-env';
 import type {EnvChangeRecord} from './env-record';
 import type {RolloutRecord} from './rollout';
 import type {PartialPolicy} from './rollout-policy';
@@ -59,6 +60,12 @@ export interface Release {
   rollbackOf?: number;
   /** For a config release: the environment change it makes (secret-looking values left out). */
   env?: EnvChangeRecord;
+  /**
+   * The serving container's environment this release deployed, in order: values that do not
+   * look secret, the others `redacted`, Secret Manager references as references. A rollback
+   * to this release restores it.
+   */
+  deployedEnv?: RecordedEnvVar[];
   buildId?: string;
   buildLogUrl?: string;
   /** The image by digest, once the build produced one. */
@@ -157,8 +164,10 @@ export function markDeploying(r: Release, image: string, now: Date): Transitione
 }
 
 /** deploying → deployed: Cloud Run serves the revision. */
-export function markDeployed(r: Release, result: {revision: string; url?: string}, now: Date): Transitioned {
-  return transition(r, 'deployed', {revision: result.revision, url: result.url}, now, `revision ${result.revision} serves 100% of traffic`);
+export function markDeployed(r: Release, result: {revision: string; url?: string; env?: RecordedEnvVar[]}, now: Date): Transitioned {
+  const patch: Partial<Release> = {revision: result.revision, url: result.url};
+  if (result.env) patch.deployedEnv = result.env;
+  return transition(r, 'deployed', patch, now, `revision ${result.revision} serves 100% of traffic`);
 }
 
 /** deploying → deploy_failed: Cloud Run refused the update or the revision did not become ready. */

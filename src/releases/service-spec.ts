@@ -96,6 +96,11 @@ export interface DeployRequest {
    * when the request that made it is the one deploying it (empty otherwise).
    */
   env?: {record: EnvChangeRecord; values: Record<string, string>};
+  /**
+   * The serving container's env to start from instead of the service template's: a rollback's
+   * restored environment, or the serving revision's when the latest revision failed.
+   */
+  baseEnv?: RunEnvVar[];
 }
 
 const LATEST_100 = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100}];
@@ -114,7 +119,8 @@ function ownAnnotations(d: DeployRequest): Record<string, string> {
 /** A new service running `d.image`, with the configured defaults and 100% of traffic on the latest revision. */
 export function newService(defaults: ServiceDefaults, d: DeployRequest): RunService {
   const container: NonNullable<RunTemplate['containers']>[number] = {image: d.image};
-  if (d.env) container.env = mergeEnv([], envChangeOf(d, false));
+  if (d.baseEnv) container.env = structuredClone(d.baseEnv);
+  if (d.env) container.env = mergeEnv(container.env, envChangeOf(d, false));
   const limits: Record<string, string> = {};
   if (defaults.memory) limits.memory = defaults.memory;
   if (defaults.cpu) limits.cpu = defaults.cpu;
@@ -223,9 +229,11 @@ export function updatedService(existing: RunService, d: DeployRequest, service: 
   const containers = template.containers?.length ? template.containers : [{}];
   const target = ingressContainer(containers);
   target.image = d.image;
+  if (d.baseEnv) target.env = structuredClone(d.baseEnv);
   if (d.env) {
-    // The ingress container's env: the one `dropdeploy env` lists.
-    target.env = mergeEnv(target.env, envChangeOf(d, liveRelease(existing) === d.release));
+    // The ingress container's env: the one `dropdeploy env` lists. Started from another env than
+    // the template's, it is not the one this release may already have written.
+    target.env = mergeEnv(target.env, envChangeOf(d, !d.baseEnv && liveRelease(existing) === d.release));
     if (target.env.length > ENV_LIMITS.perContainer)
       throw new PermanentError(
         `the change would give the container ${target.env.length} environment variables; Cloud Run takes at most ${ENV_LIMITS.perContainer}`,

@@ -278,6 +278,26 @@ describe('decideFinishDeploy', () => {
   }
 });
 
+describe('decideFinishDeploy records the env a deploy wrote', () => {
+  const env = [
+    {name: 'NAME', value: 'a'},
+    {name: 'API_TOKEN', redacted: true as const},
+  ];
+  it('deployed: on the record', () => {
+    const d = decideFinishDeploy(at('deploying'), {deployed: 2}, {revision: 'hello-00003', env}, 'me', T0);
+    assert.deepEqual(d.release.deployedEnv, env);
+  });
+  it('verifying (a progressive rollout begins): on the record', () => {
+    const rollout = {tag: 'dd-v3'} as unknown as Extract<DeployResult, {rollout: unknown}>['rollout'];
+    const d = decideFinishDeploy(at('deploying'), {deployed: 2}, {revision: 'hello-00003', env, rollout}, 'me', T0);
+    assert.equal(d.release.state, 'verifying');
+    assert.deepEqual(d.release.deployedEnv, env);
+  });
+  it('no env reported (a deploy from before it was recorded): none on the record', () => {
+    assert.equal(decideFinishDeploy(at('deploying'), {deployed: 2}, {revision: 'hello-00003'}, 'me', T0).release.deployedEnv, undefined);
+  });
+});
+
 describe('renewedLease', () => {
   it("extends the holder's own lease, never shortens it", () => {
     assert.deepEqual(renewedLease({holder: 'me', until: NOW + 10}, 'me', T0, MIN), {holder: 'me', until: NOW + MIN});

@@ -1,0 +1,87 @@
+/**
+ * The environment side of a deploy: which env it starts from (a rollback's restored one, or
+ * the serving revision's when the latest revision failed), and what its record keeps of the env
+ * it deployed. The decisions are pure (src/releases/deployed-env.ts); this reads what they need.
+ */
+import {PermanentError} from '../errors';
+import {
+  recordEnv,
+  redactedNames,
+  restoreEnv,
+  servingRevisionOverFailed,
+  type RecordedEnvVar,
+  type RevisionStatus,
+} from '../releases/deployed-env';
+import {replacedSecrets, type RunEnvVar} from '../releases/env';
+import type {Release} from '../releases/release';
+import {ingressContainer, liveRelease, type RunService} from '../releases/service-spec';
+import type {Ctx} from './deps';
+
+/** Where a deploy's env starts, and the names its record keeps redacted whatever they look like. */
+export interface EnvBase {
+  baseEnv?: RunEnvVar[];
+  redact: Set<string>;
+}
+
+/**
+ * The env a deploy of `r` over `existing` starts from. A rollback to a release that recorded its
+ * environment restores it, taking redacted values from the revision that ran that release; when
+ * that revision is gone the rollback fails (permanently) naming the variables.
+ */
+export async function envBase(ctx: Ctx, r: Release, existing: RunService | undefined): Promise<EnvBase> {
+  const {deps, log} = ctx;
+  const store = await deps.store();
+  const services = await deps.services();
+  const redact = new Set<string>();
+  for (const e of r.env?.set ?? []) if (e.redacted) redact.add(e.name);
+  const live = existing && liveRelease(existing);
+  // Names the live release's record redacted stay redacted (a replaced secret reference).
+  if (live !== undefined) for (const n of redactedNames((await store.get(r.service, live))?.deployedEnv)) redact.add(n);
+  if (r.trigger === 'rollback' && r.rollbackOf !== undefined) {
+    const target = await store.get(r.service, r.rollbackOf);
+    if (!target?.deployedEnv) {
+      log.notice(
+        `v${r.rollbackOf} of ${r.service} recorded no environment (made before dropdeploy recorded it): only its image is restored`,
+      );
+      return {redact};
+    }
+    for (const n of redactedNames(target.deployedEnv)) redact.add(n);
+    return {baseEnv: await restoredEnv(ctx, r.service, target, target.deployedEnv), redact};
+  }
+  const serving = existing && servingRevisionOverFailed(existing as RevisionStatus);
+  if (!serving) return {redact};
+  const rev = await services.getRevision(r.service, serving);
+  if (!rev?.containers?.length) {
+    log.warn(
+      `the latest revision of ${r.service} failed and its serving revision ${serving} cannot be read: deploying over the template's env`,
+    );
+    return {redact};
+  }
+  log.notice(`the latest revision of ${r.service} failed: the deploy starts from the env of ${serving}, which serves`);
+  return {baseEnv: ingressContainer(rev.containers).env ?? [], redact};
+}
+
+async function restoredEnv(ctx: Ctx, service: string, target: Release, recorded: RecordedEnvVar[]): Promise<RunEnvVar[]> {
+  const needs = recorded.some((e) => 'redacted' in e);
+  const rev = needs && target.revision ? await (await ctx.deps.services()).getRevision(service, target.revision) : undefined;
+  const restored = restoreEnv(recorded, rev?.containers?.length ? ingressContainer(rev.containers).env : undefined);
+  if (restored.ok) return restored.env;
+  const names = restored.missing.join(', ');
+  const where = rev
+    ? `revision ${target.revision} that ran v${target.release} has no plain value for them`
+    : `revision ${target.revision ?? '(none recorded)'} that ran v${target.release} is gone`;
+  throw new PermanentError(
+    `cannot restore the environment of v${target.release} of "${service}": the values of ${names} were never stored (they look secret) and ${where}; ` +
+      `roll back to a later release whose revision still exists, or redeploy that release's source (\`dropdeploy redeploy ${service}\`) and set them with \`dropdeploy env ${service} set NAME=VALUE\``,
+    'ENV_VALUES_NOT_STORED',
+  );
+}
+
+/** The record of the env a deploy wrote into `spec` (its serving container's), with `base`'s redactions and replaced secret references. */
+export function deployedEnvRecord(spec: RunService, r: Release, before: RunEnvVar[] | undefined, redact: Set<string>): RecordedEnvVar[] {
+  const containers = spec.template?.containers ?? [];
+  const env = containers.length ? ingressContainer(containers).env : undefined;
+  const names = new Set(redact);
+  if (r.env) for (const n of replacedSecrets(before, {set: Object.fromEntries(r.env.set.map((e) => [e.name, '']))})) names.add(n);
+  return recordEnv(env, names);
+}
