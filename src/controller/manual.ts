@@ -6,10 +6,11 @@
  * repeated request return (and resume) the release of the first one.
  */
 import {PermanentError} from '../errors';
-import type {EnvChange} from '../releases/env';
+import {replacedSecrets, type EnvChange} from '../releases/env';
 import {describeEnvChange, envChangeRecord} from '../releases/env-record';
 import {classifyObject, functionSettings, rolloutOverride} from '../releases/naming';
 import type {Release, Source} from '../releases/release';
+import {ingressContainer} from '../releases/service-spec';
 import type {ManualRelease} from '../ports';
 import type {Ctx} from './deps';
 import {deployRelease} from './deploy';
@@ -68,8 +69,8 @@ export async function rollback(
 /**
  * Changes the environment of `service` as a `config` release: the deployed image again, with
  * `change` applied to the env of its serving container (a new revision). The release records
- * the names, and the values of names that do not look secret; the values it leaves out reach
- * the deploy from this request only.
+ * the names, and the values of names that do not look secret and were not Secret Manager
+ * references; the values it leaves out reach the deploy from this request only.
  */
 export async function changeEnv(
   ctx: Ctx,
@@ -84,7 +85,11 @@ export async function changeEnv(
       'PERMISSION_DENIED',
     );
   if (!(await store.getService(service))) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
-  const init: ManualRelease = {trigger: 'config', actor: opts.actor, env: envChangeRecord(change)};
+  // A Secret Manager reference the change replaces by a value held a secret: its value is one too.
+  const live = await (await ctx.deps.services()).get(service);
+  const containers = live?.template?.containers ?? [];
+  const wereSecret = containers.length ? replacedSecrets(ingressContainer(containers).env, change) : [];
+  const init: ManualRelease = {trigger: 'config', actor: opts.actor, env: envChangeRecord(change, wereSecret)};
   ctx.log.info(`environment change of ${service}: ${describeEnvChange(init.env!)}`);
   return act(ctx, service, init, opts.idempotency, (r) => deployRelease(ctx, r, r.image!, change.set));
 }

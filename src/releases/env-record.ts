@@ -36,10 +36,16 @@ export function looksSecret(name: string, value?: string): boolean {
   return value !== undefined && (CREDENTIAL_URL.test(value) || CREDENTIAL_QUERY.test(value) || CREDENTIAL_VALUE.test(value.trim()));
 }
 
-/** The record of `change`: secret-looking values left out. */
-export function envChangeRecord(change: EnvChange): EnvChangeRecord {
+/**
+ * The record of `change`: secret-looking values left out, and the values of the names in
+ * `wereSecret` (Secret Manager references the change replaces by plain values: they were secrets).
+ */
+export function envChangeRecord(change: EnvChange, wereSecret: readonly string[] = []): EnvChangeRecord {
+  const secret = new Set(wereSecret);
   return {
-    set: Object.entries(change.set).map(([name, value]) => (looksSecret(name, value) ? {name, redacted: true} : {name, value})),
+    set: Object.entries(change.set).map(([name, value]) =>
+      secret.has(name) || looksSecret(name, value) ? {name, redacted: true} : {name, value},
+    ),
     unset: [...change.unset],
   };
 }

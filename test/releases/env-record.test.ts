@@ -57,6 +57,15 @@ describe('looksSecret: which values stay out of the release history', () => {
 });
 
 describe('envChangeRecord', () => {
+  it('a Secret Manager reference replaced by a plain value is recorded redacted, whatever its name', () => {
+    assert.deepEqual(envChangeRecord({set: {DB: 'plain-now', NAME: 'a'}, unset: []}, ['DB']), {
+      set: [
+        {name: 'DB', redacted: true},
+        {name: 'NAME', value: 'a'},
+      ],
+      unset: [],
+    });
+  });
   it('keeps names, values of harmless names, and never a secret-looking value', () => {
     const rec = envChangeRecord({set: {GREETING: 'hi', API_KEY: 'sk-live-123', DATABASE_URL: 'mysql://u:p@h/db'}, unset: ['OLD']});
     assert.deepEqual(rec, {
