@@ -12,14 +12,13 @@
  *   PATCH /v1/services/{service}/policy?updateMask=steps,check.path   a partial policy
  * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
  */
-import {createHash, randomUUID} from 'node:crypto';
+import {createHash, randomUUID, scrypt} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {newCtx, type Deps} from '../controller/deps';
 import {serviceEnv} from '../controller/env';
 import {runRolloutStep} from '../controller/rollout';
 import {changeEnv, redeploy, rollback, type Idempotency} from '../controller/manual';
 import {changePolicy, servicePolicy} from '../controller/policy';
-import {envChangeRecord} from '../releases/env-record';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
 import {authenticate} from './auth';
@@ -122,8 +121,8 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
       }
       case 'patchEnv': {
         const change = envBody(jsonBody(req));
-        // Hashed as recorded, secret-looking values left out: even their hash is not stored.
-        const idempotency = idempotencyOf(req, route.kind, route.service, envChangeRecord(change));
+        // Secret values count (a new value under the same key is another request), slow-hashed.
+        const idempotency = await secretIdempotencyOf(req, route.kind, route.service, change);
         res.set('idempotency-key', idempotency.key);
         const result = await changeEnv(ctx, route.service, change, {actor: caller.actor, idempotency});
         res.status(202).json(releaseView(result.release));
@@ -177,6 +176,23 @@ function idempotencyOf(req: Request, action: string, service: string, body: unkn
       .update(JSON.stringify([action, service, body]))
       .digest('hex'),
   };
+}
+
+/**
+ * As {@link idempotencyOf}, for a body that may hold secret values (an env change). The hash is
+ * stored next to the key, so a fast hash of a low-entropy secret could be reversed by guessing
+ * from the store: it is scrypt (N=2^14, r=8: about 30 ms and 16 MiB once per request), salted
+ * with the service and key so equal bodies under other keys hash apart. A keyed hash (HMAC)
+ * would be stronger, but no key exists that every instance shares and the store does not hold.
+ * The hash is never published or logged.
+ */
+async function secretIdempotencyOf(req: Request, action: string, service: string, body: unknown): Promise<Idempotency> {
+  const {key} = idempotencyOf(req, action, service, body);
+  const salt = createHash('sha256').update(`dropdeploy-request\n${service}\n${key}`).digest();
+  const hash = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(JSON.stringify([action, service, body]), salt, 32, {N: 1 << 14, r: 8, p: 1}, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  return {key, requestHash: `scrypt:${hash.toString('hex')}`};
 }
 
 function paging(query: Request['query']): {pageSize: number; below?: number} {
