@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {grpc} from 'google-gax';
-import {ServicesClient} from '@google-cloud/run';
+import {RevisionsClient, ServicesClient} from '@google-cloud/run';
 import {Stack} from './stack';
 import type {ApiErrorBody, ApiRelease} from '../json';
 import type {ServiceEnv} from '../../src/controller/env';
@@ -180,5 +180,51 @@ describe('HTTP API: a service environment', {timeout: 120_000}, () => {
     const names = (await env()).env.map((e) => ('value' in e ? `${e.name}=${e.value}` : e.name));
     assert.ok(names.includes('OPS_VAR=by hand'), names.join(' '));
     assert.ok(names.includes('SESSION_SECRET=resumed-secret'), names.join(' '));
+  });
+  it('a value set over a Secret Manager reference is recorded redacted, whatever its name', async () => {
+    const [svc] = await client.getService({name: name()});
+    svc.template!.containers![0].env!.push({name: 'UPSTREAM', valueSource: {secretKeyRef: {secret: 'upstream', version: '1'}}});
+    await (await client.updateService({service: svc}))[0].promise();
+    const r = await patch({set: {UPSTREAM: 'plain-upstream-value'}});
+    assert.equal(r.json.state, 'deployed', JSON.stringify(r.json));
+    assert.deepEqual(r.json.env?.set, [{name: 'UPSTREAM', redacted: true}]);
+    assert.deepEqual(
+      r.json.deployedEnv?.find((e) => e.name === 'UPSTREAM'),
+      {name: 'UPSTREAM', redacted: true},
+    );
+    const stored = JSON.stringify((await stack.api('GET', `/v1/services/web/releases/${r.json.release}`)).json);
+    const published = JSON.stringify(stack.events.filter((e) => e.subject === `services/web/releases/${r.json.release}`));
+    assert.ok(!stored.includes('plain-upstream-value') && !published.includes('plain-upstream-value'));
+  });
+
+  it('the same Idempotency-Key with another secret value is another request: 409', async () => {
+    const h = {'idempotency-key': 'env-web-secret-once'};
+    const a = await patch({set: {API_KEY: 'sk-first-value-000'}}, h);
+    assert.equal(a.status, 202, JSON.stringify(a.json));
+    assert.equal((await patch({set: {API_KEY: 'sk-first-value-000'}}, h)).json.release, a.json.release);
+    const c = await patch({set: {API_KEY: 'sk-other-value-111'}}, h);
+    assert.equal(c.status, 409, JSON.stringify(c.json));
+  });
+
+  it('a rollback to a release whose revision is gone cannot restore its secret values: deploy_failed naming them', async () => {
+    const v2 = (await stack.api<ApiRelease>('GET', '/v1/services/web/releases/2')).json;
+    assert.deepEqual(
+      v2.deployedEnv?.find((e) => e.name === 'API_KEY'),
+      {name: 'API_KEY', redacted: true},
+    );
+    const revisions = new RevisionsClient({apiEndpoint: '127.0.0.1', port: stack.run.port, sslCreds: grpc.credentials.createInsecure()});
+    try {
+      const [op] = await revisions.deleteRevision({name: `${name()}/revisions/${v2.revision}`});
+      await op.promise();
+    } finally {
+      await revisions.close();
+    }
+    const image = container().image;
+    const r = await stack.api<ApiRelease>('POST', '/v1/services/web:rollback', {release: 2});
+    assert.equal(r.status, 202, JSON.stringify(r.json));
+    assert.equal(r.json.state, 'deploy_failed', JSON.stringify(r.json));
+    assert.equal(r.json.error?.code, 'ENV_VALUES_NOT_STORED');
+    assert.match(r.json.error?.message ?? '', /API_KEY.*revision .* that ran v2 is gone/);
+    assert.equal(container().image, image, 'nothing deployed');
   });
 });
