@@ -4,7 +4,8 @@
  */
 import type {BuildSpec} from './releases/build-request';
 import type {DeployResult} from './releases/decisions';
-import type {Release, ReleaseOrigin, Source, Trigger} from './releases/release';
+import type {PreviewView, RemovalDecision} from './releases/preview-decisions';
+import type {PreviewRef, Release, ReleaseOrigin, Source, Trigger} from './releases/release';
 import type {RolloutPolicy} from './releases/rollout-policy';
 import type {RunRevision, RunService} from './releases/service-spec';
 import type {StatusMessage} from './releases/status-event';
@@ -69,6 +70,9 @@ export interface ServiceSummary {
   deployed?: {release: number; image?: string; revision?: string; url?: string; time: string};
 }
 
+/** What taking the lock to remove a preview found (see `decidePreviewRemoval`). */
+export type PreviewRemovalLease = Exclude<RemovalDecision, {kind: 'go'}> | {kind: 'go'; through: number};
+
 /** A service's stored rollout policy, and who changed it last and when (RFC 3339); none stored: no `policy`. */
 export interface StoredPolicy {
   policy?: RolloutPolicy;
@@ -89,7 +93,7 @@ export interface ReleaseStore {
   claimSource(
     service: string,
     source: Source,
-    init: {trigger: Trigger; actor: string},
+    init: {trigger: Trigger; actor: string; preview?: PreviewRef},
     now: Date,
     buildLease: {holder: string; leaseMs: number},
   ): Promise<{release: Release; created: boolean}>;
@@ -147,6 +151,22 @@ export interface ReleaseStore {
   finishRolloutStep(next: Release, holder: string, now: Date, keepLock?: boolean): Promise<Release>;
   /** Releases of this installation that are verifying or rolling out, at most `limit`, oldest change first (after `after`). */
   listRollouts(limit: number, after?: string): Promise<Release[]>;
+  /**
+   * Takes the service's deploy lock to remove preview `name` (`generation`: of the deleted object,
+   * whose removal counts only when it is the preview's newest); NOT_FOUND for an unknown service.
+   */
+  leasePreviewRemoval(
+    service: string,
+    name: string,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+    generation?: string,
+  ): Promise<PreviewRemovalLease>;
+  /** Records the preview removed (its releases up to `through`) and frees `holder`'s lock. */
+  finishPreviewRemoval(service: string, name: string, through: number, holder: string, actor: string, now: Date): Promise<void>;
+  /** The service's previews that are not removed; undefined when the store knows no such service. */
+  listPreviews(service: string): Promise<PreviewView[] | undefined>;
   /** Frees a lease after a retryable failure so the redelivery can go on at once. */
   releaseLease(service: string, release: number, holder: string): Promise<void>;
   /** Notes that status events of `states` were published. */

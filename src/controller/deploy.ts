@@ -17,6 +17,7 @@ import type {Ctx} from './deps';
 import {deployedEnvRecord, envBase} from './deploy-env';
 import {publishPending} from './outbox';
 import {policyFor} from './policy';
+import {deployPreview} from './preview';
 import {runRolloutStep} from './rollout';
 import {retryWhileBusy} from './wait';
 
@@ -113,6 +114,8 @@ function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void
  * this one), and its etag goes with the update, so a write raced by another is refused.
  */
 async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>): Promise<DeployResult> {
+  // A preview has no traffic to protect: it deploys at once, beside the main line.
+  if (r.preview) return deployPreview(ctx, r, image);
   const {deps} = ctx;
   const services = await deps.services();
   const request: DeployRequest = {

@@ -7,6 +7,7 @@ import {decodeEvent, type EventLike} from '../events/decode';
 import type {Logger} from '../log';
 import {traceName} from '../log';
 import {handleBuildStatus} from './build-status';
+import {handleDeleted} from './deleted';
 import {newCtx, type Deps, type Outcome} from './deps';
 import {handleUpload} from './upload';
 
@@ -33,6 +34,8 @@ export async function handleEvent(deps: Deps, event: IncomingEvent, root: Logger
         return {action: 'ignored', detail: input.reason};
       case 'upload':
         return await handleUpload(newCtx(deps, log), input);
+      case 'deleted':
+        return await handleDeleted(newCtx(deps, log), input);
       case 'build':
         return await handleBuildStatus(newCtx(deps, log), input);
     }

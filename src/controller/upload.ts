@@ -47,7 +47,11 @@ export async function handleUpload(ctx: Ctx, input: UploadInput): Promise<Outcom
   const {release, created} = await store.claimSource(
     named.service,
     source,
-    {trigger: 'upload', actor: `gs://${s.bucket}/${s.object}#${s.generation} (${VIA[input.via]})`},
+    {
+      trigger: 'upload',
+      actor: `gs://${s.bucket}/${s.object}#${s.generation} (${VIA[input.via]})`,
+      ...(named.preview ? {preview: {name: named.preview}} : {}),
+    },
     deps.now(),
     {holder, leaseMs: durations(deps.config).leaseMs},
   );

@@ -12,11 +12,12 @@ import {BUILD_STATUS_BY_NUMBER} from '../releases/build-statuses';
 /** CloudEvent types dropdeploy understands. */
 export const EVENT_TYPES = {
   storageFinalized: 'google.cloud.storage.object.v1.finalized',
+  storageDeleted: 'google.cloud.storage.object.v1.deleted',
   pubsubPublished: 'google.cloud.pubsub.topic.v1.messagePublished',
   buildStatusChanged: 'google.cloud.cloudbuild.build.v1.statusChanged',
 } as const;
 
-const OTHER_STORAGE_TYPES = /^google\.cloud\.storage\.object\.v1\.(deleted|archived|metadataUpdated)$/;
+const OTHER_STORAGE_TYPES = /^google\.cloud\.storage\.object\.v1\.(archived|metadataUpdated)$/;
 
 /** The CloudEvent context fields decoding looks at. */
 export interface EventLike {
@@ -29,6 +30,7 @@ export function decodeEvent(event: EventLike): Input {
   const type = event.type;
   if (!type) return invalid('the request is not a CloudEvent (no type); send a CloudEvent or a Pub/Sub push message');
   if (type === EVENT_TYPES.storageFinalized) return decodeStorageObject(dataObject(event.data), 'storage');
+  if (type === EVENT_TYPES.storageDeleted) return asDeleted(decodeStorageObject(dataObject(event.data), 'storage'));
   if (type === EVENT_TYPES.pubsubPublished) return decodePubsub(dataObject(event.data));
   if (type === EVENT_TYPES.buildStatusChanged) return decodeBuild(dataObject(event.data), undefined, 'eventarc');
   if (OTHER_STORAGE_TYPES.test(type)) return {kind: 'ignored', reason: `${type} events need no action`};
@@ -62,6 +64,13 @@ export function decodeStorageObject(
   return {kind: 'upload', via, source, metadata: asStringMap(obj?.metadata)};
 }
 
+/** The deleted generation an object resource names (a deletion carries the resource as it was). */
+function asDeleted(decoded: Input): Input {
+  if (decoded.kind !== 'upload') return decoded;
+  const {bucket, object, generation} = decoded.source;
+  return {kind: 'deleted', via: decoded.via === 'pubsub' ? 'pubsub' : 'storage', bucket, object, generation};
+}
+
 function decodePubsub(data: Partial<MessagePublishedData> | undefined): Input {
   const message = asObject(data?.message);
   if (!message) return invalid('the Pub/Sub event has no message');
@@ -75,6 +84,7 @@ function decodePubsub(data: Partial<MessagePublishedData> | undefined): Input {
     if (body === undefined && text.length > 0) return invalid('the Pub/Sub message data is not a JSON object');
   }
   if (attributes.eventType) {
+    if (attributes.eventType === 'OBJECT_DELETE') return asDeleted(decodeStorageObject(body, 'pubsub', attributes));
     if (attributes.eventType !== 'OBJECT_FINALIZE') {
       return {kind: 'ignored', reason: `Cloud Storage notification ${attributes.eventType} needs no action`};
     }

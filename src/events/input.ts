@@ -13,6 +13,15 @@ export interface UploadInput {
   metadata: Record<string, string>;
 }
 
+/** An object generation was deleted (or replaced, in a bucket without versioning). */
+export interface DeletedInput {
+  kind: 'deleted';
+  via: 'storage' | 'pubsub';
+  bucket: string;
+  object: string;
+  generation: string;
+}
+
 /** A Cloud Build status change. */
 export interface BuildInput {
   kind: 'build';
@@ -36,4 +45,4 @@ export interface InvalidInput {
 }
 
 /** Every outcome of decoding an event. */
-export type Input = UploadInput | BuildInput | IgnoredInput | InvalidInput;
+export type Input = UploadInput | DeletedInput | BuildInput | IgnoredInput | InvalidInput;

@@ -8,11 +8,11 @@
  * Every decision that two deliveries could race on is made inside a transaction, by the pure
  * functions of `releases/decisions.ts`: this adapter reads, asks, and writes what they answer.
  */
-import {FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
+import {FieldPath, FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
 import {createHash} from 'node:crypto';
 import {PermanentError} from '../errors';
 import {classify, grpcCode, Status} from './grpc-errors';
-import type {LeaseOutcome, ManualRelease, ReleaseStore, ServiceSummary, StoredPolicy} from '../ports';
+import type {LeaseOutcome, ManualRelease, PreviewRemovalLease, ReleaseStore, ServiceSummary, StoredPolicy} from '../ports';
 import {
   decideAdoption,
   decideBuildLease,
@@ -29,9 +29,19 @@ import {
   type ServiceState,
 } from '../releases/decisions';
 import {sourceKey} from '../releases/naming';
+import {
+  claimedPreview,
+  decideFinishPreview,
+  decidePreviewLease,
+  decidePreviewRemoval,
+  listedPreviews,
+  removedPreview,
+  type PreviewState,
+  type PreviewView,
+} from '../releases/preview-decisions';
 import {decideFinishStep, decideStepLease} from '../releases/rollout-lease';
 import {ROLLOUT_STATES} from '../releases/states';
-import {newRelease, STATES, TERMINAL, type Release, type Source, type Trigger} from '../releases/release';
+import {newRelease, STATES, TERMINAL, type PreviewRef, type Release, type Source, type Trigger} from '../releases/release';
 import type {RolloutPolicy} from '../releases/rollout-policy';
 import {KeyedMutex} from './keyed-mutex';
 
@@ -46,6 +56,8 @@ interface ServiceDoc {
   policy?: RolloutPolicy;
   policyUpdateTime?: string;
   policyUpdatedBy?: string;
+  /** The service's previews by name: their own newest-wins, apart from the main line's. */
+  previews?: Record<string, PreviewState>;
 }
 
 interface SourceDoc {
@@ -170,7 +182,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   async claimSource(
     service: string,
     source: Source,
-    init: {trigger: Trigger; actor: string},
+    init: {trigger: Trigger; actor: string; preview?: PreviewRef},
     now: Date,
     buildLease: {holder: string; leaseMs: number},
   ): Promise<{release: Release; created: boolean}> {
@@ -180,7 +192,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   private async claim(
     service: string,
     source: Source,
-    init: {trigger: Trigger; actor: string},
+    init: {trigger: Trigger; actor: string; preview?: PreviewRef},
     now: Date,
     buildLease: {holder: string; leaseMs: number},
     renumber: boolean,
@@ -198,7 +210,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const decision = decideClaim(src.data()?.release, svc.data()?.lastRelease, renumber);
       if (decision.kind === 'known') return {known: decision.release};
       const n = decision.release;
-      const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source}, now);
+      const release = newRelease({service, release: n, trigger: init.trigger, actor: init.actor, source, preview: init.preview}, now);
       const doc: ReleaseDoc = {
         ...release,
         root: this.root,
@@ -207,7 +219,8 @@ export class FirestoreReleaseStore implements ReleaseStore {
       };
       t.create(this.releaseRef(service, n), plain(doc));
       t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
-      t.set(this.serviceRef(service), {service, lastRelease: n}, {merge: true});
+      const previews = init.preview && {[init.preview.name]: claimedPreview(svc.data()?.previews?.[init.preview.name], n, source.generation)};
+      t.set(this.serviceRef(service), plain({service, lastRelease: n, ...(previews ? {previews} : {})}), {merge: true});
       t.set(ref, {
         bucket: source.bucket,
         object: source.object,
@@ -308,6 +321,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       if (!rSnap.exists) throw new PermanentError(`release ${service} v${n} does not exist`, 'NOT_FOUND');
       const release = toRelease(rSnap.data()!);
+      if (release.preview) return this.leasePreviewDeploy(t, release, sSnap.data(), image, holder, now, leaseMs);
       const svc = serviceState(sSnap.data());
       let d = decideDeployLease(release, svc, image, holder, now, leaseMs);
       if (d.kind === 'read') {
@@ -338,6 +352,16 @@ export class FirestoreReleaseStore implements ReleaseStore {
       const sRef = this.serviceRef(service);
       const [rSnap, sSnap] = await getBoth(t, rRef, sRef);
       const release = toRelease(rSnap.data()!);
+      if (release.preview) {
+        const name = release.preview.name;
+        const f = decideFinishPreview(release, sSnap.data()?.lock, sSnap.data()?.previews?.[name], result, holder, now);
+        const fields: unknown[] = [];
+        if (f.preview) fields.push(new FieldPath('previews', name), plain(f.preview));
+        if (f.unlock) fields.push('lock', null);
+        if (fields.length) t.update(sRef, ...(fields as [string, unknown]));
+        if (f.release !== release) t.set(rRef, plain(f.release), {merge: true});
+        return f.release;
+      }
       const d = decideFinishDeploy(release, serviceState(sSnap.data()), result, holder, now);
       if (d.deployed) t.set(sRef, plain({deployed: d.deployed}), {merge: true});
       if (d.unlock) t.set(sRef, {lock: null}, {merge: true});
@@ -395,6 +419,66 @@ export class FirestoreReleaseStore implements ReleaseStore {
         throw classify(err, 'Firestore query of rollouts');
       });
     return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
+  }
+
+  /** The preview half of {@link leaseDeploy}, inside its transaction. */
+  private leasePreviewDeploy(
+    t: Transaction,
+    release: Release,
+    doc: ServiceDoc | undefined,
+    image: string,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+  ): LeaseOutcome<{image: string}> {
+    const name = release.preview!.name;
+    const d = decidePreviewLease(release, doc?.lock, doc?.previews?.[name], image, holder, now, leaseMs);
+    const rRef = this.releaseRef(release.service, release.release);
+    if (d.kind === 'busy') return {kind: 'busy', release, holder: d.holder};
+    t.set(rRef, plain(d.release), {merge: true});
+    if (d.kind === 'done') return {kind: 'done', release: d.release};
+    t.update(this.serviceRef(release.service), 'lock', d.lock, new FieldPath('previews', name), plain(d.preview));
+    return {kind: 'go', release: d.release, value: {image: d.release.image ?? image}};
+  }
+
+  async leasePreviewRemoval(
+    service: string,
+    name: string,
+    holder: string,
+    now: Date,
+    leaseMs: number,
+    generation?: string,
+  ): Promise<PreviewRemovalLease> {
+    return this.run('preview removal lock', service, async (t) => {
+      const sRef = this.serviceRef(service);
+      const doc = (await t.get(sRef)).data();
+      if (!doc?.lastRelease) throw new PermanentError(`dropdeploy manages no service "${service}"`, 'NOT_FOUND');
+      const d = decidePreviewRemoval(doc.previews?.[name], doc.lock, holder, now, leaseMs, generation);
+      if (d.kind !== 'go') return d;
+      t.update(sRef, {lock: d.lock});
+      return {kind: 'go', through: d.through};
+    });
+  }
+
+  async finishPreviewRemoval(service: string, name: string, through: number, holder: string, actor: string, now: Date): Promise<void> {
+    await this.run('preview removal', service, async (t) => {
+      const sRef = this.serviceRef(service);
+      const doc = (await t.get(sRef)).data();
+      const p = doc?.previews?.[name];
+      const fields: unknown[] = [];
+      if (p) fields.push(new FieldPath('previews', name), plain(removedPreview(p, through, actor, now)));
+      if (doc?.lock?.holder === holder) fields.push('lock', null);
+      if (fields.length) t.update(sRef, ...(fields as [string, unknown]));
+    });
+  }
+
+  async listPreviews(service: string): Promise<PreviewView[] | undefined> {
+    const snap = await this.serviceRef(service)
+      .get()
+      .catch((err) => {
+        throw classify(err, 'Firestore read of a service');
+      });
+    return snap.data()?.lastRelease ? listedPreviews(snap.data()!.previews) : undefined;
   }
 
   async renewDeployLock(service: string, n: number, holder: string, now: Date, leaseMs: number): Promise<boolean> {

@@ -10,6 +10,8 @@
  *   POST /v1/services/{service}/releases/{n}:promote|:abort|:pause|:resume   a rollout's operator actions
  *   GET  /v1/services/{service}/policy     the rollout policy: effective, stored, and who changed it when
  *   PATCH /v1/services/{service}/policy?updateMask=steps,check.path   a partial policy
+ *   GET  /v1/services/{service}/previews   the previews and their own URLs
+ *   DELETE /v1/services/{service}/previews/{name}   removes a preview's tag (idempotent)
  * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
  */
 import {createHash, randomUUID, scrypt} from 'node:crypto';
@@ -19,6 +21,7 @@ import {serviceEnv} from '../controller/env';
 import {runRolloutStep} from '../controller/rollout';
 import {changeEnv, redeploy, rollback, type Idempotency} from '../controller/manual';
 import {changePolicy, servicePolicy} from '../controller/policy';
+import {removePreview} from '../controller/preview';
 import {type Logger, traceName} from '../log';
 import type {Release} from '../releases/release';
 import {authenticate} from './auth';
@@ -130,6 +133,18 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
       }
       case 'getPolicy': {
         res.json(await servicePolicy(ctx, route.service));
+        return;
+      }
+      case 'listPreviews': {
+        const previews = await store.listPreviews(route.service);
+        if (!previews) throw ApiError.notFound(`dropdeploy manages no service "${route.service}"`);
+        res.json({previews});
+        return;
+      }
+      case 'deletePreview': {
+        if (!(await store.getService(route.service))) throw ApiError.notFound(`dropdeploy manages no service "${route.service}"`);
+        const result = await removePreview(ctx, route.service, route.preview, {actor: caller.actor});
+        res.json({service: route.service, preview: route.preview, ...result});
         return;
       }
       case 'patchPolicy': {

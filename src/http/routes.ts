@@ -2,7 +2,7 @@
  * The API's routes, parsed from method and path. Pure. A path that looks like a route but
  * carries a bad service name or release number is a 400 naming the field, never a 404.
  */
-import {serviceNameProblem} from '../releases/naming';
+import {previewNameProblem, serviceNameProblem} from '../releases/naming';
 import type {RolloutAction} from '../releases/rollout';
 import {ApiError} from './errors';
 
@@ -17,7 +17,9 @@ export type Route =
   | {kind: 'patchEnv'; service: string}
   | {kind: 'controlRollout'; service: string; release: number; action: RolloutAction}
   | {kind: 'getPolicy'; service: string}
-  | {kind: 'patchPolicy'; service: string};
+  | {kind: 'patchPolicy'; service: string}
+  | {kind: 'listPreviews'; service: string}
+  | {kind: 'deletePreview'; service: string; preview: string};
 
 const ALLOWED: Record<Route['kind'], string> = {
   listServices: 'GET',
@@ -30,6 +32,8 @@ const ALLOWED: Record<Route['kind'], string> = {
   controlRollout: 'POST',
   getPolicy: 'GET',
   patchPolicy: 'PATCH',
+  listPreviews: 'GET',
+  deletePreview: 'DELETE',
 };
 
 function service(raw: string): string {
@@ -41,6 +45,18 @@ function service(raw: string): string {
   }
   const problem = serviceNameProblem(name);
   if (problem) throw ApiError.invalid('service', problem);
+  return name;
+}
+
+function previewName(raw: string, svc: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    throw ApiError.invalid('preview', `"${raw}" is not a valid path segment`);
+  }
+  const problem = previewNameProblem(name, svc);
+  if (problem) throw ApiError.invalid('preview', problem);
   return name;
 }
 
@@ -62,6 +78,11 @@ export function matchRoute(method: string, path: string): Route {
     throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use GET or PATCH`, {allow: 'GET, PATCH'});
   }
   if (p === '/v1/services') route = {kind: 'listServices'};
+  else if ((m = /^\/v1\/services\/([^/]+)\/previews$/.exec(p))) route = {kind: 'listPreviews', service: service(m[1])};
+  else if ((m = /^\/v1\/services\/([^/]+)\/previews\/([^/]+)$/.exec(p))) {
+    const svc = service(m[1]);
+    route = {kind: 'deletePreview', service: svc, preview: previewName(m[2], svc)};
+  }
   else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
     route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
   else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/:]+):(promote|abort|pause|resume)$/.exec(p)))

@@ -12,8 +12,36 @@ export const ARCHIVE_EXTENSIONS = ['.tar.gz', '.tgz', '.zip'] as const;
 /** Cloud Run service ids: lowercase letters, digits, hyphens; a letter first; no trailing hyphen; ≤ 49. */
 const SERVICE_RE = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
 
-/** What an object name means to dropdeploy. */
-export type ObjectClass = {kind: 'source'; service: string} | {kind: 'ignored'; reason: string} | {kind: 'rejected'; reason: string};
+/** What an object name means to dropdeploy; `preview`: the archive is the preview of that name (`<service>/previews/<name>.tgz`). */
+export type ObjectClass =
+  | {kind: 'source'; service: string; preview?: string}
+  | {kind: 'ignored'; reason: string}
+  | {kind: 'rejected'; reason: string};
+
+/** The folder of a service's previews: `<service>/previews/<name>.tgz`. */
+export const PREVIEWS_FOLDER = 'previews';
+/** Cloud Run refuses a traffic tag and service name longer than this together (they form the tag URL's DNS label). */
+export const TAG_AND_SERVICE_MAX = 46;
+
+/**
+ * Why `name` may not be the preview (Cloud Run traffic tag) of `service`, or undefined: lowercase
+ * letters, digits and hyphens, a letter first, no trailing hyphen, at most 46 characters with
+ * the service name; `v<digits>` is the tag of a progressive rollout and never a preview's.
+ */
+export function previewNameProblem(name: string, service: string): string | undefined {
+  if (name.length === 0) return 'the preview name is empty';
+  if (/[A-Z]/.test(name)) return `the preview name "${name}" has uppercase letters; Cloud Run traffic tags are lowercase`;
+  if (!/^[a-z]/.test(name)) return `the preview name "${name}" must start with a letter`;
+  if (name.endsWith('-')) return `the preview name "${name}" must not end with a hyphen`;
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) return `the preview name "${name}" may only contain lowercase letters, digits and hyphens`;
+  if (/^v\d+$/.test(name)) return `the preview name "${name}" is reserved: tags v<digits> name the revisions of progressive rollouts`;
+  if (name.length + service.length > TAG_AND_SERVICE_MAX)
+    return (
+      `the preview name "${name}" and the service name "${service}" are ${name.length + service.length} characters together; ` +
+      `Cloud Run allows at most ${TAG_AND_SERVICE_MAX} for a traffic tag and its service`
+    );
+  return undefined;
+}
 
 /** Why `name` is not a valid Cloud Run service id, or undefined when it is valid. */
 export function serviceNameProblem(name: string): string | undefined {
@@ -57,6 +85,19 @@ export function classifyObject(objectName: string, prefix = '', controllerServic
   const problem = serviceNameProblem(service);
   if (problem) {
     return {kind: 'rejected', reason: `${problem}; rename the object to <service>/<file>${ext} with a valid service name`};
+  }
+  const inPreviews = slash >= 0 && rest.slice(slash + 1, slash + 2 + PREVIEWS_FOLDER.length) === `${PREVIEWS_FOLDER}/`;
+  if (inPreviews && !controllerServices.includes(service)) {
+    const file = rest.slice(slash + 2 + PREVIEWS_FOLDER.length);
+    if (file.includes('/'))
+      return {
+        kind: 'rejected',
+        reason: `the preview archive "${objectName}" is in a subfolder of ${service}/${PREVIEWS_FOLDER}/; put it at ${service}/${PREVIEWS_FOLDER}/<name>${ext}`,
+      };
+    const name = file.slice(0, file.length - ext.length);
+    const bad = name.length ? previewNameProblem(name, service) : `the archive "${objectName}" has no file name before its extension`;
+    if (bad) return {kind: 'rejected', reason: `${bad}; rename the object to ${service}/${PREVIEWS_FOLDER}/<name>${ext} with a valid preview name`};
+    return {kind: 'source', service, preview: name};
   }
   if (controllerServices.includes(service)) {
     return {

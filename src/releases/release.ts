@@ -32,6 +32,12 @@ export interface Source {
   rollout?: PartialPolicy;
 }
 
+/** The preview a release deploys: a revision with no traffic, tagged `name`. */
+export interface PreviewRef {
+  name: string;
+  url?: string;
+}
+
 /** An error recorded on a release: a stable code and a message a person can act on. */
 export interface ReleaseError {
   code: string;
@@ -76,6 +82,8 @@ export interface Release {
   supersededBy?: number;
   /** A progressive rollout (policy `verified` or `canary`): where it stands. */
   rollout?: RolloutRecord;
+  /** A preview (`<service>/previews/<name>.tgz`): its name (the traffic tag) and, once deployed, its own URL. */
+  preview?: PreviewRef;
   createTime: string;
   updateTime: string;
   history: HistoryEntry[];
@@ -194,6 +202,8 @@ export interface ReleaseOrigin {
   image?: string;
   /** For trigger `config`: the change (the store sets `image` to the deployed one). */
   env?: EnvChangeRecord;
+  /** An upload under `<service>/previews/`: the preview it deploys. */
+  preview?: PreviewRef;
 }
 
 /** A fresh release in state `accepted`. */
@@ -214,6 +224,7 @@ export function newRelease(init: ReleaseOrigin & {service: string; release: numb
   if (init.rollbackOf !== undefined) r.rollbackOf = init.rollbackOf;
   if (init.image) r.image = init.image;
   if (init.env) r.env = init.env;
+  if (init.preview) r.preview = init.preview;
   return r;
 }
 
