@@ -11,7 +11,7 @@ import {rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
-import {deliverBuildStatus, deliverFinalized} from './bucket/eventarc-delivery';
+import {deliverBuildStatus, deliverDeleted, deliverFinalized} from './bucket/eventarc-delivery';
 import {BucketWatcher} from './bucket/watcher';
 import {startStorageApi} from './bucket/storage-api';
 import {BuildLogs} from './build/build-log';
@@ -517,6 +517,22 @@ async function watchBucket(
           json: o,
           attributes: {
             eventType: 'OBJECT_FINALIZE',
+            bucketId: BUCKET,
+            objectId: o.name,
+            objectGeneration: o.generation,
+            payloadFormat: 'JSON_API_V1',
+          },
+        });
+      }
+    },
+    deliverDeleted: async (o) => {
+      log(`bucket: gs://${BUCKET}/${o.name} generation ${o.generation} deleted`);
+      void deliverDeleted(eventUrl, o, log);
+      if (notifications) {
+        await notifications.publishMessage({
+          json: o,
+          attributes: {
+            eventType: 'OBJECT_DELETE',
             bucketId: BUCKET,
             objectId: o.name,
             objectGeneration: o.generation,

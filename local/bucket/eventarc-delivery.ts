@@ -1,19 +1,28 @@
 /**
- * Eventarc's direct deliveries for the local stack: a bucket's `finalized` events, and Cloud
- * Build's `statusChanged` events. One CloudEvent in binary HTTP mode each, retried with backoff
- * while the function fails.
+ * Eventarc's direct deliveries for the local stack: a bucket's `finalized` and `deleted` events,
+ * and Cloud Build's `statusChanged` events. One CloudEvent in binary HTTP mode each, retried with
+ * backoff while the function fails.
  */
 import type {BuildJson} from '../cloud-build/build-json';
 import type {StoredObject} from './object-store';
 
 /** POSTs the `finalized` CloudEvent of a new generation as Eventarc does. */
 export function deliverFinalized(url: string, o: StoredObject, log: (line: string) => void): Promise<void> {
-  return deliver(url, o.name, JSON.stringify(o), log, {
-    'ce-id': `${o.bucket}/${o.name}/${o.generation}`,
+  return deliverObject(url, o, 'finalized', log);
+}
+
+/** POSTs the `deleted` CloudEvent (data: the object as it was) as Eventarc does. */
+export function deliverDeleted(url: string, o: StoredObject, log: (line: string) => void): Promise<void> {
+  return deliverObject(url, o, 'deleted', log);
+}
+
+function deliverObject(url: string, o: StoredObject, kind: 'finalized' | 'deleted', log: (line: string) => void): Promise<void> {
+  return deliver(url, `${o.name}${kind === 'deleted' ? ' (deleted)' : ''}`, JSON.stringify(o), log, {
+    'ce-id': `${o.bucket}/${o.name}/${o.generation}${kind === 'deleted' ? '/deleted' : ''}`,
     'ce-source': `//storage.googleapis.com/projects/_/buckets/${o.bucket}`,
-    'ce-type': 'google.cloud.storage.object.v1.finalized',
+    'ce-type': `google.cloud.storage.object.v1.${kind}`,
     'ce-subject': `objects/${o.name}`,
-    'ce-time': o.updated,
+    'ce-time': kind === 'deleted' ? new Date().toISOString() : o.updated,
   });
 }
 

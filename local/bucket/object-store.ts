@@ -7,7 +7,7 @@
  * <generation>.json (the object resource: name, bucket, generation, size, md5Hash, crc32c,
  * contentType, metadata, timeCreated).
  */
-import {existsSync, mkdirSync, readFileSync, readdirSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 
 /** The Cloud Storage object resource (JSON API) of one stored generation. */
@@ -51,6 +51,23 @@ export function latestGeneration(root: string, object: string): string | undefin
     .map(BigInt)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return gens.length ? String(gens[gens.length - 1]) : undefined;
+}
+
+/** Marks the newest generation of `object` deleted (the bytes stay: releases built from it read them). */
+export function markDeleted(root: string, object: string, generation: string): void {
+  writeFileSync(join(objectDir(root, object), 'deleted'), generation);
+}
+
+/** The generation of `object` that was deleted last, or undefined. */
+export function deletedGeneration(root: string, object: string): string | undefined {
+  const f = join(objectDir(root, object), 'deleted');
+  return existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
+}
+
+/** The live generation of `object`: its newest, unless that one was deleted. */
+export function liveGeneration(root: string, object: string): string | undefined {
+  const latest = latestGeneration(root, object);
+  return latest !== undefined && latest !== deletedGeneration(root, object) ? latest : undefined;
 }
 
 /** The names of every stored object starting with `prefix`, in lexicographic order (as the JSON API lists them). */

@@ -6,7 +6,7 @@
  */
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
-import {latestGeneration, listObjectNames, readObject, type StoredObject} from './object-store';
+import {listObjectNames, liveGeneration, readObject, type StoredObject} from './object-store';
 
 /** A running JSON API server. */
 export interface StorageApi {
@@ -41,7 +41,7 @@ export function startStorageApi(storeRoot: string, bucket: string, port = 0): Pr
       });
     if (b !== bucket)
       return send(res, 404, {error: {code: 404, message: 'The specified bucket does not exist.', errors: [{reason: 'notFound'}]}});
-    const generation = url.searchParams.get('generation') ?? latestGeneration(storeRoot, object);
+    const generation = url.searchParams.get('generation') ?? liveGeneration(storeRoot, object);
     const stored = generation ? readObject(storeRoot, object, generation) : undefined;
     if (!stored) return notFound();
     send(res, 200, {kind: 'storage#object', id: `${b}/${object}/${stored.generation}`, ...stored});
@@ -68,7 +68,7 @@ function listPage(
   const names = listObjectNames(storeRoot, q.get('prefix') ?? '').filter((n) => after === undefined || n > after);
   const items: Array<StoredObject & {kind: string; id: string}> = [];
   for (const name of names.slice(0, max)) {
-    const generation = latestGeneration(storeRoot, name);
+    const generation = liveGeneration(storeRoot, name);
     const stored = generation ? readObject(storeRoot, name, generation) : undefined;
     if (stored) items.push({kind: 'storage#object', id: `${bucket}/${name}/${stored.generation}`, ...stored});
   }

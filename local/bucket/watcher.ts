@@ -23,7 +23,16 @@ import {
 } from 'node:fs';
 import {join, relative, sep} from 'node:path';
 import {objectChecksums} from './checksums';
-import {ensureStore, generationPath, latestGeneration, objectDir, readObject, type StoredObject} from './object-store';
+import {
+  deletedGeneration,
+  ensureStore,
+  generationPath,
+  latestGeneration,
+  markDeleted,
+  objectDir,
+  readObject,
+  type StoredObject,
+} from './object-store';
 
 /** Where an object's custom metadata may be given: `.<file name>.metadata.json` beside it. */
 export function sidecarPath(file: string): string {
@@ -139,6 +148,8 @@ export interface BucketWatcherOptions {
   storeRoot: string;
   /** Delivers a stored object (the finalized event, and optionally a Pub/Sub notification). */
   deliver(object: StoredObject): Promise<void>;
+  /** Delivers the deletion of a file that was taken and is gone (its newest generation, as it was). */
+  deliverDeleted?(object: StoredObject): Promise<void>;
   onError?(err: unknown, object: string): void;
   /** How long a file must stay unchanged after its last change before it is taken. Default 30 ms. */
   settleMs?: number;
@@ -198,7 +209,11 @@ export class BucketWatcher {
   async scan(): Promise<void> {
     const files = this.files(this.opts.dir);
     const present = new Set(files);
-    for (const file of this.seen.keys()) if (!present.has(file)) this.seen.delete(file);
+    for (const [file, prev] of this.seen) {
+      if (present.has(file)) continue;
+      this.seen.delete(file);
+      if (prev.taken) await this.deleted(file);
+    }
     for (const file of files) await this.check(file);
   }
 
@@ -255,6 +270,7 @@ export class BucketWatcher {
     if (event && (verdict === 'settling' || verdict === 'settled')) verdict = 'changed';
     if (verdict === 'gone') {
       this.seen.delete(file);
+      if (prev?.taken) await this.deleted(file);
       return;
     }
     if (verdict === 'taken') return;
@@ -272,6 +288,20 @@ export class BucketWatcher {
     try {
       const stored = this.store(object, file);
       if (stored) await this.opts.deliver(stored);
+    } catch (err) {
+      this.opts.onError?.(err, object);
+    }
+  }
+
+  /** A taken file is gone: its newest generation is marked deleted and the deletion delivered, as Cloud Storage would. */
+  private async deleted(file: string): Promise<void> {
+    const object = relative(this.opts.dir, file).split(sep).join('/');
+    try {
+      const latest = latestGeneration(this.opts.storeRoot, object);
+      if (!latest || deletedGeneration(this.opts.storeRoot, object) === latest) return;
+      markDeleted(this.opts.storeRoot, object, latest);
+      const stored = readObject(this.opts.storeRoot, object, latest);
+      if (stored) await this.opts.deliverDeleted?.(stored);
     } catch (err) {
       this.opts.onError?.(err, object);
     }
@@ -315,7 +345,9 @@ export class BucketWatcher {
     const latest = latestGeneration(this.opts.storeRoot, object);
     const previous = latest && readObject(this.opts.storeRoot, object, latest);
     const metadata = this.metadata(file);
-    if (previous && previous.md5Hash === sums.md5Hash && JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {}))
+    // The same bytes dropped again after a deletion are a new generation, as an upload would be.
+    const deleted = latest !== undefined && deletedGeneration(this.opts.storeRoot, object) === latest;
+    if (!deleted && previous && previous.md5Hash === sums.md5Hash && JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {}))
       return undefined;
     // Generations are microsecond timestamps in Cloud Storage; keep them strictly growing.
     const now = BigInt(Date.now()) * 1000n;
