@@ -81,7 +81,10 @@ export async function removePreview(
     case 'kept':
       return {removed: false, detail: `preview "${name}" of ${service} stays: ${lease.reason}`};
     case 'done':
-      return {removed: false, detail: `preview "${name}" of ${service} was removed already (${lease.removed.time}, ${lease.removed.actor})`};
+      return {
+        removed: false,
+        detail: `preview "${name}" of ${service} was removed already (${lease.removed.time}, ${lease.removed.actor})`,
+      };
   }
   try {
     const services = await deps.services();
