@@ -76,7 +76,19 @@ describe('decodeEvent: edge and malformed inputs', () => {
       kind: 'invalid',
       reason: /unsupported event type "com.example.thing"/,
     },
-    {name: 'storage deleted is ignored', event: {type: 'google.cloud.storage.object.v1.deleted', data: obj}, kind: 'ignored'},
+    {
+      name: 'storage deleted names the deleted generation',
+      event: {type: 'google.cloud.storage.object.v1.deleted', data: obj},
+      kind: 'deleted',
+      check: (x) => assert.deepEqual(x, {kind: 'deleted', via: 'storage', bucket: 'b', object: 'hello/v1.zip', generation: '12'}),
+    },
+    {
+      name: 'storage deleted without a generation is invalid',
+      event: {type: 'google.cloud.storage.object.v1.deleted', data: {bucket: 'b', name: 'x.zip'}},
+      kind: 'invalid',
+      reason: /generation/,
+    },
+    {name: 'storage archived is ignored', event: {type: 'google.cloud.storage.object.v1.archived', data: obj}, kind: 'ignored'},
     {
       name: 'missing generation',
       event: {type: 'google.cloud.storage.object.v1.finalized', data: {bucket: 'b', name: 'x.zip'}},
@@ -107,11 +119,12 @@ describe('decodeEvent: edge and malformed inputs', () => {
     {name: 'Pub/Sub truncated base64', event: pub({eventType: 'OBJECT_FINALIZE'}, b64(obj).slice(0, 13)), kind: 'invalid'},
     {name: 'Pub/Sub base64 of non-JSON', event: pub({eventType: 'OBJECT_FINALIZE'}, b64('hello')), kind: 'invalid', reason: /JSON/},
     {
-      name: 'OBJECT_DELETE is ignored',
-      event: pub({eventType: 'OBJECT_DELETE', bucketId: 'b', objectId: 'x.zip', objectGeneration: '1'}, b64(obj)),
-      kind: 'ignored',
-      reason: /OBJECT_DELETE/,
+      name: 'OBJECT_DELETE names the deleted generation',
+      event: pub({eventType: 'OBJECT_DELETE', bucketId: 'b', objectId: 'hello/v1.zip', objectGeneration: '12'}, b64(obj)),
+      kind: 'deleted',
+      check: (x) => assert.deepEqual(x, {kind: 'deleted', via: 'pubsub', bucket: 'b', object: 'hello/v1.zip', generation: '12'}),
     },
+    {name: 'OBJECT_ARCHIVE is ignored', event: pub({eventType: 'OBJECT_ARCHIVE'}, b64(obj)), kind: 'ignored', reason: /OBJECT_ARCHIVE/},
     {name: 'OBJECT_METADATA_UPDATE is ignored', event: pub({eventType: 'OBJECT_METADATA_UPDATE'}, b64(obj)), kind: 'ignored'},
     {
       name: 'payloadFormat NONE: attributes carry the object',

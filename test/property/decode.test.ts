@@ -153,6 +153,11 @@ function assertWellFormed(got: Input): void {
       if (got.source.size !== undefined) assert.match(got.source.size, /^\d+$/);
       for (const v of Object.values(got.metadata)) assert.equal(typeof v, 'string');
       return;
+    case 'deleted':
+      assert.ok(['storage', 'pubsub'].includes(got.via), `via ${got.via}`);
+      assert.ok(got.bucket.length > 0 && got.object.length > 0, 'bucket and object');
+      assert.match(got.generation, /^\d+$/);
+      return;
     case 'build':
       assert.ok(['pubsub', 'eventarc'].includes(got.via), `via ${got.via}`);
       assert.ok(typeof got.buildId === 'string' && got.buildId.length > 0, 'buildId');
@@ -170,7 +175,7 @@ function assertWellFormed(got: Input): void {
 }
 
 describe('property: decodeEvent is total', () => {
-  it('any {type, data} decodes (no throw) to upload | build | ignored | invalid with its fields', () => {
+  it('any {type, data} decodes (no throw) to upload | deleted | build | ignored | invalid with its fields', () => {
     fc.assert(
       fc.property(anyEvent, (event) => {
         assertWellFormed(decodeEvent(event));

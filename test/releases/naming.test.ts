@@ -53,6 +53,52 @@ describe('classifyObject', () => {
   });
 });
 
+describe('classifyObject: previews', () => {
+  const cases: Array<{name: string; object: string; want: {kind: string; service?: string; preview?: string; reason?: RegExp}}> = [
+    {name: 'a preview', object: 'web/previews/pr-7.tgz', want: {kind: 'source', service: 'web', preview: 'pr-7'}},
+    {name: 'zip and tar.gz too', object: 'web/previews/docs.tar.gz', want: {kind: 'source', service: 'web', preview: 'docs'}},
+    {name: 'upper-case extension', object: 'web/previews/docs.ZIP', want: {kind: 'source', service: 'web', preview: 'docs'}},
+    {name: 'a file named previews is the main line', object: 'web/previews.tgz', want: {kind: 'source', service: 'web'}},
+    {name: 'another folder is the main line', object: 'web/preview/x.tgz', want: {kind: 'source', service: 'web'}},
+    {
+      name: 'v<digits> is reserved for rollouts',
+      object: 'web/previews/v12.tgz',
+      want: {kind: 'rejected', reason: /reserved: tags v<digits>/},
+    },
+    {name: 'v-something is fine', object: 'web/previews/v12-docs.tgz', want: {kind: 'source', preview: 'v12-docs'}},
+    {name: 'uppercase', object: 'web/previews/PR-7.tgz', want: {kind: 'rejected', reason: /uppercase/}},
+    {name: 'starts with a digit', object: 'web/previews/7.tgz', want: {kind: 'rejected', reason: /start with a letter/}},
+    {name: 'trailing hyphen', object: 'web/previews/pr-.tgz', want: {kind: 'rejected', reason: /end with a hyphen/}},
+    {name: 'underscore', object: 'web/previews/pr_7.tgz', want: {kind: 'rejected', reason: /lowercase letters, digits and hyphens/}},
+    {name: 'a subfolder', object: 'web/previews/a/b.tgz', want: {kind: 'rejected', reason: /subfolder/}},
+    {name: 'no name', object: 'web/previews/.tgz', want: {kind: 'rejected', reason: /no file name/}},
+    {
+      name: 'tag and service at 46 characters',
+      object: `web/previews/${'a'.repeat(43)}.tgz`,
+      want: {kind: 'source', preview: 'a'.repeat(43)},
+    },
+    {
+      name: 'tag and service over 46 characters',
+      object: `web/previews/${'a'.repeat(44)}.tgz`,
+      want: {kind: 'rejected', reason: /at most 46/},
+    },
+    {name: 'an invalid service still names the problem', object: 'Web/previews/pr.tgz', want: {kind: 'rejected', reason: /uppercase/}},
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = classifyObject(c.object);
+      assert.equal(got.kind, c.want.kind, JSON.stringify(got));
+      if (c.want.service) assert.equal((got as {service: string}).service, c.want.service);
+      if (got.kind === 'source') assert.equal(got.preview, c.want.preview);
+      if (c.want.reason) assert.match((got as {reason: string}).reason, c.want.reason);
+    });
+  }
+  it('a rejected preview says how to fix it', () => {
+    const got = classifyObject('web/previews/Bad.tgz');
+    assert.match((got as {reason: string}).reason, /rename the object to web\/previews\/<name>\.tgz/);
+  });
+});
+
 describe('serviceNameProblem', () => {
   for (const ok of ['a', 'hello', 'a-b-c', 'x1', 'a'.repeat(49)])
     it(`"${ok}" is valid`, () => assert.equal(serviceNameProblem(ok), undefined));
