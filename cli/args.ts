@@ -51,6 +51,7 @@ export type ApiCommand =
   | {name: 'env'; service: string; change?: EnvChangeArgs}
   /** Without `change`: show the service's rollout policy. */
   | {name: 'policy'; service: string; change?: PolicyChangeArgs}
+  | {name: 'previews'; service: string; remove?: string}
   /** Without `release`: the newest release that is verifying or rolling out. */
   | {name: RolloutControlName; service: string; release?: number};
 
@@ -267,6 +268,16 @@ function command(name: CommandName, args: string[], o: {limit?: string; source?:
     case 'policy': {
       const change = parsePolicyFlags(o);
       return {name, service: serviceArg(first, name), ...(change ? {change} : {})};
+    }
+    case 'previews': {
+      const service = serviceArg(first, name);
+      if (second === undefined) return {name, service};
+      if (second !== 'delete' || args[2] === undefined || args.length > 3)
+        throw usageError(
+          `previews: use \`dropdeploy previews ${service}\` to list, or \`dropdeploy previews ${service} delete NAME\``,
+          name,
+        );
+      return {name, service, remove: args[2]};
     }
     case 'completion':
       if (first !== 'bash') {

@@ -9,7 +9,7 @@ import type {EnvChangeArgs} from './env-args';
 import type {PolicyChangeArgs} from './policy-args';
 import {ApiCallError, CliError} from './errors';
 import {isLocalUrl} from './auth';
-import type {ApiEnv, ApiPolicy, ApiRelease, ApiService, ReleasePage} from './types';
+import type {ApiEnv, ApiPolicy, ApiPreview, ApiRelease, ApiService, ReleasePage} from './types';
 
 /** What the client needs from its surroundings. */
 export interface ClientOptions {
@@ -74,6 +74,16 @@ export class ApiClient {
   }
 
   /** `GET /v1/services/{service}/policy`. */
+  /** `GET /v1/services/{service}/previews`. */
+  listPreviews(service: string): Promise<{previews: ApiPreview[]}> {
+    return this.call('GET', `/v1/services/${encodeURIComponent(service)}/previews`, undefined, service);
+  }
+
+  /** `DELETE /v1/services/{service}/previews/{name}`: idempotent. */
+  deletePreview(service: string, name: string): Promise<{removed: boolean; detail: string}> {
+    return this.call('DELETE', `/v1/services/${encodeURIComponent(service)}/previews/${encodeURIComponent(name)}`, undefined, service);
+  }
+
   getPolicy(service: string): Promise<ApiPolicy> {
     return this.call('GET', `/v1/services/${encodeURIComponent(service)}/policy`, undefined);
   }

@@ -5,7 +5,17 @@
 import type {ApiCommand, GlobalOptions} from './args';
 import type {ApiClient} from './client';
 import {CliError, EXIT_FAILURE} from './errors';
-import {envChangeText, envTable, policyText, releasesTable, rolloutText, secretText, servicesTable, statusText} from './format';
+import {
+  envChangeText,
+  envTable,
+  policyText,
+  previewsTable,
+  releasesTable,
+  rolloutText,
+  secretText,
+  servicesTable,
+  statusText,
+} from './format';
 import {isTerminalState} from '../src/releases/states';
 import type {ApiRelease} from './types';
 import {waitForRelease, type ProgressOut} from './wait';
@@ -103,6 +113,18 @@ export async function runCommand(cmd: ApiCommand, opts: GlobalOptions, env: Comm
       }
       const started = await client.patchEnv(cmd.service, cmd.change, env.newKey());
       return follow(started, `environment change of ${cmd.service} (${envChangeText(cmd.change)})`, opts, env);
+    }
+    case 'previews': {
+      if (cmd.remove !== undefined) {
+        const r = await client.deletePreview(cmd.service, cmd.remove);
+        if (opts.json) json(r);
+        else stdout.write(r.detail + '\n');
+        return 0;
+      }
+      const {previews} = await client.listPreviews(cmd.service);
+      if (opts.json) json({previews});
+      else stdout.write(previewsTable(cmd.service, previews));
+      return 0;
     }
     case 'policy': {
       const policy = cmd.change ? await client.patchPolicy(cmd.service, cmd.change) : await client.getPolicy(cmd.service);

@@ -2,7 +2,7 @@
  * Human output: tables and lines. Pure: the clock comes in as `now`, so the same releases
  * always print the same way.
  */
-import type {ApiEnv, ApiPolicy, ApiRelease, ApiService} from './types';
+import type {ApiEnv, ApiPolicy, ApiPreview, ApiRelease, ApiService} from './types';
 
 /** Lays out rows under a header, columns padded to their widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -101,6 +101,15 @@ export function servicesTable(services: ApiService[], now: Date): string {
       s.deployed?.revision ?? '-',
       s.deployed?.url ?? '-',
     ]),
+  );
+}
+
+/** `dropdeploy previews`: each preview, the release its tag serves, and its own URL. */
+export function previewsTable(service: string, previews: ApiPreview[]): string {
+  if (!previews.length) return `${service} has no previews: upload ${service}/previews/<name>.tgz to make one\n`;
+  return table(
+    ['PREVIEW', 'RELEASE', 'LATEST', 'URL'],
+    previews.map((p) => [p.name, p.release !== undefined ? `v${p.release}` : '-', `v${p.latestRelease}`, p.url ?? '-']),
   );
 }
 

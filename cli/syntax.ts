@@ -7,7 +7,18 @@
 
 /** A command's name. */
 export type CommandName =
-  'services' | 'releases' | 'status' | 'redeploy' | 'rollback' | 'logs' | 'env' | 'policy' | RolloutControlName | 'completion' | 'help';
+  | 'services'
+  | 'releases'
+  | 'status'
+  | 'redeploy'
+  | 'rollback'
+  | 'logs'
+  | 'env'
+  | 'policy'
+  | 'previews'
+  | RolloutControlName
+  | 'completion'
+  | 'help';
 
 /** The commands that act on a rollout under way. */
 export type RolloutControlName = 'promote' | 'abort' | 'pause' | 'resume';
@@ -123,6 +134,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       {flags: '--p99-ms <MS>', description: 'largest 99th percentile latency in a canary step, in ms: 1000'},
       {flags: '--min-requests <N>', description: 'requests a step must see before its metrics are judged: 50'},
     ],
+  },
+  previews: {
+    summary: "a service's previews and their own URLs; or remove one",
+    args: [
+      SERVICE,
+      {name: '[action]', description: 'delete; without one, the previews are listed'},
+      {name: '[name]', description: 'for delete: the preview to remove (its tag goes)'},
+    ],
+    usage: '<service> [delete NAME]',
+    options: [],
   },
   ...rolloutControl('promote', "a rollout's revision takes all traffic now"),
   ...rolloutControl('abort', 'end a rollout: all traffic back to the stable revision'),

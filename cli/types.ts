@@ -7,6 +7,7 @@ import type {Release, State} from '../src/releases/release';
 import type {ServiceSummary} from '../src/ports';
 import type {ServiceEnv} from '../src/controller/env';
 import type {PolicyView} from '../src/controller/policy';
+import type {PreviewView} from '../src/releases/preview-decisions';
 
 /** A release as the API answers it (the outbox bookkeeping is not sent). */
 export type ApiRelease = Omit<Release, 'published'>;
@@ -26,3 +27,6 @@ export type ApiEnv = ServiceEnv;
 
 /** `GET`/`PATCH /v1/services/{service}/policy`: the effective and the stored rollout policy. */
 export type ApiPolicy = PolicyView;
+
+/** One entry of `GET /v1/services/{service}/previews`. */
+export type ApiPreview = PreviewView;

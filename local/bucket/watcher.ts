@@ -347,7 +347,12 @@ export class BucketWatcher {
     const metadata = this.metadata(file);
     // The same bytes dropped again after a deletion are a new generation, as an upload would be.
     const deleted = latest !== undefined && deletedGeneration(this.opts.storeRoot, object) === latest;
-    if (!deleted && previous && previous.md5Hash === sums.md5Hash && JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {}))
+    if (
+      !deleted &&
+      previous &&
+      previous.md5Hash === sums.md5Hash &&
+      JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {})
+    )
       return undefined;
     // Generations are microsecond timestamps in Cloud Storage; keep them strictly growing.
     const now = BigInt(Date.now()) * 1000n;

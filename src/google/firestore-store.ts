@@ -8,7 +8,14 @@
  * Every decision that two deliveries could race on is made inside a transaction, by the pure
  * functions of `releases/decisions.ts`: this adapter reads, asks, and writes what they answer.
  */
-import {FieldPath, FieldValue, type DocumentReference, type DocumentSnapshot, type Firestore, type Transaction} from '@google-cloud/firestore';
+import {
+  FieldPath,
+  FieldValue,
+  type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+  type Transaction,
+} from '@google-cloud/firestore';
 import {createHash} from 'node:crypto';
 import {PermanentError} from '../errors';
 import {classify, grpcCode, Status} from './grpc-errors';
@@ -219,7 +226,9 @@ export class FirestoreReleaseStore implements ReleaseStore {
       };
       t.create(this.releaseRef(service, n), plain(doc));
       t.create(this.leaseTokenRef(service, n, buildLease.holder), {until: doc.buildLease!.until});
-      const previews = init.preview && {[init.preview.name]: claimedPreview(svc.data()?.previews?.[init.preview.name], n, source.generation)};
+      const previews = init.preview && {
+        [init.preview.name]: claimedPreview(svc.data()?.previews?.[init.preview.name], n, source.generation),
+      };
       t.set(this.serviceRef(service), plain({service, lastRelease: n, ...(previews ? {previews} : {})}), {merge: true});
       t.set(ref, {
         bucket: source.bucket,

@@ -82,8 +82,7 @@ export function matchRoute(method: string, path: string): Route {
   else if ((m = /^\/v1\/services\/([^/]+)\/previews\/([^/]+)$/.exec(p))) {
     const svc = service(m[1]);
     route = {kind: 'deletePreview', service: svc, preview: previewName(m[2], svc)};
-  }
-  else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
+  } else if ((m = /^\/v1\/services\/(.+):(redeploy|rollback)$/.exec(p)))
     route = {kind: m[2] as 'redeploy' | 'rollback', service: service(m[1])};
   else if ((m = /^\/v1\/services\/(.+)\/releases\/([^/:]+):(promote|abort|pause|resume)$/.exec(p)))
     route = {kind: 'controlRollout', service: service(m[1]), release: releaseNumber(m[2]), action: m[3] as RolloutAction};

@@ -14,9 +14,7 @@ const SERVICE_RE = /^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$/;
 
 /** What an object name means to dropdeploy; `preview`: the archive is the preview of that name (`<service>/previews/<name>.tgz`). */
 export type ObjectClass =
-  | {kind: 'source'; service: string; preview?: string}
-  | {kind: 'ignored'; reason: string}
-  | {kind: 'rejected'; reason: string};
+  {kind: 'source'; service: string; preview?: string} | {kind: 'ignored'; reason: string} | {kind: 'rejected'; reason: string};
 
 /** The folder of a service's previews: `<service>/previews/<name>.tgz`. */
 export const PREVIEWS_FOLDER = 'previews';
@@ -96,7 +94,11 @@ export function classifyObject(objectName: string, prefix = '', controllerServic
       };
     const name = file.slice(0, file.length - ext.length);
     const bad = name.length ? previewNameProblem(name, service) : `the archive "${objectName}" has no file name before its extension`;
-    if (bad) return {kind: 'rejected', reason: `${bad}; rename the object to ${service}/${PREVIEWS_FOLDER}/<name>${ext} with a valid preview name`};
+    if (bad)
+      return {
+        kind: 'rejected',
+        reason: `${bad}; rename the object to ${service}/${PREVIEWS_FOLDER}/<name>${ext} with a valid preview name`,
+      };
     return {kind: 'source', service, preview: name};
   }
   if (controllerServices.includes(service)) {

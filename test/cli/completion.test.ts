@@ -32,6 +32,7 @@ describe('bash completion', () => {
         'logs',
         'env',
         'policy',
+        'previews',
         'promote',
         'abort',
         'pause',

@@ -18,6 +18,7 @@ import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
 import {parseJson} from '../json';
+import {cli} from '../cli/run-cli';
 import {requireEmulators} from './stack';
 
 interface Seen {
@@ -144,6 +145,13 @@ describe('previews through the local stack', {timeout: 300_000}, () => {
     ]);
   });
 
+  it('`dropdeploy previews` lists it with its URL', async () => {
+    const out = await cli(['previews', SERVICE, '--url', stack.info.apiUrl]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^PREVIEW\s+RELEASE\s+LATEST\s+URL/);
+    assert.match(out.stdout, new RegExp(`pr-7\\s+v2\\s+v2\\s+${previewUrl.replace(/[.]/g, '\\.')}`));
+  });
+
   it('a newer upload of the preview moves its tag; the URL stays and serves it', async () => {
     drop(`${SERVICE}/previews/pr-7.tgz`, 'pr7b');
     const v3 = await ended(3);
@@ -178,9 +186,9 @@ describe('previews through the local stack', {timeout: 300_000}, () => {
     assert.equal(first.status, 200);
     assert.equal(first.body.removed, true);
     assert.equal((await fetch(v5.data.preview!.url!)).status, 404);
-    const second = await api(`/v1/services/${SERVICE}/previews/docs`, 'DELETE');
-    assert.equal(second.body.removed, false);
-    assert.match(String(second.body.detail), /removed already/);
+    const second = await cli(['previews', SERVICE, 'delete', 'docs', '--url', stack.info.apiUrl]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /removed already/);
     const unknown = await api(`/v1/services/${SERVICE}/previews/nope`, 'DELETE');
     assert.equal(unknown.body.removed, false);
     assert.match(String(unknown.body.detail), /has no preview "nope"/);
