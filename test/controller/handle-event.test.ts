@@ -35,8 +35,15 @@ describe('handleEvent: acknowledge or redeliver', () => {
       log: /^event dropped: /,
     },
     {
-      name: 'a deleted object',
+      name: 'a deleted object that is not a preview',
       event: {...upload('hello/app.zip'), type: 'google.cloud.storage.object.v1.deleted'},
+      action: 'ignored',
+      severity: 'INFO',
+      log: /^deletion ignored: /,
+    },
+    {
+      name: 'an archived object',
+      event: {...upload('hello/app.zip'), type: 'google.cloud.storage.object.v1.archived'},
       action: 'ignored',
       severity: 'INFO',
       log: /^event ignored: /,
