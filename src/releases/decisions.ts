@@ -228,9 +228,10 @@ export type ConfigReleaseDecision = {kind: 'create'; image: string} | {kind: 're
 export function decideConfigRelease(
   service: string,
   deployed: {release: number; image?: string} | undefined,
-  newer: ReadonlyArray<Pick<Release, 'release' | 'state' | 'trigger'>>,
+  newer: ReadonlyArray<Pick<Release, 'release' | 'state' | 'trigger' | 'preview'>>,
 ): ConfigReleaseDecision {
-  const busy = newer.filter((r) => !TERMINAL.has(r.state)).sort((a, b) => a.release - b.release)[0];
+  // A preview is not the main line: it neither waits for an env change nor holds one up.
+  const busy = newer.filter((r) => !TERMINAL.has(r.state) && !r.preview).sort((a, b) => a.release - b.release)[0];
   if (busy) {
     return {
       kind: 'refuse',

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto';
 import {parsePolicyText, STRATEGIES, type PartialPolicy} from './rollout-policy';
+import {isRolloutTag} from './rollout';
 
 /**
  * Pure naming rules: which objects are sources, which service they name, and the names
@@ -32,7 +33,8 @@ export function previewNameProblem(name: string, service: string): string | unde
   if (!/^[a-z]/.test(name)) return `the preview name "${name}" must start with a letter`;
   if (name.endsWith('-')) return `the preview name "${name}" must not end with a hyphen`;
   if (!/^[a-z][a-z0-9-]*$/.test(name)) return `the preview name "${name}" may only contain lowercase letters, digits and hyphens`;
-  if (/^v\d+$/.test(name)) return `the preview name "${name}" is reserved: tags v<digits> name the revisions of progressive rollouts`;
+  if (isRolloutTag(name))
+    return `the preview name "${name}" is reserved: tags rollout-v<digits> name the revisions of progressive rollouts; choose another name`;
   if (name.length + service.length > TAG_AND_SERVICE_MAX)
     return (
       `the preview name "${name}" and the service name "${service}" are ${name.length + service.length} characters together; ` +

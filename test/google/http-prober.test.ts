@@ -58,7 +58,7 @@ describe('HttpProber', () => {
     assert.match(refused.detail, /failed: ECONNREFUSED/);
   });
 
-  it('never leaves the revision\'s origin, whatever the path', async () => {
+  it("never leaves the revision's origin, whatever the path", async () => {
     calls = 0;
     const prober = new HttpProber(() => Promise.resolve('Bearer secret'), noSleep);
     const out = await prober.check(url, {...settings, path: '//127.0.0.2:9/x'}, 'https://svc.run.app');

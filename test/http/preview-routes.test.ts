@@ -14,7 +14,7 @@ describe('preview routes', () => {
   const refusals: Array<{method: string; path: string; status: number; message: RegExp}> = [
     {method: 'POST', path: '/v1/services/web/previews', status: 405, message: /use GET/},
     {method: 'GET', path: '/v1/services/web/previews/pr-7', status: 405, message: /use DELETE/},
-    {method: 'DELETE', path: '/v1/services/web/previews/v3', status: 400, message: /reserved/},
+    {method: 'DELETE', path: '/v1/services/web/previews/rollout-v3', status: 400, message: /reserved/},
     {method: 'DELETE', path: '/v1/services/web/previews/PR', status: 400, message: /uppercase/},
     {method: 'GET', path: '/v1/services/Web/previews', status: 400, message: /uppercase/},
   ];

@@ -3,7 +3,7 @@
  * official ServicesClient), on the URLs and in the status events: a preview gets its own working
  * URL while the main URL keeps serving the main line; a newer upload of the same preview moves
  * its tag; a main-line upload keeps it; deleting the preview's file removes the tag; the API
- * lists and removes previews, idempotently; a `v<digits>` name is rejected.
+ * lists and removes previews, idempotently; a `rollout-v<digits>` name is rejected.
  */
 import assert from 'node:assert/strict';
 import {cpSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
@@ -195,9 +195,12 @@ describe('previews through the local stack', {timeout: 300_000}, () => {
     assert.match(await body(mainUrl), /^main2 /);
   });
 
-  it('a preview named v<digits> is rejected: that tag belongs to rollouts', async () => {
-    drop(`${SERVICE}/previews/v12.tgz`, 'bad');
-    const rejected = await event((e) => e.state === 'rejected' && e.subject.includes('previews/v12'), 'the rejection of previews/v12');
+  it('a preview named rollout-v<digits> is rejected: that tag belongs to rollouts', async () => {
+    drop(`${SERVICE}/previews/rollout-v12.tgz`, 'bad');
+    const rejected = await event(
+      (e) => e.state === 'rejected' && e.subject.includes('previews/rollout-v12'),
+      'the rejection of previews/rollout-v12',
+    );
     assert.match(JSON.stringify(rejected.data), /reserved/);
   });
 });

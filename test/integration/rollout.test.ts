@@ -204,10 +204,7 @@ describe('progressive delivery through the local stack', {timeout: 600_000}, () 
     // The CLI finds the release rolling out when none is named.
     const paused = await cli(['pause', SERVICE, '--url', stack.info.apiUrl]);
     assert.equal(paused.code, 0, paused.stderr);
-    assert.match(
-      paused.stdout,
-      /^v5 of shop: rolling_out 10% paused of traffic on shop-r5 \(tag rollout-v5 http:\/\/127\.0\.0\.1:\d+\)/,
-    );
+    assert.match(paused.stdout, /^v5 of shop: rolling_out 10% paused of traffic on shop-r5 \(tag rollout-v5 http:\/\/127\.0\.0\.1:\d+\)/);
     assert.match(paused.stdout, /pause +by local at /);
     const resumed = await api(`/v1/services/${SERVICE}/releases/5:resume`, 'POST');
     assert.equal(resumed.status, 200, JSON.stringify(resumed.body));

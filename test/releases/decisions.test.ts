@@ -314,10 +314,22 @@ describe('decideConfigRelease (an environment change deploys the deployed image)
   const rows: Array<{
     name: string;
     deployed?: {release: number; image?: string};
-    newer: Array<{release: number; state: State; trigger: Release['trigger']}>;
+    newer: Array<{release: number; state: State; trigger: Release['trigger']; preview?: {name: string}}>;
     want: string;
   }> = [
     {name: 'nothing newer: the deployed image', deployed, newer: [], want: 'create:r/hello@sha256:3'},
+    {
+      name: 'a preview still building does not hold an env change up',
+      deployed,
+      newer: [{release: 4, state: 'building', trigger: 'upload', preview: {name: 'pr-7'}}],
+      want: 'create:r/hello@sha256:3',
+    },
+    {
+      name: 'a main-line rollout does, naming promote and abort',
+      deployed,
+      newer: [{release: 4, state: 'rolling_out', trigger: 'upload'}],
+      want: 'refuse:.*dropdeploy promote hello',
+    },
     {
       name: 'newer releases that ended (failed, superseded): the deployed image',
       deployed,
