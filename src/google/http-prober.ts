@@ -23,8 +23,9 @@ export class HttpProber implements Prober {
     // The path is appended to the revision's own origin, never resolved against it: a path such
     // as `//other.host/` must not send the request (and the ID token) anywhere else.
     const origin = new URL(url).origin;
-    const target = new URL(origin + s.path);
-    if (target.origin !== origin || !s.path.startsWith('/'))
+    const parsed = new URL(origin + s.path);
+    const target = parsed.toString();
+    if (parsed.origin !== origin || !s.path.startsWith('/'))
       return {ok: false, attempts: 0, detail: `the check path "${s.path}" does not stay on ${origin}; set a path such as /healthz`};
     // A token the controller cannot mint is its own failure, not the revision's: retried later.
     const auth = audience
@@ -40,7 +41,7 @@ export class HttpProber implements Prober {
     for (let attempt = 1; attempt <= s.attempts; attempt++) {
       if (attempt > 1) await this.sleep(PAUSE_MS);
       try {
-        const res = await fetch(target.toString(), {
+        const res = await fetch(target, {
           headers: {'user-agent': 'dropdeploy-rollout-check', ...(auth ? {authorization: auth} : {})},
           redirect: 'manual',
           signal: AbortSignal.timeout(s.timeoutMs),

@@ -11,9 +11,8 @@ import type {RunService} from './service-spec';
  * revision came after it. Such a deploy names its revision and targets it by name instead.
  */
 export function latestIsUnsafe(existing: RunService): boolean {
-  const latest = String(existing.latestReadyRevision ?? '')
-    .split('/')
-    .pop();
+  const ready = existing.latestReadyRevision;
+  const latest = typeof ready === 'string' ? ready.split('/').pop() : undefined;
   if (!latest) return false;
   const statuses = (existing.trafficStatuses ?? []) as Array<{revision?: string; percent?: number}>;
   const serving = statuses.filter((t) => (t.percent ?? 0) > 0);
