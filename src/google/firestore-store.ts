@@ -14,6 +14,7 @@ import {
   type DocumentReference,
   type DocumentSnapshot,
   type Firestore,
+  type Query,
   type Transaction,
 } from '@google-cloud/firestore';
 import {createHash} from 'node:crypto';
@@ -414,19 +415,24 @@ export class FirestoreReleaseStore implements ReleaseStore {
   }
 
   async listRollouts(limit: number, after?: string): Promise<Release[]> {
-    const services = `${this.root}_services`;
-    let q = this.db
+    const q = this.db
       .collectionGroup('releases')
       .where('root', '==', this.root)
       .where('state', 'in', [...ROLLOUT_STATES]);
-    if (after !== undefined) q = q.where('updateTime', '>', after);
-    const snap = await q
+    return this.pageOfReleases(q, limit, after, 'rollouts');
+  }
+
+  /** One page of this installation's releases from query `q`, by updateTime after `after`. */
+  private async pageOfReleases(q: Query, limit: number, after: string | undefined, what: string): Promise<Release[]> {
+    const services = `${this.root}_services`;
+    const snap = await (after !== undefined ? q.where('updateTime', '>', after) : q)
       .orderBy('updateTime')
       .limit(limit)
       .get()
       .catch((err) => {
-        throw classify(err, 'Firestore query of rollouts');
+        throw classify(err, `Firestore query of ${what}`);
       });
+    // The path check keeps out any other `releases` collection.
     return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
   }
 
@@ -637,8 +643,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
   async listStale(before: Date, limit: number, after?: string): Promise<Release[]> {
     // One collection-group query (index: root + state + updateTime, created by deploy/), of
     // this installation's releases only; the path check keeps out any other `releases`.
-    const services = `${this.root}_services`;
-    let q = this.db
+    const q = this.db
       .collectionGroup('releases')
       .where('root', '==', this.root)
       .where(
@@ -648,15 +653,7 @@ export class FirestoreReleaseStore implements ReleaseStore {
         STATES.filter((s) => !TERMINAL.has(s) && !ROLLOUT_STATES.has(s)),
       )
       .where('updateTime', '<', before.toISOString());
-    if (after !== undefined) q = q.where('updateTime', '>', after);
-    const snap = await q
-      .orderBy('updateTime')
-      .limit(limit)
-      .get()
-      .catch((err) => {
-        throw classify(err, 'Firestore query of unfinished releases');
-      });
-    return snap.docs.filter((d) => d.ref.parent.parent?.parent.id === services).map((d) => toRelease(d.data() as ReleaseDoc));
+    return this.pageOfReleases(q, limit, after, 'unfinished releases');
   }
 
   async claimed(sources: Array<{bucket: string; object: string; generation: string}>): Promise<boolean[]> {
