@@ -12,6 +12,7 @@ import type {Message} from '@google-cloud/pubsub';
 import {drop} from '../../local/drop';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
+import {announcedState} from './local-stack-clients';
 import {requireEmulators} from './stack';
 import {parseJson} from '../json';
 
@@ -48,8 +49,7 @@ describe('buildpacks fixture apps through the local stack', {timeout: 300_000}, 
       startupTimeoutMs: 15_000,
       onLog: (l) => logs.push(l),
       reconcileSeconds: 0,
-      onStatus: (m: Message) =>
-        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     });
   });
   after(async () => {

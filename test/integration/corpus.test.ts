@@ -16,6 +16,7 @@ import {drop} from '../../local/drop';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
 import {parseJson} from '../json';
+import {announcedState} from './local-stack-clients';
 import {requireEmulators} from './stack';
 
 /** How one corpus app is dropped and probed. */
@@ -73,8 +74,7 @@ describe('the corpus of real-world app shapes, through the local stack', {timeou
       startupTimeoutMs: 30_000,
       reconcileSeconds: 0,
       onLog: (l) => logs.push(l),
-      onStatus: (m: Message) =>
-        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     });
     // All dropped at once, as a team's CI jobs would: the builds run side by side.
     for (const {name, entry} of corpus) {

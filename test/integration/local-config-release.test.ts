@@ -13,9 +13,9 @@ import {after, before, describe, it} from 'node:test';
 import type {Message} from '@google-cloud/pubsub';
 import {ServicesClient} from '@google-cloud/run';
 import {drop} from '../../local/drop';
-import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
+import {localServicesClient} from './local-stack-clients';
 import {requireEmulators} from './stack';
 import {parseJson} from '../json';
 import type {ApiRelease} from '../json';
@@ -63,8 +63,7 @@ describe('config releases through the local stack (npm start)', {timeout: 300_00
       reconcileSeconds: 0,
       onStatus: (m: Message) => events.push(m.data.toString()),
     });
-    const [host, port] = stack.info.cloudRunEndpoint.split(':');
-    services = new ServicesClient(clientOptions(Number(port), host));
+    services = localServicesClient(stack.info);
     drop(stack.info.bucketDir, {path: APP, service: 'cfg'});
     await waitDeployed(1);
     url = (await api('GET', '/v1/services/cfg/releases/1')).json.url!;

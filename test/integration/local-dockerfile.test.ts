@@ -12,6 +12,7 @@ import type {Message} from '@google-cloud/pubsub';
 import {drop} from '../../local/drop';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
+import {announcedState} from './local-stack-clients';
 import {requireEmulators} from './stack';
 import {parseJson} from '../json';
 
@@ -41,8 +42,7 @@ describe('a Dockerfile source through the local stack (npm start)', {timeout: 18
       root: mkdtempSync(join(tmpdir(), 'dd-local-docker-')),
       startupTimeoutMs: 10_000,
       onLog: (l) => logs.push(l),
-      onStatus: (m: Message) =>
-        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     });
   });
   after(async () => {

@@ -16,6 +16,7 @@ import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack, type LocalStackOptions} from '../../local/stack';
 import {StackLockedError} from '../../local/state/lock';
 import {parseJson, type ApiRelease, type ReleasePage, type ServiceList} from '../json';
+import {announcedState} from './local-stack-clients';
 import {requireEmulators} from './stack';
 
 interface Seen {
@@ -33,8 +34,7 @@ async function startStack(root: string, extra: Partial<LocalStackOptions> = {}) 
     reconcileSeconds: 1,
     env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
     onLog: (l) => logs.push(l),
-    onStatus: (m: Message) =>
-      seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+    onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     ...extra,
   });
   const waitState = async (service: string, release: number, ms = 150_000): Promise<Seen> => {

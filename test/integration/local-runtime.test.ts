@@ -13,9 +13,9 @@ import type {Message} from '@google-cloud/pubsub';
 import {ServicesClient} from '@google-cloud/run';
 import WebSocket from 'ws';
 import {drop} from '../../local/drop';
-import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
+import {announcedState, localServicesClient} from './local-stack-clients';
 import {requireEmulators} from './stack';
 import {parseJson} from '../json';
 
@@ -59,11 +59,9 @@ describe('runtime fidelity of the local stack (npm start)', {timeout: 300_000}, 
       startupTimeoutMs: 10_000,
       onLog: (l) => logs.push(l),
       reconcileSeconds: 0,
-      onStatus: (m: Message) =>
-        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     });
-    const [host, port] = stack.info.cloudRunEndpoint.split(':');
-    services = new ServicesClient(clientOptions(Number(port), host));
+    services = localServicesClient(stack.info);
   });
   after(async () => {
     await services?.close();

@@ -14,6 +14,7 @@ import {drop, packFolder} from '../../local/drop';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack, type LocalInfo} from '../../local/stack';
 import {putStoredObject, requireEmulators} from './stack';
+import {announcedState} from './local-stack-clients';
 import {cli, cliEnv} from '../cli/run-cli';
 import {parseJson, type ReleasePage} from '../json';
 
@@ -64,8 +65,7 @@ describe('the local stack (npm start)', {timeout: 240_000}, () => {
       // The reconciler every second, leaving releases and uploads to their events for 3 s.
       reconcileSeconds: 1,
       env: {DROPDEPLOY_RECONCILE_GRACE_SECONDS: '3'},
-      onStatus: (m: Message) =>
-        seen.push({state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''), data: parseJson<Seen['data']>(m.data)}),
+      onStatus: (m: Message) => seen.push({state: announcedState(m), data: parseJson<Seen['data']>(m.data)}),
     });
   });
   after(async () => {

@@ -14,11 +14,11 @@ import type {Message} from '@google-cloud/pubsub';
 import {ServicesClient} from '@google-cloud/run';
 import {dropFile} from '../../local/bucket/watcher';
 import {packFolder} from '../../local/drop';
-import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
 import {parseJson} from '../json';
 import {cli} from '../cli/run-cli';
+import {announcedState, localServicesClient} from './local-stack-clients';
 import {requireEmulators} from './stack';
 
 interface Seen {
@@ -89,13 +89,12 @@ describe('previews through the local stack', {timeout: 300_000}, () => {
       reconcileSeconds: 0,
       onStatus: (m: Message) =>
         seen.push({
-          state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''),
+          state: announcedState(m),
           subject: m.attributes['ce-subject'],
           data: parseJson<Seen['data']>(m.data),
         }),
     });
-    const [host, port] = stack.info.cloudRunEndpoint.split(':');
-    services = new ServicesClient(clientOptions(Number(port), host));
+    services = localServicesClient(stack.info);
   });
   after(async () => {
     await services?.close();

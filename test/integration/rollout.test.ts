@@ -14,11 +14,11 @@ import type {Message} from '@google-cloud/pubsub';
 import {ServicesClient} from '@google-cloud/run';
 import {dropFile} from '../../local/bucket/watcher';
 import {packFolder} from '../../local/drop';
-import {clientOptions} from '../../local/grpc/client-options';
 import {REPO_ROOT} from '../../local/repo-root';
 import {LocalStack} from '../../local/stack';
 import {parseJson} from '../json';
 import {cli} from '../cli/run-cli';
+import {announcedState, localServicesClient} from './local-stack-clients';
 import {requireEmulators} from './stack';
 
 interface Seen {
@@ -55,13 +55,12 @@ describe('progressive delivery through the local stack', {timeout: 600_000}, () 
       env: {DROPDEPLOY_ROLLOUT_POLICY: JSON.stringify(POLICY), DROPDEPLOY_RECONCILE_GRACE_SECONDS: '2'},
       onStatus: (m: Message) =>
         seen.push({
-          state: m.attributes['ce-type'].replace('dev.dropdeploy.release.v1.', ''),
+          state: announcedState(m),
           id: m.attributes['ce-id'],
           data: parseJson<Seen['data']>(m.data),
         }),
     });
-    const [host, port] = stack.info.cloudRunEndpoint.split(':');
-    services = new ServicesClient(clientOptions(Number(port), host));
+    services = localServicesClient(stack.info);
   };
 
   /** Uploads the app with `behaviour`, and `rollout` as the upload's policy override. */
