@@ -5,6 +5,7 @@
  */
 import {PermanentError} from '../errors';
 import {ingressContainer, notManagedReason, RELEASE_LABEL, type RunService, type RunTemplate} from './service-spec';
+import {isLatestTarget, shortRevisionName} from './traffic-safety';
 
 /** One Cloud Run v2 traffic target. */
 type Target = NonNullable<RunService['traffic']>[number];
@@ -34,15 +35,6 @@ export function previewRevisionRelease(service: string, revision: string | undef
   if (!revision?.startsWith(`${service}-p`)) return undefined;
   const m = /^([1-9]\d{0,9})$/.exec(revision.slice(service.length + 2));
   return m ? Number(m[1]) : undefined;
-}
-
-function isLatest(t: Target): boolean {
-  // The enum arrives as its name or, from some client paths, its number (LATEST = 1).
-  return t.type === LATEST || (t.type as unknown) === 1;
-}
-
-function lastSegment(name: unknown): string | undefined {
-  return typeof name === 'string' && name ? name.split('/').pop() : undefined;
 }
 
 /** The URL Cloud Run reports for traffic tag `tag` (`trafficStatuses[].uri`), if any. */
@@ -80,11 +72,11 @@ export function planPreview(existing: RunService | undefined, d: PreviewDeploy, 
   if (current?.revision === revision) return {kind: 'same', revision, url: tagUrl(existing, d.name)};
   const newer = previewRevisionRelease(service, current?.revision);
   if (newer !== undefined && newer > d.release) return {kind: 'superseded', by: newer};
-  const latest = lastSegment(existing.latestReadyRevision);
+  const latest = shortRevisionName(existing.latestReadyRevision);
   const live: Target[] = existing.traffic?.length ? existing.traffic : [{type: LATEST, percent: 100}];
   const traffic = live.flatMap((t): Target[] => {
     let x: Target = {...t};
-    if (isLatest(t)) {
+    if (isLatestTarget(t)) {
       if (!latest)
         throw new PermanentError(
           `Cloud Run service "${service}" has no ready revision to keep its traffic on; deploy the main line first, then the preview again`,

@@ -6,12 +6,12 @@ import {PermanentError} from '../errors';
 import type {Release} from './release';
 import {isRolloutTag} from './rollout';
 import {liveRelease, type RunService} from './service-spec';
+import {isLatestTarget} from './traffic-safety';
 
 /** One Cloud Run v2 traffic target. */
 export type TrafficTarget = NonNullable<RunService['traffic']>[number];
 
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
-const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 
 /** Tags an operator added (previews, own names): kept, at the percent they had (0 after a deploy). */
 function otherTags(existing: RunService, ownTag: string): TrafficTarget[] {
@@ -46,8 +46,7 @@ export function splitTraffic(existing: RunService, r: Release, percent: number):
 }
 
 function key(t: TrafficTarget): string {
-  // The enum arrives as its name or, from some client paths, its number (LATEST = 1).
-  const type = t.type === LATEST || (t.type as unknown) === 1 ? 'latest' : `rev:${t.revision ?? ''}`;
+  const type = isLatestTarget(t) ? 'latest' : `rev:${t.revision ?? ''}`;
   return `${type}|${t.percent ?? 0}|${t.tag ?? ''}`;
 }
 

@@ -11,8 +11,7 @@ import type {RunService} from './service-spec';
  * revision came after it. Such a deploy names its revision and targets it by name instead.
  */
 export function latestIsUnsafe(existing: RunService): boolean {
-  const ready = existing.latestReadyRevision;
-  const latest = typeof ready === 'string' ? ready.split('/').pop() : undefined;
+  const latest = shortRevisionName(existing.latestReadyRevision);
   if (!latest) return false;
   const statuses = (existing.trafficStatuses ?? []) as Array<{revision?: string; percent?: number}>;
   const serving = statuses.filter((t) => (t.percent ?? 0) > 0);
@@ -22,4 +21,14 @@ export function latestIsUnsafe(existing: RunService): boolean {
 /** The name a release's revision is given when it must be targeted by name (`hello-r7`; within Cloud Run's 63 characters). */
 export function releaseRevision(service: string, release: number): string {
   return `${service}-r${release}`;
+}
+
+/** A revision's short name from its resource name (`…/revisions/hello-r7` → `hello-r7`), or undefined. */
+export function shortRevisionName(name: unknown): string | undefined {
+  return typeof name === 'string' && name ? name.split('/').pop() : undefined;
+}
+
+/** Whether a traffic target is LATEST: its enum arrives as the name or, from some client paths, the number 1. */
+export function isLatestTarget(t: {type?: unknown}): boolean {
+  return t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1;
 }
