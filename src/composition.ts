@@ -66,6 +66,7 @@ export function createDeps(config: Config): Deps {
       ),
     ),
   );
+  const servicesIn = new Map<string, () => Promise<Services>>();
   return {
     config,
     store: once<ReleaseStore>(async () => {
@@ -97,10 +98,20 @@ export function createDeps(config: Config): Deps {
         config.projectId,
       );
     }),
-    services: once<Services>(async () => {
-      const {CloudRunAdapter} = await import('./google/cloud-run');
-      return new CloudRunAdapter(await run(), config.projectId, config.region, revisions);
-    }),
+    services: (target) => {
+      // One adapter per project and region, all on the one client: the location is in every resource name.
+      const key = target && (target.project !== config.projectId || target.region !== config.region) ? `${target.project}/${target.region}` : '';
+      let port = servicesIn.get(key);
+      if (!port) {
+        const {project, region} = key ? target! : {project: config.projectId, region: config.region};
+        port = once<Services>(async () => {
+          const {CloudRunAdapter} = await import('./google/cloud-run');
+          return new CloudRunAdapter(await run(), project, region, revisions);
+        });
+        servicesIn.set(key, port);
+      }
+      return port();
+    },
     publisher: once<StatusPublisher>(async () => {
       const {PubSubStatusPublisher} = await import('./google/pubsub-publisher');
       const client = await pubsub();

@@ -8,6 +8,7 @@ import type {PreviewView, RemovalDecision} from './releases/preview-decisions';
 import type {PreviewRef, Release, ReleaseOrigin, Source, Trigger} from './releases/release';
 import type {RolloutPolicy} from './releases/rollout-policy';
 import type {RunRevision, RunService} from './releases/service-spec';
+import type {TargetRecord} from './releases/targets';
 import type {StatusMessage} from './releases/status-event';
 
 /** A Cloud Build build, as much as dropdeploy needs of it. */
@@ -137,6 +138,11 @@ export interface ReleaseStore {
   ): Promise<LeaseOutcome<{image: string}>>;
   /** Records the deploy's outcome, updates the service's deployed release, frees the lock. */
   finishDeploy(service: string, release: number, result: DeployResult, holder: string, now: Date): Promise<Release>;
+  /**
+   * Writes a multi-target deploy's progress (`targets`, and nothing else) on the release while
+   * `holder` holds the service's deploy lock for it; false (nothing written) once it does not.
+   */
+  putTargets(service: string, release: number, targets: TargetRecord[], holder: string, now: Date): Promise<boolean>;
   /** Extends `holder`'s deploy lock of `release` by `leaseMs` from `now`; false once it is not theirs. */
   renewDeployLock(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<boolean>;
   /**

@@ -16,6 +16,8 @@ import {replacedSecrets, type RunEnvVar} from '../releases/env';
 import type {Release} from '../releases/release';
 import {ingressContainer, liveRelease, type RunService} from '../releases/service-spec';
 import type {Ctx} from './deps';
+import type {Services} from '../ports';
+import type {DeployTarget} from '../releases/targets';
 
 /** Where a deploy's env starts, and the names its record keeps redacted whatever they look like. */
 export interface EnvBase {
@@ -28,25 +30,30 @@ export interface EnvBase {
  * environment restores it, taking redacted values from the revision that ran that release; when
  * that revision is gone the rollback fails (permanently) naming the variables.
  */
-export async function envBase(ctx: Ctx, r: Release, existing: RunService | undefined): Promise<EnvBase> {
+export async function envBase(
+  ctx: Ctx,
+  r: Release,
+  existing: RunService | undefined,
+  services: Services,
+  target?: DeployTarget,
+): Promise<EnvBase> {
   const {deps, log} = ctx;
   const store = await deps.store();
-  const services = await deps.services();
   const redact = new Set<string>();
   for (const e of r.env?.set ?? []) if (e.redacted) redact.add(e.name);
   const live = existing && liveRelease(existing);
   // Names the live release's record redacted stay redacted (a replaced secret reference).
   if (live !== undefined) for (const n of redactedNames((await store.get(r.service, live))?.deployedEnv)) redact.add(n);
   if (r.trigger === 'rollback' && r.rollbackOf !== undefined) {
-    const target = await store.get(r.service, r.rollbackOf);
-    if (!target?.deployedEnv) {
+    const back = await store.get(r.service, r.rollbackOf);
+    if (!back?.deployedEnv) {
       log.notice(
         `v${r.rollbackOf} of ${r.service} recorded no environment (made before dropdeploy recorded it): only its image is restored`,
       );
       return {redact};
     }
-    for (const n of redactedNames(target.deployedEnv)) redact.add(n);
-    return {baseEnv: await restoredEnv(ctx, r.service, target, target.deployedEnv), redact};
+    for (const n of redactedNames(back.deployedEnv)) redact.add(n);
+    return {baseEnv: await restoredEnv(r.service, back, back.deployedEnv, services, revisionIn(back, target)), redact};
   }
   const serving = existing && servingRevisionOverFailed(existing as RevisionStatus);
   if (!serving) return {redact};
@@ -61,15 +68,30 @@ export async function envBase(ctx: Ctx, r: Release, existing: RunService | undef
   return {baseEnv: ingressContainer(rev.containers).env ?? [], redact};
 }
 
-async function restoredEnv(ctx: Ctx, service: string, target: Release, recorded: RecordedEnvVar[]): Promise<RunEnvVar[]> {
+/**
+ * The revision that ran `r` in `target` (another target than the controller's own: the one its
+ * record names there; none recorded, none); in the controller's own region, `r.revision`.
+ */
+function revisionIn(r: Release, target: DeployTarget | undefined): string | undefined {
+  if (!target) return r.revision;
+  return r.targets?.find((t) => t.region === target.region && t.project === target.project)?.revision;
+}
+
+async function restoredEnv(
+  service: string,
+  target: Release,
+  recorded: RecordedEnvVar[],
+  services: Services,
+  revision: string | undefined,
+): Promise<RunEnvVar[]> {
   const needs = recorded.some((e) => 'redacted' in e);
-  const rev = needs && target.revision ? await (await ctx.deps.services()).getRevision(service, target.revision) : undefined;
+  const rev = needs && revision ? await services.getRevision(service, revision) : undefined;
   const restored = restoreEnv(recorded, rev?.containers?.length ? ingressContainer(rev.containers).env : undefined);
   if (restored.ok) return restored.env;
   const names = restored.missing.join(', ');
   const where = rev
-    ? `revision ${target.revision} that ran v${target.release} has no plain value for them`
-    : `revision ${target.revision ?? '(none recorded)'} that ran v${target.release} is gone`;
+    ? `revision ${revision} that ran v${target.release} has no plain value for them`
+    : `revision ${revision ?? '(none recorded)'} that ran v${target.release} is gone`;
   throw new PermanentError(
     `cannot restore the environment of v${target.release} of "${service}": the values of ${names} were never stored (they look secret) and ${where}; ` +
       `roll back to a later release whose revision still exists, or redeploy that release's source (\`dropdeploy redeploy ${service}\`) and set them with \`dropdeploy env ${service} set NAME=VALUE\``,

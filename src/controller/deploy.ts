@@ -12,13 +12,23 @@ import {rolloutTag, startRollout} from '../releases/rollout';
 import type {RolloutPolicy} from '../releases/rollout-policy';
 import {noTrafficTagged} from '../releases/rollout-traffic';
 import {releaseRevision} from '../releases/traffic-safety';
-import {ingressContainer, INSTALLATION_LABEL, installationId, planDeploy, type DeployRequest} from '../releases/service-spec';
+import {
+  ingressContainer,
+  INSTALLATION_LABEL,
+  installationId,
+  planDeploy,
+  type DeployRequest,
+  type RunService,
+} from '../releases/service-spec';
+import {resolveTargets, type DeployTarget} from '../releases/targets';
+import type {Services} from '../ports';
 import type {Ctx} from './deps';
 import {deployedEnvRecord, envBase} from './deploy-env';
 import {publishPending} from './outbox';
 import {policyFor} from './policy';
 import {deployPreview} from './preview';
 import {runRolloutStep} from './rollout';
+import {deployTargets, homeTarget} from './targets';
 import {retryWhileBusy} from './wait';
 
 /**
@@ -56,7 +66,7 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string, e
   // must be recorded before the lock is let go, even when the announcement failed. The lock
   // is renewed while the rollout is waited for.
   const renewal = keepDeployLock(ctx, r, holder);
-  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image, envValues), publishPending(ctx, r)]).finally(
+  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image, envValues, holder), publishPending(ctx, r)]).finally(
     renewal.stop,
   );
   let result: DeployResult;
@@ -110,14 +120,42 @@ function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void
 }
 
 /**
- * The fenced rollout: one read of the live service decides (a newer release there supersedes
- * this one), and its etag goes with the update, so a write raced by another is refused.
+ * The release's deploy: a preview to the primary target alone; otherwise to each of the policy's
+ * targets (one, the controller's own region, unless the policy lists more).
  */
-async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>): Promise<DeployResult> {
+async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>, holder: string): Promise<DeployResult> {
   // A preview has no traffic to protect: it deploys at once, beside the main line.
   if (r.preview) return deployPreview(ctx, r, image);
   const {deps} = ctx;
-  const services = await deps.services();
+  const foreign = imageProblem(deps.config, r.service, image);
+  if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
+  const policy = await policyFor(ctx, r);
+  const resolved = resolveTargets(policy, homeTarget(deps.config));
+  if (!resolved.ok) throw new PermanentError(`the rollout policy of "${r.service}": ${resolved.message}`, 'INVALID_TARGETS');
+  if (resolved.targets.length === 1 && !r.targets?.length) return deployTo(ctx, r, image, envValues, {services: await deps.services(), policy});
+  return deployTargets(ctx, r, resolved.targets, policy, holder, (target, services, onRead) =>
+    deployTo(ctx, r, image, envValues, {services, target, onRead}),
+  );
+}
+
+/** Where one deploy goes, and what it may do there. */
+interface DeployPlace {
+  services: Services;
+  /** Another target than the controller's own (its env is restored from its own revisions). */
+  target?: DeployTarget;
+  /** The policy, for a deploy that may roll out progressively (one target only). */
+  policy?: RolloutPolicy;
+  /** Called with the live service once read, before Cloud Run is asked to change it. */
+  onRead?: (existing: RunService | undefined) => Promise<void>;
+}
+
+/**
+ * The fenced deploy to one target: one read of the live service decides (a newer release there
+ * supersedes this one), and its etag goes with the update, so a write raced by another is refused.
+ */
+async function deployTo(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>, place: DeployPlace): Promise<DeployResult> {
+  const {deps} = ctx;
+  const {services} = place;
   const request: DeployRequest = {
     installation: installationId(deps.config.firestore),
     release: r.release,
@@ -129,26 +167,25 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
     buildId: r.buildId,
     ...(r.env ? {env: {record: r.env, values: envValues}} : {}),
   };
-  const foreign = imageProblem(deps.config, r.service, image);
-  if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
   const existing = await services.get(r.service);
   // A service from before the installation label: what our store recorded there proves it ours.
   if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined)
     request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
   // Reads only (the store, a revision): planDeploy below still refuses a service not ours.
-  const {baseEnv, redact} = await envBase(ctx, r, existing);
+  const {baseEnv, redact} = await envBase(ctx, r, existing, services, place.target);
   if (baseEnv) request.baseEnv = baseEnv;
   const plan = planDeploy(existing, deps.config.service, request, r.service);
   if (plan.kind === 'superseded') return {supersededBy: plan.by};
   const containers = existing?.template?.containers ?? [];
   const env = deployedEnvRecord(plan.spec, r, baseEnv ?? (containers.length ? ingressContainer(containers).env : undefined), redact);
-  const progressive = plan.kind === 'update' ? await progressiveStart(ctx, r) : undefined;
+  const progressive = plan.kind === 'update' && place.policy ? await progressiveStart(ctx, r, place.policy) : undefined;
   if (progressive && plan.kind === 'update') {
     const revision = releaseRevision(r.service, r.release);
     plan.spec.template = {...plan.spec.template, revision};
     plan.spec.traffic = noTrafficTagged(existing!, progressive.stable.revision, revision, rolloutTag(r.release));
   }
+  await place.onRead?.(existing);
   const waitMs = ctx.deadline - deps.now().getTime();
   if (waitMs <= 0)
     throw new RetryableError(
@@ -175,9 +212,9 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
 async function progressiveStart(
   ctx: Ctx,
   r: Release,
+  policy: RolloutPolicy,
 ): Promise<{policy: RolloutPolicy; stable: {release: number; revision: string}} | undefined> {
   if (r.trigger === 'rollback') return undefined;
-  const policy = await policyFor(ctx, r);
   if (policy.strategy === 'immediate') return undefined;
   const deployed = (await (await ctx.deps.store()).getService(r.service))?.deployed;
   if (!deployed?.revision || deployed.release >= r.release) {

@@ -4,6 +4,7 @@
  */
 import {durations, type Config} from '../config';
 import type {Logger} from '../log';
+import type {DeployTarget} from '../releases/targets';
 import type {Builds, InvokerPolicy, Metrics, Objects, Prober, ReleaseStore, Services, StatusPublisher} from '../ports';
 
 /** The handlers' dependencies. */
@@ -11,7 +12,11 @@ export interface Deps {
   config: Config;
   store(): Promise<ReleaseStore>;
   builds(): Promise<Builds>;
-  services(): Promise<Services>;
+  /**
+   * Cloud Run in `target`'s project and region (a service's other deploy targets); without one,
+   * in the controller's own.
+   */
+  services(target?: DeployTarget): Promise<Services>;
   publisher(): Promise<StatusPublisher>;
   objects(): Promise<Objects>;
   now(): Date;

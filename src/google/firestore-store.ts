@@ -28,6 +28,7 @@ import {
   decideConfigRelease,
   decideDeployLease,
   decideFinishDeploy,
+  holdsDeployLock,
   isOwnClaim,
   renewedLease,
   type BuildLeaseState,
@@ -51,6 +52,7 @@ import {decideFinishStep, decideStepLease} from '../releases/rollout-lease';
 import {ROLLOUT_STATES} from '../releases/states';
 import {newRelease, STATES, TERMINAL, type PreviewRef, type Release, type Source, type Trigger} from '../releases/release';
 import type {RolloutPolicy} from '../releases/rollout-policy';
+import type {TargetRecord} from '../releases/targets';
 import {KeyedMutex} from './keyed-mutex';
 
 interface ServiceDoc {
@@ -377,6 +379,16 @@ export class FirestoreReleaseStore implements ReleaseStore {
       if (d.unlock) t.set(sRef, {lock: null}, {merge: true});
       if (d.release !== release) t.set(rRef, plain(d.release), {merge: true});
       return d.release;
+    });
+  }
+
+  async putTargets(service: string, n: number, targets: TargetRecord[], holder: string, now: Date): Promise<boolean> {
+    return this.run('deploy targets', service, async (t) => {
+      const sSnap = await t.get(this.serviceRef(service));
+      if (!holdsDeployLock(serviceState(sSnap.data()), holder, n)) return false;
+      // Only `targets` (and the time): the outbox marks `published` on the same record meanwhile.
+      t.update(this.releaseRef(service, n), {targets: plain(targets), updateTime: now.toISOString()});
+      return true;
     });
   }
 

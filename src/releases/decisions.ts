@@ -17,6 +17,7 @@ import {
 } from './release';
 import type {RecordedEnvVar} from './deployed-env';
 import type {RolloutRecord} from './rollout';
+import type {TargetRecord} from './targets';
 import {ROLLOUT_STATES} from './states';
 
 /** A lease on one step: who holds it, and until when (ms since the epoch). */
@@ -161,14 +162,18 @@ export function decideDeployLease(
 }
 
 /** How a deploy ended, as the deploy step reports it to the store. */
-export type DeployResult =
-  /** `env`: the serving container's environment as deployed, as `recordEnv` records it. */
-  | {revision: string; url?: string; env?: RecordedEnvVar[]}
+export type DeployResult = (
+  | /** `env`: the serving container's environment as deployed, as `recordEnv` records it. */
+  {revision: string; url?: string; env?: RecordedEnvVar[]}
   /** The revision is ready with no traffic and a tag: the rollout begins (`verifying`). */
   | {revision: string; url?: string; env?: RecordedEnvVar[]; rollout: RolloutRecord}
   | {error: ReleaseError}
   /** The live service already runs release `supersededBy`, which is newer. */
-  | {supersededBy: number};
+  | {supersededBy: number}
+) & {
+  /** With several targets: how each ended (recorded with the outcome). */
+  targets?: TargetRecord[];
+};
 
 /** What recording a deploy's end writes. */
 export interface FinishDecision {
@@ -207,7 +212,13 @@ export function decideFinishDeploy(release: Release, svc: ServiceState, result: 
       deployed = {release: release.release, image: next.image, revision: result.revision, url: result.url, time: now.toISOString()};
     }
   }
+  if (result.targets && next !== release) next = {...next, targets: result.targets};
   return {release: next, ...(deployed ? {deployed} : {}), unlock: ownLock};
+}
+
+/** Whether `holder` holds the service's deploy lock for `release` (it may write the deploy's progress). */
+export function holdsDeployLock(svc: ServiceState, holder: string, release: number): boolean {
+  return svc.lock?.holder === holder && svc.lock.release === release;
 }
 
 /** The new end of `holder`'s lease, or undefined when it is no longer theirs to renew. */

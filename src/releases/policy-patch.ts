@@ -18,6 +18,9 @@ export const POLICY_FIELDS = [
   'thresholds.max5xxRatio',
   'thresholds.p99Ms',
   'thresholds.minRequests',
+  'targets',
+  'targetOrder',
+  'onTargetFailure',
 ] as const;
 
 /** One field-mask path of a policy. */
@@ -32,6 +35,10 @@ export function mergePolicy(base: RolloutPolicy, over?: PartialPolicy): RolloutP
     interval: over.interval ?? base.interval,
     check: {...base.check, ...defined(over.check)},
     thresholds: {...base.thresholds, ...defined(over.thresholds)},
+    // A policy stored before targets existed lacks them: merged over the configured one, it has the base's.
+    targets: over.targets ?? base.targets,
+    targetOrder: over.targetOrder ?? base.targetOrder,
+    onTargetFailure: over.onTargetFailure ?? base.onTargetFailure,
   };
 }
 

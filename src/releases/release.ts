@@ -6,6 +6,7 @@ import type {RecordedEnvVar} from './deployed-env';
 import type {EnvChangeRecord} from './env-record';
 import type {RolloutRecord} from './rollout';
 import type {PartialPolicy} from './rollout-policy';
+import type {TargetRecord} from './targets';
 import {STATES, TERMINAL, type State} from './states';
 
 export {STATES, TERMINAL, type State};
@@ -76,8 +77,14 @@ export interface Release {
   buildLogUrl?: string;
   /** The image by digest, once the build produced one. */
   image?: string;
+  /** The primary target's revision and URL (with one target, the only one's). */
   revision?: string;
   url?: string;
+  /**
+   * With several targets (regions or projects): each one's revision, URL and state, the primary
+   * first. Written as the deploy goes (the write-ahead log a redelivery resumes from).
+   */
+  targets?: TargetRecord[];
   error?: ReleaseError;
   supersededBy?: number;
   /** A progressive rollout (policy `verified` or `canary`): where it stands. */

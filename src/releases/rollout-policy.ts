@@ -28,6 +28,18 @@ export interface Thresholds {
   minRequests: number;
 }
 
+/** Where a service runs: a Cloud Run region, in the controller's own project unless `project` names another. */
+export interface TargetSpec {
+  region: string;
+  project?: string;
+}
+
+/** How several targets are deployed: one after the other (stopping at a failure), or all at once. */
+export type TargetOrder = 'sequential' | 'parallel';
+
+/** What a failure in one target does to the targets already updated: they keep the new digest, or go back. */
+export type TargetFailure = 'keep' | 'rollback';
+
 /** A rollout policy, as stored, shown by the API and set by the CLI. */
 export interface RolloutPolicy {
   strategy: Strategy;
@@ -37,6 +49,13 @@ export interface RolloutPolicy {
   interval: string;
   check: HealthCheck;
   thresholds: Thresholds;
+  /**
+   * The regions (and projects) the service runs in, the primary first; empty: the controller's
+   * own region and project only. One build; the same digest goes to each.
+   */
+  targets: TargetSpec[];
+  targetOrder: TargetOrder;
+  onTargetFailure: TargetFailure;
 }
 
 /** The built-in default: `immediate`, with the other fields ready for a switch to `canary`. */
@@ -46,7 +65,15 @@ export const DEFAULT_POLICY: RolloutPolicy = {
   interval: '300s',
   check: {path: '/', expectStatus: 200, timeout: '5s', attempts: 3},
   thresholds: {max5xxRatio: 0.01, p99Ms: 1000, minRequests: 50},
+  targets: [],
+  targetOrder: 'sequential',
+  onTargetFailure: 'keep',
 };
+
+/** The target orders. */
+export const TARGET_ORDERS: readonly TargetOrder[] = ['sequential', 'parallel'];
+/** What a target failure may do. */
+export const TARGET_FAILURES: readonly TargetFailure[] = ['keep', 'rollback'];
 
 /** The strategies, in order of caution. */
 export const STRATEGIES: readonly Strategy[] = ['immediate', 'verified', 'canary'];
@@ -61,6 +88,9 @@ export interface PartialPolicy {
   interval?: string;
   check?: Partial<HealthCheck>;
   thresholds?: Partial<Thresholds>;
+  targets?: TargetSpec[];
+  targetOrder?: TargetOrder;
+  onTargetFailure?: TargetFailure;
 }
 
 /** One problem with a policy, named by its field path (`check.timeout`, `steps[2]`). */
@@ -79,7 +109,13 @@ export const POLICY_LIMITS = {
   attempts: {min: 1, max: 10},
   maxP99Ms: 3_600_000,
   maxMinRequests: 1_000_000_000,
+  maxTargets: 10,
 } as const;
+
+/** A Cloud Run region id (`us-central1`, `europe-west1`, `northamerica-northeast2`). */
+export const REGION_RE = /^[a-z]{2,}(?:-[a-z]+)+[0-9]{1,2}$/;
+/** A Google Cloud project id: 6 to 30 lowercase letters, digits and hyphens, a letter first, no hyphen last. */
+export const PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /** Google's JSON `Duration`: seconds, up to nine fractional digits, and `s` (`"300s"`, `"1.5s"`). */
 const DURATION_RE = /^(\d{1,12})(?:\.(\d{1,9}))?s$/;
@@ -105,7 +141,7 @@ export function formatDuration(ms: number): string {
 }
 
 const FIELDS: Record<string, readonly string[]> = {
-  '': ['strategy', 'steps', 'interval', 'check', 'thresholds'],
+  '': ['strategy', 'steps', 'interval', 'check', 'thresholds', 'targets', 'targetOrder', 'onTargetFailure'],
   check: ['path', 'expectStatus', 'timeout', 'attempts'],
   thresholds: ['max5xxRatio', 'p99Ms', 'minRequests'],
 };
@@ -200,6 +236,44 @@ function thresholdProblems(v: unknown): PolicyProblem[] {
   return out;
 }
 
+function targetsProblems(v: unknown): PolicyProblem[] {
+  const max = POLICY_LIMITS.maxTargets;
+  if (!Array.isArray(v) || v.length > max)
+    return [
+      {
+        field: 'targets',
+        problem: `must be a list of at most ${max} targets such as [{"region": "us-central1"}, {"region": "europe-west1", "project": "my-project"}] ([] for the controller's own region only); got ${show(v)}`,
+      },
+    ];
+  const out: PolicyProblem[] = [];
+  const seen = new Map<string, number>();
+  (v as unknown[]).forEach((t, i) => {
+    const field = `targets[${i}]`;
+    if (!isObject(t)) {
+      out.push({field, problem: `must be a JSON object such as {"region": "europe-west1"}; got ${show(t)}`});
+      return;
+    }
+    for (const k of Object.keys(t))
+      if (k !== 'region' && k !== 'project') out.push({field: `${field}.${k}`, problem: 'is not a target field; allowed: region, project'});
+    if (typeof t.region !== 'string' || !REGION_RE.test(t.region))
+      out.push({field: `${field}.region`, problem: `must be a Cloud Run region such as "europe-west1"; got ${show(t.region)}`});
+    if ('project' in t && (typeof t.project !== 'string' || !PROJECT_RE.test(t.project)))
+      out.push({
+        field: `${field}.project`,
+        problem: `must be a project id (6 to 30 lowercase letters, digits and hyphens, a letter first); got ${show(t.project)}`,
+      });
+    const key = `${String(t.project ?? '')}/${String(t.region)}`;
+    const before = seen.get(key);
+    if (before !== undefined) out.push({field, problem: `names the same region and project as targets[${before}]: list each target once`});
+    else seen.set(key, i);
+  });
+  return out;
+}
+
+function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): PolicyProblem[] {
+  return (allowed as readonly unknown[]).includes(v) ? [] : [{field, problem: `must be one of ${allowed.join(', ')}; got ${show(v)}`}];
+}
+
 /**
  * Checks a policy given as JSON, every field optional (a whole policy passes too): every
  * problem at once, each named by its field path.
@@ -215,6 +289,9 @@ export function validatePolicy(value: unknown): {ok: true; policy: PartialPolicy
   if ('interval' in value) problems.push(...durationProblem('interval', value.interval, POLICY_LIMITS.intervalMs, '300s'));
   if ('check' in value) problems.push(...checkProblems(value.check));
   if ('thresholds' in value) problems.push(...thresholdProblems(value.thresholds));
+  if ('targets' in value) problems.push(...targetsProblems(value.targets));
+  if ('targetOrder' in value) problems.push(...oneOf('targetOrder', value.targetOrder, TARGET_ORDERS));
+  if ('onTargetFailure' in value) problems.push(...oneOf('onTargetFailure', value.onTargetFailure, TARGET_FAILURES));
   return problems.length ? {ok: false, problems} : {ok: true, policy: value};
 }
 
