@@ -5,6 +5,7 @@
 import {ConfigError} from './errors';
 import {mergePolicy} from './releases/policy-patch';
 import {DEFAULT_POLICY, parsePolicyText, type RolloutPolicy} from './releases/rollout-policy';
+import {resolveTargets} from './releases/targets';
 
 /** Settings for services that dropdeploy creates (never applied to existing services). */
 export interface ServiceDefaults {
@@ -221,6 +222,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if ((AUTH_MODES as string[]).includes(auth))
     problems.push(...apiAuthProblems({auth: auth as ApiConfig['auth'], audiences, adminPrincipals, runService}));
   const rolloutPolicy = rolloutDefault(get('DROPDEPLOY_ROLLOUT_POLICY'), problems);
+  const targets = resolveTargets(rolloutPolicy, {region, project: projectId});
+  if (!targets.ok) problems.push(`DROPDEPLOY_ROLLOUT_POLICY ${targets.message}`);
   const httpUrl = (name: string) => optional(name, 'an http(s) URL', (v) => /^https?:\/\/[^\s/]+(\/\S*)?$/.test(v));
 
   const config: Config = {

@@ -8,7 +8,9 @@ import {effectivePolicy, patchPolicy, type PolicyField} from '../releases/policy
 import {describeProblems, type RolloutPolicy} from '../releases/rollout-policy';
 import type {StoredPolicy} from '../ports';
 import type {Release} from '../releases/release';
+import {resolveTargets} from '../releases/targets';
 import type {Ctx} from './deps';
+import {homeTarget} from './targets';
 
 /** A service's policy as the API answers it. */
 export interface PolicyView {
@@ -65,6 +67,8 @@ export async function changePolicy(
       const base = current ? effectivePolicy(dflt, current) : dflt;
       const out = patchPolicy(base, body, mask, dflt);
       if (!out.ok) throw new PermanentError(describeProblems(out.problems), 'INVALID_ARGUMENT');
+      const targets = resolveTargets(out.policy, homeTarget(config));
+      if (!targets.ok) throw new PermanentError(targets.message, 'INVALID_ARGUMENT');
       // Nothing changed: nothing is written, and a service with no policy keeps following the default.
       return out.changed ? out.policy : undefined;
     },

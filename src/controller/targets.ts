@@ -90,12 +90,12 @@ export async function deployTargets(
         return result;
       }),
     );
-    let retry: unknown;
+    let retry: Error | undefined;
     settled.forEach((s, k) => {
       const t = records[step.indexes[k]];
       if (s.status === 'fulfilled') return record(t, s.value);
       if (s.reason instanceof DropdeployError && !s.reason.retryable) return record(t, {error: {code: s.reason.code, message: s.reason.message}});
-      retry ??= s.reason;
+      retry ??= s.reason instanceof Error ? s.reason : new RetryableError(String(s.reason));
     });
     for (const i of step.indexes) {
       const t = records[i];

@@ -262,7 +262,7 @@ function targetsProblems(v: unknown): PolicyProblem[] {
         field: `${field}.project`,
         problem: `must be a project id (6 to 30 lowercase letters, digits and hyphens, a letter first); got ${show(t.project)}`,
       });
-    const key = `${String(t.project ?? '')}/${String(t.region)}`;
+    const key = JSON.stringify([t.project ?? null, t.region]);
     const before = seen.get(key);
     if (before !== undefined) out.push({field, problem: `names the same region and project as targets[${before}]: list each target once`});
     else seen.set(key, i);
