@@ -342,11 +342,20 @@ async function startBuildAndRun(
   // What the router sees of each request is what the local Monitoring API serves.
   const requests = new RequestLog();
   const router: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(cloudRun, route), onRequest: (r) => requests.add(r)});
-  const monitoring = new MonitoringEmulator({projectId: PROJECT, location: REGION, records: (from, to) => requests.between(from, to)});
+  // The stack's Monitoring API is of its own project and region; other regions' requests are not its.
+  const ours = (r: {project?: string; location?: string}) => (r.project ?? PROJECT) === PROJECT && (r.location ?? REGION) === REGION;
+  const monitoring = new MonitoringEmulator({
+    projectId: PROJECT,
+    location: REGION,
+    records: (from, to) => requests.between(from, to).filter(ours),
+  });
+  // Any region (and project) named in a request is a region of this one emulator: a service's
+  // copies in several regions are several services, each with its own URL.
   const cloudRun: CloudRunEmulator = new CloudRunEmulator({
     runner,
-    serviceUri: ({service}) => router.urlFor(service),
-    tagUri: ({service, tag}) => router.tagUrlFor(service, tag),
+    home: {project: PROJECT, location: REGION},
+    serviceUri: ({service, project, location}) => router.urlFor(service, undefined, {project, location}),
+    tagUri: ({service, tag, project, location}) => router.tagUrlFor(service, tag, undefined, {project, location}),
     onChange: () => servicesSaver.changed(),
   });
   const servicesSaver = saved.servicesSaver(() => cloudRun.snapshot(), saveError);
@@ -386,8 +395,8 @@ async function restoreServices(cloudRun: CloudRunEmulator, router: ServiceRouter
   if (saved.services.length === 0) return;
   const report = await cloudRun.restore(
     saved.services,
-    (service, savedUri) => router.urlFor(service, portOf(savedUri)),
-    (service, tag, savedUri) => router.tagUrlFor(service, tag, portOf(savedUri)),
+    (service, savedUri, where) => router.urlFor(service, portOf(savedUri), where),
+    (service, tag, savedUri, where) => router.tagUrlFor(service, tag, portOf(savedUri), where),
   );
   for (const m of report.moved) {
     const what = m.tag === undefined ? `service ${m.service}` : `tag ${m.tag} of service ${m.service}`;

@@ -44,6 +44,13 @@ export interface CloudRunEmulatorOptions {
   principal?: string;
   /** Called after every change to services, revisions or policies, e.g. to save {@link CloudRunEmulator.snapshot}. */
   onChange?: () => void;
+  /**
+   * The project and region whose revisions the runner (and {@link CloudRunEmulator.revisionUrl})
+   * knows by their id alone (`hello-00001-abc`); a revision of a service in another region is
+   * `<id>.<region>`, in another project `<id>.<project>.<region>`, since revision ids are unique
+   * only within a region. Default: the first service's.
+   */
+  home?: {project: string; location: string};
 }
 
 /** What {@link CloudRunEmulator.restore} brought back. */
@@ -88,11 +95,21 @@ export class CloudRunEmulator extends GrpcEmulator {
   private readonly urls = new Map<string, string>();
   private readonly tags: TagUris;
   private stopped = false;
+  private home?: {project: string; location: string};
 
   constructor(private readonly opts: CloudRunEmulatorOptions = {}) {
     super();
     this.runner = opts.runner ?? defaultRunner;
     this.tags = new TagUris(opts.tagUri);
+    this.home = opts.home;
+  }
+
+  /** The runner's name for revision `revId` of service `serviceName` (see {@link CloudRunEmulatorOptions.home}). */
+  runKey(serviceName: string, revId: string): string {
+    const {project, location} = parseName(serviceName, 'service');
+    this.home ??= {project, location};
+    if (project === this.home.project && location === this.home.location) return revId;
+    return project === this.home.project ? `${revId}.${location}` : `${revId}.${project}.${location}`;
   }
 
   protected servedServices(): ServedService[] {
@@ -159,14 +176,14 @@ export class CloudRunEmulator extends GrpcEmulator {
    */
   async restore(
     saved: SavedService[],
-    serviceUri: (service: string, savedUri: string) => Promise<string>,
-    tagUri?: (service: string, tag: string, savedUri: string) => Promise<string>,
+    serviceUri: (service: string, savedUri: string, where: {project: string; location: string}) => Promise<string>,
+    tagUri?: (service: string, tag: string, savedUri: string, where: {project: string; location: string}) => Promise<string>,
   ): Promise<RestoreReport> {
     const report: RestoreReport = {services: saved.length, revisions: [], moved: []};
     const starts: Array<Promise<void>> = [];
     for (const entry of saved) {
-      const id = parseName(entry.service.name, 'service').service;
-      const uri = await serviceUri(id, entry.service.uri);
+      const {service: id, project, location} = parseName(entry.service.name, 'service');
+      const uri = await serviceUri(id, entry.service.uri, {project, location});
       if (uri !== entry.service.uri) report.moved.push({service: id, from: entry.service.uri, to: uri});
       const service = withUri(clonePlain(entry.service), uri);
       if (tagUri) report.moved.push(...(await this.tags.restore(service, entry.service, tagUri)));
@@ -198,14 +215,18 @@ export class CloudRunEmulator extends GrpcEmulator {
     return trafficStatuses(service.traffic, latestReady, (tag) => this.tags.uriOf(service.name, service.uri, tag));
   }
 
-  /** Where the runner said a ready revision listens, if it said so. */
-  revisionUrl(revision: string): string | undefined {
-    return this.urls.get(revision);
+  /**
+   * Where the runner said a ready revision listens, if it said so: revision `revision` of service
+   * `serviceName` (its full name), or without one, the revision the runner knows as `revision`.
+   */
+  revisionUrl(revision: string, serviceName?: string): string | undefined {
+    return this.urls.get(serviceName ? this.runKey(serviceName, revision) : revision);
   }
 
   /** Before a request goes to a serving revision: the runner starts it again if its process crashed, as Cloud Run starts a new instance. */
-  async wake(revision: string): Promise<void> {
-    if (this.urls.has(revision)) await this.runner.wake?.(revision);
+  async wake(revision: string, serviceName?: string): Promise<void> {
+    const key = serviceName ? this.runKey(serviceName, revision) : revision;
+    if (this.urls.has(key)) await this.runner.wake?.(key);
   }
 
   private find(name: string): ServiceRecord | undefined {
@@ -332,9 +353,10 @@ export class CloudRunEmulator extends GrpcEmulator {
   private async startRevision(record: ServiceRecord, revId: string, opName: string): Promise<void> {
     const revision = record.revisions.get(revId)!;
     const container = revision.containers[0];
+    const key = this.runKey(record.service.name, revId);
     const readiness: RevisionReadiness = await this.runner
       .start({
-        ...{service: parseName(record.service.name, 'service').service, name: revId},
+        ...{service: parseName(record.service.name, 'service').service, name: revId, id: key},
         ...{serviceName: record.service.name, revisionName: revision.name, image: container.image},
         ...{env: literalEnv(container), secretEnv: secretEnv(container), command: container.command ?? [], args: container.args ?? []},
         ...{port: container.ports?.[0]?.containerPort ?? 8080, template: clonePlain(record.service.template)},
@@ -347,7 +369,7 @@ export class CloudRunEmulator extends GrpcEmulator {
     const service = record.service;
     const isLatest = service.latestCreatedRevision === revision.name;
     if (readiness.ready) {
-      if (readiness.url) this.urls.set(revId, readiness.url);
+      if (readiness.url) this.urls.set(key, readiness.url);
       if (isLatest) {
         service.latestReadyRevision = revision.name;
         Object.assign(service, readyConditions(now));
@@ -428,16 +450,18 @@ export class CloudRunEmulator extends GrpcEmulator {
     if (!this.runner.retire) return;
     const served = new Set((record.service.trafficStatuses ?? []).filter((t) => (t.percent ?? 0) > 0 || t.tag).map((t) => t.revision));
     for (const id of record.revisions.keys()) {
-      if (!this.urls.has(id) || served.has(id)) continue;
-      this.urls.delete(id);
-      this.runner.retire(id);
+      const key = this.runKey(record.service.name, id);
+      if (!this.urls.has(key) || served.has(id)) continue;
+      this.urls.delete(key);
+      this.runner.retire(key);
     }
   }
 
   private async stopRevisions(record: ServiceRecord, ids: string[]): Promise<void> {
     for (const id of ids) {
-      this.urls.delete(id);
-      if (record.revisions.get(id)?.conditions?.[0]?.state !== 'CONDITION_FAILED') await this.runner.stop?.(id);
+      const key = this.runKey(record.service.name, id);
+      this.urls.delete(key);
+      if (record.revisions.get(id)?.conditions?.[0]?.state !== 'CONDITION_FAILED') await this.runner.stop?.(key);
     }
   }
 }

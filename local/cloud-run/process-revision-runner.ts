@@ -101,7 +101,9 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
   }
 
   async function start(rev: RevisionToStart): Promise<RevisionReadiness> {
-    await stop(rev.name);
+    // Its name here (processes, logs): the id, qualified by its region outside the emulator's home.
+    const id = rev.id ?? rev.name;
+    await stop(id);
     const image = opts.registry.resolve(rev.image);
     if (!image) {
       return {
@@ -126,11 +128,11 @@ export function createProcessRevisionRunner(opts: ProcessRevisionRunnerOptions):
     const reserved = {PORT: String(port), K_SERVICE: rev.service, K_REVISION: rev.name, K_CONFIGURATION: rev.service};
     const launch: LaunchSpec = {
       ...containerLaunch(image, [command, ...args], {...rev.env, ...secrets.env}, reserved, HOST),
-      logFile: logFileOf(rev.name),
+      logFile: logFileOf(id),
     };
-    const {proc, failure} = await boot(rev.name, launch, port);
+    const {proc, failure} = await boot(id, launch, port);
     if (!failure) {
-      launches.set(rev.name, {launch, port});
+      launches.set(id, {launch, port});
       return {ready: true, url: `http://127.0.0.1:${port}`};
     }
     const tail = proc.tail(TAIL_IN_MESSAGE);

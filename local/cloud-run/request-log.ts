@@ -8,6 +8,9 @@
 export interface RequestRecord {
   /** Service id. */
   service: string;
+  /** The service's project and region, when the router knows it by them. */
+  project?: string;
+  location?: string;
   /** Revision id. */
   revision: string;
   /** The response status code (101 for a WebSocket that was opened). */

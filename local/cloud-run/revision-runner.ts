@@ -7,6 +7,11 @@ export interface RevisionToStart {
   service: string;
   /** Revision id, e.g. `hello-00002-xyz`. */
   name: string;
+  /**
+   * The runner's name for it, unique in the emulator (stop, retire and wake use it): the id, or in
+   * another region than the emulator's home `<id>.<region>`; undefined: the id.
+   */
+  id?: string;
   /** Full resource names, for runners that serve several projects or regions. */
   serviceName: string;
   revisionName: string;
@@ -28,7 +33,7 @@ export type RevisionReadiness = {ready: true; url?: string} | {ready: false; mes
 /** Decides whether revisions become ready; a local stack plugs in one that runs real processes. */
 export interface RevisionRunner {
   start(revision: RevisionToStart): Promise<RevisionReadiness>;
-  /** Called with the revision id when it is deleted, or when the emulator stops. */
+  /** Called with the revision's runner name ({@link RevisionToStart.id}) when it is deleted, or when the emulator stops. */
   stop?(revisionName: string): Promise<void>;
 }
 

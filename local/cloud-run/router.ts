@@ -4,10 +4,21 @@ import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import {createProxyServer} from 'http-proxy-3';
 import type {RequestRecord} from './request-log';
 
-/** What a router URL is for: a service's URL, or the URL of one of its traffic tags. */
+/** Where a service is: its project and region (`location`). */
+export interface ServiceLocation {
+  project: string;
+  location: string;
+}
+
+/**
+ * What a router URL is for: a service's URL, or the URL of one of its traffic tags. A service of
+ * the same id in another region (or project) is another service, with URLs of its own.
+ */
 export interface Route {
   service: string;
   tag?: string;
+  /** Where the service is; without it, the one service of that id the router knows by id alone. */
+  where?: ServiceLocation;
 }
 
 /** The revision that answers a request, and where it listens. */
@@ -39,9 +50,12 @@ interface Listener {
   url: string;
 }
 
-const routeKey = (route: Route) => (route.tag === undefined ? route.service : `${route.service}\u0000${route.tag}`);
-const describe = (route: Route) =>
-  route.tag === undefined ? `Service '${route.service}'` : `Tag '${route.tag}' of service '${route.service}'`;
+const routeKey = (route: Route) =>
+  [route.service, route.tag ?? '', route.where ? `${route.where.project}/${route.where.location}` : ''].join('\u0000');
+const describe = (route: Route) => {
+  const where = route.where ? ` in region '${route.where.location}' of project '${route.where.project}'` : '';
+  return route.tag === undefined ? `Service '${route.service}'${where}` : `Tag '${route.tag}' of service '${route.service}'${where}`;
+};
 
 /**
  * A stable loopback URL per service, like a Cloud Run service URL: a reverse proxy that sends
@@ -75,8 +89,8 @@ export class ServiceRouter {
    * close(). On first use it takes `preferredPort` if that is free (a restarted stack keeps
    * its URLs), else any free port.
    */
-  urlFor(service: string, preferredPort?: number): Promise<string> {
-    return this.urlOf({service}, preferredPort);
+  urlFor(service: string, preferredPort?: number, where?: ServiceLocation): Promise<string> {
+    return this.urlOf({service, ...(where ? {where} : {})}, preferredPort);
   }
 
   /**
@@ -84,8 +98,8 @@ export class ServiceRouter {
    * answering once the tag is gone, with 404 as Cloud Run does, and serves the tag again if
    * it comes back.
    */
-  tagUrlFor(service: string, tag: string, preferredPort?: number): Promise<string> {
-    return this.urlOf({service, tag}, preferredPort);
+  tagUrlFor(service: string, tag: string, preferredPort?: number, where?: ServiceLocation): Promise<string> {
+    return this.urlOf({service, tag, ...(where ? {where} : {})}, preferredPort);
   }
 
   private async urlOf(route: Route, preferredPort?: number): Promise<string> {
@@ -148,7 +162,8 @@ export class ServiceRouter {
   }
 
   private report(route: Route, revision: string, status: number, started: number): void {
-    this.opts.onRequest?.({service: route.service, revision, status, latencyMs: performance.now() - started, at: Date.now()});
+    const where = route.where ? {project: route.where.project, location: route.where.location} : {};
+    this.opts.onRequest?.({service: route.service, ...where, revision, status, latencyMs: performance.now() - started, at: Date.now()});
   }
 
   private async upgrade(route: Route, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -234,7 +249,8 @@ function noRevisionMessage(route: Route): string {
 
 function failedMessage(route: Route, target: string, err: Error): string {
   const tag = route.tag === undefined ? '' : ` (tag '${route.tag}')`;
-  return `The revision of service '${route.service}'${tag} at ${target} failed to answer: ${err.message}\n`;
+  const where = route.where ? ` in region '${route.where.location}'` : '';
+  return `The revision of service '${route.service}'${where}${tag} at ${target} failed to answer: ${err.message}\n`;
 }
 
 /**

@@ -8,10 +8,12 @@ import {shortRevision} from './service-status';
 
 /** The parts of the Cloud Run emulator that tell where a service's traffic goes. */
 export interface ServingView {
+  /** A service by its full resource name, or by its id alone. */
   getService(name: string): Pick<Service, 'trafficStatuses' | 'latestReadyRevision'> | undefined;
-  revisionUrl(revision: string): string | undefined;
+  /** Where a revision (by its id) of the service (its full name; without it, known by the id alone) listens. */
+  revisionUrl(revision: string, serviceName?: string): string | undefined;
   /** Makes sure the revision runs before a request is sent to it (a crashed one is started again). */
-  wake?(revision: string): Promise<void>;
+  wake?(revision: string, serviceName?: string): Promise<void>;
 }
 
 /**
@@ -21,34 +23,36 @@ export interface ServingView {
  * when no revision is ready. Meant as the router's `target`: `target: (r) => servingTarget(emulator, r)`.
  */
 export async function servingTarget(emu: ServingView, route: Route, random: () => number = Math.random): Promise<RouteAnswer | undefined> {
-  const svc = emu.getService(route.service);
+  const name = route.where ? `projects/${route.where.project}/locations/${route.where.location}/services/${route.service}` : undefined;
+  const svc = emu.getService(name ?? route.service);
+  const urlOf = (revision: string) => emu.revisionUrl(revision, name);
   let revision: string | undefined;
   if (route.tag !== undefined) {
     const tagged = svc?.trafficStatuses?.find((t) => t.tag === route.tag);
     if (!tagged) return {status: 404, message: noTagMessage(route.service, route.tag)};
-    revision = tagged.revision && emu.revisionUrl(tagged.revision) ? tagged.revision : undefined;
+    revision = tagged.revision && urlOf(tagged.revision) ? tagged.revision : undefined;
   } else {
-    revision = svc && splitRevision(svc, emu, random);
+    revision = svc && splitRevision(svc, urlOf, random);
   }
   if (!revision) return undefined;
-  await emu.wake?.(revision);
-  const url = emu.revisionUrl(revision);
+  await emu.wake?.(revision, name);
+  const url = urlOf(revision);
   return url ? {url, revision} : undefined;
 }
 
 function splitRevision(
   svc: Pick<Service, 'trafficStatuses' | 'latestReadyRevision'>,
-  emu: ServingView,
+  revisionUrl: (revision: string) => string | undefined,
   random: () => number,
 ): string | undefined {
   const statuses = svc.trafficStatuses ?? [];
   if (statuses.length === 0) {
     const latest = shortRevision(svc.latestReadyRevision);
-    return latest && emu.revisionUrl(latest) ? latest : undefined;
+    return latest && revisionUrl(latest) ? latest : undefined;
   }
   const candidates = statuses
     .map((t) => ({revision: t.revision, percent: Number(t.percent ?? 0)}))
-    .filter((c): c is {revision: string; percent: number} => !!c.revision && !!emu.revisionUrl(c.revision) && c.percent > 0);
+    .filter((c): c is {revision: string; percent: number} => !!c.revision && !!revisionUrl(c.revision) && c.percent > 0);
   let pick = random() * candidates.reduce((sum, c) => sum + c.percent, 0);
   for (const c of candidates) {
     pick -= c.percent;

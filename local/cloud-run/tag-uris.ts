@@ -47,13 +47,13 @@ export class TagUris {
   async restore(
     service: StoredService,
     saved: StoredService,
-    again: (service: string, tag: string, savedUri: string) => Promise<string>,
+    again: (service: string, tag: string, savedUri: string, where: {project: string; location: string}) => Promise<string>,
   ): Promise<MovedTag[]> {
-    const id = parseName(service.name, 'service').service;
+    const {service: id, project, location} = parseName(service.name, 'service');
     const moved: MovedTag[] = [];
     for (const t of saved.trafficStatuses ?? []) {
       if (!t.tag || !t.uri) continue;
-      const uri = await again(id, t.tag, t.uri);
+      const uri = await again(id, t.tag, t.uri, {project, location});
       this.uris.set(key(service.name, t.tag), uri);
       if (uri !== t.uri) moved.push({service: id, tag: t.tag, from: t.uri, to: uri});
     }

@@ -53,14 +53,18 @@ export async function deployTargets(
   const {deps, log} = ctx;
   const store = await deps.store();
   const records = startTargets(targets, r.targets).map((t) => ({...t}));
-  if (r.targets?.length) log.info(`${r.service} v${r.release}: resuming its deploy: ${records.map((t) => `${t.region} ${t.state}`).join(', ')}`);
+  if (r.targets?.length)
+    log.info(`${r.service} v${r.release}: resuming its deploy: ${records.map((t) => `${t.region} ${t.state}`).join(', ')}`);
   // Writes one after the other, each with the records as they are when it is asked for.
   let writes = Promise.resolve();
   const save = (): Promise<void> => {
     const snapshot = structuredClone(records);
     writes = writes.then(async () => {
       if (!(await store.putTargets(r.service, r.release, snapshot, holder, deps.now())))
-        throw new RetryableError(`the deploy lock of ${r.service} was taken over during v${r.release}'s deploy; its new holder goes on`, 'LOCK_LOST');
+        throw new RetryableError(
+          `the deploy lock of ${r.service} was taken over during v${r.release}'s deploy; its new holder goes on`,
+          'LOCK_LOST',
+        );
     });
     return writes;
   };
@@ -94,13 +98,15 @@ export async function deployTargets(
     settled.forEach((s, k) => {
       const t = records[step.indexes[k]];
       if (s.status === 'fulfilled') return record(t, s.value);
-      if (s.reason instanceof DropdeployError && !s.reason.retryable) return record(t, {error: {code: s.reason.code, message: s.reason.message}});
+      if (s.reason instanceof DropdeployError && !s.reason.retryable)
+        return record(t, {error: {code: s.reason.code, message: s.reason.message}});
       retry ??= s.reason instanceof Error ? s.reason : new RetryableError(String(s.reason));
     });
     for (const i of step.indexes) {
       const t = records[i];
       if (t.state === 'deployed') log.notice(`${r.service} v${r.release}: deployed to ${targetName(t)}: revision ${t.revision ?? '?'}`);
-      else if (t.state === 'failed') log.error(`${r.service} v${r.release}: the deploy to ${targetName(t)} failed: ${t.error?.message ?? ''}`);
+      else if (t.state === 'failed')
+        log.error(`${r.service} v${r.release}: the deploy to ${targetName(t)} failed: ${t.error?.message ?? ''}`);
     }
     await save();
     if (retry) throw retry;

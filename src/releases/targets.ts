@@ -125,10 +125,7 @@ export function finishTargets(targets: TargetRecord[]): TargetRecord[] {
 }
 
 /** What a multi-target release comes to, as the deploy reports it to the store. */
-export type TargetsOutcome =
-  | {revision: string; url?: string}
-  | {error: ReleaseError}
-  | {supersededBy: number};
+export type TargetsOutcome = {revision: string; url?: string} | {error: ReleaseError} | {supersededBy: number};
 
 /**
  * The release's outcome from its ended targets: `deployed` (with the primary's revision and URL)
