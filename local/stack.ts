@@ -118,6 +118,8 @@ export class LocalStack {
   private constructor(
     readonly info: LocalInfo,
     private readonly stops: Array<() => Promise<unknown>>,
+    /** The local Cloud Run, in this process: tests read its calls and script faults on it (`injectFault`). */
+    readonly cloudRun: CloudRunEmulator,
   ) {}
 
   /** Why the stack cannot start here, with what to install; undefined when it can. */
@@ -188,7 +190,7 @@ export class LocalStack {
       };
       await warm;
       writeLocalInfo(opts.root, info);
-      return new LocalStack(info, started.stops);
+      return new LocalStack(info, started.stops, emulators.cloudRun);
     } catch (err) {
       await stopAll(started.stops);
       throw err;
@@ -299,6 +301,7 @@ async function startBuildAndRun(
   cloudRunEndpoint: string;
   monitoringEndpoint: string;
   buildLogsUrl: string;
+  cloudRun: CloudRunEmulator;
   announceInterrupted(): Promise<void>;
 }> {
   const registry = new LocalRegistry(dirs.registry);
@@ -381,6 +384,7 @@ async function startBuildAndRun(
     cloudRunEndpoint: `127.0.0.1:${runPort}`,
     monitoringEndpoint: `127.0.0.1:${monitoringPort}`,
     buildLogsUrl: logServer.url,
+    cloudRun,
     async announceInterrupted() {
       for (const id of interrupted) {
         log(`stack: build ${id} was running when the stack stopped: it ends INTERNAL_ERROR, and its status is published`);

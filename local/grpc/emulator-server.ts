@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {Status} from 'google-gax';
-import {FaultPlan, type FaultSpec} from './faults';
+import {FaultPlan, requestResource, type FaultSpec} from './faults';
 import {clonePlain, decodePlain, encodePlain, protoRoot, type PlainMessage} from './protos';
 import {RpcError} from './rpc-error';
 
@@ -115,7 +115,7 @@ export abstract class GrpcEmulator {
       const at = performance.timeOrigin + performance.now();
       const record: RecordedCall = {method, request: clonePlain(call.request), at};
       this.calls.push(record);
-      const fault = this.faults.take(method);
+      const fault = this.faults.take(method, Math.random, requestResource(call.request));
       if (fault?.code) record.faulted = fault.code;
       const run = async () => {
         if (fault?.delayMs) await sleep(fault.delayMs);

@@ -105,10 +105,20 @@ describe('the local Cloud Run in several regions and projects', () => {
     });
   });
 
+  it('a fault scripted for one region hits only that region’s calls', async () => {
+    emu.injectFault({method: 'UpdateService', resource: 'locations/europe-west1/', code: 9, message: 'no capacity in europe-west1'});
+    const update = (parent: string) =>
+      services.updateService({service: {name: `${parent}/services/web`, template: {revision: 'web-r2', containers: [{image: image.us}]}}});
+    const [op] = await update(US);
+    await op.promise();
+    await assert.rejects(update(EU), /no capacity in europe-west1/);
+    assert.equal(await body((await services.getService({name: `${US}/services/web`}))[0].uri!), 'us web-r2');
+  });
+
   it('deleting one region’s service stops only its revision', async () => {
     const [op] = await services.deleteService({name: `${EU}/services/web`});
     await op.promise();
     assert.equal(runner.pidOf('web-r1.europe-west1'), undefined);
-    assert.ok(runner.pidOf('web-r1'), 'the home region’s revision of the same name still runs');
+    assert.ok(runner.pidOf('web-r2'), 'the home region’s revision still runs');
   });
 });
