@@ -338,7 +338,14 @@ export class CloudRunEmulator extends GrpcEmulator {
     this.records.set(name, stored);
     if (!revId) {
       this.opts.onChange?.();
-      return this.operations.finish(opName, {response: {type: SERVICE, value: next}})!;
+      // Traffic moved back to a revision that had scaled to zero: it starts again, as Cloud Run
+      // starts an instance of a revision that gets traffic.
+      const idle = this.idleServed(stored);
+      if (!idle.length) return this.operations.finish(opName, {response: {type: SERVICE, value: next}})!;
+      void Promise.all(idle.map((id) => this.startRevision(stored, id, ''))).then(() =>
+        this.operations.finish(opName, {response: {type: SERVICE, value: stored.service}}),
+      );
+      return op;
     }
     revisions.set(revId, {
       ...newRevision(template, `${name}/revisions/${revId}`, now),
@@ -443,6 +450,17 @@ export class CloudRunEmulator extends GrpcEmulator {
       this.opts.onChange?.();
     }
     return this.operations.finish(opName, {response: {type: REVISION, value: revision}})!;
+  }
+
+  /** Revisions that get traffic (or a tag) now, are ready, and do not run: retired when they lost their traffic. */
+  private idleServed(record: ServiceRecord): string[] {
+    const served = new Set((record.service.trafficStatuses ?? []).filter((t) => (t.percent ?? 0) > 0 || t.tag).map((t) => t.revision));
+    return [...record.revisions.entries()]
+      .filter(
+        ([id, rev]) =>
+          served.has(id) && rev.conditions?.[0]?.state === 'CONDITION_SUCCEEDED' && !this.urls.has(this.runKey(record.service.name, id)),
+      )
+      .map(([id]) => id);
   }
 
   /** Cloud Run scales a revision without traffic to zero; a runner that can, stops it after requests in flight. */

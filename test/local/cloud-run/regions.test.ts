@@ -115,10 +115,19 @@ describe('the local Cloud Run in several regions and projects', () => {
     assert.equal(await body((await services.getService({name: `${US}/services/web`}))[0].uri!), 'us web-r2');
   });
 
+  it('traffic moved back to a revision that scaled to zero starts it again', async () => {
+    assert.equal(emu.revisionUrl('web-r1', `${US}/services/web`), undefined, 'web-r1 lost its traffic: retired');
+    const [svc] = await services.getService({name: `${US}/services/web`});
+    const traffic = [{type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const, revision: 'web-r1', percent: 100}];
+    const [op] = await services.updateService({service: {name: svc.name, template: svc.template, traffic}});
+    await op.promise();
+    assert.equal(await body(svc.uri!), 'us web-r1');
+  });
+
   it('deleting one region’s service stops only its revision', async () => {
     const [op] = await services.deleteService({name: `${EU}/services/web`});
     await op.promise();
     assert.equal(runner.pidOf('web-r1.europe-west1'), undefined);
-    assert.ok(runner.pidOf('web-r2'), 'the home region’s revision still runs');
+    assert.ok(runner.pidOf('web-r1'), 'the home region’s revision still runs');
   });
 });
