@@ -132,6 +132,24 @@ describe('the documented data schema (schemas/release-event.v1.json)', () => {
     assert.ok(validate(data), JSON.stringify(validate.errors));
     assert.equal(validate({...(data as object), env: {set: [{value: 'no name'}], unset: []}}), false);
   });
+  it('accepts a release with several targets, and refuses a target without its state', () => {
+    const targets = [
+      {
+        region: 'europe-west1',
+        project: 'p-123',
+        state: 'deployed' as const,
+        revision: 'hello-00003-abc',
+        url: 'https://hello-eu',
+        previousRevision: 'hello-00002-xyz',
+      },
+      {region: 'us-east1', project: 'p-other', state: 'failed' as const, error: {code: 'REVISION_FAILED', message: 'not ready'}},
+    ];
+    const data = parseJson<Record<string, unknown>>(releaseStatusMessage({...full, targets}, 'deploying', ctx).data);
+    assert.deepEqual(data.targets, targets);
+    assert.ok(validate(data), JSON.stringify(validate.errors));
+    assert.equal(validate({...data, targets: [{region: 'europe-west1', project: 'p-123'}]}), false);
+    assert.equal(validate({...data, targets: [{...targets[0], state: 'halfway'}]}), false);
+  });
   it('refuses an unknown state (the schema is not vacuous)', () => {
     const data = parseJson<Record<string, unknown>>(releaseStatusMessage(full, 'building', ctx).data);
     assert.equal(validate({...data, state: 'exploded'}), false);
