@@ -187,6 +187,10 @@ export function policyText(p: ApiPolicy): string {
         ['max-5xx-ratio', String(x.thresholds.max5xxRatio)],
         ['p99-ms', String(x.thresholds.p99Ms)],
         ['min-requests', String(x.thresholds.minRequests)],
+        // A policy stored before targets existed has none: the controller's region only.
+        ['targets', x.targets?.length ? x.targets.map((t) => (t.project ? `${t.region}@${t.project}` : t.region)).join(',') : 'default'],
+        ['target-order', x.targetOrder ?? 'sequential'],
+        ['on-target-failure', x.onTargetFailure ?? 'keep'],
       ],
     ) + `policy of ${p.service}: ${from}\n`
   );

@@ -5,7 +5,15 @@
  */
 import {UsageError} from './errors';
 import {usageOf} from './syntax';
-import {formatDuration, STRATEGIES, validatePolicy, type PartialPolicy} from '../src/releases/rollout-policy';
+import {
+  formatDuration,
+  STRATEGIES,
+  TARGET_FAILURES,
+  TARGET_ORDERS,
+  validatePolicy,
+  type PartialPolicy,
+  type TargetSpec,
+} from '../src/releases/rollout-policy';
 
 /** A change to a service's rollout policy, as `PATCH …/policy?updateMask=…` takes it. */
 export interface PolicyChangeArgs {
@@ -38,6 +46,22 @@ export function parseHumanDuration(raw: string): string {
   let ms = 0;
   for (const [, n, , unit] of t.matchAll(/(\d+(\.\d+)?)(ms|h|m|s)/g)) ms += Number(n) * UNITS[unit];
   return formatDuration(ms);
+}
+
+/**
+ * Targets as a person writes them: `us-central1,europe-west1@other-project` (a region, and a
+ * project after `@` when not the controller's); `default` for the controller's own region only.
+ */
+export function parseTargets(raw: string): TargetSpec[] | string {
+  const t = raw.trim();
+  if (t === 'default') return [];
+  const out: TargetSpec[] = [];
+  for (const part of t.split(',').map((p) => p.trim())) {
+    const m = /^([^@\s]+)(?:@([^@\s]+))?$/.exec(part);
+    if (!m) return raw;
+    out.push(m[2] ? {region: m[1], project: m[2]} : {region: m[1]});
+  }
+  return out;
 }
 
 /** The flags, in the order help lists them. */
@@ -76,6 +100,22 @@ export const POLICY_FLAGS: PolicyFlag[] = [
   },
   {flag: '--p99-ms', key: 'p99Ms', field: 'thresholds.p99Ms', parse: number, accepts: 'milliseconds above 0, e.g. 1000'},
   {flag: '--min-requests', key: 'minRequests', field: 'thresholds.minRequests', parse: number, accepts: 'a whole number, 0 or more'},
+  {
+    flag: '--targets',
+    key: 'targets',
+    field: 'targets',
+    parse: parseTargets,
+    accepts:
+      "regions, the controller's own first, comma-separated, each with @PROJECT when in another project, e.g. us-central1,europe-west1,asia-east1@other-project; or default (the controller's region only)",
+  },
+  {flag: '--target-order', key: 'targetOrder', field: 'targetOrder', parse: (r) => r.trim(), accepts: `one of ${TARGET_ORDERS.join(', ')}`},
+  {
+    flag: '--on-target-failure',
+    key: 'onTargetFailure',
+    field: 'onTargetFailure',
+    parse: (r) => r.trim(),
+    accepts: `one of ${TARGET_FAILURES.join(', ')}`,
+  },
 ];
 
 function refuse(message: string): UsageError {
@@ -96,10 +136,10 @@ export function parsePolicyFlags(opts: Record<string, unknown>): PolicyChangeArg
     const checked = validatePolicy(one);
     if (!checked.ok) {
       const p = checked.problems[0];
-      // Steps are checked one by one: say which; every other flag is one value.
+      // Steps and targets are checked one by one: say which; every other flag is one value.
       throw refuse(
-        p.field.startsWith('steps[')
-          ? `--steps "${raw}": ${p.field} ${p.problem.replace(/; got .*$/, '')}; give ${f.accepts}`
+        p.field.startsWith('steps[') || p.field.startsWith('targets[')
+          ? `${f.flag} "${raw}": ${p.field} ${p.problem.replace(/; got .*$/, '')}; give ${f.accepts}`
           : `${f.flag} "${raw}" is not ${f.accepts}`,
       );
     }

@@ -117,7 +117,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     summary: 'show or change the rollout policy',
     args: [SERVICE],
     usage:
-      '<service> [--strategy immediate|verified|canary] [--steps 10,50,100] [--interval 5m] [--check-path|--check-status|--check-timeout|--check-attempts V] [--max-5xx-ratio|--p99-ms|--min-requests V]',
+      '<service> [--strategy immediate|verified|canary] [--steps 10,50,100] [--interval 5m] [--check-path|--check-status|--check-timeout|--check-attempts V] [--max-5xx-ratio|--p99-ms|--min-requests V] [--targets us-central1,europe-west1] [--target-order sequential|parallel] [--on-target-failure keep|rollback]',
     options: [
       {
         flags: '--strategy <STRATEGY>',
@@ -133,6 +133,21 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
       {flags: '--max-5xx-ratio <RATIO>', description: 'largest share of 5xx answers in a canary step, 0 to 1: 0.01'},
       {flags: '--p99-ms <MS>', description: 'largest 99th percentile latency in a canary step, in ms: 1000'},
       {flags: '--min-requests <N>', description: 'requests a step must see before its metrics are judged: 50'},
+      {
+        flags: '--targets <REGIONS>',
+        description:
+          "regions to deploy to, the controller's own first; REGION@PROJECT for another project: us-central1,europe-west1; default: the controller's only",
+      },
+      {
+        flags: '--target-order <ORDER>',
+        description: 'sequential (one region after the other, stopping at a failure) or parallel (all at once)',
+        choices: ['sequential', 'parallel'],
+      },
+      {
+        flags: '--on-target-failure <WHAT>',
+        description: 'keep (regions already updated keep the new digest) or rollback (they go back)',
+        choices: ['keep', 'rollback'],
+      },
     ],
   },
   previews: {

@@ -57,6 +57,12 @@ describe('dropdeploy policy: flags', () => {
         '1000',
         '--min-requests',
         '0',
+        '--targets',
+        'us-central1,europe-west1,asia-east1@other-project',
+        '--target-order',
+        'parallel',
+        '--on-target-failure',
+        'rollback',
       ],
       want: {
         name: 'policy',
@@ -68,6 +74,9 @@ describe('dropdeploy policy: flags', () => {
             interval: '300s',
             check: {path: '/healthz', expectStatus: 204, timeout: '0.5s', attempts: 3},
             thresholds: {max5xxRatio: 0.01, p99Ms: 1000, minRequests: 0},
+            targets: [{region: 'us-central1'}, {region: 'europe-west1'}, {region: 'asia-east1', project: 'other-project'}],
+            targetOrder: 'parallel',
+            onTargetFailure: 'rollback',
           },
           mask: [...POLICY_FIELDS],
         },
@@ -81,6 +90,11 @@ describe('dropdeploy policy: flags', () => {
         service: 'web',
         change: {body: {check: {path: '/ready', attempts: 5}}, mask: ['check.path', 'check.attempts']},
       },
+    },
+    {
+      name: 'targets default: the controller’s region only',
+      input: ['--targets', 'default'],
+      want: {name: 'policy', service: 'web', change: {body: {targets: []}, mask: ['targets']}},
     },
   ];
   for (const r of rows) it(r.name, () => assert.deepEqual(policy(...r.input), r.want));
@@ -114,6 +128,23 @@ describe('dropdeploy policy: flags', () => {
     {name: 'a p99 of 0', input: ['--p99-ms', '0'], want: /--p99-ms "0" is not milliseconds above 0/},
     {name: 'negative requests', input: ['--min-requests', '-5'], want: /--min-requests "-5" is not a whole number, 0 or more/},
     {name: 'a value left out', input: ['--strategy', 'canary', '--steps', '--interval=5m'], want: /--steps needs a value/},
+    {
+      name: 'a zone among the targets',
+      input: ['--targets', 'us-central1,europe-west1-b'],
+      want: /--targets "us-central1,europe-west1-b": targets\[1\]\.region must be a Cloud Run region such as "europe-west1"; give regions/,
+    },
+    {
+      name: 'a target twice',
+      input: ['--targets', 'us-central1,us-central1'],
+      want: /targets\[1\] names the same region and project as targets\[0\]/,
+    },
+    {name: 'a target with two projects', input: ['--targets', 'us-central1@a@b'], want: /--targets "us-central1@a@b" is not regions/},
+    {name: 'an unknown order', input: ['--target-order', 'random'], want: /--target-order "random" is not one of sequential, parallel/},
+    {
+      name: 'an unknown failure mode',
+      input: ['--on-target-failure', 'retry'],
+      want: /--on-target-failure "retry" is not one of keep, rollback/,
+    },
   ];
   for (const r of bad) {
     it(`refuses ${r.name}`, () =>
