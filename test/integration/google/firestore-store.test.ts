@@ -10,6 +10,7 @@ import {GrpcFaultProxy} from '../../../local/grpc/fault-proxy';
 import {FirestoreReleaseStore} from '../../../src/google/firestore-store';
 import {sourceKey} from '../../../src/releases/naming';
 import {markBuildFailed, markBuilding, type Release} from '../../../src/releases/release';
+import type {TargetRecord} from '../../../src/releases/targets';
 import {requireEmulators, withEnv} from '../stack';
 
 const MINUTE = 60_000;
@@ -172,5 +173,74 @@ describe('Firestore store: claims and build lease fencing', () => {
       page.filter((r) => r.service.startsWith('stale-')).map((r) => r.service),
       ['stale-s2', 'stale-s3'],
     );
+  });
+});
+
+describe('Firestore store: a multi-target deploy’s progress (putTargets)', () => {
+  const root = `t${randomUUID().slice(0, 8)}`;
+  let db: Firestore;
+  let store: FirestoreReleaseStore;
+  before(() => {
+    requireEmulators();
+    db = new Firestore({projectId: 'dd-store-test'});
+    store = new FirestoreReleaseStore(db, root);
+  });
+  after(async () => {
+    await db?.terminate();
+  });
+
+  const targets = (eu: 'deploying' | 'deployed'): TargetRecord[] => [
+    {region: 'us-central1', project: 'p', state: 'deployed', revision: 'web-00002-a', url: 'https://us', previousRevision: 'web-00001-a'},
+    {region: 'europe-west1', project: 'p', state: eu},
+  ];
+
+  /** Release 1 of `service`, built, with its deploy lock taken by `holder`. */
+  async function deploying(service: string, holder: string): Promise<Release> {
+    const now = new Date();
+    const {release} = await store.claimSource(
+      service,
+      {bucket: 'b', object: `${service}/v1.zip`, generation: '1'},
+      {trigger: 'upload', actor: 'test'},
+      now,
+      {
+        holder: 'builder',
+        leaseMs: MINUTE,
+      },
+    );
+    assert.ok(await store.putHeld(markBuilding(release, {buildId: 'b1'}, now).release, 'builder'));
+    const lease = await store.leaseDeploy(service, 1, 'repo/web@sha256:1', holder, now, MINUTE);
+    assert.equal(lease.kind, 'go');
+    return lease.release;
+  }
+
+  it('the lock holder writes the targets, and only them: the outbox’s marks stay', async () => {
+    await deploying('multi', 'h1');
+    await store.markPublished('multi', 1, ['deploying']);
+    assert.equal(await store.putTargets('multi', 1, targets('deploying'), 'h1', new Date()), true);
+    const stored = (await store.get('multi', 1))!;
+    assert.deepEqual(stored.targets, targets('deploying'));
+    assert.deepEqual([stored.state, stored.published.includes('deploying')], ['deploying', true]);
+  });
+
+  it('a redelivery that takes the lock over reads them back, and the old holder can no longer write', async () => {
+    const later = new Date(Date.now() + 2 * MINUTE);
+    const lease = await store.leaseDeploy('multi', 1, 'repo/web@sha256:1', 'h2', later, MINUTE);
+    assert.equal(lease.kind, 'go');
+    assert.deepEqual(lease.release.targets, targets('deploying'), 'the taker resumes from the record');
+    assert.equal(await store.putTargets('multi', 1, targets('deployed'), 'h1', later), false);
+    assert.deepEqual((await store.get('multi', 1))!.targets, targets('deploying'));
+  });
+
+  it('the deploy’s outcome records the ended targets with it', async () => {
+    const done = await store.finishDeploy(
+      'multi',
+      1,
+      {revision: 'web-00002-a', url: 'https://us', targets: targets('deployed')},
+      'h2',
+      new Date(),
+    );
+    assert.equal(done.state, 'deployed');
+    assert.deepEqual((await store.get('multi', 1))!.targets, targets('deployed'));
+    assert.equal(await store.putTargets('multi', 1, targets('deploying'), 'h2', new Date()), false, 'no lock after the deploy');
   });
 });
