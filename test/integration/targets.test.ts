@@ -4,7 +4,8 @@
  * digest answers in both regions; a failure scripted for one region's UpdateService ends the
  * release `deploy_failed` naming that region, while the other keeps the new digest — or, with
  * `onTargetFailure: rollback`, goes back; a redelivered deploy does not deploy again to the
- * region it finished; a rollback deploys to both.
+ * region it finished; a rollback deploys to both; in parallel order a failed primary does not
+ * hold the other region back.
  */
 import assert from 'node:assert/strict';
 import {cpSync, mkdtempSync, writeFileSync} from 'node:fs';
@@ -208,6 +209,27 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.deepEqual(states(v5), [`${stack.info.region}:deployed`, `${EU}:deployed`]);
     assert.match(await body(urls.us), /^v1 /);
     assert.match(await body(urls.eu), /^v1 /);
+  });
+
+  it('in parallel order, a failure of the primary does not hold the other region back', async () => {
+    const set = await api('PATCH', `/v1/services/${SERVICE}/policy`, {targetOrder: 'parallel', onTargetFailure: 'keep'});
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    stack.cloudRun.injectFault({
+      method: 'UpdateService',
+      resource: `locations/${stack.info.region}/`,
+      code: FAILED_PRECONDITION,
+      message: 'quota exceeded in us-central1',
+    });
+    drop(`${SERVICE}/v6.tgz`, 'v6');
+    const v6 = await ended(6);
+    assert.equal(v6.state, 'deploy_failed');
+    assert.deepEqual(states(v6), [`${stack.info.region}:failed`, `${EU}:deployed`]);
+    assert.match(
+      v6.data.error!.message,
+      /^the deploy to us-central1 .*quota exceeded in us-central1; europe-west1 \(project dropdeploy-local\) keeps serving/,
+    );
+    assert.match(await body(urls.us), /^v1 /);
+    assert.match(await body(urls.eu), /^v6 /);
   });
 
   it('every status event carries the targets within the published schema', () => {
