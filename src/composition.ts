@@ -100,7 +100,8 @@ export function createDeps(config: Config): Deps {
     }),
     services: (target) => {
       // One adapter per project and region, all on the one client: the location is in every resource name.
-      const key = target && (target.project !== config.projectId || target.region !== config.region) ? `${target.project}/${target.region}` : '';
+      const key =
+        target && (target.project !== config.projectId || target.region !== config.region) ? `${target.project}/${target.region}` : '';
       let port = servicesIn.get(key);
       if (!port) {
         const {project, region} = key ? target! : {project: config.projectId, region: config.region};

@@ -66,9 +66,10 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string, e
   // must be recorded before the lock is let go, even when the announcement failed. The lock
   // is renewed while the rollout is waited for.
   const renewal = keepDeployLock(ctx, r, holder);
-  const [rolled, announced] = await Promise.allSettled([rollout(ctx, r, lease.value.image, envValues, holder), publishPending(ctx, r)]).finally(
-    renewal.stop,
-  );
+  const [rolled, announced] = await Promise.allSettled([
+    rollout(ctx, r, lease.value.image, envValues, holder),
+    publishPending(ctx, r),
+  ]).finally(renewal.stop);
   let result: DeployResult;
   if (rolled.status === 'fulfilled') result = rolled.value;
   else if (rolled.reason instanceof DropdeployError && !rolled.reason.retryable)
@@ -132,7 +133,8 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
   const policy = await policyFor(ctx, r);
   const resolved = resolveTargets(policy, homeTarget(deps.config));
   if (!resolved.ok) throw new PermanentError(`the rollout policy of "${r.service}": ${resolved.message}`, 'INVALID_TARGETS');
-  if (resolved.targets.length === 1 && !r.targets?.length) return deployTo(ctx, r, image, envValues, {services: await deps.services(), policy});
+  if (resolved.targets.length === 1 && !r.targets?.length)
+    return deployTo(ctx, r, image, envValues, {services: await deps.services(), policy});
   return deployTargets(ctx, r, resolved.targets, policy, holder, (target, services, onRead) =>
     deployTo(ctx, r, image, envValues, {services, target, onRead}),
   );

@@ -164,8 +164,8 @@ export function decideDeployLease(
 /** How a deploy ended, as the deploy step reports it to the store. */
 export type DeployResult = (
   | /** `env`: the serving container's environment as deployed, as `recordEnv` records it. */
-  {revision: string; url?: string; env?: RecordedEnvVar[]}
-  /** The revision is ready with no traffic and a tag: the rollout begins (`verifying`). */
+    {revision: string; url?: string; env?: RecordedEnvVar[]}
+    /** The revision is ready with no traffic and a tag: the rollout begins (`verifying`). */
   | {revision: string; url?: string; env?: RecordedEnvVar[]; rollout: RolloutRecord}
   | {error: ReleaseError}
   /** The live service already runs release `supersededBy`, which is newer. */

@@ -171,10 +171,10 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.equal(v3.state, 'deploy_failed');
     assert.equal(v3.data.error?.code, 'FAILED_PRECONDITION');
     assert.match(
-      v3.data.error!.message,
+      v3.data.error.message,
       /^the deploy to europe-west1 \(project dropdeploy-local\) failed: .*quota exceeded in europe-west1/,
     );
-    assert.match(v3.data.error!.message, /us-central1 \(project dropdeploy-local\) keeps serving the new digest/);
+    assert.match(v3.data.error.message, /us-central1 \(project dropdeploy-local\) keeps serving the new digest/);
     assert.deepEqual(states(v3), [`${stack.info.region}:deployed`, `${EU}:failed`]);
     assert.match(await body(urls.us), /^v3 /);
     assert.match(await body(urls.eu), /^v2 /, 'the failed region serves what it served');

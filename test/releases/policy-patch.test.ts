@@ -59,7 +59,10 @@ describe('parseUpdateMask', () => {
     {
       name: 'everything',
       input: '*',
-      want: [...(parseUpdateMask('strategy,steps,interval,check,thresholds,targets,targetOrder,onTargetFailure') as {paths: PolicyField[]}).paths],
+      want: [
+        ...(parseUpdateMask('strategy,steps,interval,check,thresholds,targets,targetOrder,onTargetFailure') as {paths: PolicyField[]})
+          .paths,
+      ],
     },
     {name: 'unknown paths are named', input: 'steps,check.port,colour', want: /unknown path "check.port", "colour"/},
     {name: 'an empty mask', input: ' , ', want: /names no field/},
