@@ -238,6 +238,21 @@ describe('DROPDEPLOY_ROLLOUT_POLICY: the default rollout policy', () => {
         /^DROPDEPLOY_ROLLOUT_POLICY field check\.timeout must be a Google JSON Duration/,
       ],
     },
+    {
+      name: 'targets for every service, the controller’s region first',
+      input: '{"targets": [{"region": "europe-west1"}, {"region": "us-east1"}], "targetOrder": "parallel"}',
+      want: {...DEFAULT_POLICY, targets: [{region: 'europe-west1'}, {region: 'us-east1'}], targetOrder: 'parallel'},
+    },
+    {
+      name: 'targets that do not start with the controller’s region',
+      input: '{"targets": [{"region": "us-east1"}, {"region": "europe-west1"}]}',
+      want: [/^DROPDEPLOY_ROLLOUT_POLICY targets\[0\] is us-east1 \(project my-project\), but the first target is the primary/],
+    },
+    {
+      name: 'canary over several targets',
+      input: '{"strategy": "canary", "targets": [{"region": "europe-west1"}, {"region": "us-east1"}]}',
+      want: [/^DROPDEPLOY_ROLLOUT_POLICY a canary rollout over several targets is not supported/],
+    },
   ];
   for (const r of rows) {
     it(r.name, () => {

@@ -4,8 +4,8 @@
  * digest answers in both regions; a failure scripted for one region's UpdateService ends the
  * release `deploy_failed` naming that region, while the other keeps the new digest — or, with
  * `onTargetFailure: rollback`, goes back; a redelivered deploy does not deploy again to the
- * region it finished; a rollback deploys to both; in parallel order a failed primary does not
- * hold the other region back.
+ * region it finished; a rollback and an environment change deploy to both; in parallel order a
+ * failed primary does not hold the other region back; a preview goes to the primary only.
  */
 import assert from 'node:assert/strict';
 import {cpSync, mkdtempSync, writeFileSync} from 'node:fs';
@@ -230,6 +230,34 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     );
     assert.match(await body(urls.us), /^v1 /);
     assert.match(await body(urls.eu), /^v6 /);
+  });
+
+  it('an environment change is a config release in both regions', async () => {
+    const r = await api('PATCH', `/v1/services/${SERVICE}/env`, {set: {GREETING: 'hi'}});
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const v7 = await ended(7);
+    assert.equal(v7.state, 'deployed', JSON.stringify(v7.data));
+    assert.deepEqual(states(v7), [`${stack.info.region}:deployed`, `${EU}:deployed`]);
+    for (const region of [stack.info.region, EU]) {
+      const [svc] = await services.getService({name: name(region)});
+      const env = (svc.template!.containers![0].env ?? []).map((e) => `${e.name}=${e.value ?? ''}`);
+      assert.ok(env.includes('GREETING=hi'), `${region}: ${env.join(' ')}`);
+      assert.equal(svc.template!.containers![0].image, v7.data.image, `${region} runs the deployed release's digest`);
+    }
+    assert.match(await body(urls.us), /^v1 /, 'the image of the deployed release (the rollback to v1), with the new env');
+    assert.match(await body(urls.eu), /^v1 /);
+  });
+
+  it('a preview deploys to the primary region only', async () => {
+    drop(`${SERVICE}/previews/pr-3.tgz`, 'pr3');
+    const v8 = await ended(8);
+    assert.equal(v8.state, 'deployed', JSON.stringify(v8.data));
+    assert.equal(v8.data.targets, undefined);
+    const [us] = await services.getService({name: name(stack.info.region)});
+    const [eu] = await services.getService({name: name(EU)});
+    assert.ok((us.traffic ?? []).some((t) => t.tag === 'pr-3'));
+    assert.ok(!(eu.traffic ?? []).some((t) => t.tag === 'pr-3'), 'no preview in the other region');
+    assert.match(await body(urls.eu), /^v1 /);
   });
 
   it('every status event carries the targets within the published schema', () => {
