@@ -122,6 +122,8 @@ export function statusText(service: ApiService, newest: ApiRelease | undefined, 
     if (d.url) lines.push(`  url       ${d.url}`);
     if (d.revision) lines.push(`  revision  ${d.revision}`);
     if (d.image) lines.push(`  image     ${d.image}`);
+    // A release deployed to several regions: each one's state and URL.
+    if (newest?.release === d.release) for (const t of newest.targets ?? []) lines.push(`  ${targetLine(t)}`);
   } else {
     lines.push(`${service.service}: nothing deployed yet`);
   }
@@ -132,6 +134,11 @@ export function statusText(service: ApiService, newest: ApiRelease | undefined, 
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** One target of a release: `europe-west1 (my-project)  deployed  https://…`. */
+function targetLine(t: NonNullable<ApiRelease['targets']>[number]): string {
+  return `${`${t.region} (${t.project})`.padEnd(36)} ${t.state.padEnd(11)} ${t.url ?? t.error?.message ?? ''}`.trimEnd();
 }
 
 /** One progress line: a state a release reached, with the time and what is new about it. */

@@ -101,6 +101,16 @@ describe('statusText', () => {
       ].join('\n'),
     );
   });
+  it('a release deployed to several regions: a line per region', () => {
+    const targets = [
+      {region: 'europe-west1', project: 'my-project', state: 'deployed' as const, url: 'https://web-eu.run.app'},
+      {region: 'us-east1', project: 'other-project', state: 'deployed' as const, url: 'https://web-us.run.app'},
+    ];
+    assert.deepEqual(statusText(svc, release(2, {targets}), NOW).split('\n').slice(4, 6), [
+      '  europe-west1 (my-project)            deployed    https://web-eu.run.app',
+      '  us-east1 (other-project)             deployed    https://web-us.run.app',
+    ]);
+  });
   it('no second line when the newest is the deployed one; the error of a failed newest one', () => {
     assert.doesNotMatch(statusText(svc, release(2), NOW), /newest/);
     assert.match(
