@@ -124,6 +124,27 @@ describe('the local Cloud Run in several regions and projects', () => {
     assert.equal(await body(svc.uri!), 'us web-r1');
   });
 
+  it('a restart brings every region’s services back, each at its own URL', async () => {
+    const runner2 = createProcessRevisionRunner({registry, logDir: join(root, 'logs2'), startupTimeoutMs: 5000});
+    const router2: ServiceRouter = new ServiceRouter({target: (route) => servingTarget(emu2, route)});
+    const emu2: CloudRunEmulator = new CloudRunEmulator({runner: runner2, home: {project: 'demo-project', location: 'us-central1'}});
+    try {
+      await emu2.start();
+      const report = await emu2.restore(emu.snapshot(), (service, _saved, where) => router2.urlFor(service, undefined, where));
+      assert.deepEqual(report.revisions.map((r) => [r.service, r.revision, r.ready]).sort(), [
+        ['web', 'web-r1', true],
+        ['web', 'web-r1', true],
+        ['web', 'web-r1', true],
+      ]);
+      const uri = (parent: string) => emu2.getService(`${parent}/services/web`)!.uri;
+      assert.deepEqual(await Promise.all([US, EU, OTHER].map(async (p) => body(uri(p)))), ['us web-r1', 'eu web-r1', 'other web-r1']);
+    } finally {
+      await emu2.stop();
+      await runner2.stopAll();
+      await router2.close();
+    }
+  });
+
   it('deleting one region’s service stops only its revision', async () => {
     const [op] = await services.deleteService({name: `${EU}/services/web`});
     await op.promise();
