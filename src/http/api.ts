@@ -12,7 +12,8 @@
  *   PATCH /v1/services/{service}/policy?updateMask=steps,check.path   a partial policy
  *   GET  /v1/services/{service}/previews   the previews and their own URLs
  *   DELETE /v1/services/{service}/previews/{name}   removes a preview's tag (idempotent)
- * A repeated POST or PATCH with the same Idempotency-Key starts no second release.
+ * A repeated POST or PATCH with the same Idempotency-Key starts no second release. A request
+ * that changes something must not come from another site's page (request-origin.ts).
  */
 import {createHash, randomUUID, scrypt} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
@@ -30,6 +31,7 @@ import {API_BODY_LIMITS} from './body-policies';
 import {ApiError, toApiError} from './errors';
 import {InvokerGate} from './invoker-gate';
 import {headerProblem, parseJsonBody} from './json-body';
+import {requestOriginProblem} from './request-origin';
 import {matchRoute} from './routes';
 import {envBody, redeployBody, rollbackBody, updateMaskOf} from './validate';
 
@@ -69,6 +71,8 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
   const log = root.withTrace(trace).with({method: req.method, path: req.path});
   try {
     await checkInvokers(deps);
+    const crossSite = requestOriginProblem(req.method, req.headers, {loopbackOnly: deps.config.api.auth === 'none'});
+    if (crossSite) throw new ApiError(403, 'PERMISSION_DENIED', crossSite);
     const route = matchRoute(req.method, req.path);
     const caller = await authenticate(deps.config.api, req.headers, deps.now());
     const store = await deps.store();
