@@ -12,6 +12,7 @@
  *   PATCH /v1/services/{service}/policy?updateMask=steps,check.path   a partial policy
  *   GET  /v1/services/{service}/previews   the previews and their own URLs
  *   DELETE /v1/services/{service}/previews/{name}   removes a preview's tag (idempotent)
+ *   GET  /  and  /ui/…                     the dashboard (a page that reads the API above)
  * A repeated POST or PATCH with the same Idempotency-Key starts no second release. A request
  * that changes something must not come from another site's page (request-origin.ts).
  */
@@ -29,6 +30,7 @@ import {authenticate} from './auth';
 import {guardedBody} from './body-guard';
 import {API_BODY_LIMITS} from './body-policies';
 import {ApiError, toApiError} from './errors';
+import {isDashboardPath, serveDashboard} from './dashboard';
 import {InvokerGate} from './invoker-gate';
 import {headerProblem, parseJsonBody} from './json-body';
 import {requestOriginProblem} from './request-origin';
@@ -73,6 +75,12 @@ export async function handleHttp(deps: Deps, req: Request, res: Response, root: 
     await checkInvokers(deps);
     const crossSite = requestOriginProblem(req.method, req.headers, {loopbackOnly: deps.config.api.auth === 'none'});
     if (crossSite) throw new ApiError(403, 'PERMISSION_DENIED', crossSite);
+    if (isDashboardPath(req.path)) {
+      // The page holds no data, but it is answered as the data is: to callers the API admits.
+      await authenticate(deps.config.api, req.headers, deps.now());
+      serveDashboard(req, res);
+      return;
+    }
     const route = matchRoute(req.method, req.path);
     const caller = await authenticate(deps.config.api, req.headers, deps.now());
     const store = await deps.store();

@@ -89,6 +89,11 @@ const MUST_KEEP = [
   'tsconfig.json',
   'tsconfig.build.json',
   'schemas/release-event.v1.json',
+  // The dashboard: its page and style sheet are served from the source, its scripts built by gcp-build.
+  'src/dashboard/static/index.html',
+  'src/dashboard/static/dashboard.css',
+  'src/dashboard/tsconfig.json',
+  'src/dashboard/browser/app.ts',
 ];
 
 describe('.gcloudignore', () => {
@@ -116,9 +121,9 @@ describe('.gcloudignore', () => {
 });
 
 describe('the platform build (gcp-build)', () => {
-  it('compiles the controller alone to the package.json entry point', () => {
+  it('compiles the controller alone to the package.json entry point, and the dashboard scripts to dist/ui', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {main: string; scripts: Record<string, string>};
-    assert.equal(pkg.scripts['gcp-build'], 'tsc -p tsconfig.build.json');
+    assert.equal(pkg.scripts['gcp-build'], 'tsc -p tsconfig.build.json && tsc -p src/dashboard/tsconfig.json');
     const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {include: string[]};
     assert.deepEqual(build.include, ['src']);
     const out = mkdtempSync(join(tmpdir(), 'dropdeploy-gcp-build-'));
@@ -129,6 +134,13 @@ describe('the platform build (gcp-build)', () => {
       // main is dist/src/index.js and the build's outDir is dist.
       assert.ok(existsSync(join(out, relative('dist', pkg.main))), `${pkg.main} not produced`);
       assert.ok(!existsSync(join(out, 'test')) && !existsSync(join(out, 'local')), 'the build compiled more than src/');
+      // The second step: dist/ui/, where src/http/dashboard.ts serves the scripts from.
+      const ui = join(out, 'ui');
+      const d = spawnSync(process.execPath, [tsc, '-p', 'src/dashboard/tsconfig.json', '--outDir', ui], {cwd: ROOT, encoding: 'utf8'});
+      assert.equal(d.status, 0, d.stdout + d.stderr);
+      for (const f of ['dashboard/browser/app.js', 'dashboard/view.js', 'releases/states.js'])
+        assert.ok(existsSync(join(ui, f)), `dist/ui/${f} not produced`);
+      assert.ok(readFileSync(join(ui, 'dashboard/view.js'), 'utf8').includes("from '../releases/states.js'"), 'the scripts are ES modules');
     } finally {
       rmSync(out, {recursive: true, force: true});
     }

@@ -1,0 +1,147 @@
+/**
+ * The dashboard page: reads the API every two seconds (same origin, so the same auth as every
+ * other caller: none locally, the proxy's ID token through `gcloud run services proxy`), shows
+ * it through ../view.ts, and carries out an action after a confirmation dialog.
+ */
+import {announcements, errorMessage, serviceView, type Action, type PreviewJson, type ReleaseJson, type ServiceJson} from '../view.js';
+import {h} from './dom.js';
+import {renderService, renderServices} from './render.js';
+
+const POLL_MS = 2000;
+const PAGE = 20;
+
+const $ = (id: string) => document.getElementById(id)!;
+const dialog = $('confirm') as HTMLDialogElement;
+
+interface Snapshot {
+  services: ServiceJson[];
+  releases: Record<string, ReleaseJson[]>;
+  previews: Record<string, PreviewJson[]>;
+}
+
+let last: Snapshot | undefined;
+let lastText = '';
+let lastRender = 0;
+let pending: {action: Action; openerId: string} | undefined;
+
+async function getJson<T>(path: string): Promise<T> {
+  const r = await fetch(path, {headers: {accept: 'application/json'}, cache: 'no-store'});
+  const body: unknown = await r.json().catch(() => undefined);
+  if (!r.ok) throw new Error(`GET ${path}: ${errorMessage(r.status, body)}`);
+  return body as T;
+}
+
+async function read(): Promise<Snapshot> {
+  const {services} = await getJson<{services: ServiceJson[]}>('/v1/services');
+  const snap: Snapshot = {services, releases: {}, previews: {}};
+  await Promise.all(
+    services.map(async (s) => {
+      const base = `/v1/services/${encodeURIComponent(s.service)}`;
+      const [rel, prev] = await Promise.all([
+        getJson<{releases: ReleaseJson[]}>(`${base}/releases?pageSize=${PAGE}`),
+        getJson<{previews: PreviewJson[]}>(`${base}/previews`),
+      ]);
+      snap.releases[s.service] = rel.releases;
+      snap.previews[s.service] = prev.previews;
+    }),
+  );
+  return snap;
+}
+
+function selectedService(snap: Snapshot): string | undefined {
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  return snap.services.find((s) => s.service === wanted)?.service ?? snap.services[0]?.service;
+}
+
+function setConnection(text: string, ok: boolean): void {
+  const el = $('connection');
+  el.textContent = text;
+  el.className = ok ? 'ok' : 'failed';
+}
+
+function render(snap: Snapshot): void {
+  const now = new Date();
+  const views = snap.services.map((s) => serviceView(s, snap.releases[s.service] ?? [], snap.previews[s.service] ?? []));
+  const selected = selectedService(snap);
+  // A refresh replaces the elements: the focused one is found again by its id.
+  const focused = document.activeElement?.id;
+  $('services').replaceChildren(renderServices(views, selected, now));
+  const view = views.find((v) => v.name === selected);
+  $('detail').replaceChildren(...(view ? [renderService(view, now, confirmAction)] : []));
+  if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
+  lastRender = Date.now();
+}
+
+function announce(lines: string[]): void {
+  const live = $('live');
+  for (const line of lines) live.append(h('p', {}, line));
+  while (live.childElementCount > 5) live.firstElementChild!.remove();
+}
+
+function notice(text: string, ok: boolean): void {
+  const el = $('notice');
+  el.replaceChildren(h('p', {class: ok ? 'ok' : 'failed'}, text));
+}
+
+async function refresh(): Promise<void> {
+  try {
+    const snap = await read();
+    const text = JSON.stringify(snap);
+    const all = (s: Snapshot) => Object.values(s.releases).flat();
+    announce(announcements(last ? all(last) : undefined, all(snap)));
+    if (text !== lastText || Date.now() - lastRender > 10_000) render(snap);
+    last = snap;
+    lastText = text;
+    setConnection(`Live: read ${new Date().toLocaleTimeString()}`, true);
+  } catch (err) {
+    setConnection(`Cannot read the API (${err instanceof Error ? err.message : String(err)}); retrying every ${POLL_MS / 1000} s`, false);
+  }
+}
+
+function confirmAction(action: Action, opener: HTMLButtonElement): void {
+  pending = {action, openerId: opener.id};
+  $('confirm-text').textContent = action.confirm;
+  $('confirm-ok').textContent = action.label;
+  dialog.showModal();
+}
+
+async function carryOut(action: Action): Promise<void> {
+  const ok = $('confirm-ok') as HTMLButtonElement;
+  ok.disabled = true;
+  try {
+    // One key per confirmation: a repeated or retried request makes no second release.
+    const r = await fetch(action.path, {
+      method: action.method,
+      headers: {'content-type': 'application/json', accept: 'application/json', 'idempotency-key': `dd-ui-${crypto.randomUUID()}`},
+      body: JSON.stringify(action.body),
+    });
+    const body: unknown = await r.json().catch(() => undefined);
+    if (!r.ok) notice(`${action.label} failed: ${errorMessage(r.status, body)}`, false);
+    else {
+      const made = body as Partial<ReleaseJson>;
+      notice(`${action.label}: ${made.service ?? ''} v${made.release ?? '?'} is ${made.state ?? 'accepted'}`, true);
+    }
+  } catch (err) {
+    notice(`${action.label} failed: ${err instanceof Error ? err.message : String(err)}`, false);
+  } finally {
+    ok.disabled = false;
+  }
+  await refresh();
+}
+
+$('confirm-cancel').addEventListener('click', () => dialog.close('cancel'));
+$('confirm-ok').addEventListener('click', () => dialog.close('ok'));
+dialog.addEventListener('close', () => {
+  const p = pending;
+  pending = undefined;
+  if (!p) return;
+  // The opener may have been replaced by a refresh meanwhile: focus returns to its successor.
+  document.getElementById(p.openerId)?.focus();
+  if (dialog.returnValue === 'ok') void carryOut(p.action);
+});
+window.addEventListener('hashchange', () => {
+  if (last) render(last);
+});
+
+void refresh();
+setInterval(() => void refresh(), POLL_MS);
