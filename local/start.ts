@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   console.log(`
 ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`)}
 
+  Dashboard:           ${bold(`${i.apiUrl}/`)}      (open it in a browser: services, releases, rollback)
   Drop an archive:     ${bold('npm run drop -- examples/hello-app')}      (another terminal)
                        or copy <service>/<name>.tar.gz|.tgz|.zip into ${rel}/ (write elsewhere, then mv)
   A function:          npm run drop -- examples/hello-function --function helloHttp
