@@ -335,16 +335,21 @@ export function serviceView(s: ServiceJson, releases: ReleaseJson[], previews: P
 
 /**
  * What changed between two reads, in words for the page's live region: a new release, a
- * release's new state. Nothing on the first read (`before` undefined).
+ * release's new state. Nothing on the first read (`before` undefined). A release read now and
+ * not before is new only if it is newer than every one read before of its service (a longer
+ * page shows older releases too).
  */
 export function announcements(before: ReleaseJson[] | undefined, after: ReleaseJson[]): string[] {
   if (!before) return [];
   const was = new Map(before.map((r) => [`${r.service}/${r.release}`, r.state]));
+  const newest = new Map<string, number>();
+  for (const r of before) newest.set(r.service, Math.max(newest.get(r.service) ?? 0, r.release));
   const out: string[] = [];
-  for (const r of [...after].reverse()) {
+  for (const r of [...after].sort((a, b) => a.release - b.release)) {
     const old = was.get(`${r.service}/${r.release}`);
-    if (old === undefined) out.push(`${r.service} v${r.release} (${what(r)}): ${r.state}`);
-    else if (old !== r.state) out.push(`${r.service} v${r.release}: ${old} → ${r.state}`);
+    if (old === undefined) {
+      if (r.release > (newest.get(r.service) ?? 0)) out.push(`${r.service} v${r.release} (${what(r)}): ${r.state}`);
+    } else if (old !== r.state) out.push(`${r.service} v${r.release}: ${old} → ${r.state}`);
   }
   return out;
 }

@@ -297,5 +297,19 @@ describe('dashboard view: what the live region announces', () => {
       want: ['web v1: building → deployed', 'web v2 (upload of web/v2.tgz): accepted', 'web v3 (rollback to v1): accepted'],
     },
   ];
+  rows.push(
+    {
+      name: 'older releases shown by a longer page are not new',
+      before: [rel(5, 'deployed')],
+      after: [rel(5, 'deployed'), rel(4, 'deployed'), rel(3, 'build_failed')],
+      want: [],
+    },
+    {
+      name: 'a first release of a new service is new',
+      before: [rel(5, 'deployed')],
+      after: [{...rel(1, 'accepted'), service: 'api'}, rel(5, 'deployed')],
+      want: ['api v1 (upload of web/v1.tgz): accepted'],
+    },
+  );
   for (const r of rows) it(r.name, () => assert.deepEqual(announcements(r.before, r.after), r.want));
 });

@@ -8,7 +8,9 @@ import {h} from './dom.js';
 import {renderService, renderServices} from './render.js';
 
 const POLL_MS = 2000;
+/** Releases read of the service shown, and of each other one (enough for its card). */
 const PAGE = 20;
+const CARD_PAGE = 5;
 
 const $ = (id: string) => document.getElementById(id)!;
 const dialog = $('confirm') as HTMLDialogElement;
@@ -17,6 +19,8 @@ interface Snapshot {
   services: ServiceJson[];
   releases: Record<string, ReleaseJson[]>;
   previews: Record<string, PreviewJson[]>;
+  /** Services with more releases than were read. */
+  more: string[];
 }
 
 let last: Snapshot | undefined;
@@ -31,32 +35,38 @@ async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
+/** One read of the API: the services, and releases (and previews) of the one shown. */
 async function read(): Promise<Snapshot> {
   const {services} = await getJson<{services: ServiceJson[]}>('/v1/services');
-  const snap: Snapshot = {services, releases: {}, previews: {}};
+  const snap: Snapshot = {services, releases: {}, previews: {}, more: []};
+  const shown = selectedService(snap);
   await Promise.all(
     services.map(async (s) => {
       const base = `/v1/services/${encodeURIComponent(s.service)}`;
+      const full = s.service === shown;
       const [rel, prev] = await Promise.all([
-        getJson<{releases: ReleaseJson[]}>(`${base}/releases?pageSize=${PAGE}`),
-        getJson<{previews: PreviewJson[]}>(`${base}/previews`),
+        getJson<{releases: ReleaseJson[]; nextPageToken?: string}>(`${base}/releases?pageSize=${full ? PAGE : CARD_PAGE}`),
+        full ? getJson<{previews: PreviewJson[]}>(`${base}/previews`) : undefined,
       ]);
       snap.releases[s.service] = rel.releases;
-      snap.previews[s.service] = prev.previews;
+      if (prev) snap.previews[s.service] = prev.previews;
+      if (rel.nextPageToken) snap.more.push(s.service);
     }),
   );
   return snap;
 }
 
-function selectedService(snap: Snapshot): string | undefined {
+function selectedService(snap: Pick<Snapshot, 'services'>): string | undefined {
   const wanted = decodeURIComponent(location.hash.slice(1));
   return snap.services.find((s) => s.service === wanted)?.service ?? snap.services[0]?.service;
 }
 
-function setConnection(text: string, ok: boolean): void {
+/** The connection line: it changes (and is announced, role=status) only when the state does. */
+function setConnection(text: string, ok: boolean, title = ''): void {
   const el = $('connection');
-  el.textContent = text;
+  if (el.textContent !== text) el.textContent = text;
   el.className = ok ? 'ok' : 'failed';
+  el.title = title;
 }
 
 function render(snap: Snapshot): void {
@@ -67,7 +77,7 @@ function render(snap: Snapshot): void {
   const focused = document.activeElement?.id;
   $('services').replaceChildren(renderServices(views, selected, now));
   const view = views.find((v) => v.name === selected);
-  $('detail').replaceChildren(...(view ? [renderService(view, now, confirmAction)] : []));
+  $('detail').replaceChildren(...(view ? [renderService(view, now, confirmAction, snap.more.includes(view.name) ? PAGE : undefined)] : []));
   if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
   lastRender = Date.now();
 }
@@ -84,6 +94,8 @@ function notice(text: string, ok: boolean): void {
 }
 
 async function refresh(): Promise<void> {
+  // A hidden tab asks nothing (each read is 1 + 2 requests per service); it reads again when shown.
+  if (document.hidden) return;
   try {
     const snap = await read();
     const text = JSON.stringify(snap);
@@ -92,7 +104,7 @@ async function refresh(): Promise<void> {
     if (text !== lastText || Date.now() - lastRender > 10_000) render(snap);
     last = snap;
     lastText = text;
-    setConnection(`Live: read ${new Date().toLocaleTimeString()}`, true);
+    setConnection(`Live: updates every ${POLL_MS / 1000} s`, true, `last read ${new Date().toLocaleTimeString()}`);
   } catch (err) {
     setConnection(`Cannot read the API (${err instanceof Error ? err.message : String(err)}); retrying every ${POLL_MS / 1000} s`, false);
   }
@@ -119,7 +131,8 @@ async function carryOut(action: Action): Promise<void> {
     if (!r.ok) notice(`${action.label} failed: ${errorMessage(r.status, body)}`, false);
     else {
       const made = body as Partial<ReleaseJson>;
-      notice(`${action.label}: ${made.service ?? ''} v${made.release ?? '?'} is ${made.state ?? 'accepted'}`, true);
+      // Its state from here on is the timeline's (live); this says only what was started.
+      notice(`${action.label}: started release v${made.release ?? '?'} of ${made.service ?? '?'}`, true);
     }
   } catch (err) {
     notice(`${action.label} failed: ${err instanceof Error ? err.message : String(err)}`, false);
@@ -139,9 +152,8 @@ dialog.addEventListener('close', () => {
   document.getElementById(p.openerId)?.focus();
   if (dialog.returnValue === 'ok') void carryOut(p.action);
 });
-window.addEventListener('hashchange', () => {
-  if (last) render(last);
-});
+window.addEventListener('hashchange', () => void refresh());
+document.addEventListener('visibilitychange', () => void refresh());
 
 void refresh();
 setInterval(() => void refresh(), POLL_MS);

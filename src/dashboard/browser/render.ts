@@ -128,8 +128,8 @@ function renderRelease(r: ReleaseView, now: Date, onAction: OnAction): HTMLEleme
   );
 }
 
-/** One service's section: its actions, previews and release timeline. */
-export function renderService(s: ServiceView, now: Date, onAction: OnAction): HTMLElement {
+/** One service's section: its actions, previews and release timeline (`cut`: only that many newest were read). */
+export function renderService(s: ServiceView, now: Date, onAction: OnAction, cut?: number): HTMLElement {
   return h(
     'section',
     {id: s.id, 'aria-labelledby': `${s.id}-title`},
@@ -158,5 +158,6 @@ export function renderService(s: ServiceView, now: Date, onAction: OnAction): HT
       {class: 'timeline', 'aria-label': `releases of ${s.name}, newest first`},
       s.timeline.map((r) => renderRelease(r, now, onAction)),
     ),
+    cut ? h('p', {class: 'empty'}, `The newest ${cut} releases are shown; npx dropdeploy releases ${s.name} lists them all.`) : null,
   );
 }
