@@ -3,12 +3,12 @@
  * running local stack (LocalStack, npm start's own code): an upload appears and reaches
  * `deployed` without a reload, a second one takes over, "roll back" to the first after a
  * confirmation makes a new release that is deployed, a redeploy is done with the keyboard alone
- * (and a cancelled dialog does nothing), the page fits a 375 px screen, and no request leaves
- * 127.0.0.1. The screenshot it takes is the README's (docs/dashboard.png, rewritten with
+ * (and a cancelled dialog does nothing), a failed build shows its error, the page fits a 375 px
+ * screen, and no request leaves 127.0.0.1. The screenshot it takes is the README's (docs/dashboard.png, rewritten with
  * DROPDEPLOY_UPDATE_SCREENSHOT=1; always written to dist/screenshots/).
  */
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, mkdtempSync, rmSync} from 'node:fs';
+import {cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
@@ -118,15 +118,6 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
     assert.deepEqual([v3.trigger, v3.rollbackOf, v3.actor, v3.state, v3.image], ['rollback', 1, 'local', 'deployed', v1.image]);
   });
 
-  it('saves the screenshot the README shows', async () => {
-    const out = join(REPO_ROOT, 'dist', 'screenshots');
-    mkdirSync(out, {recursive: true});
-    await page.screenshot({path: join(out, 'dashboard.png'), fullPage: true});
-    if (process.env.DROPDEPLOY_UPDATE_SCREENSHOT === '1')
-      await page.screenshot({path: join(REPO_ROOT, 'docs', 'dashboard.png'), fullPage: true});
-    assert.ok(existsSync(join(out, 'dashboard.png')));
-  });
-
   it('a redeploy with the keyboard alone: Tab to it, Escape cancels, Enter confirms', async () => {
     const target = `service-${SERVICE}-redeploy`;
     await page.locator('body').focus();
@@ -155,7 +146,31 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
     await shows(4, 'deployed');
     // The newest source is v3's: a rollback carries its target's (v1's) source.
     assert.match(await release(4).innerText(), /redeploy of hello\/v1\.tgz/);
-    await page.locator('#notice', {hasText: /Redeploy hello: hello v4/}).waitFor();
+    await page.locator('#notice', {hasText: /^Redeploy hello: started release v4 of hello$/}).waitFor();
+  });
+
+  it("a build that fails shows its error, and the service's card says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dd-dashboard-broken-'));
+    cpSync(APP, dir, {recursive: true});
+    writeFileSync(join(dir, 'package.json'), '{"name": "hello", ');
+    dropFile(stack.info.bucketDir, `${SERVICE}/broken.tgz`, packFolder(dir));
+    await shows(5, 'build_failed');
+    const error = await release(5).locator('.error').innerText();
+    assert.match(error, /^BUILD_FAILURE: .*package\.json is not valid JSON/);
+    await page.locator(`#link-${SERVICE}`).locator('xpath=..').getByText('v5 build_failed (serving v4)').waitFor();
+    assert.equal(await release(5).getByRole('button').count(), 0, 'nothing to roll back to in a failed build');
+  });
+
+  it('saves the screenshot the README shows', async () => {
+    const out = join(REPO_ROOT, 'dist', 'screenshots');
+    mkdirSync(out, {recursive: true});
+    await page.screenshot({path: join(out, 'dashboard.png'), fullPage: true});
+    // The README's: the top of the page (the card, the failed build, the newest releases).
+    if (process.env.DROPDEPLOY_UPDATE_SCREENSHOT === '1') {
+      await page.evaluate('window.scrollTo(0, 0)');
+      await page.screenshot({path: join(REPO_ROOT, 'docs', 'dashboard.png')});
+    }
+    assert.ok(existsSync(join(out, 'dashboard.png')));
   });
 
   it('fits a 375 px wide screen: nothing wider than it', async () => {
