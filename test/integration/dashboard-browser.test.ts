@@ -3,7 +3,8 @@
  * running local stack (LocalStack, npm start's own code): an upload appears and reaches
  * `deployed` without a reload, a second one takes over, "roll back" to the first after a
  * confirmation makes a new release that is deployed, a redeploy is done with the keyboard alone
- * (and a cancelled dialog does nothing), a failed build shows its error, the page fits a 375 px
+ * (and a cancelled dialog does nothing), a failed build shows its error, a canary rollout shows
+ * its progress and is promoted, the page fits a 375 px
  * screen, and no request leaves 127.0.0.1. The screenshot it takes is the README's (docs/dashboard.png, rewritten with
  * DROPDEPLOY_UPDATE_SCREENSHOT=1; always written to dist/screenshots/).
  */
@@ -22,6 +23,7 @@ import {requireEmulators} from './stack';
 const CHROMIUM = '/usr/bin/chromium';
 const SERVICE = 'hello';
 const APP = join(REPO_ROOT, 'examples', 'hello-app');
+const ROLLOUT_APP = join(REPO_ROOT, 'test', 'fixtures', 'rollout-app');
 const missingBrowser = existsSync(CHROMIUM)
   ? undefined
   : `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium; .ci/run does)`;
@@ -33,7 +35,7 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
   const logs: string[] = [];
   const requests: string[] = [];
   const problems: string[] = [];
-  let navigations = 0;
+  let loads = 0;
   const root = mkdtempSync(join(tmpdir(), 'dd-dashboard-'));
 
   const release = (n: number) => page.locator(`#release-${SERVICE}-${n}`);
@@ -62,7 +64,8 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
   before(async () => {
     if (missingBrowser) throw new Error(`CI=true and ${missingBrowser}`);
     requireEmulators();
-    stack = await LocalStack.start({root, onLog: (l) => logs.push(l), reconcileSeconds: 0});
+    // Rollout steps move on reconciler runs.
+    stack = await LocalStack.start({root, onLog: (l) => logs.push(l), reconcileSeconds: 1});
     browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox']});
     const context = await browser.newContext({viewport: {width: 1000, height: 900}});
     context.on('request', (r) => requests.push(r.url()));
@@ -71,9 +74,8 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('framenavigated', (f) => {
-      if (f === page.mainFrame()) navigations++;
-    });
+    // A load event per document: a reload would be a second one (moving to #service is none).
+    page.on('load', () => loads++);
   });
   after(async () => {
     await browser?.close();
@@ -173,6 +175,40 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
     assert.ok(existsSync(join(out, 'dashboard.png')));
   });
 
+  it('a canary rollout shows its progress; "Promote" moves all traffic to it', async () => {
+    const shop = (n: number) => page.locator(`#release-shop-${n}`);
+    const upload = (object: string, version: string, rollout?: object) => {
+      const dir = mkdtempSync(join(tmpdir(), 'dd-dashboard-shop-'));
+      cpSync(ROLLOUT_APP, dir, {recursive: true});
+      writeFileSync(join(dir, 'behaviour.json'), JSON.stringify({version, health: 200, errors: false}));
+      dropFile(stack.info.bucketDir, object, packFolder(dir), rollout ? {'dropdeploy-rollout': JSON.stringify(rollout)} : {});
+    };
+    upload('shop/v1.tgz', 'v1');
+    await page.locator('#link-shop').click();
+    await shop(1)
+      .locator('h4 .badge', {hasText: /^deployed$/})
+      .waitFor({timeout: 60_000});
+    // Steps 600 s apart: it stays at its first step until promoted.
+    upload('shop/v2.tgz', 'v2', {strategy: 'canary', steps: [10, 100], interval: '600s', check: {path: '/healthz'}});
+    await shop(2)
+      .locator('h4 .badge', {hasText: /^rolling_out$/})
+      .waitFor({timeout: 60_000});
+    const progress = shop(2).locator('progress');
+    await progress.waitFor();
+    assert.equal(await progress.getAttribute('value'), '10');
+    assert.match(await shop(2).locator('.rollout').innerText(), /10 % of traffic on v2, the rest on v1 \(shop-/);
+    assert.deepEqual(await shop(2).getByRole('button').allInnerTexts(), ['Promote v2', 'Abort v2', 'Pause v2']);
+    await shop(2).getByRole('button', {name: 'Promote v2'}).click();
+    const dialog = page.locator('dialog#confirm');
+    assert.match(await dialog.innerText(), /Move all traffic of shop to v2 now/);
+    await dialog.getByRole('button', {name: 'Promote v2'}).click();
+    await shop(2)
+      .locator('h4 .badge', {hasText: /^deployed$/})
+      .waitFor({timeout: 30_000});
+    await page.locator('#link-shop').locator('xpath=..').getByText('serving v2').waitFor();
+    assert.equal(await page.locator('.services > li').count(), 2, 'both services are listed');
+  });
+
   it('fits a 375 px wide screen: nothing wider than it', async () => {
     await page.setViewportSize({width: 375, height: 800});
     await page.waitForTimeout(300);
@@ -182,7 +218,7 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
   });
 
   it('loaded once, asked nothing of any host but 127.0.0.1, and logged no error (no CSP violation)', () => {
-    assert.equal(navigations, 1, 'the page was never reloaded');
+    assert.equal(loads, 1, 'the page was never reloaded');
     const away = requests.filter((u) => !u.startsWith('data:') && new URL(u).hostname !== '127.0.0.1');
     assert.deepEqual(away, []);
     assert.ok(requests.filter((u) => u.includes('/v1/services')).length > 5, 'the page read the API as it went');
