@@ -137,6 +137,27 @@ describe('the dashboard, through the deployed entry point', {timeout: 60_000}, (
     assert.match(errorOf(a).message, /cross-site request forgery/);
   });
 
+  it('with auth on, the page too is for admitted callers only', async () => {
+    const authed = await startFunction({
+      target: 'dropdeployApi',
+      env: {
+        ...ENV,
+        DROPDEPLOY_API_AUTH: 'google-id-token',
+        DROPDEPLOY_API_AUDIENCE: 'https://dd-api.example',
+        DROPDEPLOY_ADMIN_PRINCIPALS: 'user:ops@example.com',
+      },
+    });
+    try {
+      const a = await send(authed.url, '/');
+      assert.equal(a.status, 401);
+      assert.match(errorOf(a).message, /missing "Authorization: Bearer <Google ID token>"/);
+      // Any Host is answered with auth on (Cloud Run's, the proxy's).
+      assert.equal((await send(authed.url, '/', {headers: {host: 'dd-api-xyz.a.run.app'}})).status, 401);
+    } finally {
+      await authed.stop();
+    }
+  });
+
   it('without auth, a request for a name other than loopback is refused (DNS rebinding)', async () => {
     const a = await send(api.url, '/', {headers: {host: `rebound.example:${new URL(api.url).port}`}});
     assert.equal(a.status, 403);
