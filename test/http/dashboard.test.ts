@@ -5,9 +5,14 @@
  * else, and the API's refusals of another site's requests. No store is needed for any of it.
  */
 import assert from 'node:assert/strict';
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
 import {request} from 'node:http';
+import {tmpdir} from 'node:os';
+import {dirname, join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import {startFunction, type RunningFunction} from '../../local/functions/function-process';
+import {dashboardAssets} from '../../src/http/dashboard';
+import {ApiError} from '../../src/http/errors';
 
 const ENV = {
   DROPDEPLOY_PROJECT: 'dashboard-test',
@@ -163,5 +168,44 @@ describe('the dashboard, through the deployed entry point', {timeout: 60_000}, (
     assert.equal(a.status, 403);
     assert.match(errorOf(a).message, /loopback host only/);
     assert.equal((await send(api.url, '/', {headers: {host: `localhost:${new URL(api.url).port}`}})).status, 200);
+  });
+});
+
+describe('dashboardAssets: what is served, from which files', () => {
+  const tree = (files: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dd-assets-'));
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, name)), {recursive: true});
+      writeFileSync(join(dir, name), text);
+    }
+    return dir;
+  };
+
+  it('the page at / (not under /ui/), the style sheet and scripts under /ui/, nothing of another type', () => {
+    const statics = tree({'index.html': '<!doctype html>', 'dashboard.css': 'body{}', 'notes.md': '# no'});
+    const built = tree({
+      'dashboard/browser/app.js': 'x',
+      'dashboard/browser/app.js.map': '{}',
+      'dashboard/view.d.ts': '',
+      'releases/states.js': 'y',
+    });
+    const t = dashboardAssets(statics, built);
+    assert.deepEqual([...t.keys()].sort(), [
+      '/',
+      '/index.html',
+      '/ui/dashboard.css',
+      '/ui/dashboard/browser/app.js',
+      '/ui/releases/states.js',
+    ]);
+    assert.equal(t.get('/')!.type, 'text/html; charset=utf-8');
+    assert.notEqual(t.get('/ui/dashboard/browser/app.js')!.etag, t.get('/ui/releases/states.js')!.etag);
+  });
+
+  it('scripts not built: 503 that says to build them', () => {
+    const statics = tree({'index.html': '<!doctype html>'});
+    assert.throws(
+      () => dashboardAssets(statics, tree({})),
+      (e: unknown) => e instanceof ApiError && e.httpStatus === 503 && /not built .*; run npm run build/.test(e.message),
+    );
   });
 });
