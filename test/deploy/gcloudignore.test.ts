@@ -79,6 +79,7 @@ const MUST_SKIP = [
   'dist/src/index.js',
   'node_modules/typescript/package.json',
   'docs/notes.md',
+  'docs/dashboard.png',
   '.env',
 ];
 const MUST_KEEP = [
@@ -114,7 +115,7 @@ describe('.gcloudignore', () => {
       .filter(Boolean)
       .map((f) => relative(ROOT, resolve(ROOT, f)));
     for (const p of MUST_KEEP) assert.ok(files.includes(p), `${p} not uploaded`);
-    const stray = files.filter((f) => /^(test|local|cli|bench|examples|deploy|\.ci|\.dropdeploy|dist|node_modules)\//.test(f));
+    const stray = files.filter((f) => /^(test|local|cli|bench|examples|deploy|docs|\.ci|\.dropdeploy|dist|node_modules)\//.test(f));
     assert.deepEqual(stray, []);
     for (const f of files) assert.ok(!ignored(rules, f), `the parser here and gcloud disagree on ${f}`);
   });
