@@ -110,6 +110,11 @@ async function refresh(): Promise<void> {
   }
 }
 
+/** 128 random bits in hex (crypto.randomUUID exists only in secure contexts; loopback and the proxy are, a LAN name is not). */
+function randomKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 function confirmAction(action: Action, opener: HTMLButtonElement): void {
   pending = {action, openerId: opener.id};
   $('confirm-text').textContent = action.confirm;
@@ -124,7 +129,7 @@ async function carryOut(action: Action): Promise<void> {
     // One key per confirmation: a repeated or retried request makes no second release.
     const r = await fetch(action.path, {
       method: action.method,
-      headers: {'content-type': 'application/json', accept: 'application/json', 'idempotency-key': `dd-ui-${crypto.randomUUID()}`},
+      headers: {'content-type': 'application/json', accept: 'application/json', 'idempotency-key': `dd-ui-${randomKey()}`},
       body: JSON.stringify(action.body),
     });
     const body: unknown = await r.json().catch(() => undefined);
