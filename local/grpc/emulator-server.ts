@@ -16,10 +16,26 @@ export interface RecordedCall {
 /** Handles one unary RPC: plain request in, plain response out; throw {@link RpcError} to fail it. */
 export type UnaryHandler = (request: PlainMessage) => Promise<object> | object;
 
+/** An HTTP rule in the shape of `google.api.HttpRule` (as protobufjs parses the option). */
+export interface HttpRuleOption {
+  get?: string;
+  put?: string;
+  post?: string;
+  delete?: string;
+  patch?: string;
+  body?: string;
+  additional_bindings?: HttpRuleOption | HttpRuleOption[];
+}
+
 /** A gRPC service the emulator serves: its full proto name and the methods it implements. */
 export interface ServedService {
   service: string;
   handlers: Record<string, UnaryHandler>;
+  /**
+   * HTTP rules that replace a method's own `google.api.http` annotation over REST, as a service
+   * config's `http.rules` do for mixins (google.longrunning.Operations is served under each API's path).
+   */
+  httpRules?: Record<string, HttpRuleOption>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,6 +110,36 @@ export abstract class GrpcEmulator {
     this.server = undefined;
   }
 
+  /** The services and handlers served, for another transport (REST) to call the same way. */
+  servedApis(): ServedService[] {
+    return this.servedServices();
+  }
+
+  /**
+   * Calls one method as a client's RPC would arrive: recorded in {@link calls}, hit by injected
+   * faults. Resolves with the plain response or rejects with an {@link RpcError}.
+   */
+  invoke(method: string, handler: UnaryHandler, request: PlainMessage): Promise<object> {
+    // Sub-millisecond, on the same clock as Date.now(), so benchmarks can time calls.
+    const at = performance.timeOrigin + performance.now();
+    const record: RecordedCall = {method, request: clonePlain(request), at};
+    this.calls.push(record);
+    const fault = this.faults.take(method, Math.random, requestResource(request));
+    if (fault?.code) record.faulted = fault.code;
+    const run = async () => {
+      if (fault?.delayMs) await sleep(fault.delayMs);
+      // After forwarding, the call's work is done and its answer lost.
+      if (fault?.code && fault.afterForwarding) await handler(request);
+      if (fault?.code) {
+        throw new RpcError(fault.code, fault.message ?? `injected fault on ${method} (code ${fault.code})`);
+      }
+      return handler(request);
+    };
+    return run().catch((err: unknown) => {
+      throw err instanceof RpcError ? err : new RpcError(Status.INTERNAL, `emulator error in ${method}: ${String(err)}`);
+    });
+  }
+
   /** The recorded calls of one method, e.g. `callsTo('CreateBuild')`. */
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
@@ -111,29 +157,9 @@ export abstract class GrpcEmulator {
 
   private wrap(method: string, handler: UnaryHandler): grpc.handleUnaryCall<PlainMessage, object> {
     return (call, callback) => {
-      // Sub-millisecond, on the same clock as Date.now(), so benchmarks can time calls.
-      const at = performance.timeOrigin + performance.now();
-      const record: RecordedCall = {method, request: clonePlain(call.request), at};
-      this.calls.push(record);
-      const fault = this.faults.take(method, Math.random, requestResource(call.request));
-      if (fault?.code) record.faulted = fault.code;
-      const run = async () => {
-        if (fault?.delayMs) await sleep(fault.delayMs);
-        // After forwarding, the call's work is done and its answer lost.
-        if (fault?.code && fault.afterForwarding) await handler(call.request);
-        if (fault?.code) {
-          throw new RpcError(fault.code, fault.message ?? `injected fault on ${method} (code ${fault.code})`);
-        }
-        return handler(call.request);
-      };
-      run().then(
+      this.invoke(method, handler, call.request).then(
         (response) => callback(null, response),
-        (err: unknown) =>
-          callback(
-            err instanceof RpcError
-              ? {code: err.code, details: err.message}
-              : {code: Status.INTERNAL, details: `emulator error in ${method}: ${String(err)}`},
-          ),
+        (err: RpcError) => callback({code: err.code, details: err.message}),
       );
     };
   }
