@@ -1,5 +1,5 @@
 import {createHash, randomUUID} from 'node:crypto';
-import {GrpcEmulator, type ServedService} from '../grpc/emulator-server';
+import {GrpcEmulator, type HttpRuleOption, type ServedService} from '../grpc/emulator-server';
 import {OperationStore, type Operation} from '../grpc/operations';
 import {listField, messageField, stringField, stringList} from '../grpc/fields';
 import {clonePlain, type PlainMessage} from '../grpc/protos';
@@ -54,6 +54,16 @@ const OUTPUT_ONLY = [
   'failureInfo',
 ];
 
+// Cloud Build's service config serves Operations at both names (cloud_build_client's lroOptions.httpRules).
+const OPERATION_HTTP_RULES: Record<string, HttpRuleOption> = {
+  GetOperation: {get: '/v1/{name=operations/**}', additional_bindings: {get: '/v1/{name=projects/*/locations/*/operations/*}'}},
+  CancelOperation: {
+    post: '/v1/{name=operations/**}:cancel',
+    body: '*',
+    additional_bindings: {post: '/v1/{name=projects/*/locations/*/operations/*}:cancel', body: '*'},
+  },
+};
+
 /** A local `google.devtools.cloudbuild.v1.CloudBuild` gRPC server that the official CloudBuildClient can use. */
 export class CloudBuildEmulator extends GrpcEmulator {
   private readonly store = new Map<string, StoredBuild>();
@@ -81,7 +91,7 @@ export class CloudBuildEmulator extends GrpcEmulator {
           CancelBuild: (req) => this.cancelBuild(req),
         },
       },
-      this.operations.service(),
+      this.operations.service(OPERATION_HTTP_RULES),
     ];
   }
 

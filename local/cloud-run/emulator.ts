@@ -1,5 +1,5 @@
 import {randomBytes, randomUUID} from 'node:crypto';
-import {GrpcEmulator, type ServedService} from '../grpc/emulator-server';
+import {GrpcEmulator, type HttpRuleOption, type ServedService} from '../grpc/emulator-server';
 import {OperationStore, type Operation} from '../grpc/operations';
 import {clonePlain} from '../grpc/protos';
 import {rpc} from '../grpc/rpc-error';
@@ -85,6 +85,14 @@ const REVISION = 'google.cloud.run.v2.Revision';
 // octo-sts/app#1005); reports from 2024 show code 13 with the same message (chainguard-dev/terraform-infra-common#498).
 const REVISION_FAILED_CODE = 9;
 
+// Cloud Run v2's service config serves Operations under /v2 (services_client's lroOptions.httpRules).
+const OPERATION_HTTP_RULES: Record<string, HttpRuleOption> = {
+  GetOperation: {get: '/v2/{name=projects/*/locations/*/operations/*}'},
+  ListOperations: {get: '/v2/{name=projects/*/locations/*}/operations'},
+  DeleteOperation: {delete: '/v2/{name=projects/*/locations/*/operations/*}'},
+  WaitOperation: {post: '/v2/{name=projects/*/locations/*/operations/*}:wait', body: '*'},
+};
+
 const newEtag = () => randomBytes(12).toString('base64url');
 
 /** A local Cloud Run Admin API v2 (Services with their IAM policies, Revisions, Operations) that the official ServicesClient can use. */
@@ -134,7 +142,7 @@ export class CloudRunEmulator extends GrpcEmulator {
           DeleteRevision: (req) => this.deleteRevision(parseResourceRequest(req)),
         },
       },
-      this.operations.service(),
+      this.operations.service(OPERATION_HTTP_RULES),
     ];
   }
 

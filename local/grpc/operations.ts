@@ -1,7 +1,7 @@
 import {messageField, numberField, stringField} from './fields';
 import {packAny, clonePlain, type PackedAny, type PlainMessage} from './protos';
 import {rpc} from './rpc-error';
-import type {ServedService} from './emulator-server';
+import type {HttpRuleOption, ServedService} from './emulator-server';
 
 /** How an operation ended: with a response message, or with a google.rpc.Status error. */
 export type OperationOutcome = {response: {type: string; value: object}} | {error: OperationError};
@@ -61,10 +61,14 @@ export class OperationStore {
     return op;
   }
 
-  /** The served `google.longrunning.Operations` service. */
-  service(): ServedService {
+  /**
+   * The served `google.longrunning.Operations` service; `httpRules` are the REST paths the API's
+   * service config gives it (its client library's `lroOptions.httpRules`), instead of the proto's `/v1/{name=operations/**}`.
+   */
+  service(httpRules?: Record<string, HttpRuleOption>): ServedService {
     return {
       service: 'google.longrunning.Operations',
+      httpRules,
       handlers: {
         GetOperation: (req: PlainMessage) => clonePlain(this.mustGet(stringField(req, 'name'))),
         ListOperations: (req: PlainMessage) => {

@@ -6,7 +6,21 @@
  */
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import type {AddressInfo} from 'node:net';
-import type {GrpcEmulator} from './emulator-server';
+import type {JSONValue} from 'proto3-json-serializer';
+import type {GrpcEmulator, UnaryHandler} from './emulator-server';
+import {protoRoot} from './protos';
+import {RpcError, rpc} from './rpc-error';
+import {
+  errorJson,
+  httpStatusOf,
+  matchRoute,
+  pathKnown,
+  requestFromJson,
+  requestJson,
+  responseJson,
+  routesOf,
+  type RestRoute,
+} from './rest-transcoder';
 
 /**
  * Routes of another API mounted on the same REST server (e.g. Cloud Run Admin API v1 next to
@@ -32,17 +46,59 @@ export interface RestServer {
 
 /** Serves `emulator` over REST on 127.0.0.1. */
 export function startRestServer(emulator: GrpcEmulator, opts: RestServerOptions = {}): Promise<RestServer> {
+  const routes: RestRoute[] = [];
+  const handlers = new Map<RestRoute, UnaryHandler>();
+  for (const served of emulator.servedApis()) {
+    for (const route of routesOf(protoRoot(), served.service, Object.keys(served.handlers), served.httpRules)) {
+      routes.push(route);
+      handlers.set(route, served.handlers[route.method]);
+    }
+  }
+  const extra = opts.extraRoutes ?? [];
   const server = createServer((req, res) => {
-    void handle(emulator, opts.extraRoutes ?? [], req, res);
+    handle(req, res).catch((err: unknown) => {
+      const error = err instanceof RpcError ? err : new RpcError(13, `REST front end of the emulator failed: ${String(err)}`);
+      if (!res.headersSent) send(res, httpStatusOf(error.code), errorJson(error));
+      else res.destroy();
+    });
   });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    for (const route of extra) if (await route(req, res, body)) return;
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const verb = (req.headers['x-http-method-override'] as string | undefined)?.toUpperCase() ?? req.method ?? 'GET';
+    const match = matchRoute(routes, verb, url.pathname);
+    if (!match) {
+      const known = pathKnown(routes, url.pathname);
+      const message = known
+        ? `${verb} is not allowed on ${url.pathname}`
+        : `The requested URL ${url.pathname} was not found on this server.`;
+      const status = known ? 405 : 404;
+      return send(res, status, {error: {code: status, message, status: known ? 'UNIMPLEMENTED' : 'NOT_FOUND', details: []}});
+    }
+    const request = requestFromJson(match.route.requestType, requestJson(match, url.searchParams, parseJson(body)));
+    const response = await emulator.invoke(match.route.method, handlers.get(match.route)!, request);
+    send(res, 200, responseJson(match.route.responseType, response));
+  }
+
   return listen(server, opts.port ?? 0);
 }
 
-async function handle(_emulator: GrpcEmulator, extra: ExtraRoutes[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
-  for (const route of extra) if (await route(req, res, body)) return;
-  res.writeHead(404, {'content-type': 'application/json; charset=utf-8'});
-  res.end(JSON.stringify({error: {code: 404, message: `no method for ${req.method} ${req.url}`, status: 'NOT_FOUND', details: []}}));
+function parseJson(body: Buffer): JSONValue | undefined {
+  const text = body.toString('utf8').trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as JSONValue;
+  } catch (err) {
+    throw rpc.invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
+  }
+}
+
+function send(res: ServerResponse, status: number, json: unknown): void {
+  const text = JSON.stringify(json, null, 2) + '\n';
+  res.writeHead(status, {'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text)});
+  res.end(text);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
