@@ -15,12 +15,11 @@ import {
   httpStatusOf,
   matchRoute,
   pathKnown,
-  requestFromJson,
   requestJson,
-  responseJson,
   routesOf,
   type RestRoute,
 } from './rest-transcoder';
+import {requestFromJson, responseJson} from './rest-json';
 
 /**
  * Routes of another API mounted on the same REST server (e.g. Cloud Run Admin API v1 next to

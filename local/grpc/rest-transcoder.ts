@@ -5,10 +5,9 @@
  * I/O; the types come from the protobufjs Root the emulators serve with.
  */
 import * as protobuf from 'protobufjs';
-import {fromProto3JSON, toProto3JSON, type JSONObject, type JSONValue} from 'proto3-json-serializer';
+import type {JSONObject, JSONValue} from 'proto3-json-serializer';
 import {Status} from 'google-gax';
 import type {HttpRuleOption} from './emulator-server';
-import {decodePlain, encodePlain, type PlainMessage} from './protos';
 import {RpcError, rpc} from './rpc-error';
 
 /** An HTTP method of a binding. */
@@ -62,7 +61,8 @@ const SYSTEM_PARAMS = new Set([
 ]);
 const isSystemParam = (name: string) => name.startsWith('$') || SYSTEM_PARAMS.has(name);
 
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+/** snake_case → lowerCamelCase, as protoc derives a field's JSON name. */
+export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // `*` is one segment, `**` any number (at least one); a segment never swallows a trailing `:verb`.
@@ -271,51 +271,6 @@ export function requestJson(match: RestMatch, query: URLSearchParams, body: JSON
   return json;
 }
 
-/** A proto3 JSON request as the stored plain form, exactly as the same request over gRPC decodes. */
-export function requestFromJson(type: protobuf.Type, json: JSONObject): PlainMessage {
-  let message: protobuf.Message | null;
-  try {
-    message = fromProto3JSON(type, json);
-  } catch (err) {
-    throw rpc.invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
-  }
-  if (!message) throw rpc.invalidArgument('Invalid JSON payload received.');
-  return decodePlain(type.fullName.slice(1), type.encode(message).finish());
-}
-
-const isObject = (v: JSONValue | undefined): v is JSONObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-// protobufjs gives every decoded message its map fields as {}, which the serializer prints; proto3
-// JSON leaves an empty map out, as it does an empty list.
-function dropEmptyMaps(type: protobuf.Type, json: JSONValue): void {
-  if (!isObject(json)) return;
-  const packed = type.fullName === '.google.protobuf.Any' && typeof json['@type'] === 'string' ? json['@type'] : undefined;
-  if (packed) {
-    const inner = type.root.lookup(packed.replace(/^.*\//, ''));
-    if (inner instanceof protobuf.Type) dropEmptyMaps(inner, json);
-    return;
-  }
-  for (const [key, value] of Object.entries(json)) {
-    const field = type.fields[key];
-    if (!field) continue;
-    field.resolve();
-    const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-    if (field.map && isObject(value) && Object.keys(value).length === 0) delete json[key];
-    else if (!sub) continue;
-    else if (field.map && isObject(value)) Object.values(value).forEach((v) => dropEmptyMaps(sub, v));
-    else if (Array.isArray(value)) value.forEach((v) => dropEmptyMaps(sub, v));
-    else dropEmptyMaps(sub, value);
-  }
-}
-
-/** A plain response in the proto3 JSON mapping (camelCase, int64 as strings, enum names, `@type` on Any). */
-export function responseJson(type: protobuf.Type, plain: object): JSONValue {
-  const bytes = encodePlain(type.fullName.slice(1), plain);
-  const json = toProto3JSON(type.decode(bytes));
-  dropEmptyMaps(type, json);
-  return json;
-}
-
 // https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto: each code's HTTP mapping.
 const HTTP_STATUS: Record<number, number> = {
   [Status.OK]: 200,
@@ -345,9 +300,4 @@ export function httpStatusOf(code: number): number {
 /** The REST error body of a failed call: `{"error": {code, message, status, details}}` (google.rpc.Status's JSON form). */
 export function errorJson(err: RpcError): {error: {code: number; message: string; status: string; details: JSONValue[]}} {
   return {error: {code: httpStatusOf(err.code), message: err.message, status: Status[err.code] ?? 'UNKNOWN', details: []}};
-}
-
-/** Whether a thrown value is an error the emulator answered (rather than a bug of its own). */
-export function isRpcError(err: unknown): err is RpcError {
-  return err instanceof RpcError;
 }
