@@ -10,15 +10,7 @@ import type {JSONValue} from 'proto3-json-serializer';
 import type {GrpcEmulator, UnaryHandler} from './emulator-server';
 import {protoRoot} from './protos';
 import {RpcError, rpc} from './rpc-error';
-import {
-  errorJson,
-  httpStatusOf,
-  matchRoute,
-  pathKnown,
-  requestJson,
-  routesOf,
-  type RestRoute,
-} from './rest-transcoder';
+import {errorJson, httpStatusOf, matchRoute, pathKnown, requestJson, routesOf, type RestRoute} from './rest-transcoder';
 import {requestFromJson, responseJson} from './rest-json';
 
 /**

@@ -1,5 +1,6 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
+import {Status} from 'google-gax';
 import {protoRoot} from '../../../local/grpc/protos';
 import {RpcError} from '../../../local/grpc/rpc-error';
 import {
@@ -263,7 +264,7 @@ describe('REST request → RPC request', () => {
     it(`INVALID_ARGUMENT for ${c.name}`, () => {
       assert.throws(
         () => transcode(c.verb, c.url, c.body),
-        (err: unknown) => err instanceof RpcError && err.code === 3 && c.message.test(err.message),
+        (err: unknown) => err instanceof RpcError && err.code === Status.INVALID_ARGUMENT && c.message.test(err.message),
       );
     });
   }
