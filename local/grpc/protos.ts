@@ -16,9 +16,13 @@ export type PlainMessage = Record<string, unknown>;
 export type PackedAny = {type_url: string; value: Buffer};
 
 // The same .proto files the official clients ship, so the wire format cannot drift from theirs.
-const INCLUDE_DIRS = ['@google-cloud/cloudbuild', '@google-cloud/run', 'google-gax', '@google-cloud/monitoring'].map((pkg) =>
-  path.join(packageDir(pkg), 'build/protos'),
-);
+const INCLUDE_DIRS = [
+  '@google-cloud/cloudbuild',
+  '@google-cloud/run',
+  'google-gax',
+  '@google-cloud/monitoring',
+  '@google-cloud/logging-api',
+].map((pkg) => path.join(packageDir(pkg), 'build/protos'));
 const ENTRY_FILES = [
   'google/devtools/cloudbuild/v1/cloudbuild.proto',
   'google/cloud/run/v2/service.proto',
@@ -26,6 +30,7 @@ const ENTRY_FILES = [
   'google/longrunning/operations.proto',
   'google/rpc/status.proto',
   'google/monitoring/v3/metric_service.proto',
+  'google/logging/v2/logging.proto',
 ];
 
 let cached: protobuf.Root | undefined;
@@ -41,7 +46,7 @@ function packageDir(pkg: string): string {
   return dir;
 }
 
-/** The protobufjs Root with Cloud Build, Cloud Run v2, Cloud Monitoring v3 and long-running operations loaded (once). */
+/** The protobufjs Root with Cloud Build, Cloud Run v2, Cloud Monitoring v3, Cloud Logging v2 and long-running operations loaded (once). */
 export function protoRoot(): protobuf.Root {
   if (cached) return cached;
   const root = new protobuf.Root();
