@@ -24,6 +24,9 @@ import {ServiceRouter} from './cloud-run/router';
 import {servingTarget} from './cloud-run/serving-target';
 import {RequestLog} from './cloud-run/request-log';
 import {MonitoringEmulator} from './monitoring/emulator';
+import {LoggingEmulator, type LoggedBuild} from './logging/emulator';
+import {startRestServer, type RestServer} from './grpc/rest-server';
+import {gcloudEnv} from './gcloud-env';
 import {startFunction, type RunningFunction} from './functions/function-process';
 import {scheduleReconcile} from './functions/scheduler';
 import {
@@ -50,6 +53,14 @@ export interface LocalInfo {
   cloudRunEndpoint: string;
   /** The local Cloud Monitoring API (ListTimeSeries of the local Cloud Run's request metrics). */
   monitoringEndpoint: string;
+  /** The same APIs over REST (HTTP/1.1 + JSON, as gcloud and the clients' REST mode send), e.g. `http://127.0.0.1:8123`. */
+  cloudBuildRestUrl: string;
+  cloudRunRestUrl: string;
+  monitoringRestUrl: string;
+  /** The local Cloud Logging API over REST: the build logs, as `gcloud builds log` reads them. */
+  loggingRestUrl: string;
+  /** Environment variables that point the gcloud CLI at this stack (`npm start` prints them as `export` lines). */
+  gcloud: Record<string, string>;
   eventUrl: string;
   apiUrl: string;
   /** The reconciler function (POST runs it once). */
@@ -178,6 +189,16 @@ export class LocalStack {
         cloudBuildEndpoint: emulators.cloudBuildEndpoint,
         cloudRunEndpoint: emulators.cloudRunEndpoint,
         monitoringEndpoint: emulators.monitoringEndpoint,
+        ...emulators.rest,
+        gcloud: gcloudEnv({
+          project: PROJECT,
+          cloudBuild: emulators.rest.cloudBuildRestUrl,
+          run: emulators.rest.cloudRunRestUrl,
+          monitoring: emulators.rest.monitoringRestUrl,
+          logging: emulators.rest.loggingRestUrl,
+          storage: storageApi.url,
+          tokenFile: writeAccessToken(opts.root),
+        }),
         eventUrl: functions.events.url,
         apiUrl: functions.api.url,
         reconcileUrl: functions.reconcile.url,
@@ -300,6 +321,7 @@ async function startBuildAndRun(
   cloudBuildEndpoint: string;
   cloudRunEndpoint: string;
   monitoringEndpoint: string;
+  rest: {cloudBuildRestUrl: string; cloudRunRestUrl: string; monitoringRestUrl: string; loggingRestUrl: string};
   buildLogsUrl: string;
   cloudRun: CloudRunEmulator;
   announceInterrupted(): Promise<void>;
@@ -378,8 +400,10 @@ async function startBuildAndRun(
     servicesSaver.close();
     return Promise.resolve();
   });
+  const rest = await startRestServers({cloudBuild, cloudRun, monitoring, logs}, started);
   await restoreServices(cloudRun, router, saved, log);
   return {
+    rest,
     cloudBuildEndpoint: `127.0.0.1:${buildPort}`,
     cloudRunEndpoint: `127.0.0.1:${runPort}`,
     monitoringEndpoint: `127.0.0.1:${monitoringPort}`,
@@ -392,6 +416,40 @@ async function startBuildAndRun(
       }
     },
   };
+}
+
+/**
+ * The REST face of each emulator (what gcloud sends), and the local Cloud Logging API over the
+ * build logs, REST only: `gcloud builds log` reads a Cloud-Logging-only build's log there.
+ */
+async function startRestServers(
+  emulators: {cloudBuild: CloudBuildEmulator; cloudRun: CloudRunEmulator; monitoring: MonitoringEmulator; logs: BuildLogs},
+  started: Started,
+): Promise<{cloudBuildRestUrl: string; cloudRunRestUrl: string; monitoringRestUrl: string; loggingRestUrl: string}> {
+  const {cloudBuild, logs} = emulators;
+  const logging = new LoggingEmulator({
+    builds: () =>
+      cloudBuild.builds().flatMap((b): LoggedBuild[] => {
+        const text = logs.get(b.id);
+        return text === undefined ? [] : [{id: b.id, projectId: b.projectId, startTime: b.startTime ?? b.createTime, text}];
+      }),
+  });
+  const servers: RestServer[] = await Promise.all([
+    startRestServer(cloudBuild),
+    startRestServer(emulators.cloudRun),
+    startRestServer(emulators.monitoring),
+    startRestServer(logging),
+  ]);
+  started.add(...servers.map((s) => () => s.close()));
+  const [build, run, monitoring, logging_] = servers;
+  return {cloudBuildRestUrl: build.url, cloudRunRestUrl: run.url, monitoringRestUrl: monitoring.url, loggingRestUrl: logging_.url};
+}
+
+/** The file gcloud reads its access token from (`CLOUDSDK_AUTH_ACCESS_TOKEN_FILE`): any token does, the stack checks none. */
+function writeAccessToken(root: string): string {
+  const file = join(root, 'gcloud-access-token');
+  writeFileSync(file, 'dropdeploy-local-stack\n', {mode: 0o600});
+  return file;
 }
 
 /** The saved services, each at its saved URL when that port is free, with their serving revisions running again. */
@@ -452,6 +510,9 @@ function controllerEnv(
     DROPDEPLOY_MONITORING_ENDPOINT: endpoints.monitoring,
     DROPDEPLOY_LOG_FORMAT: 'json',
     DROPDEPLOY_STORAGE_ENDPOINT: endpoints.storage,
+    // As the installer sets up: builds run as their own service account, so they log to Cloud
+    // Logging only, where gcloud builds log reads them (the local Cloud Logging API).
+    DROPDEPLOY_BUILD_SERVICE_ACCOUNT: `dropdeploy-builder@${PROJECT}.iam.gserviceaccount.com`,
     // The local API listens on loopback only and has no callers to tell apart.
     DROPDEPLOY_API_AUTH: 'none',
     // Local events arrive in milliseconds: a release unmoved for 15 s has lost one.

@@ -11,6 +11,7 @@ import {parseStartArgs, StartHelp, StartUsageError, type StartOptions} from './s
 import {StackLockedError} from './state/lock';
 import {StateFileError} from './state/state-file';
 import {formatStatus} from './status-printer';
+import {exportLines} from './gcloud-env';
 
 const color = process.stdout.isTTY === true;
 const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
@@ -101,9 +102,15 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   Reconciler:          ${i.reconcileUrl}  (runs every ${args.reconcileSeconds} s)
   Cloud Build (gRPC):  ${i.cloudBuildEndpoint}      Cloud Run (gRPC): ${i.cloudRunEndpoint}
   Monitoring (gRPC):   ${i.monitoringEndpoint}  (ListTimeSeries of the services' request metrics)
+  The same over REST:  ${i.cloudBuildRestUrl}  ${i.cloudRunRestUrl}  ${i.monitoringRestUrl}
   Pub/Sub emulator:    ${i.pubsubEmulatorHost}      Firestore emulator: ${i.firestoreEmulatorHost}
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
   Dependency cache:    ${relative(process.cwd(), join(root, 'build-cache'))}/  (npm start -- --clear-build-cache empties it)
+
+gcloud against this stack (e.g. gcloud builds list, gcloud builds log ID): in another shell,
+${exportLines(i.gcloud)
+  .map((l) => `  ${l}`)
+  .join('\n')}
 
 Status events appear below as they arrive. Ctrl-C stops everything; releases and services are kept
 for the next npm start (npm start -- --fresh starts empty).
