@@ -2,9 +2,10 @@ import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {RevisionsClient, ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator, type RevisionToStart} from '../../../local/cloud-run/emulator';
-import {Status, type ClientOptions} from 'google-gax';
+import type {ClientOptions} from 'google-gax';
 import {clientOptions, restClientOptions} from '../../../local/grpc/client-options';
 import {startRestServer, type RestServer} from '../../../local/grpc/rest-server';
+import {CLIENT_MODES, rejectsWithCode} from '../grpc/client-modes';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -30,32 +31,9 @@ function serviceSpec(image: string) {
 
 const shortName = (name: string | null | undefined) => name?.split('/').pop();
 
-/**
- * The gRPC status code of a failed call. In REST mode google-gax 5 rejects with gaxios' error,
- * whose `code` is the HTTP status and whose message is the google.rpc.Status JSON
- * (googleapis/gax-nodejs#1803): its `status` names the code, as an adapter would read it.
- */
-function grpcCode(err: unknown): number | undefined {
-  const e = err as {code?: unknown; message?: string};
-  if (typeof e.code === 'number' && e.code < 100) return e.code;
-  try {
-    const status = (JSON.parse(e.message ?? '') as {error?: {status?: string}}).error?.status;
-    return status === undefined ? undefined : Status[status as keyof typeof Status];
-  } catch {
-    return undefined;
-  }
-}
-
-async function rejectsWithCode(call: Promise<unknown>, code: number): Promise<void> {
-  await assert.rejects(call, (err: unknown) => {
-    assert.equal(grpcCode(err), code, `expected gRPC code ${code}, got ${String((err as Error).message)}`);
-    return true;
-  });
-}
-
 // One contract, two transports: the official clients over gRPC, and in REST mode against the
 // emulator's REST server (what gcloud and the clients' `fallback` mode send).
-for (const mode of ['grpc', 'rest'] as const) {
+for (const mode of CLIENT_MODES) {
   describe(`CloudRunEmulator with the official ServicesClient and RevisionsClient (${mode})`, () => {
     const emu = new CloudRunEmulator();
     let services: ServicesClient;
