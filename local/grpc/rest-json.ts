@@ -43,7 +43,8 @@ function packedType(root: protobuf.Root, typeUrl: unknown): protobuf.Type | unde
 }
 
 function checkEnum(type: protobuf.Enum, value: JSONValue, at: string): void {
-  const ok = typeof value === 'string' ? value in type.values : typeof value === 'number' && Number.isInteger(value);
+  // protobufjs' `values` inherits the numbers from `valuesById`: only its own keys are names.
+  const ok = typeof value === 'string' ? Object.hasOwn(type.values, value) : typeof value === 'number' && Number.isInteger(value);
   if (!ok) throw rpc.invalidArgument(`Invalid value at '${at}' (type.googleapis.com/${type.fullName.slice(1)}), ${JSON.stringify(value)}`);
 }
 

@@ -236,7 +236,9 @@ function queryValue(name: string, field: protobuf.Field, raw: string): JSONValue
     if (raw !== 'true' && raw !== 'false') throw rpc.invalidArgument(`Invalid value at '${name}' (TYPE_BOOL), "${raw}"`);
     return raw === 'true';
   }
-  if (NUMBER_TYPES.has(type) || type === 'int32' || type === 'uint32') {
+  // An enum by number, as clients asking `enum-encoding=int` send them; a name stays a string.
+  if (field.resolvedType instanceof protobuf.Enum) return /^-?\d+$/.test(raw) ? Number(raw) : raw;
+  if (NUMBER_TYPES.has(type)) {
     const n = Number(raw);
     if (raw === '' || Number.isNaN(n)) throw rpc.invalidArgument(`Invalid value at '${name}' (TYPE_${type.toUpperCase()}), "${raw}"`);
     return n;

@@ -11,7 +11,8 @@ import {createProcessRevisionRunner, type ProcessRevisionRunner} from '../../loc
 import {RequestLog} from '../../local/cloud-run/request-log';
 import {ServiceRouter} from '../../local/cloud-run/router';
 import {servingTarget} from '../../local/cloud-run/serving-target';
-import {clientOptions} from '../../local/grpc/client-options';
+import {clientOptions, restClientOptions} from '../../local/grpc/client-options';
+import {startRestServer} from '../../local/grpc/rest-server';
 import {MonitoringEmulator} from '../../local/monitoring/emulator';
 import {CloudMonitoringMetrics} from '../../src/google/monitoring';
 import {DropdeployError} from '../../src/errors';
@@ -118,6 +119,20 @@ describe('the Metrics adapter through the official MetricServiceClient, against 
       assert.match(err.message!, /ListMetricDescriptors is not emulated.*only ListTimeSeries/);
       return true;
     });
+  });
+
+  it('reports the same over REST, with the client in REST mode against the REST server', async () => {
+    const rest = await startRestServer(monitoring);
+    const restClient = new MetricServiceClient(restClientOptions(rest.port));
+    try {
+      const end = new Date();
+      const overRest = await new CloudMonitoringMetrics(restClient, PROJECT, REGION).revision('hello', revision, start, end);
+      assert.deepEqual(overRest, await metrics.revision('hello', revision, start, end));
+      assert.equal(overRest.requests, 40);
+    } finally {
+      await restClient.close();
+      await rest.close();
+    }
   });
 
   it('maps an SDK error to the project errors', async () => {

@@ -204,6 +204,15 @@ describe('REST request → RPC request', () => {
         },
       },
     },
+    {
+      name: 'enums by number in the query (enum-encoding=int), nested',
+      verb: 'GET',
+      url: '/v3/projects/p/timeSeries?aggregation.perSeriesAligner=1&aggregation.crossSeriesReducer=REDUCE_SUM&view=1&$alt=json%3Benum-encoding%3Dint',
+      want: {
+        method: 'ListTimeSeries',
+        request: {name: 'projects/p', aggregation: {perSeriesAligner: 'ALIGN_DELTA', crossSeriesReducer: 'REDUCE_SUM'}, view: 'HEADERS'},
+      },
+    },
     {name: 'a path no rule has', verb: 'GET', url: '/v1/projects/p/nothing', want: undefined},
     {name: 'the right path under the wrong verb', verb: 'DELETE', url: '/v1/projects/p/builds/b1', want: undefined},
   ];
@@ -260,6 +269,19 @@ describe('REST request → RPC request', () => {
       message: /Invalid value at 'service.ingress' \(type.googleapis.com\/google.cloud.run.v2.IngressTraffic\), "EVERYWHERE"/,
     },
   ];
+  invalid.push({
+    name: 'an enum number as a string in the body',
+    verb: 'POST',
+    url: '/v2/projects/p/locations/l/services',
+    body: {ingress: '1'},
+    message: /Invalid value at 'service.ingress'/,
+  });
+  invalid.push({
+    name: 'an enum name it does not have in the query',
+    verb: 'GET',
+    url: '/v3/projects/p/timeSeries?view=ALL',
+    message: /Invalid value at 'view'/,
+  });
   for (const c of invalid) {
     it(`INVALID_ARGUMENT for ${c.name}`, () => {
       assert.throws(
