@@ -428,8 +428,8 @@ async function startRestServers(
 ): Promise<{cloudBuildRestUrl: string; cloudRunRestUrl: string; monitoringRestUrl: string; loggingRestUrl: string}> {
   const {cloudBuild, logs} = emulators;
   const logging = new LoggingEmulator({
-    builds: () =>
-      cloudBuild.builds().flatMap((b): LoggedBuild[] => {
+    builds: (id) =>
+      (id === undefined ? cloudBuild.builds() : [cloudBuild.getBuild(id)].filter((b) => b !== undefined)).flatMap((b): LoggedBuild[] => {
         const text = logs.get(b.id);
         return text === undefined ? [] : [{id: b.id, projectId: b.projectId, startTime: b.startTime ?? b.createTime, text}];
       }),
@@ -441,8 +441,8 @@ async function startRestServers(
     startRestServer(logging),
   ]);
   started.add(...servers.map((s) => () => s.close()));
-  const [build, run, monitoring, logging_] = servers;
-  return {cloudBuildRestUrl: build.url, cloudRunRestUrl: run.url, monitoringRestUrl: monitoring.url, loggingRestUrl: logging_.url};
+  const [cloudBuildRestUrl, cloudRunRestUrl, monitoringRestUrl, loggingRestUrl] = servers.map((s) => s.url);
+  return {cloudBuildRestUrl, cloudRunRestUrl, monitoringRestUrl, loggingRestUrl};
 }
 
 /** The file gcloud reads its access token from (`CLOUDSDK_AUTH_ACCESS_TOKEN_FILE`): any token does, the stack checks none. */

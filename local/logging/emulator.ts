@@ -23,8 +23,8 @@ export interface LoggedBuild {
 
 /** Options of {@link LoggingEmulator}. */
 export interface LoggingEmulatorOptions {
-  /** The builds that have a log, newest last. */
-  builds: () => LoggedBuild[];
+  /** The builds that have a log; only build `id` when the filter names one (so one log is read, not all). */
+  builds: (id?: string) => LoggedBuild[];
 }
 
 const MAX_PAGE = 1000;
@@ -64,12 +64,14 @@ export class LoggingEmulator extends GrpcEmulator {
     if (!projects.length || projects.some((p) => !p)) {
       throw rpc.invalidArgument('resourceNames must name at least one project, as projects/PROJECT_ID');
     }
-    const matches = logFilter(stringField(req, 'filter'));
+    const filter = stringField(req, 'filter');
+    const matches = logFilter(filter);
+    const onlyBuild = /(?:^|\sAND\s)\s*resource\.labels\.build_id\s*=\s*"([^"\\]+)"/.exec(filter)?.[1];
     const order = stringField(req, 'orderBy').trim().toLowerCase() || 'timestamp asc';
     if (order !== 'timestamp asc' && order !== 'timestamp desc')
       throw rpc.invalidArgument(`orderBy must be "timestamp asc" or "timestamp desc", not "${order}"`);
     const entries = this.opts
-      .builds()
+      .builds(onlyBuild)
       .filter((b) => projects.includes(b.projectId))
       .flatMap(buildLogEntries)
       .filter(matches)

@@ -28,7 +28,13 @@ describe('buildLogEntries', () => {
 });
 
 describe('LoggingEmulator over REST (entries:list, as gcloud calls it)', () => {
-  const emu = new LoggingEmulator({builds: () => builds});
+  const asked: Array<string | undefined> = [];
+  const emu = new LoggingEmulator({
+    builds: (id) => {
+      asked.push(id);
+      return builds;
+    },
+  });
   let rest: RestServer;
   before(async () => {
     rest = await startRestServer(emu);
@@ -58,6 +64,7 @@ describe('LoggingEmulator over REST (entries:list, as gcloud calls it)', () => {
     );
     assert.equal(json.entries![1].timestamp, '2026-12-03T11:00:00.000001Z');
     assert.equal(json.nextPageToken, undefined);
+    assert.equal(asked.at(-1), 'b1', 'only the log of the build the filter names is read');
   });
 
   it('pages, orders newest first when asked, and keeps to the projects named', async () => {
