@@ -51,7 +51,7 @@ describe('gcloud against the local stack', {timeout: 240_000}, () => {
 
   /** Runs gcloud with local.json's variables only (plus PATH and a config folder of its own). */
   const gcloud = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const env = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: config,
@@ -60,9 +60,10 @@ describe('gcloud against the local stack', {timeout: 240_000}, () => {
         ...info.gcloud,
       };
       execFile('gcloud', args, {env, timeout: 90_000}, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        if (err && typeof err.code === 'string') throw new Error(`gcloud could not run (${err.code}): install the Google Cloud CLI`);
-        resolve({code, stdout, stderr});
+        // A spawn failure (ENOENT) has a string code; a command that ran and failed, its exit status.
+        if (err && typeof err.code === 'string')
+          return reject(new Error(`gcloud could not run (${err.code}): install the Google Cloud CLI`));
+        resolve({code: err ? Number(err.code ?? 1) : 0, stdout, stderr});
       });
     });
   const ok = async (...args: string[]): Promise<string> => {
