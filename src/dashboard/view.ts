@@ -22,6 +22,18 @@ export interface HistoryJson {
   traffic?: number;
 }
 
+/** One deploy target (region and project) of a multi-target release, the primary first. */
+export interface TargetJson {
+  region: string;
+  project: string;
+  state: string;
+  revision?: string;
+  url?: string;
+  error?: {code: string; message: string};
+  previousRevision?: string;
+  supersededBy?: number;
+}
+
 /** A release as `GET /v1/services/{s}/releases` answers it (the fields the page reads). */
 export interface ReleaseJson {
   service: string;
@@ -37,6 +49,8 @@ export interface ReleaseJson {
   image?: string;
   revision?: string;
   url?: string;
+  /** Only on a release deployed to several targets; a one-region release has none. */
+  targets?: TargetJson[];
   error?: {code: string; message: string};
   supersededBy?: number;
   rollout?: {
@@ -87,6 +101,22 @@ export interface StepView {
   detail?: string;
 }
 
+/** One target of a release: where it runs, how its deploy stands, its own URL. */
+export interface TargetView {
+  region: string;
+  /** Only when it is not the controller's own (the primary target's). */
+  project?: string;
+  /** `europe-west1`, or `asia-east1 (project other-project)`. */
+  name: string;
+  state: string;
+  tone: Tone;
+  revision?: string;
+  url?: string;
+  /** Why it failed, or what became of it: "back on web-00003", "superseded by v7". */
+  error?: string;
+  detail?: string;
+}
+
 /** One release, as the timeline shows it. */
 export interface ReleaseView {
   /** A stable element id for the release (focus survives a refresh). */
@@ -110,6 +140,8 @@ export interface ReleaseView {
   url?: string;
   revision?: string;
   error?: string;
+  /** A multi-target release's targets, the primary first (none for a one-region release). */
+  targets?: TargetView[];
   preview?: {name: string; url?: string};
   rollout?: {traffic: number; stable: string; paused?: string; pending?: string; lastCheck?: string};
   steps: StepView[];
@@ -121,7 +153,17 @@ export interface ServiceView {
   id: string;
   name: string;
   /** The release serving the main URL, if one does. */
-  serving?: {release: number; label: string; url?: string; digest?: string; since: string; by?: string; trigger?: string};
+  serving?: {
+    release: number;
+    label: string;
+    url?: string;
+    digest?: string;
+    since: string;
+    by?: string;
+    trigger?: string;
+    /** Where the serving release runs, when it was deployed to several targets. */
+    targets?: TargetView[];
+  };
   /** What is going on: "serving v3", "v5 building", "v5 build_failed (serving v3)". */
   status: string;
   tone: Tone;
@@ -141,6 +183,44 @@ export function toneOf(state: string): Tone {
   if (FAILED.has(state)) return 'failed';
   if (isTerminalState(state)) return 'neutral';
   return 'progress';
+}
+
+const TARGET_TONES: Record<string, Tone> = {
+  pending: 'progress',
+  deploying: 'progress',
+  deployed: 'ok',
+  failed: 'failed',
+  // Put back on the revision that served there before: not serving this release, not broken either.
+  rolled_back: 'neutral',
+  skipped: 'neutral',
+  superseded: 'neutral',
+};
+
+/**
+ * A release's targets for the page, the primary first. The primary is the controller's own region
+ * and project (the API refuses any other first), so a project is named only where it differs from
+ * the primary's. Undefined when the release has no targets: it looks as a one-region release does.
+ */
+export function targetsView(targets: TargetJson[] | undefined): TargetView[] | undefined {
+  if (!targets?.length) return undefined;
+  const home = targets[0].project;
+  return targets.map((t) => {
+    const own = t.project === home;
+    const v: TargetView = {
+      region: t.region,
+      name: own ? t.region : `${t.region} (project ${t.project})`,
+      state: t.state,
+      tone: TARGET_TONES[t.state] ?? 'neutral',
+    };
+    if (!own) v.project = t.project;
+    if (t.revision) v.revision = t.revision;
+    const url = safeHttpUrl(t.url);
+    if (url) v.url = url;
+    if (t.error) v.error = `${t.error.code}: ${t.error.message}`;
+    if (t.state === 'rolled_back' && t.previousRevision) v.detail = `back on ${t.previousRevision}`;
+    else if (t.state === 'superseded' && t.supersededBy !== undefined) v.detail = `runs v${t.supersededBy} already`;
+    return v;
+  });
 }
 
 /** `href` for a link the API gave, only when it is http(s): a `javascript:` URL never becomes a link. */
@@ -258,6 +338,8 @@ export function releaseView(r: ReleaseJson, servingRelease: number | undefined):
   const url = safeHttpUrl(r.url);
   if (url) v.url = url;
   if (r.revision) v.revision = r.revision;
+  const targets = targetsView(r.targets);
+  if (targets) v.targets = targets;
   if (r.error) v.error = `${r.error.code}: ${r.error.message}`;
   else if (r.state === 'superseded' && r.supersededBy !== undefined) v.error = `superseded by v${r.supersededBy}`;
   if (r.preview) v.preview = {name: r.preview.name, ...(safeHttpUrl(r.preview.url) ? {url: safeHttpUrl(r.preview.url)} : {})};
@@ -300,6 +382,7 @@ export function serviceView(s: ServiceJson, releases: ReleaseJson[], previews: P
   if (servingRelease !== undefined) {
     const digest = digestOf(s.deployed?.image ?? serving?.image);
     const url = safeHttpUrl(s.deployed?.url ?? serving?.url);
+    const targets = targetsView(serving?.targets);
     view.serving = {
       release: servingRelease,
       label: `v${servingRelease}`,
@@ -307,6 +390,7 @@ export function serviceView(s: ServiceJson, releases: ReleaseJson[], previews: P
       ...(url ? {url} : {}),
       ...(digest ? {digest} : {}),
       ...(serving ? {by: serving.actor, trigger: serving.trigger} : {}),
+      ...(targets ? {targets} : {}),
     };
     view.status = `serving v${servingRelease}`;
     view.tone = 'ok';

@@ -14,8 +14,11 @@ import {
   safeHttpUrl,
   serviceView,
   shortDigest,
+  targetsView,
   toneOf,
   type ReleaseJson,
+  type TargetJson,
+  type TargetView,
 } from '../../src/dashboard/view';
 
 const DIGEST = 'sha256:479dc4c778340b6481f75d49439f4fc38362951d59570dece38940d2350df01f';
@@ -312,4 +315,116 @@ describe('dashboard view: what the live region announces', () => {
     },
   );
   for (const r of rows) it(r.name, () => assert.deepEqual(announcements(r.before, r.after), r.want));
+});
+
+describe('dashboard view: deploy targets', () => {
+  const US = 'https://web-us-abc.a.run.app';
+  const EU = 'https://web-eu-abc.a.run.app';
+  const t = (region: string, state: string, extra: Partial<TargetJson> = {}): TargetJson => ({region, project: 'p', state, ...extra});
+  const quota = {code: 'FAILED_PRECONDITION', message: 'quota exceeded in europe-west1'};
+  const rows: Array<{name: string; targets?: TargetJson[]; want?: TargetView[]}> = [
+    {name: 'no targets (one region): none shown, as before', targets: undefined, want: undefined},
+    {name: 'an empty list: none shown either', targets: [], want: undefined},
+    {
+      name: 'two deployed: each its revision and own URL',
+      targets: [
+        t('us-central1', 'deployed', {revision: 'web-00003-us', url: US}),
+        t('europe-west1', 'deployed', {revision: 'web-00003-eu', url: EU}),
+      ],
+      want: [
+        {region: 'us-central1', name: 'us-central1', state: 'deployed', tone: 'ok', revision: 'web-00003-us', url: `${US}/`},
+        {region: 'europe-west1', name: 'europe-west1', state: 'deployed', tone: 'ok', revision: 'web-00003-eu', url: `${EU}/`},
+      ],
+    },
+    {
+      name: 'one failed, one kept: the failed one says why',
+      targets: [
+        t('us-central1', 'deployed', {revision: 'web-00004-us', url: US, previousRevision: 'web-00003-us'}),
+        t('europe-west1', 'failed', {url: EU, previousRevision: 'web-00003-eu', error: quota}),
+      ],
+      want: [
+        {region: 'us-central1', name: 'us-central1', state: 'deployed', tone: 'ok', revision: 'web-00004-us', url: `${US}/`},
+        {
+          region: 'europe-west1',
+          name: 'europe-west1',
+          state: 'failed',
+          tone: 'failed',
+          url: `${EU}/`,
+          error: 'FAILED_PRECONDITION: quota exceeded in europe-west1',
+        },
+      ],
+    },
+    {
+      name: 'one rolled back: back on the revision from before',
+      targets: [
+        t('us-central1', 'rolled_back', {revision: 'web-00004-us', url: US, previousRevision: 'web-00003-us'}),
+        t('europe-west1', 'failed', {error: quota}),
+      ],
+      want: [
+        {
+          region: 'us-central1',
+          name: 'us-central1',
+          state: 'rolled_back',
+          tone: 'neutral',
+          revision: 'web-00004-us',
+          url: `${US}/`,
+          detail: 'back on web-00003-us',
+        },
+        {
+          region: 'europe-west1',
+          name: 'europe-west1',
+          state: 'failed',
+          tone: 'failed',
+          error: 'FAILED_PRECONDITION: quota exceeded in europe-west1',
+        },
+      ],
+    },
+    {
+      name: 'pending and deploying: in progress, no URL yet',
+      targets: [t('us-central1', 'deploying'), t('europe-west1', 'pending')],
+      want: [
+        {region: 'us-central1', name: 'us-central1', state: 'deploying', tone: 'progress'},
+        {region: 'europe-west1', name: 'europe-west1', state: 'pending', tone: 'progress'},
+      ],
+    },
+    {
+      name: "another project is named, the controller's own is not; skipped, superseded; no javascript: link",
+      targets: [
+        t('us-central1', 'deployed', {url: US}),
+        t('asia-east1', 'skipped', {project: 'other-project'}),
+        t('europe-west1', 'superseded', {supersededBy: 7, url: 'javascript:alert(1)'}),
+      ],
+      want: [
+        {region: 'us-central1', name: 'us-central1', state: 'deployed', tone: 'ok', url: `${US}/`},
+        {region: 'asia-east1', project: 'other-project', name: 'asia-east1 (project other-project)', state: 'skipped', tone: 'neutral'},
+        {region: 'europe-west1', name: 'europe-west1', state: 'superseded', tone: 'neutral', detail: 'runs v7 already'},
+      ],
+    },
+  ];
+  for (const row of rows) {
+    it(`targetsView: ${row.name}`, () => assert.deepEqual(targetsView(row.targets), row.want));
+    it(`timeline entry: ${row.name}`, () => {
+      const v = releaseView(rel(4, 'deployed', row.targets ? {targets: row.targets} : {}), 4);
+      assert.deepEqual(v.targets, row.want);
+      if (!row.want) assert.ok(!('targets' in v), 'a one-region release has no targets field at all');
+    });
+  }
+
+  it("the service card: the serving release's regions, not a newer failed release's", () => {
+    const two = [t('us-central1', 'deployed', {url: US}), t('europe-west1', 'deployed', {url: EU})];
+    const v = serviceView({service: 'web', lastRelease: 4, deployed: {release: 3, url: US, time: 'x'}}, [
+      rel(4, 'deploy_failed', {targets: [t('us-central1', 'deployed', {url: US}), t('europe-west1', 'failed', {error: quota})]}),
+      rel(3, 'deployed', {targets: two}),
+    ]);
+    assert.deepEqual(
+      v.serving?.targets?.map((x) => [x.name, x.state, x.url]),
+      [
+        ['us-central1', 'deployed', `${US}/`],
+        ['europe-west1', 'deployed', `${EU}/`],
+      ],
+    );
+    assert.equal(v.status, 'v4 deploy_failed (serving v3)');
+    const one = serviceView({service: 'web', lastRelease: 1, deployed: {release: 1, url: US, time: 'x'}}, [rel(1, 'deployed')]);
+    assert.ok(one.serving && !('targets' in one.serving), 'a one-region service card is as before');
+  });
 });
