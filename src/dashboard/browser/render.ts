@@ -1,7 +1,7 @@
 /**
  * The view model (../view.ts) as elements. No state and no requests here: app.ts owns both.
  */
-import {ago, shortDigest, type Action, type ReleaseView, type ServiceView, type Tone} from '../view.js';
+import {ago, shortDigest, type Action, type ReleaseView, type ServiceView, type TargetView, type Tone} from '../view.js';
 import {h, link, time} from './dom.js';
 
 /** Called when an action's button is pressed (app.ts asks for confirmation, then calls the API). */
@@ -17,6 +17,27 @@ function actionButton(a: Action, id: string, onAction: OnAction): HTMLButtonElem
 
 function field(name: string, ...value: (Node | string)[]): HTMLElement[] {
   return [h('dt', {}, name), h('dd', {}, ...value)];
+}
+
+/** A release's targets (regions / projects), the primary first; `full` adds revision, detail and error. */
+function targetList(targets: TargetView[], full: boolean): HTMLElement {
+  return h(
+    'ul',
+    {class: 'targets'},
+    targets.map((t) =>
+      h(
+        'li',
+        {},
+        h('span', {class: 'target-name'}, t.name),
+        ' ',
+        badge(t.state, t.tone),
+        full && t.revision ? [' ', h('code', {}, t.revision)] : null,
+        t.url ? [' ', link(t.url, t.url)] : null,
+        full && t.detail ? h('span', {class: 'detail'}, ` ${t.detail}`) : null,
+        full && t.error ? h('p', {class: 'error'}, t.error) : null,
+      ),
+    ),
+  );
 }
 
 /** The overview: one card per service, each linking to its timeline. */
@@ -49,7 +70,12 @@ export function renderServices(services: ServiceView[], selected: string | undef
           'dl',
           {},
           field('Serving', s.serving ? `${s.serving.label}${s.serving.trigger ? ` (${s.serving.trigger})` : ''}` : 'nothing'),
-          s.serving?.url ? field('URL', link(s.serving.url, s.serving.url)) : [],
+          // Several targets: each region's own URL (the primary's, the main URL, first).
+          s.serving?.targets
+            ? field('Regions', targetList(s.serving.targets, false))
+            : s.serving?.url
+              ? field('URL', link(s.serving.url, s.serving.url))
+              : [],
           s.serving?.digest ? field('Digest', h('code', {title: s.serving.digest}, shortDigest(s.serving.digest))) : [],
           s.lastChange
             ? field(
@@ -75,6 +101,7 @@ function renderRelease(r: ReleaseView, now: Date, onAction: OnAction): HTMLEleme
   if (r.buildLogUrl) facts.push(...field('Build log', link(r.buildLogUrl, 'open the build log')));
   if (r.revision) facts.push(...field('Revision', h('code', {}, r.revision)));
   if (r.url) facts.push(...field('URL', link(r.url, r.url)));
+  if (r.targets) facts.push(...field('Targets', targetList(r.targets, true)));
   if (r.preview)
     facts.push(...field('Preview', r.preview.name, r.preview.url ? ' ' : '', r.preview.url ? link(r.preview.url, r.preview.url) : ''));
   const rollout = r.rollout
