@@ -4,7 +4,7 @@
  * `deployed` without a reload, a second one takes over, "roll back" to the first after a
  * confirmation makes a new release that is deployed, a redeploy is done with the keyboard alone
  * (and a cancelled dialog does nothing), a failed build shows its error, a canary rollout shows
- * its progress and is promoted, the page fits a 375 px
+ * its progress and is promoted, a service in two regions links each region's URL, the page fits a 375 px
  * screen, and no request leaves 127.0.0.1. The screenshot it takes is the README's (docs/dashboard.png, rewritten with
  * DROPDEPLOY_UPDATE_SCREENSHOT=1; always written to dist/screenshots/).
  */
@@ -207,6 +207,36 @@ describe('the dashboard in Chromium', {timeout: 300_000, skip: process.env.CI ==
       .waitFor({timeout: 30_000});
     await page.locator('#link-shop').locator('xpath=..').getByText('serving v2').waitFor();
     assert.equal(await page.locator('.services > li').count(), 2, 'both services are listed');
+  });
+
+  it("a service in two regions: the card and the timeline link each region's own URL", async () => {
+    // A long region and a long project id of the one local Cloud Run emulator (it serves any):
+    // the 375 px check below covers them.
+    const far = {region: 'northamerica-northeast2', project: 'dropdeploy-far-away-project-x'};
+    const set = await fetch(`${stack.info.apiUrl}/v1/services/multi/policy`, {
+      method: 'PATCH',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({targets: [{region: stack.info.region}, far], targetOrder: 'parallel'}),
+    });
+    assert.equal(set.status, 200, await set.text());
+    const dir = mkdtempSync(join(tmpdir(), 'dd-dashboard-multi-'));
+    cpSync(ROLLOUT_APP, dir, {recursive: true});
+    writeFileSync(join(dir, 'behaviour.json'), JSON.stringify({version: 'v1', health: 200, errors: false}));
+    dropFile(stack.info.bucketDir, 'multi/v1.tgz', packFolder(dir));
+    await page.locator('#link-multi').waitFor({timeout: 30_000});
+    await page.locator('#link-multi').click();
+    const v1 = page.locator('#release-multi-1');
+    await v1.locator('h4 .badge', {hasText: /^deployed$/}).waitFor({timeout: 60_000});
+    const r = (await (await fetch(`${stack.info.apiUrl}/v1/services/multi/releases/1`)).json()) as {targets: {url: string}[]};
+    const urls = r.targets.map((t) => new URL(t.url).href);
+    assert.equal(new Set(urls).size, 2, JSON.stringify(r.targets));
+    const card = page.locator('#link-multi').locator('xpath=ancestor::li[1]');
+    for (const where of [v1.locator('.targets'), card.locator('.targets')]) {
+      const links = await where.getByRole('link').all();
+      assert.deepEqual(await Promise.all(links.map((a) => a.getAttribute('href'))), urls);
+      assert.deepEqual(await where.getByRole('link').allInnerTexts(), urls);
+    }
+    assert.match(await v1.locator('.targets').innerText(), /northamerica-northeast2 \(project dropdeploy-far-away-project-x\)\s*deployed/);
   });
 
   it('fits a 375 px wide screen: nothing wider than it', async () => {
