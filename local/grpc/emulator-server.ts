@@ -140,6 +140,18 @@ export abstract class GrpcEmulator {
     });
   }
 
+  /**
+   * Runs one of the served methods by name, as {@link invoke} does: for a front end that speaks
+   * another protocol over the same state (the Cloud Run v1 API). Rejects with an {@link RpcError}.
+   */
+  invokeMethod(method: string, request: object): Promise<object> {
+    const handler = this.servedServices()
+      .map((s) => s.handlers[method])
+      .find(Boolean);
+    if (!handler) return Promise.reject(new Error(`the emulator serves no method ${method}`));
+    return this.invoke(method, handler, request as PlainMessage);
+  }
+
   /** The recorded calls of one method, e.g. `callsTo('CreateBuild')`. */
   callsTo(method: string): RecordedCall[] {
     return this.calls.filter((c) => c.method === method);
