@@ -41,6 +41,10 @@ import {acquireStackLock} from './state/lock';
 import {removeSavedState} from './state/fresh';
 import {SavedState} from './state/saved-state';
 import {warmUpEmulators} from './warm-up';
+import {knativeV1Routes, type RunV2Call} from './cloud-run/knative-v1';
+import {startRoutesServer} from './cloud-run/knative-server';
+import {startGcloudProxy} from './gcloud-proxy';
+import {gcloudEnv} from './gcloud-env';
 import {StateFileError} from './state/state-file';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
@@ -69,8 +73,12 @@ export interface LocalInfo {
   bucketDir: string;
   statusTopic: string;
   buildLogsUrl: string;
-  /** The local bucket's Cloud Storage JSON API (object metadata). */
+  /** The local bucket's Cloud Storage JSON API (objects list, get, download, upload). */
   storageEndpoint: string;
+  /** The Cloud Run Admin API v1 (Knative `serving.knative.dev/v1`, what `gcloud run` speaks) over the same services. */
+  cloudRunV1Url: string;
+  /** The environment that points the gcloud CLI at this stack (`env $(…) gcloud run services list`). */
+  gcloud: Record<string, string>;
   pid: number;
 }
 
@@ -166,6 +174,12 @@ export class LocalStack {
         },
         opts.env,
       );
+      const gcloud = await startGcloudFrontEnds(
+        opts.root,
+        (method, request) => emulators.cloudRun.invokeMethod(method, request),
+        storageApi.url,
+        started,
+      );
       const functions = await startFunctions(env, log, started);
       if (!opts.notifications) buildEvents.url = functions.events.url;
       await subscribe(google.topics, functions.events.url, opts, started, () => saved.firestore.soon());
@@ -207,6 +221,8 @@ export class LocalStack {
         statusTopic: STATUS_TOPIC,
         buildLogsUrl: emulators.buildLogsUrl,
         storageEndpoint: storageApi.url,
+        cloudRunV1Url: gcloud.runV1Url,
+        gcloud: gcloud.env,
         pid: process.pid,
       };
       await warm;
@@ -489,6 +505,38 @@ function portOf(uri: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What the gcloud CLI needs to work against the stack: the Cloud Run v1 API (`gcloud run`
+ * speaks v1) over the Cloud Run emulator, the loopback proxy for `gcloud run`'s regional host,
+ * a token file and a config folder of the stack's own (`<root>/gcloud/`).
+ */
+async function startGcloudFrontEnds(
+  root: string,
+  invokeRun: RunV2Call,
+  storageUrl: string,
+  started: Started,
+): Promise<{runV1Url: string; env: Record<string, string>}> {
+  const v1 = await startRoutesServer([knativeV1Routes(invokeRun, {project: PROJECT, region: REGION})]);
+  started.add(() => v1.close());
+  const proxy = await startGcloudProxy();
+  started.add(() => proxy.close());
+  const dir = join(root, 'gcloud');
+  mkdirSync(join(dir, 'config'), {recursive: true});
+  const tokenFile = join(dir, 'access-token');
+  // Any token does: the local APIs do not check it, and gcloud needs one to call anything.
+  writeFileSync(tokenFile, 'local-stack-token\n');
+  const env = gcloudEnv({
+    project: PROJECT,
+    region: REGION,
+    runUrl: v1.url,
+    storageUrl,
+    proxyPort: proxy.port,
+    tokenFile,
+    configDir: join(dir, 'config'),
+  });
+  return {runV1Url: v1.url, env};
 }
 
 /** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */
