@@ -15,6 +15,7 @@ import {
   readFileSync,
   readdirSync,
   renameSync,
+  rmSync,
   statSync,
   watch as fsWatch,
   writeFileSync,
@@ -138,6 +139,16 @@ export const folderWatch: Watch = (dir, onChange, onError) => {
     },
   };
 };
+
+/** What an upload through the JSON API says of its bytes. */
+export interface UploadInfo {
+  size: number;
+  md5Hash: string;
+  crc32c: string;
+  /** Default: by the name's extension, as for a dropped file. */
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
 
 /** Options of {@link BucketWatcher}. */
 export interface BucketWatcherOptions {
@@ -354,33 +365,95 @@ export class BucketWatcher {
       JSON.stringify(previous.metadata ?? {}) === JSON.stringify(metadata ?? {})
     )
       return undefined;
-    // Generations are microsecond timestamps in Cloud Storage; keep them strictly growing.
-    const now = BigInt(Date.now()) * 1000n;
-    const floor = latest ? BigInt(latest) + 1n : 0n;
-    let generation = now > floor ? now : floor;
-    if (generation <= this.lastGeneration) generation = this.lastGeneration + 1n;
-    this.lastGeneration = generation;
-    const gen = String(generation);
-    const time = new Date().toISOString();
-    const resource: StoredObject = {
-      bucket: this.opts.bucket,
-      name: object,
-      generation: gen,
-      metageneration: '1',
-      size: String(data.length),
-      ...sums,
-      contentType: contentType(object),
-      timeCreated: time,
-      updated: time,
-    };
-    if (metadata) resource.metadata = metadata;
-    mkdirSync(objectDir(this.opts.storeRoot, object), {recursive: true});
-    const target = generationPath(this.opts.storeRoot, object, gen);
+    const resource = this.newResource(object, latest, {size: data.length, ...sums, contentType: contentType(object), metadata});
+    const target = generationPath(this.opts.storeRoot, object, resource.generation);
     const tmp = `${target}.${randomUUID()}.tmp`;
     writeFileSync(tmp, data);
     renameSync(tmp, target);
     writeFileSync(`${target}.json`, JSON.stringify(resource, null, 2));
     return resource;
+  }
+
+  /** The resource of a new generation of `object` (its folder made); generations are microsecond timestamps, strictly growing. */
+  private newResource(object: string, latest: string | undefined, info: UploadInfo): StoredObject {
+    const now = BigInt(Date.now()) * 1000n;
+    const floor = latest ? BigInt(latest) + 1n : 0n;
+    let generation = now > floor ? now : floor;
+    if (generation <= this.lastGeneration) generation = this.lastGeneration + 1n;
+    this.lastGeneration = generation;
+    const time = new Date().toISOString();
+    const resource: StoredObject = {
+      bucket: this.opts.bucket,
+      name: object,
+      generation: String(generation),
+      metageneration: '1',
+      size: String(info.size),
+      md5Hash: info.md5Hash,
+      crc32c: info.crc32c,
+      contentType: info.contentType ?? contentType(object),
+      timeCreated: time,
+      updated: time,
+    };
+    if (info.metadata && Object.keys(info.metadata).length) resource.metadata = {...info.metadata};
+    mkdirSync(objectDir(this.opts.storeRoot, object), {recursive: true});
+    return resource;
+  }
+
+  /**
+   * An upload through the JSON API: its bytes (already in `file`, on the store's file system,
+   * with their checksums) become a new generation of `object`, written into the bucket folder
+   * too (with its metadata sidecar) so the folder stays the bucket, and are delivered as a
+   * dropped file is — once: the folder's copy is marked taken before the watch can see it.
+   * Every upload is a new generation, as in Cloud Storage, even of the same bytes. Resolves
+   * with the resource once stored; the delivery follows.
+   */
+  upload(object: string, file: string, info: UploadInfo): Promise<StoredObject> {
+    return new Promise((resolve, reject) => {
+      void this.enqueue(async () => {
+        let stored: StoredObject;
+        let target: string;
+        try {
+          stored = this.newResource(object, latestGeneration(this.opts.storeRoot, object), info);
+          target = generationPath(this.opts.storeRoot, object, stored.generation);
+          renameSync(file, target);
+          writeFileSync(`${target}.json`, JSON.stringify(stored, null, 2));
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        try {
+          this.mirror(object, target, stored.metadata);
+        } catch (err) {
+          // Stored all the same: the API lists and serves it, only the folder has no copy.
+          this.opts.onError?.(err, object);
+        }
+        resolve(stored);
+        try {
+          await this.opts.deliver(stored);
+        } catch (err) {
+          this.opts.onError?.(err, object);
+        }
+      });
+    });
+  }
+
+  /** Copies a stored generation into the folder as `object` (when the name is a plain path there), marked taken. */
+  private mirror(object: string, stored: string, metadata: Record<string, string> | undefined): void {
+    const parts = object.split('/');
+    if (parts.some((p) => p === '' || p.startsWith('.'))) return; // no such file in a folder; the store alone has it
+    const target = join(this.opts.dir, ...parts);
+    if (statSync(target, {throwIfNoEntry: false})?.isDirectory()) return;
+    mkdirSync(join(target, '..'), {recursive: true});
+    const side = sidecarPath(target);
+    if (metadata) {
+      writeFileSync(`${side}.tmp`, JSON.stringify(metadata));
+      renameSync(`${side}.tmp`, side);
+    } else rmSync(side, {force: true});
+    const tmp = join(target, '..', `.${randomUUID()}.partial`);
+    copyFileSync(stored, tmp);
+    renameSync(tmp, target);
+    const st = statSync(target);
+    this.seen.set(target, {size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, at: performance.now(), taken: true});
   }
 
   private metadata(file: string): Record<string, string> | undefined {
