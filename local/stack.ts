@@ -187,7 +187,7 @@ export class LocalStack {
       // Only now: a restarted stack's reconciler acts at once, and its status events need the subscriptions.
       const schedule = scheduleReconcile(functions.reconcile.url, opts.reconcileSeconds ?? 10, log);
       started.add(() => schedule.stop());
-      await watchBucket(
+      const watcher = await watchBucket(
         dirs.bucket,
         dirs.store,
         functions.events.url,
@@ -195,6 +195,8 @@ export class LocalStack {
         log,
         started,
       );
+      // An upload through the JSON API (gcloud storage cp) is an upload like a dropped file.
+      storageApi.acceptUploads((object, file, upload) => watcher.upload(object, file, upload));
       const info: LocalInfo = {
         projectId: PROJECT,
         region: REGION,
@@ -626,7 +628,7 @@ async function watchBucket(
   notifications: Topic | undefined,
   log: Log,
   started: Started,
-): Promise<void> {
+): Promise<BucketWatcher> {
   const watcher = new BucketWatcher({
     bucket: BUCKET,
     dir,
@@ -667,6 +669,7 @@ async function watchBucket(
   });
   started.add(() => watcher.stop());
   await watcher.start();
+  return watcher;
 }
 
 /** `.dropdeploy/local.json`, written atomically: the CLI and `npm run drop` find the stack there. */
