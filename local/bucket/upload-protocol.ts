@@ -85,7 +85,10 @@ export function parseInsertMetadata(text: string): InsertMetadata | string {
   const meta = m.metadata;
   if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Object.values(meta).some((x) => typeof x !== 'string')))
     return 'metadata must be an object of string values';
-  const str = (k: string) => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+  const str = (k: string) => {
+    const x = m[k];
+    return typeof x === 'string' ? x : undefined;
+  };
   return {
     name: str('name'),
     contentType: str('contentType'),

@@ -418,7 +418,7 @@ export class BucketWatcher {
           renameSync(file, target);
           writeFileSync(`${target}.json`, JSON.stringify(stored, null, 2));
         } catch (err) {
-          reject(err as Error);
+          reject(err instanceof Error ? err : new Error(String(err)));
           return;
         }
         try {

@@ -63,7 +63,8 @@ describe('gcloud against the local stack', {timeout: 300_000}, () => {
   const describeJson = async () => parseJson<KnativeService>((await ok('run', 'services', 'describe', SERVICE, '--format=json')).stdout);
   const v2 = async () =>
     (await services.getService({name: `projects/${stack.info.projectId}/locations/${stack.info.region}/services/${SERVICE}`}))[0];
-  const v2Env = async () => Object.fromEntries((await v2()).template?.containers?.[0]?.env?.map((e) => [e.name, e.value]) ?? []);
+  const v2Env = async (): Promise<Record<string, string | undefined>> =>
+    Object.fromEntries((await v2()).template?.containers?.[0]?.env?.map((e) => [e.name ?? '', e.value ?? undefined]) ?? []);
   const answer = async () => (await (await fetch((await describeJson()).status.url)).text()).trim();
   const event = async (pred: (e: Seen) => boolean, what: string, timeoutMs = 90_000): Promise<Seen> => {
     const until = Date.now() + timeoutMs;
