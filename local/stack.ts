@@ -44,7 +44,7 @@ import {warmUpEmulators} from './warm-up';
 import {knativeV1Routes, type RunV2Call} from './cloud-run/knative-v1';
 import {startRoutesServer} from './cloud-run/knative-server';
 import {startGcloudProxy} from './gcloud-proxy';
-import {gcloudEnv} from './gcloud-env';
+import {gcloudEnv} from './gcloud-cli-env';
 import {StateFileError} from './state/state-file';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
