@@ -120,10 +120,12 @@ export function knativeV1Routes(call: RunV2Call, ctx: KnativeContext): ExtraRout
     },
     'GET revision': async (m) => {
       const id = m[3];
-      const service = (await servicesList()).find((s) => id.startsWith(`${s.name?.split('/').pop()}-`));
-      const found = service && (await revisionsOf(service)).find((r) => r.metadata.name === id);
-      if (!found) throw new HttpError(404, 'NOT_FOUND', `Revision '${id}' not found in project '${ctx.project}', region '${ctx.region}'.`);
-      return found;
+      // A revision is named <service>-<generation>-<suffix> unless its template named it: look in every service.
+      for (const service of await servicesList()) {
+        const found = (await revisionsOf(service)).find((r) => r.metadata.name === id);
+        if (found) return found;
+      }
+      throw new HttpError(404, 'NOT_FOUND', `Revision '${id}' not found in project '${ctx.project}', region '${ctx.region}'.`);
     },
   };
 
