@@ -158,6 +158,8 @@ export function startStorageApi(storeRoot: string, bucket: string, opts: Storage
         n += chunk.length;
       });
       req.on('error', stop);
+      // A client that goes away mid-body: the chunk is not received (a resumable upload can resend it).
+      req.on('close', () => !req.complete && stop(fail(400, 'invalid', 'The upload was cut off before its end.')));
       out.on('error', stop);
       out.on('finish', () => !failed && resolve(n));
       req.pipe(out);
@@ -260,6 +262,7 @@ export function startStorageApi(storeRoot: string, bucket: string, opts: Storage
     if (!range)
       throw fail(400, 'invalid', `Content-Range '${header}' is not bytes A-B/T, bytes A-B/*, or a status query with * as the range`);
     session.busy = true;
+    let receiving = false;
     try {
       if ('query' in range) req.resume();
       else {
@@ -269,10 +272,14 @@ export function startStorageApi(storeRoot: string, bucket: string, opts: Storage
             'invalid',
             `This chunk starts at byte ${range.first}, but ${session.received} bytes were received: resend from byte ${session.received}.`,
           );
+        receiving = true;
         session.received += await receive(req, session.file, session.hasher, session.received > 0);
       }
     } catch (err) {
-      if (err instanceof ApiError && err.answer.status === 413) end(id);
+      // Bytes of a failed chunk may be half in the file and already hashed: the session cannot
+      // go on from a known offset, so it ends (a later PUT is told to start again). A chunk
+      // refused for its offset never touched the file.
+      if (receiving) end(id);
       throw err;
     } finally {
       session.busy = false;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {request} from 'node:http';
 import {after, before, describe, it} from 'node:test';
 import {objectChecksums} from '../../../local/bucket/checksums';
 import type {StoredObject} from '../../../local/bucket/object-store';
@@ -142,6 +143,34 @@ describe('the local Cloud Storage JSON API', () => {
     assert.equal(again.status, 200);
     assert.equal((await json(again)).generation, o.generation);
     assert.deepEqual(readdirSync(join(root, 'store', 'uploads')), [], 'no temp files left');
+  });
+
+  it('a resumable chunk cut off mid-body ends the session: nothing stored, the next PUT is told to start again', async () => {
+    const start = await fetch(url(`/upload/storage/v1/b/${BUCKET}/o?uploadType=resumable&name=cut%2Fx.tgz`), {method: 'POST'});
+    const session = new URL(start.headers.get('location')!);
+    await new Promise<void>((resolve) => {
+      const req = request({
+        host: session.hostname,
+        port: session.port,
+        method: 'PUT',
+        path: `${session.pathname}${session.search}`,
+        headers: {'content-range': 'bytes 0-999/1000', 'content-length': '1000'},
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(300));
+      setTimeout(() => req.destroy(), 100);
+    });
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 404; i++) {
+      const res = await fetch(session, {method: 'PUT', headers: {'content-range': 'bytes */1000'}});
+      status = res.status;
+      if (status === 404) assert.match(((await res.json()) as {error: {message: string}}).error.message, /start the upload again/);
+      else await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(status, 404);
+    assert.deepEqual(readdirSync(join(root, 'store', 'uploads')), [], 'no temp files left');
+    assert.equal(existsSync(join(dir, 'cut', 'x.tgz')), false);
   });
 
   it('refusals: a wrong checksum, a failed ifGenerationMatch, too large, another bucket — nothing stored or delivered', async () => {
