@@ -260,8 +260,11 @@ export class CloudRunEmulator extends GrpcEmulator {
   }
 
   private listServices(req: ResourceRequest): {services: StoredService[]} {
-    parseParent(req.parent);
-    const services = [...this.records.values()].filter((r) => r.service.name.startsWith(`${req.parent}/services/`));
+    const {project, location} = parseParent(req.parent);
+    // Location '-' lists every location, as Cloud Run's ListServices does.
+    const inParent = (name: string) =>
+      location === '-' ? name.startsWith(`projects/${project}/locations/`) : name.startsWith(`${req.parent}/services/`);
+    const services = [...this.records.values()].filter((r) => inParent(r.service.name));
     return {services: services.map((r) => clonePlain(r.service))};
   }
 
