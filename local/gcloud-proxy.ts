@@ -4,7 +4,8 @@
  * (`http://127.0.0.1:PORT/` becomes `http://us-central1-127.0.0.1:PORT/`,
  * `googlecloudsdk/command_lib/run/connection_context.py` DeriveRegionalEndpoint), a name no
  * resolver knows. With `CLOUDSDK_PROXY_*` set to this proxy gcloud sends every request here,
- * and the proxy takes such a regional loopback host back to 127.0.0.1. It reaches loopback
+ * and the proxy sends such a request to 127.0.0.1, its Host header unchanged (the Cloud Run v1
+ * routes read the region from it, as Cloud Run's regional endpoints do). It reaches loopback
  * only: anything else (Google itself, a CONNECT tunnel) is refused, saying why.
  */
 import {createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
@@ -41,7 +42,8 @@ function refuse(res: ServerResponse, what: string): void {
 function forward(req: IncomingMessage, res: ServerResponse): void {
   const target = proxyTarget(req.url ?? '');
   if (!target) return refuse(res, req.url ?? '(no URL)');
-  const headers: Record<string, string | string[] | undefined> = {...req.headers, host: `127.0.0.1:${target.port}`};
+  // The Host header stays as gcloud sent it: a regional host names the region it asks for.
+  const headers: Record<string, string | string[] | undefined> = {...req.headers};
   delete headers['proxy-connection'];
   delete headers['proxy-authorization'];
   const out = httpRequest({host: '127.0.0.1', port: target.port, method: req.method, path: target.path, headers}, (answer) => {

@@ -26,7 +26,9 @@ describe('gcloud proxy targets', () => {
 /** Sends one request through the proxy as gcloud does (absolute URL in the request line). */
 function viaProxy(proxyPort: number, url: string, body?: string): Promise<{status: number; text: string}> {
   return new Promise((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port: proxyPort, method: body ? 'PUT' : 'GET', path: url}, (res) => {
+    // As Python's requests does through a proxy: the Host header is the target's.
+    const host = /^http:\/\/([^/]+)/.exec(url)?.[1] ?? '';
+    const req = request({host: '127.0.0.1', port: proxyPort, method: body ? 'PUT' : 'GET', path: url, headers: {host}}, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => resolve({status: res.statusCode ?? 0, text}));
@@ -55,7 +57,7 @@ describe('gcloud proxy', () => {
         status: 201,
         text: 'answer',
       });
-      assert.deepEqual(seen, [`PUT /apis/x?alt=json 127.0.0.1:${port} payload`]);
+      assert.deepEqual(seen, [`PUT /apis/x?alt=json us-central1-127.0.0.1:${port} payload`]);
       const refused = await viaProxy(proxy.port, 'http://oauth2.googleapis.com/token');
       assert.equal(refused.status, 403);
       assert.match(refused.text, /only reaches the local stack, not http:\/\/oauth2\.googleapis\.com\/token: unset CLOUDSDK_PROXY_TYPE/);
