@@ -22,10 +22,15 @@ const MIN_SCALE = 'autoscaling.knative.dev/minScale';
 /** Annotation prefixes only the server (or gcloud's own bookkeeping) writes: never stored as v2 annotations. */
 const SYSTEM_ANNOTATION = /^(serving\.knative\.dev|run\.googleapis\.com|client\.knative\.dev|autoscaling\.knative\.dev)\//;
 
-/** Where the resources live: the v1 namespace is the project. */
+/** Where the resources live: the v1 namespace is the project; `region` is the stack's own (a resource's name says its own). */
 export interface KnativeContext {
   project: string;
   region: string;
+}
+
+/** The location of `projects/P/locations/L/…`, else the context's region. */
+function locationOf(name: string | undefined, ctx: KnativeContext): string {
+  return /^projects\/[^/]+\/locations\/([^/]+)\//.exec(name ?? '')?.[1] ?? ctx.region;
 }
 
 /** Kubernetes ObjectMeta, as Cloud Run v1 fills it. */
@@ -210,7 +215,7 @@ export function knativeService(s: V2Service, ctx: KnativeContext): KnativeServic
       resourceVersion: s.etag,
       generation: Number(s.generation ?? 0),
       creationTimestamp: timeJson(s.createTime),
-      labels: {...s.labels, [LOCATION_LABEL]: ctx.region},
+      labels: {...s.labels, [LOCATION_LABEL]: locationOf(s.name, ctx)},
       annotations: nonEmpty(annotations),
     },
     spec: {
@@ -259,7 +264,7 @@ export function knativeRevision(
         'serving.knative.dev/configuration': service,
         // Knative labels only the revisions a route sends requests to.
         ...(serving ? {'serving.knative.dev/route': service} : {}),
-        [LOCATION_LABEL]: ctx.region,
+        [LOCATION_LABEL]: locationOf(r.name, ctx),
       },
       annotations: r.creator ? {'serving.knative.dev/creator': r.creator} : undefined,
       ownerReferences: [{apiVersion: API_VERSION, kind: 'Configuration', name: service, controller: true, blockOwnerDeletion: true}],

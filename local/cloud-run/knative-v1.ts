@@ -67,11 +67,37 @@ function sendError(res: ServerResponse, err: unknown): void {
   send(res, e.status, {error: {code: e.status, message: e.message, status: e.code}});
 }
 
-/** The v1 routes over `call` (the v2 emulator), for the single project and region of the local stack. */
+/**
+ * The region a request asks for: Cloud Run v1's regional endpoints are `<region>-run.googleapis.com`,
+ * and gcloud builds `<region>-<override host>` the same way (the stack's proxy keeps that Host);
+ * any other host is the stack's own region.
+ */
+export function requestRegion(host: string | undefined, fallback: string): string {
+  const m = /^([a-z][a-z0-9-]*?)-(?:127\.0\.0\.1|localhost)(?::\d+)?$/.exec(host ?? '');
+  return m ? m[1] : fallback;
+}
+
+/** The v1 routes over `call` (the v2 emulator), in the stack's project; the region is the request's ({@link requestRegion}). */
 export function knativeV1Routes(call: RunV2Call, ctx: KnativeContext): ExtraRoutes {
-  const parent = `projects/${ctx.project}/locations/${ctx.region}`;
+  const parentOf = (region: string) => `projects/${ctx.project}/locations/${region}`;
+  return async (req, res, body) => {
+    const region = requestRegion(req.headers.host, ctx.region);
+    return knativeRequest(call, ctx, parentOf(region), parentOf, req, res, body);
+  };
+}
+
+/** One v1 request in the region of `parent`. */
+async function knativeRequest(
+  call: RunV2Call,
+  ctx: KnativeContext,
+  parent: string,
+  parentOf: (region: string) => string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+): Promise<boolean> {
   const getService = async (id: string) => (await call('GetService', {name: `${parent}/services/${id}`})) as Service;
-  const servicesList = async () => ((await call('ListServices', {parent})) as {services?: Service[]}).services ?? [];
+  const servicesList = async (p = parent) => ((await call('ListServices', {parent: p})) as {services?: Service[]}).services ?? [];
   const revisionsOf = async (service: Service) => {
     const revisions = ((await call('ListRevisions', {parent: service.name})) as {revisions?: Revision[]}).revisions ?? [];
     const serving = new Set((service.trafficStatuses ?? []).filter((t) => (t.percent ?? 0) > 0 || t.tag).map((t) => t.revision));
@@ -125,34 +151,32 @@ export function knativeV1Routes(call: RunV2Call, ctx: KnativeContext): ExtraRout
         const found = (await revisionsOf(service)).find((r) => r.metadata.name === id);
         if (found) return found;
       }
-      throw new HttpError(404, 'NOT_FOUND', `Revision '${id}' not found in project '${ctx.project}', region '${ctx.region}'.`);
+      throw new HttpError(404, 'NOT_FOUND', `Revision '${id}' not found in ${parent}.`);
     },
   };
 
-  return async (req, res, body) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const method = req.method ?? 'GET';
-    try {
-      const ns = NS.exec(url.pathname);
-      if (ns) {
-        checkProject(ns[1]);
-        const kind = ns[3] === undefined ? ns[2] : ns[2].slice(0, -1);
-        const route = routes[`${method} ${kind}`];
-        if (!route) throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${url.pathname} is not emulated by the local Cloud Run v1 API.`);
-        send(res, 200, await route(ns, url, body));
-        return true;
-      }
-      const loc = LOCATIONS.exec(url.pathname);
-      if (loc && method === 'GET') {
-        checkProject(loc[1]);
-        const items = loc[2] === '-' || loc[2] === ctx.region ? (await servicesList()).map((s) => knativeService(s, ctx)) : [];
-        send(res, 200, {apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', metadata: {}, items, unreachable: []});
-        return true;
-      }
-      return false;
-    } catch (err) {
-      sendError(res, err);
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const method = req.method ?? 'GET';
+  try {
+    const ns = NS.exec(url.pathname);
+    if (ns) {
+      checkProject(ns[1]);
+      const kind = ns[3] === undefined ? ns[2] : ns[2].slice(0, -1);
+      const route = routes[`${method} ${kind}`];
+      if (!route) throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${url.pathname} is not emulated by the local Cloud Run v1 API.`);
+      send(res, 200, await route(ns, url, body));
       return true;
     }
-  };
+    const loc = LOCATIONS.exec(url.pathname);
+    if (loc && method === 'GET') {
+      checkProject(loc[1]);
+      const items = (await servicesList(parentOf(loc[2]))).map((s) => knativeService(s, ctx));
+      send(res, 200, {apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', metadata: {}, items, unreachable: []});
+      return true;
+    }
+    return false;
+  } catch (err) {
+    sendError(res, err);
+    return true;
+  }
 }

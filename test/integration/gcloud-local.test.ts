@@ -118,6 +118,8 @@ describe('gcloud against the local stack', {timeout: 300_000}, () => {
       );
       assert.equal(list[0].status.url, live.uri);
     }
+    // The region is the request's: gcloud asks europe-west1-<host>, and the stack has nothing there.
+    assert.deepEqual(parseJson((await ok('run', 'services', 'list', '--region', 'europe-west1', '--format=json')).stdout), []);
     const d = await describeJson();
     assert.equal(d.metadata.labels['managed-by'], 'dropdeploy');
     assert.equal(d.status.latestReadyRevisionName, live.latestReadyRevision?.split('/').pop());

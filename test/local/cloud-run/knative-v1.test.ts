@@ -8,7 +8,8 @@ import {after, before, describe, it} from 'node:test';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
 import {startRoutesServer, type RoutesServer} from '../../../local/cloud-run/knative-server';
-import {knativeV1Routes} from '../../../local/cloud-run/knative-v1';
+import {knativeV1Routes, requestRegion} from '../../../local/cloud-run/knative-v1';
+import {request} from 'node:http';
 import type {KnativeService} from '../../../local/cloud-run/knative-mapping';
 import {clientOptions} from '../../../local/grpc/client-options';
 
@@ -141,12 +142,43 @@ describe('Cloud Run v1 routes over the v2 emulator', () => {
     });
   }
 
-  it('the project-wide list (locations/-) and the regional list name the same services', async () => {
-    const all = await get('/v1/projects/p1/locations/-/services');
-    const regional = await get(`${V1}/services`);
-    const names = (b: Record<string, unknown>) => (b.items as Array<{metadata: {name: string}}>).map((s) => s.metadata.name);
-    assert.deepEqual(names(all.body), ['web']);
-    assert.deepEqual(names(regional.body), ['web']);
+  it('regions: the Host names the region (as gcloud builds it), locations/- lists them all', async () => {
+    const [op] = await services.createService({
+      parent: 'projects/p1/locations/europe-west1',
+      serviceId: 'eu',
+      service: {template: {containers: [{image: IMAGE}]}},
+    });
+    await op.promise();
+    const viaHost = (host: string, path: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const u = new URL(server.url);
+        request({host: u.hostname, port: u.port, path, headers: {host}}, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+        })
+          .on('error', reject)
+          .end();
+      });
+    type Item = {metadata: {name: string; labels: Record<string, string>}};
+    const names = (b: Record<string, unknown>) =>
+      (b.items as Item[]).map((s) => `${s.metadata.name}@${s.metadata.labels['cloud.googleapis.com/location']}`);
+    assert.deepEqual(names(await viaHost(`europe-west1-127.0.0.1:${new URL(server.url).port}`, `${V1}/services`)), ['eu@europe-west1']);
+    assert.deepEqual(names((await get(`${V1}/services`)).body), ['web@us-central1'], 'any other host: the stack’s own region');
+    const eu = await viaHost(`europe-west1-127.0.0.1:${new URL(server.url).port}`, `${V1}/services/eu`);
+    assert.equal((eu.metadata as {name: string}).name, 'eu');
+    assert.deepEqual(names((await get('/v1/projects/p1/locations/-/services')).body), ['web@us-central1', 'eu@europe-west1']);
+    assert.deepEqual(names((await get('/v1/projects/p1/locations/europe-west1/services')).body), ['eu@europe-west1']);
     assert.deepEqual((await get('/v1/projects/p1/locations/asia-east1/services')).body.items, []);
   });
+
+  const hosts: Array<[string | undefined, string]> = [
+    ['us-central1-127.0.0.1:8080', 'us-central1'],
+    ['europe-west1-localhost:1', 'europe-west1'],
+    ['127.0.0.1:8080', 'home'],
+    ['localhost', 'home'],
+    [undefined, 'home'],
+    ['run.googleapis.com', 'home'],
+  ];
+  for (const [host, want] of hosts) it(`region of Host ${host}: ${want}`, () => assert.equal(requestRegion(host, 'home'), want));
 });
