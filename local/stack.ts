@@ -41,10 +41,8 @@ import {acquireStackLock} from './state/lock';
 import {removeSavedState} from './state/fresh';
 import {SavedState} from './state/saved-state';
 import {warmUpEmulators} from './warm-up';
-import {knativeV1Routes, type RunV2Call} from './cloud-run/knative-v1';
-import {startRoutesServer} from './cloud-run/knative-server';
+import {knativeV1Routes} from './cloud-run/knative-v1';
 import {startGcloudProxy} from './gcloud-proxy';
-import {gcloudEnv} from './gcloud-cli-env';
 import {StateFileError} from './state/state-file';
 
 /** What `.dropdeploy/local.json` holds: every endpoint of the running stack. */
@@ -63,7 +61,10 @@ export interface LocalInfo {
   monitoringRestUrl: string;
   /** The local Cloud Logging API over REST: the build logs, as `gcloud builds log` reads them. */
   loggingRestUrl: string;
-  /** Environment variables that point the gcloud CLI at this stack (`npm start` prints them as `export` lines). */
+  /**
+   * Environment variables that point the gcloud CLI at this stack (`npm start` prints them as
+   * `export` lines): endpoint overrides, project, region, token file, config folder, proxy.
+   */
   gcloud: Record<string, string>;
   eventUrl: string;
   apiUrl: string;
@@ -75,10 +76,6 @@ export interface LocalInfo {
   buildLogsUrl: string;
   /** The local bucket's Cloud Storage JSON API (objects list, get, download, upload). */
   storageEndpoint: string;
-  /** The Cloud Run Admin API v1 (Knative `serving.knative.dev/v1`, what `gcloud run` speaks) over the same services. */
-  cloudRunV1Url: string;
-  /** The environment that points the gcloud CLI at this stack (`env $(…) gcloud run services list`). */
-  gcloud: Record<string, string>;
   pid: number;
 }
 
@@ -174,12 +171,7 @@ export class LocalStack {
         },
         opts.env,
       );
-      const gcloud = await startGcloudFrontEnds(
-        opts.root,
-        (method, request) => emulators.cloudRun.invokeMethod(method, request),
-        storageApi.url,
-        started,
-      );
+      const gcloud = await startGcloudSupport(opts.root, started);
       const functions = await startFunctions(env, log, started);
       if (!opts.notifications) buildEvents.url = functions.events.url;
       await subscribe(google.topics, functions.events.url, opts, started, () => saved.firestore.soon());
@@ -208,12 +200,13 @@ export class LocalStack {
         ...emulators.rest,
         gcloud: gcloudEnv({
           project: PROJECT,
+          region: REGION,
           cloudBuild: emulators.rest.cloudBuildRestUrl,
           run: emulators.rest.cloudRunRestUrl,
           monitoring: emulators.rest.monitoringRestUrl,
           logging: emulators.rest.loggingRestUrl,
           storage: storageApi.url,
-          tokenFile: writeAccessToken(opts.root),
+          ...gcloud,
         }),
         eventUrl: functions.events.url,
         apiUrl: functions.api.url,
@@ -223,8 +216,6 @@ export class LocalStack {
         statusTopic: STATUS_TOPIC,
         buildLogsUrl: emulators.buildLogsUrl,
         storageEndpoint: storageApi.url,
-        cloudRunV1Url: gcloud.runV1Url,
-        gcloud: gcloud.env,
         pid: process.pid,
       };
       await warm;
@@ -437,8 +428,9 @@ async function startBuildAndRun(
 }
 
 /**
- * The REST face of each emulator (what gcloud sends), and the local Cloud Logging API over the
- * build logs, REST only: `gcloud builds log` reads a Cloud-Logging-only build's log there.
+ * The REST face of each emulator (what gcloud sends), Cloud Run's with the v1 (Knative) routes
+ * `gcloud run` speaks beside v2, and the local Cloud Logging API over the build logs, REST only:
+ * `gcloud builds log` reads a Cloud-Logging-only build's log there.
  */
 async function startRestServers(
   emulators: {cloudBuild: CloudBuildEmulator; cloudRun: CloudRunEmulator; monitoring: MonitoringEmulator; logs: BuildLogs},
@@ -454,20 +446,17 @@ async function startRestServers(
   });
   const servers: RestServer[] = await Promise.all([
     startRestServer(cloudBuild),
-    startRestServer(emulators.cloudRun),
+    startRestServer(emulators.cloudRun, {
+      extraRoutes: [
+        knativeV1Routes((method, request) => emulators.cloudRun.invokeMethod(method, request), {project: PROJECT, region: REGION}),
+      ],
+    }),
     startRestServer(emulators.monitoring),
     startRestServer(logging),
   ]);
   started.add(...servers.map((s) => () => s.close()));
   const [cloudBuildRestUrl, cloudRunRestUrl, monitoringRestUrl, loggingRestUrl] = servers.map((s) => s.url);
   return {cloudBuildRestUrl, cloudRunRestUrl, monitoringRestUrl, loggingRestUrl};
-}
-
-/** The file gcloud reads its access token from (`CLOUDSDK_AUTH_ACCESS_TOKEN_FILE`): any token does, the stack checks none. */
-function writeAccessToken(root: string): string {
-  const file = join(root, 'gcloud-access-token');
-  writeFileSync(file, 'dropdeploy-local-stack\n', {mode: 0o600});
-  return file;
 }
 
 /** The saved services, each at its saved URL when that port is free, with their serving revisions running again. */
@@ -510,35 +499,19 @@ function portOf(uri: string): number | undefined {
 }
 
 /**
- * What the gcloud CLI needs to work against the stack: the Cloud Run v1 API (`gcloud run`
- * speaks v1) over the Cloud Run emulator, the loopback proxy for `gcloud run`'s regional host,
- * a token file and a config folder of the stack's own (`<root>/gcloud/`).
+ * What else the gcloud CLI needs to work against the stack: the loopback proxy for `gcloud
+ * run`'s regional host, and a token file and a config folder of the stack's own (`<root>/gcloud/`).
  */
-async function startGcloudFrontEnds(
-  root: string,
-  invokeRun: RunV2Call,
-  storageUrl: string,
-  started: Started,
-): Promise<{runV1Url: string; env: Record<string, string>}> {
-  const v1 = await startRoutesServer([knativeV1Routes(invokeRun, {project: PROJECT, region: REGION})]);
-  started.add(() => v1.close());
+async function startGcloudSupport(root: string, started: Started): Promise<{proxyPort: number; tokenFile: string; configDir: string}> {
   const proxy = await startGcloudProxy();
   started.add(() => proxy.close());
   const dir = join(root, 'gcloud');
-  mkdirSync(join(dir, 'config'), {recursive: true});
+  const configDir = join(dir, 'config');
+  mkdirSync(configDir, {recursive: true});
   const tokenFile = join(dir, 'access-token');
   // Any token does: the local APIs do not check it, and gcloud needs one to call anything.
-  writeFileSync(tokenFile, 'local-stack-token\n');
-  const env = gcloudEnv({
-    project: PROJECT,
-    region: REGION,
-    runUrl: v1.url,
-    storageUrl,
-    proxyPort: proxy.port,
-    tokenFile,
-    configDir: join(dir, 'config'),
-  });
-  return {runV1Url: v1.url, env};
+  writeFileSync(tokenFile, 'local-stack-token\n', {mode: 0o600});
+  return {proxyPort: proxy.port, tokenFile, configDir};
 }
 
 /** The controller's configuration: the same variables as on Google Cloud, pointed at the stack. */

@@ -18,13 +18,11 @@ import {
   type KnativeContext,
   type KnativeService,
 } from './knative-mapping';
+import type {ExtraRoutes} from '../grpc/rest-server';
 import type {Revision, Service} from './messages';
 
 /** Runs one v2 method (`GetService`, `UpdateService`, …) on plain messages; rejects with an {@link RpcError}. */
 export type RunV2Call = (method: string, request: object) => Promise<object>;
-
-/** An extra route: answers the request and resolves true, or resolves false to let the next route try. */
-export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 
 const NS = /^\/apis\/serving\.knative\.dev\/v1\/namespaces\/([^/]+)\/(services|revisions)(?:\/([^/]+))?\/?$/;
 const LOCATIONS = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/services\/?$/;

@@ -1,7 +1,7 @@
 /**
  * The real gcloud CLI against `npm start`'s stack (LocalStack), with exactly the variables of
- * local.json's `gcloud` object (what `npm start` prints as `export` lines) and an empty config
- * folder, so no Google account is involved: `gcloud builds list / describe / log / cancel`
+ * local.json's `gcloud` object (what `npm start` prints as `export` lines; the stack's own,
+ * empty config folder among them), so no Google account is involved: `gcloud builds list / describe / log / cancel`
  * after a real drop was built, their output checked against what the stack holds.
  */
 import assert from 'node:assert/strict';
@@ -47,16 +47,14 @@ describe('gcloud against the local stack', {timeout: 240_000}, () => {
   let info: LocalInfo;
   const seen: Seen[] = [];
   const root = mkdtempSync(join(tmpdir(), 'dd-gcloud-'));
-  const config = mkdtempSync(join(tmpdir(), 'dd-gcloud-config-'));
+  const home = mkdtempSync(join(tmpdir(), 'dd-gcloud-home-'));
 
-  /** Runs gcloud with local.json's variables only (plus PATH and a config folder of its own). */
+  /** Runs gcloud with local.json's variables only (plus PATH and a HOME of its own). */
   const gcloud = (...args: string[]): Promise<Run> =>
     new Promise((resolve, reject) => {
       const env = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: config,
-        CLOUDSDK_CONFIG: config,
-        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        HOME: home,
         ...info.gcloud,
       };
       execFile('gcloud', args, {env, timeout: 90_000}, (err, stdout, stderr) => {
@@ -106,7 +104,7 @@ describe('gcloud against the local stack', {timeout: 240_000}, () => {
     await stack?.stop();
   });
 
-  it('local.json names the overrides, a token file and the project, as npm start prints them', () => {
+  it('local.json names the overrides, a token file, the project, its own config and the proxy, as npm start prints them', () => {
     assert.deepEqual(Object.keys(info.gcloud), [
       'CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD',
       'CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN',
@@ -115,6 +113,13 @@ describe('gcloud against the local stack', {timeout: 240_000}, () => {
       'CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE',
       'CLOUDSDK_AUTH_ACCESS_TOKEN_FILE',
       'CLOUDSDK_CORE_PROJECT',
+      'CLOUDSDK_RUN_REGION',
+      'CLOUDSDK_CONFIG',
+      'CLOUDSDK_CORE_DISABLE_PROMPTS',
+      'CLOUDSDK_CORE_DISABLE_USAGE_REPORTING',
+      'CLOUDSDK_PROXY_TYPE',
+      'CLOUDSDK_PROXY_ADDRESS',
+      'CLOUDSDK_PROXY_PORT',
     ]);
     assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD, `${info.cloudBuildRestUrl}/`);
     assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN, `${info.cloudRunRestUrl}/`);

@@ -97,10 +97,10 @@ describe('gcloud against the local stack', {timeout: 300_000}, () => {
   });
 
   it('local.json publishes the gcloud variables: endpoint overrides, project, region, token, proxy', () => {
-    const info = parseJson<{gcloud: Record<string, string>; cloudRunV1Url: string}>(readFileSync(join(root, 'local.json')));
+    const info = parseJson<{gcloud: Record<string, string>; cloudRunRestUrl: string}>(readFileSync(join(root, 'local.json')));
     assert.deepEqual(info.gcloud, stack.info.gcloud);
-    assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN, `${info.cloudRunV1Url}/`);
-    assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE, `${stack.info.storageEndpoint}/`);
+    assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN, `${info.cloudRunRestUrl}/`);
+    assert.equal(info.gcloud.CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE, `${stack.info.storageEndpoint}/storage/v1/`);
     assert.equal(info.gcloud.CLOUDSDK_CORE_PROJECT, stack.info.projectId);
     assert.equal(info.gcloud.CLOUDSDK_RUN_REGION, stack.info.region);
   });

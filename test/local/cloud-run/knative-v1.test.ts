@@ -1,17 +1,17 @@
 /**
  * The Cloud Run v1 routes over a real CloudRunEmulator (in-process v2 calls), served by the
- * minimal routes server: a PUT is an UpdateService (recorded, a new revision), a stale
+ * Cloud Run REST server beside v2: a PUT is an UpdateService (recorded, a new revision), a stale
  * resourceVersion is a 409 as a stale etag is, and every refusal says what was wrong.
  */
 import assert from 'node:assert/strict';
 import {after, before, describe, it} from 'node:test';
 import {ServicesClient} from '@google-cloud/run';
 import {CloudRunEmulator} from '../../../local/cloud-run/emulator';
-import {startRoutesServer, type RoutesServer} from '../../../local/cloud-run/knative-server';
 import {knativeV1Routes, requestRegion} from '../../../local/cloud-run/knative-v1';
 import {request} from 'node:http';
 import type {KnativeService} from '../../../local/cloud-run/knative-mapping';
 import {clientOptions} from '../../../local/grpc/client-options';
+import {startRestServer, type RestServer} from '../../../local/grpc/rest-server';
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 
@@ -21,7 +21,7 @@ const V1 = '/apis/serving.knative.dev/v1/namespaces/p1';
 
 describe('Cloud Run v1 routes over the v2 emulator', () => {
   const emu = new CloudRunEmulator();
-  let server: RoutesServer;
+  let server: RestServer;
   let services: ServicesClient;
   const get = async (path: string) => {
     const res = await fetch(`${server.url}${path}`);
@@ -42,7 +42,9 @@ describe('Cloud Run v1 routes over the v2 emulator', () => {
   before(async () => {
     const port = await emu.start();
     services = new ServicesClient(clientOptions(port));
-    server = await startRoutesServer([knativeV1Routes((m, r) => emu.invokeMethod(m, r), {project: 'p1', region: 'us-central1'})]);
+    server = await startRestServer(emu, {
+      extraRoutes: [knativeV1Routes((m, r) => emu.invokeMethod(m, r), {project: 'p1', region: 'us-central1'})],
+    });
     const [op] = await services.createService({
       parent: PARENT,
       serviceId: 'web',
