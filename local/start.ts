@@ -107,7 +107,7 @@ ${bold('dropdeploy is running locally')} ${dim(`(ready in ${((Date.now() - t0) /
   Everything above:    ${relative(process.cwd(), join(root, 'local.json'))}
   Dependency cache:    ${relative(process.cwd(), join(root, 'build-cache'))}/  (npm start -- --clear-build-cache empties it)
 
-gcloud against this stack (e.g. gcloud builds list, gcloud builds log ID): in another shell,
+gcloud against this stack (gcloud builds list, gcloud run services list, gcloud storage ls gs://${i.bucket}/): in another shell,
 ${exportLines(i.gcloud)
   .map((l) => `  ${l}`)
   .join('\n')}
