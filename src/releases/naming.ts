@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto';
-import {parsePolicyText, STRATEGIES, type PartialPolicy} from './rollout-policy';
+import {parsePolicyText, SERVICE_ONLY_FIELDS, STRATEGIES, type PartialPolicy} from './rollout-policy';
 import {isRolloutTag} from './rollout';
 
 /**
@@ -197,7 +197,18 @@ export function rolloutOverride(metadata: Record<string, string>): {ok: true; ro
   const text = metadata[METADATA_ROLLOUT];
   if (text === undefined) return {ok: true};
   const parsed = parsePolicyText(text);
-  if (parsed.ok) return Object.keys(parsed.policy).length ? {ok: true, rollout: parsed.policy} : {ok: true};
+  if (parsed.ok) {
+    const field = SERVICE_ONLY_FIELDS.find((f) => parsed.policy[f] !== undefined);
+    if (field)
+      return {
+        ok: false,
+        reason:
+          `metadata ${METADATA_ROLLOUT} may not set ${field}: where a service deploys (targets, targetOrder, onTargetFailure) ` +
+          `is part of its own policy; set it with \`dropdeploy policy <service> --targets …\` or PATCH /v1/services/<service>/policy, ` +
+          `and leave ${field} out of the metadata`,
+      };
+    return Object.keys(parsed.policy).length ? {ok: true, rollout: parsed.policy} : {ok: true};
+  }
   const what = parsed.problems.map((p) => (p.field === 'policy' ? p.problem : `field ${p.field} ${p.problem}`)).join('; ');
   return {
     ok: false,

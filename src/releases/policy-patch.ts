@@ -4,7 +4,7 @@
  * mask (AIP-134) over a service's policy.
  */
 import {isDeepStrictEqual} from 'node:util';
-import {validatePolicy, type PartialPolicy, type PolicyProblem, type RolloutPolicy} from './rollout-policy';
+import {SERVICE_ONLY_FIELDS, validatePolicy, type PartialPolicy, type PolicyProblem, type RolloutPolicy} from './rollout-policy';
 
 /** The fields a PATCH may name, as field-mask paths. */
 export const POLICY_FIELDS = [
@@ -49,7 +49,11 @@ export function mergePolicy(base: RolloutPolicy, over?: PartialPolicy): RolloutP
  * stored before a field existed lacks it, so it is merged like the others.
  */
 export function effectivePolicy(configured: RolloutPolicy, stored?: PartialPolicy, override?: PartialPolicy): RolloutPolicy {
-  return mergePolicy(mergePolicy(configured, stored), override);
+  // Where a service deploys is never the upload's to say (metadata with these fields is refused at
+  // accept time; a release accepted before that still records them, and they are ignored).
+  const upload =
+    override && Object.fromEntries(Object.entries(override).filter(([k]) => !(SERVICE_ONLY_FIELDS as readonly string[]).includes(k)));
+  return mergePolicy(mergePolicy(configured, stored), upload);
 }
 
 function defined<T extends object>(o: T | undefined): Partial<T> {

@@ -70,6 +70,12 @@ export const DEFAULT_POLICY: RolloutPolicy = {
   onTargetFailure: 'keep',
 };
 
+/**
+ * The policy fields an upload's own override (object metadata) may not set: where a service runs
+ * is for who may change its policy, not for who may write to the bucket.
+ */
+export const SERVICE_ONLY_FIELDS = ['targets', 'targetOrder', 'onTargetFailure'] as const;
+
 /** The target orders. */
 export const TARGET_ORDERS: readonly TargetOrder[] = ['sequential', 'parallel'];
 /** What a target failure may do. */

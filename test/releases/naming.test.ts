@@ -152,6 +152,22 @@ describe('rolloutOverride: metadata dropdeploy-rollout', () => {
       input: {'dropdeploy-rollout': '{"interval":"5m"}'},
       want: /^metadata dropdeploy-rollout field interval must be a Google JSON Duration.*"300s"/,
     },
+    {
+      // Bucket-write rights must not pick the regions and projects a service deploys to.
+      name: 'targets are refused: they are set through the service policy only',
+      input: {'dropdeploy-rollout': '{"targets":[{"region":"us-central1"},{"region":"asia-east1","project":"someone-elses"}]}'},
+      want: /^metadata dropdeploy-rollout may not set targets: .*`dropdeploy policy <service> --targets .*PATCH \/v1\/services\/<service>\/policy/,
+    },
+    {
+      name: 'targetOrder is refused',
+      input: {'dropdeploy-rollout': '{"strategy":"immediate","targetOrder":"parallel"}'},
+      want: /^metadata dropdeploy-rollout may not set targetOrder: /,
+    },
+    {
+      name: 'onTargetFailure is refused',
+      input: {'dropdeploy-rollout': '{"onTargetFailure":"rollback"}'},
+      want: /^metadata dropdeploy-rollout may not set onTargetFailure: /,
+    },
   ];
   for (const r of rows) {
     it(r.name, () => {

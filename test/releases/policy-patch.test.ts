@@ -42,6 +42,21 @@ describe('effectivePolicy: configured default ← stored ← upload override', (
       input: {configured: DEFAULT_POLICY, override: {strategy: 'immediate'}},
       want: DEFAULT_POLICY,
     },
+    {
+      // A release accepted before uploads were refused these fields still has them in source.rollout.
+      name: "an upload override never sets the service's targets, order or failure handling",
+      input: {
+        configured: DEFAULT_POLICY,
+        stored: {targets: [{region: 'europe-west1'}]},
+        override: {
+          strategy: 'immediate',
+          targets: [{region: 'europe-west1'}, {region: 'asia-east1', project: 'someone-elses'}],
+          targetOrder: 'parallel',
+          onTargetFailure: 'rollback',
+        },
+      },
+      want: {...DEFAULT_POLICY, targets: [{region: 'europe-west1'}]},
+    },
   ];
   for (const r of rows) it(r.name, () => assert.deepEqual(effectivePolicy(r.input.configured, r.input.stored, r.input.override), r.want));
 });
