@@ -113,7 +113,9 @@ export async function deployTargets(
   }
   const ended = finishTargets(records);
   const outcome = targetsOutcome(ended);
-  return {...outcome, ...('revision' in outcome && env ? {env} : {}), targets: ended};
+  // The env the primary deployed goes with the outcome whenever the primary serves this release,
+  // also when another target failed (the service's deployed release is then this one).
+  return {...outcome, ...(env && ended[0]?.state === 'deployed' ? {env} : {}), targets: ended};
 }
 
 function record(t: TargetRecord, result: DeployResult): void {

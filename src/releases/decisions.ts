@@ -173,6 +173,8 @@ export type DeployResult = (
 ) & {
   /** With several targets: how each ended (recorded with the outcome). */
   targets?: TargetRecord[];
+  /** With several targets that did not all deploy: the env the primary deployed, when it serves this release. */
+  env?: RecordedEnvVar[];
 };
 
 /** What recording a deploy's end writes. */
@@ -193,8 +195,20 @@ export function decideFinishDeploy(release: Release, svc: ServiceState, result: 
   let next: Release;
   let deployed: FinishDecision['deployed'];
   const ownLock = svc.lock?.holder === holder;
-  if ('error' in result) next = ownLock ? markDeployFailed(release, result.error, now).release : release;
-  else if ('supersededBy' in result) next = markSuperseded(release, result.supersededBy, now).release;
+  // Several targets, not all deployed, but the primary serves this release (`keep`, or another
+  // target runs a newer one): the release keeps its failure, and the service's deployed release
+  // is still what the primary serves, so env changes, rollouts and status start from the code
+  // that really runs there.
+  const primary = result.targets?.[0];
+  const served = primary?.state === 'deployed' && primary.revision ? primary : undefined;
+  const serves = (r: Release): Release => {
+    if (!served) return r;
+    if ((svc.deployed ?? 0) < release.release)
+      deployed = {release: release.release, image: r.image, revision: served.revision!, url: served.url, time: now.toISOString()};
+    return {...r, revision: served.revision, url: served.url, ...(result.env ? {deployedEnv: result.env} : {})};
+  };
+  if ('error' in result) next = ownLock ? serves(markDeployFailed(release, result.error, now).release) : release;
+  else if ('supersededBy' in result) next = serves(markSuperseded(release, result.supersededBy, now).release);
   else if ('rollout' in result) {
     const {revision, url, rollout, env} = result;
     const at = rollout.tagUrl ? ` at ${rollout.tagUrl}` : '';

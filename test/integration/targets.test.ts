@@ -82,6 +82,13 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
   const updatesIn = (region: string) =>
     stack.cloudRun.callsTo('UpdateService').filter((c) => (c.request as {service?: {name?: string}}).service?.name === name(region)).length;
   const states = (e: Seen) => e.data.targets?.map((t) => `${t.region}:${t.state}`);
+  /** The service's deployed release as `GET /v1/services` has it: what env changes and status start from. */
+  const deployed = async () => {
+    const list = (await api('GET', '/v1/services')).body as unknown as {
+      services: Array<{service: string; deployed?: {release: number; image?: string; revision?: string}}>;
+    };
+    return list.services.find((s) => s.service === SERVICE)?.deployed;
+  };
 
   before(async () => {
     requireEmulators();
@@ -178,6 +185,15 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.deepEqual(states(v3), [`${stack.info.region}:deployed`, `${EU}:failed`]);
     assert.match(await body(urls.us), /^v3 /);
     assert.match(await body(urls.eu), /^v2 /, 'the failed region serves what it served');
+    // The primary serves v3: the service is deployed at v3 (an env change deploys v3's digest, not v2's).
+    const d = await deployed();
+    assert.deepEqual(
+      [d?.release, d?.image, d?.revision],
+      [3, v3.data.image, v3.data.targets![0].revision],
+      'the deployed release is what the primary serves',
+    );
+    const rec = await api('GET', `/v1/services/${SERVICE}/releases/3`);
+    assert.equal(rec.body.state, 'deploy_failed', 'the release itself keeps its failure');
   });
 
   it('with onTargetFailure rollback, the region already updated goes back', async () => {
@@ -199,6 +215,7 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     );
     assert.match(await body(urls.us), /^v3 /, 'the primary region serves the revision from before v4 again');
     assert.match(await body(urls.eu), /^v2 /);
+    assert.equal((await deployed())?.release, 3, 'rolled back in the primary: the service stays deployed at v3');
   });
 
   it('a rollback deploys the old digest to both regions', async () => {
@@ -230,6 +247,7 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     );
     assert.match(await body(urls.us), /^v1 /);
     assert.match(await body(urls.eu), /^v6 /);
+    assert.equal((await deployed())?.release, 5, 'the primary failed: the service stays deployed at what it serves (v5)');
   });
 
   it('an environment change is a config release in both regions', async () => {
@@ -245,7 +263,9 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
       assert.equal(svc.template!.containers![0].image, v7.data.image, `${region} runs the deployed release's digest`);
     }
     assert.match(await body(urls.us), /^v1 /, 'the image of the deployed release (the rollback to v1), with the new env');
-    assert.match(await body(urls.eu), /^v1 /);
+    // Deliberately: europe-west1 ran v6 (whose primary failed), and the env change puts what the
+    // primary serves, the deployed release's digest, in every region.
+    assert.match(await body(urls.eu), /^v1 /, 'every region gets the primary’s code with the new env');
   });
 
   it('a preview deploys to the primary region only', async () => {

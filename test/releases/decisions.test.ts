@@ -298,6 +298,53 @@ describe('decideFinishDeploy records the env a deploy wrote', () => {
   });
 });
 
+describe('decideFinishDeploy: a multi-target failure whose primary serves the release', () => {
+  const env = [{name: 'NAME', value: 'a'}];
+  const dep = () => at('deploying', 3, {image: 'reg/hello@sha256:3'});
+  const lock = {release: 3, holder: 'me', until: NOW};
+  const primary = {region: 'us-central1', project: 'p', state: 'deployed' as const, revision: 'hello-00003', url: 'https://a'};
+  const europe = {region: 'europe-west1', project: 'p'};
+  const error = {code: 'REVISION_FAILED', message: 'the deploy to europe-west1 (project p) failed'};
+  it('keep: the release stays deploy_failed, the service is deployed at it (the primary serves it)', () => {
+    const targets = [primary, {...europe, state: 'failed' as const, error}];
+    const d = decideFinishDeploy(dep(), {deployed: 2, lock}, {error, env, targets}, 'me', T0);
+    assert.equal(d.release.state, 'deploy_failed');
+    assert.deepEqual(d.release.error, error);
+    assert.equal(d.release.revision, 'hello-00003');
+    assert.equal(d.release.url, 'https://a');
+    assert.deepEqual(d.release.deployedEnv, env);
+    assert.deepEqual(d.deployed, {
+      release: 3,
+      image: 'reg/hello@sha256:3',
+      revision: 'hello-00003',
+      url: 'https://a',
+      time: T0.toISOString(),
+    });
+  });
+  it('another target runs a newer release: superseded, the service is deployed at it', () => {
+    const targets = [primary, {...europe, state: 'superseded' as const, supersededBy: 4}];
+    const d = decideFinishDeploy(dep(), {deployed: 2, lock}, {supersededBy: 4, env, targets}, 'me', T0);
+    assert.equal(d.release.state, 'superseded');
+    assert.equal(d.deployed?.release, 3);
+  });
+  it('the primary went back (rollback) or failed: the service stays on what it ran', () => {
+    for (const state of ['rolled_back', 'failed', 'skipped'] as const) {
+      const targets = [
+        {...primary, state},
+        {...europe, state: 'failed' as const, error},
+      ];
+      const d = decideFinishDeploy(dep(), {deployed: 2, lock}, {error, targets}, 'me', T0);
+      assert.equal(d.release.state, 'deploy_failed', state);
+      assert.equal(d.deployed, undefined, state);
+      assert.equal(d.release.revision, undefined, state);
+    }
+  });
+  it('a newer release is deployed already: the service stays on it', () => {
+    const targets = [primary, {...europe, state: 'failed' as const, error}];
+    assert.equal(decideFinishDeploy(dep(), {deployed: 4, lock}, {error, targets}, 'me', T0).deployed, undefined);
+  });
+});
+
 describe('renewedLease', () => {
   it("extends the holder's own lease, never shortens it", () => {
     assert.deepEqual(renewedLease({holder: 'me', until: NOW + 10}, 'me', T0, MIN), {holder: 'me', until: NOW + MIN});
