@@ -9,6 +9,7 @@ import type {PreviewRef, Release, ReleaseOrigin, Source, Trigger} from './releas
 import type {RolloutPolicy} from './releases/rollout-policy';
 import type {RunRevision, RunService} from './releases/service-spec';
 import type {TargetRecord} from './releases/targets';
+import type {RecordedEnvVar} from './releases/deployed-env';
 import type {StatusMessage} from './releases/status-event';
 
 /** A Cloud Build build, as much as dropdeploy needs of it. */
@@ -142,7 +143,14 @@ export interface ReleaseStore {
    * Writes a multi-target deploy's progress (`targets`, and nothing else) on the release while
    * `holder` holds the service's deploy lock for it; false (nothing written) once it does not.
    */
-  putTargets(service: string, release: number, targets: TargetRecord[], holder: string, now: Date): Promise<boolean>;
+  putTargets(
+    service: string,
+    release: number,
+    targets: TargetRecord[],
+    holder: string,
+    now: Date,
+    env?: RecordedEnvVar[],
+  ): Promise<boolean>;
   /** Extends `holder`'s deploy lock of `release` by `leaseMs` from `now`; false once it is not theirs. */
   renewDeployLock(service: string, release: number, holder: string, now: Date, leaseMs: number): Promise<boolean>;
   /**

@@ -57,10 +57,14 @@ export async function deployTargets(
     log.info(`${r.service} v${r.release}: resuming its deploy: ${records.map((t) => `${t.region} ${t.state}`).join(', ')}`);
   // Writes one after the other, each with the records as they are when it is asked for.
   let writes = Promise.resolve();
+  // The env the primary deployed: recorded with the targets once it is known, so a redelivery that
+  // finds the primary done (and deploys only the others) still reports it.
+  let env: RecordedEnvVar[] | undefined = records[0]?.state === 'deployed' ? r.deployedEnv : undefined;
   const save = (): Promise<void> => {
     const snapshot = structuredClone(records);
+    const envNow = env;
     writes = writes.then(async () => {
-      if (!(await store.putTargets(r.service, r.release, snapshot, holder, deps.now())))
+      if (!(await store.putTargets(r.service, r.release, snapshot, holder, deps.now(), envNow)))
         throw new RetryableError(
           `the deploy lock of ${r.service} was taken over during v${r.release}'s deploy; its new holder goes on`,
           'LOCK_LOST',
@@ -68,7 +72,6 @@ export async function deployTargets(
     });
     return writes;
   };
-  let env: RecordedEnvVar[] | undefined;
   for (;;) {
     const step = nextTargetStep(records, policy.targetOrder, policy.onTargetFailure);
     if (step.kind === 'finish') break;

@@ -53,6 +53,7 @@ import {ROLLOUT_STATES} from '../releases/states';
 import {newRelease, STATES, TERMINAL, type PreviewRef, type Release, type Source, type Trigger} from '../releases/release';
 import type {RolloutPolicy} from '../releases/rollout-policy';
 import type {TargetRecord} from '../releases/targets';
+import type {RecordedEnvVar} from '../releases/deployed-env';
 import {KeyedMutex} from './keyed-mutex';
 
 interface ServiceDoc {
@@ -382,12 +383,24 @@ export class FirestoreReleaseStore implements ReleaseStore {
     });
   }
 
-  async putTargets(service: string, n: number, targets: TargetRecord[], holder: string, now: Date): Promise<boolean> {
+  async putTargets(
+    service: string,
+    n: number,
+    targets: TargetRecord[],
+    holder: string,
+    now: Date,
+    env?: RecordedEnvVar[],
+  ): Promise<boolean> {
     return this.run('deploy targets', service, async (t) => {
       const sSnap = await t.get(this.serviceRef(service));
       if (!holdsDeployLock(serviceState(sSnap.data()), holder, n)) return false;
-      // Only `targets` (and the time): the outbox marks `published` on the same record meanwhile.
-      t.update(this.releaseRef(service, n), {targets: plain(targets), updateTime: now.toISOString()});
+      // Only `targets`, the primary's env record once it deployed (a redelivery rebuilds the
+      // outcome from it) and the time: the outbox marks `published` on the same record meanwhile.
+      t.update(this.releaseRef(service, n), {
+        targets: plain(targets),
+        ...(env ? {deployedEnv: plain(env)} : {}),
+        updateTime: now.toISOString(),
+      });
       return true;
     });
   }

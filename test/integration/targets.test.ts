@@ -164,6 +164,10 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     );
     assert.match(await body(urls.us), /^v2 /);
     assert.match(await body(urls.eu), /^v2 /);
+    // The primary deployed in the first delivery: its env record survives the redelivery (a rollback to v2 restores it).
+    const [r1, r2] = await Promise.all([1, 2].map(async (n) => (await api('GET', `/v1/services/${SERVICE}/releases/${n}`)).body));
+    assert.ok(Array.isArray(r1.deployedEnv), `v1 records its env: ${JSON.stringify(r1)}`);
+    assert.deepEqual(r2.deployedEnv, r1.deployedEnv, 'v2 records the env the primary deployed');
   });
 
   it('a failure in one region: deploy_failed naming it; the other keeps the new digest', async () => {

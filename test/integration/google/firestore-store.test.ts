@@ -220,6 +220,13 @@ describe('Firestore store: a multi-target deploy’s progress (putTargets)', () 
     const stored = (await store.get('multi', 1))!;
     assert.deepEqual(stored.targets, targets('deploying'));
     assert.deepEqual([stored.state, stored.published.includes('deploying')], ['deploying', true]);
+    assert.equal(stored.deployedEnv, undefined);
+  });
+
+  it("with the primary's env record: written on the release (a redelivery rebuilds the outcome from it)", async () => {
+    const env = [{name: 'NAME', value: 'a'}];
+    assert.equal(await store.putTargets('multi', 1, targets('deploying'), 'h1', new Date(), env), true);
+    assert.deepEqual((await store.get('multi', 1))!.deployedEnv, env);
   });
 
   it('a redelivery that takes the lock over reads them back, and the old holder can no longer write', async () => {
