@@ -76,8 +76,12 @@ export async function deployTargets(
     const step = nextTargetStep(records, policy.targetOrder, policy.onTargetFailure);
     if (step.kind === 'finish') break;
     if (step.kind === 'rollback') {
-      await Promise.all(step.indexes.map((i) => rollBack(ctx, r, records[i])));
+      // Every rollback ends before the step does (the lock is let go after a rethrow, and must not
+      // be while another target's UpdateService is in flight); what went back is saved first.
+      const back = await Promise.allSettled(step.indexes.map((i) => rollBack(ctx, r, records[i])));
       await save();
+      const failed = back.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
       continue;
     }
     const settled = await Promise.allSettled(
