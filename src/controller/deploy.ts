@@ -20,12 +20,13 @@ import {
   type DeployRequest,
   type RunService,
 } from '../releases/service-spec';
-import {resolveTargets, type DeployTarget} from '../releases/targets';
+import {effectivePolicy} from '../releases/policy-patch';
+import {invalidTargetsMessage, resolveTargets, type DeployTarget} from '../releases/targets';
 import type {Services} from '../ports';
 import type {Ctx} from './deps';
 import {deployedEnvRecord, envBase} from './deploy-env';
 import {publishPending} from './outbox';
-import {policyFor} from './policy';
+import {policyLayers} from './policy';
 import {deployPreview} from './preview';
 import {runRolloutStep} from './rollout';
 import {deployTargets, homeTarget} from './targets';
@@ -130,9 +131,10 @@ async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<st
   const {deps} = ctx;
   const foreign = imageProblem(deps.config, r.service, image);
   if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
-  const policy = await policyFor(ctx, r);
+  const layers = await policyLayers(ctx, r);
+  const policy = effectivePolicy(layers.configured, layers.stored, layers.override);
   const resolved = resolveTargets(policy, homeTarget(deps.config));
-  if (!resolved.ok) throw new PermanentError(`the rollout policy of "${r.service}": ${resolved.message}`, 'INVALID_TARGETS');
+  if (!resolved.ok) throw new PermanentError(invalidTargetsMessage(r.service, resolved.message, layers), 'INVALID_TARGETS');
   if (resolved.targets.length === 1 && !r.targets?.length)
     return deployTo(ctx, r, image, envValues, {services: await deps.services(), policy});
   return deployTargets(ctx, r, resolved.targets, policy, holder, (target, services, onRead) =>

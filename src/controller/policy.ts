@@ -5,7 +5,7 @@
  */
 import {PermanentError} from '../errors';
 import {effectivePolicy, patchPolicy, type PolicyField} from '../releases/policy-patch';
-import {describeProblems, type RolloutPolicy} from '../releases/rollout-policy';
+import {describeProblems, type PartialPolicy, type RolloutPolicy} from '../releases/rollout-policy';
 import type {StoredPolicy} from '../ports';
 import type {Release} from '../releases/release';
 import {resolveTargets} from '../releases/targets';
@@ -79,8 +79,21 @@ export async function changePolicy(
   return view(ctx, service, saved);
 }
 
+/** What a release's policy is made of: the configured default, the service's stored one, the upload's override. */
+export interface PolicyLayers {
+  configured: RolloutPolicy;
+  stored?: PartialPolicy;
+  override?: PartialPolicy;
+}
+
+/** The layers of the policy release `r` deploys with. */
+export async function policyLayers(ctx: Ctx, r: Release): Promise<PolicyLayers> {
+  const stored = await (await ctx.deps.store()).getPolicy(r.service);
+  return {configured: ctx.deps.config.rolloutPolicy, stored: stored?.policy, override: r.source?.rollout};
+}
+
 /** The policy a release deploys with: the configured default, the service's stored one, the upload's override. */
 export async function policyFor(ctx: Ctx, r: Release): Promise<RolloutPolicy> {
-  const stored = await (await ctx.deps.store()).getPolicy(r.service);
-  return effectivePolicy(ctx.deps.config.rolloutPolicy, stored?.policy, r.source?.rollout);
+  const {configured, stored, override} = await policyLayers(ctx, r);
+  return effectivePolicy(configured, stored, override);
 }

@@ -6,7 +6,7 @@
  */
 import type {ReleaseError} from './release';
 import {isRolloutTag} from './rollout';
-import type {RolloutPolicy, TargetFailure, TargetOrder} from './rollout-policy';
+import type {PartialPolicy, RolloutPolicy, TargetFailure, TargetOrder} from './rollout-policy';
 import type {RunService} from './service-spec';
 import {shortRevisionName} from './traffic-safety';
 
@@ -73,6 +73,32 @@ export function resolveTargets(
         'or keep one target (targets []) for a verified or canary rollout',
     };
   return {ok: true, targets};
+}
+
+/**
+ * The INVALID_TARGETS message of a release whose policy {@link resolveTargets} refused: its
+ * problem, where the targets and the strategy came from (the configured default, the service's
+ * own policy, the upload's metadata: a policy stored before targets existed sets none and
+ * inherits the default's), and what to do.
+ */
+export function invalidTargetsMessage(
+  service: string,
+  message: string,
+  layers: {configured: RolloutPolicy; stored?: PartialPolicy; override?: PartialPolicy},
+): string {
+  const {configured, stored, override} = layers;
+  const fromDefault = stored?.targets === undefined;
+  const targetsFrom = fromDefault ? 'the configured default (DROPDEPLOY_ROLLOUT_POLICY)' : "the service's own policy";
+  const strategy = override?.strategy ?? stored?.strategy ?? configured.strategy;
+  const strategyFrom = override?.strategy
+    ? "this upload's metadata dropdeploy-rollout"
+    : stored?.strategy
+      ? `the service's own policy${fromDefault && stored ? ', which sets no targets' : ''}`
+      : 'the configured default';
+  const todo = override?.strategy
+    ? `upload again without a verified or canary strategy in dropdeploy-rollout, or set the service's targets with \`dropdeploy policy ${service} --targets …\``
+    : `set the service's own targets or strategy: \`dropdeploy policy ${service} --targets default\` (the controller's region alone) or \`dropdeploy policy ${service} --strategy immediate\``;
+  return `the rollout policy of "${service}": ${message}; its targets come from ${targetsFrom}, its strategy "${strategy}" from ${strategyFrom}: ${todo}`;
 }
 
 /**

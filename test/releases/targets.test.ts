@@ -4,6 +4,7 @@ import {DEFAULT_POLICY, validatePolicy, type RolloutPolicy} from '../../src/rele
 import {patchPolicy, parseUpdateMask} from '../../src/releases/policy-patch';
 import {
   finishTargets,
+  invalidTargetsMessage,
   nextTargetStep,
   resolveTargets,
   rollbackTraffic,
@@ -126,6 +127,36 @@ const rec = (t: {region: string; project: string}, state: TargetState, extra: Pa
   ...t,
   state,
   ...extra,
+});
+
+describe('invalidTargetsMessage: where the refused combination came from, and what to do', () => {
+  const two = [{region: 'us-central1'}, {region: 'europe-west1'}];
+  const refused = 'a canary rollout over several targets is not supported: …';
+  const rows: Array<{name: string; layers: Parameters<typeof invalidTargetsMessage>[2]; want: RegExp[]}> = [
+    {
+      // A policy stored before deploy targets existed has no targets field: it inherits the default's.
+      name: "the configured default's targets under a stored canary policy from before targets",
+      layers: {configured: {...DEFAULT_POLICY, targets: two}, stored: {strategy: 'canary', steps: [10, 100]}},
+      want: [
+        /^the rollout policy of "web": a canary rollout over several targets is not supported: …; /,
+        /its targets come from the configured default \(DROPDEPLOY_ROLLOUT_POLICY\), its strategy "canary" from the service's own policy, which sets no targets/,
+        /`dropdeploy policy web --targets default` \(the controller's region alone\) or `dropdeploy policy web --strategy immediate`/,
+      ],
+    },
+    {
+      name: "an upload's metadata strategy over the service's targets",
+      layers: {configured: DEFAULT_POLICY, stored: {...DEFAULT_POLICY, targets: two}, override: {strategy: 'verified'}},
+      want: [
+        /its targets come from the service's own policy, its strategy "verified" from this upload's metadata dropdeploy-rollout/,
+        /upload again without a verified or canary strategy in dropdeploy-rollout/,
+      ],
+    },
+  ];
+  for (const r of rows)
+    it(r.name, () => {
+      const got = invalidTargetsMessage('web', refused, r.layers);
+      for (const w of r.want) assert.match(got, w);
+    });
 });
 
 describe('startTargets', () => {
