@@ -173,7 +173,8 @@ async function deployTo(ctx: Ctx, r: Release, image: string, envValues: Record<s
   };
   const existing = await services.get(r.service);
   // A service from before the installation label: what our store recorded there proves it ours.
-  if (existing && existing.labels?.[INSTALLATION_LABEL] === undefined)
+  // The store records the primary's deployed release only: in another target it proves nothing.
+  if (existing && !place.target && existing.labels?.[INSTALLATION_LABEL] === undefined)
     request.recordedRelease = (await (await deps.store()).getService(r.service))?.deployed?.release;
   // planDeploy refuses (permanently, NOT_MANAGED) a service this installation does not manage.
   // Reads only (the store, a revision): planDeploy below still refuses a service not ours.

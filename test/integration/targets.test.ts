@@ -284,6 +284,32 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.match(await body(urls.eu), /^v1 /);
   });
 
+  it("a service in another target is not adopted by the primary's recorded release", async () => {
+    // Unlabelled by any installation, its release label naming the primary's deployed release: in
+    // the primary that would prove it ours (made before the installation label); here it proves nothing.
+    const asia = 'asia-east1';
+    const d = await deployed();
+    const [op] = await services.createService({
+      parent: `projects/${stack.info.projectId}/locations/${asia}`,
+      serviceId: SERVICE,
+      service: {labels: {'managed-by': 'dropdeploy', 'dropdeploy-release': `v${d!.release}`}, template: {containers: [{image: d!.image}]}},
+    });
+    await op.promise();
+    const set = await api('PATCH', `/v1/services/${SERVICE}/policy`, {
+      targets: [{region: stack.info.region}, {region: EU}, {region: asia}],
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    const r = await api('PATCH', `/v1/services/${SERVICE}/env`, {set: {GREETING: 'hey'}});
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const v9 = await ended(9);
+    assert.equal(v9.state, 'deploy_failed', JSON.stringify(v9.data));
+    assert.deepEqual(states(v9), [`${stack.info.region}:deployed`, `${EU}:deployed`, `${asia}:failed`]);
+    assert.equal(v9.data.targets![2].error?.code, 'NOT_MANAGED');
+    assert.match(v9.data.targets![2].error!.message, /managed by a dropdeploy installation that did not name itself/);
+    const [untouched] = await services.getService({name: name(asia)});
+    assert.equal(untouched.labels?.['dropdeploy-installation'], undefined, 'asia-east1 was not taken over');
+  });
+
   it('every status event carries the targets within the published schema', () => {
     assert.ok(seen.some((e) => e.data.targets?.length === 2));
     for (const e of seen) assert.ok(validateEventData(e.data), `${e.state}: ${JSON.stringify(validateEventData.errors)}`);
