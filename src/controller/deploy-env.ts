@@ -17,7 +17,7 @@ import type {Release} from '../releases/release';
 import {ingressContainer, liveRelease, type RunService} from '../releases/service-spec';
 import type {Ctx} from './deps';
 import type {Services} from '../ports';
-import type {DeployTarget} from '../releases/targets';
+import {targetName, type DeployTarget} from '../releases/targets';
 
 /** Where a deploy's env starts, and the names its record keeps redacted whatever they look like. */
 export interface EnvBase {
@@ -46,14 +46,22 @@ export async function envBase(
   if (live !== undefined) for (const n of redactedNames((await store.get(r.service, live))?.deployedEnv)) redact.add(n);
   if (r.trigger === 'rollback' && r.rollbackOf !== undefined) {
     const back = await store.get(r.service, r.rollbackOf);
+    for (const n of redactedNames(back?.deployedEnv)) redact.add(n);
+    // Another target: the env that target's own revision of the release ran with (targets' envs
+    // may differ; the release records the primary's). Gone or never there: the primary's record.
+    const own = target && back ? revisionIn(back, target) : undefined;
+    const ran = own ? await services.getRevision(r.service, own) : undefined;
+    if (ran?.containers?.length) {
+      log.info(`${targetName(target!)}: the rollback restores the env of ${own}, which ran v${r.rollbackOf} there`);
+      return {baseEnv: ingressContainer(ran.containers).env ?? [], redact};
+    }
     if (!back?.deployedEnv) {
       log.notice(
         `v${r.rollbackOf} of ${r.service} recorded no environment (made before dropdeploy recorded it): only its image is restored`,
       );
       return {redact};
     }
-    for (const n of redactedNames(back.deployedEnv)) redact.add(n);
-    return {baseEnv: await restoredEnv(r.service, back, back.deployedEnv, services, revisionIn(back, target)), redact};
+    return {baseEnv: await restoredEnv(r.service, back, back.deployedEnv, services, revisionIn(back, target), target), redact};
   }
   const serving = existing && servingRevisionOverFailed(existing as RevisionStatus);
   if (!serving) return {redact};
@@ -83,15 +91,21 @@ async function restoredEnv(
   recorded: RecordedEnvVar[],
   services: Services,
   revision: string | undefined,
+  place?: DeployTarget,
 ): Promise<RunEnvVar[]> {
   const needs = recorded.some((e) => 'redacted' in e);
   const rev = needs && revision ? await services.getRevision(service, revision) : undefined;
   const restored = restoreEnv(recorded, rev?.containers?.length ? ingressContainer(rev.containers).env : undefined);
   if (restored.ok) return restored.env;
   const names = restored.missing.join(', ');
+  const there = place ? ` in ${targetName(place)}` : '';
   const where = rev
-    ? `revision ${revision} that ran v${target.release} has no plain value for them`
-    : `revision ${revision ?? '(none recorded)'} that ran v${target.release} is gone`;
+    ? `revision ${revision} that ran v${target.release}${there} has no plain value for them`
+    : revision
+      ? `revision ${revision} that ran v${target.release}${there} is gone`
+      : place
+        ? `${targetName(place)} never ran v${target.release} (it became a target later)`
+        : `no revision that ran v${target.release} is recorded`;
   throw new PermanentError(
     `cannot restore the environment of v${target.release} of "${service}": the values of ${names} were never stored (they look secret) and ${where}; ` +
       `roll back to a later release whose revision still exists, or redeploy that release's source (\`dropdeploy redeploy ${service}\`) and set them with \`dropdeploy env ${service} set NAME=VALUE\``,

@@ -310,6 +310,48 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.equal(untouched.labels?.['dropdeploy-installation'], undefined, 'asia-east1 was not taken over');
   });
 
+  it("a rollback restores each region's own environment of that release", async () => {
+    const two = await api('PATCH', `/v1/services/${SERVICE}/policy`, {targets: [{region: stack.info.region}, {region: EU}]});
+    assert.equal(two.status, 200, JSON.stringify(two.body));
+    // A variable only europe-west1 has, set by hand as gcloud would.
+    const [eu] = await services.getService({name: name(EU)});
+    eu.template!.containers![0].env = [...(eu.template!.containers![0].env ?? []), {name: 'REGION_NOTE', value: 'eu'}];
+    await (await services.updateService({service: eu}))[0].promise();
+    const v10 = await api('PATCH', `/v1/services/${SERVICE}/env`, {set: {API_TOKEN: 's3cret'}});
+    assert.equal((await ended(10)).state, 'deployed', JSON.stringify(v10.body));
+    const v11 = await api('PATCH', `/v1/services/${SERVICE}/env`, {unset: ['REGION_NOTE'], set: {GREETING: 'later'}});
+    assert.equal((await ended(11)).state, 'deployed', JSON.stringify(v11.body));
+    const back = await api('POST', `/v1/services/${SERVICE}:rollback`, {release: 10});
+    assert.equal(back.status, 202, JSON.stringify(back.body));
+    const v12 = await ended(12);
+    assert.equal(v12.state, 'deployed', JSON.stringify(v12.data));
+    const envOf = async (region: string) =>
+      ((await services.getService({name: name(region)}))[0].template!.containers![0].env ?? [])
+        .map((e) => `${e.name}=${e.value ?? ''}`)
+        .sort();
+    assert.deepEqual(await envOf(stack.info.region), ['API_TOKEN=s3cret', 'GREETING=hey']);
+    assert.deepEqual(await envOf(EU), ['API_TOKEN=s3cret', 'GREETING=hey', 'REGION_NOTE=eu'], "europe-west1's own env of v10");
+  });
+
+  it('a rollback in a region that never ran that release says so', async () => {
+    const added = 'asia-northeast1';
+    const three = await api('PATCH', `/v1/services/${SERVICE}/policy`, {
+      targets: [{region: stack.info.region}, {region: EU}, {region: added}],
+      targetOrder: 'sequential',
+    });
+    assert.equal(three.status, 200, JSON.stringify(three.body));
+    const back = await api('POST', `/v1/services/${SERVICE}:rollback`, {release: 10});
+    assert.equal(back.status, 202, JSON.stringify(back.body));
+    const v13 = await ended(13);
+    assert.equal(v13.state, 'deploy_failed', JSON.stringify(v13.data));
+    const t = v13.data.targets![2];
+    assert.equal(t.error?.code, 'ENV_VALUES_NOT_STORED', JSON.stringify(t));
+    assert.match(
+      t.error!.message,
+      /the values of API_TOKEN were never stored .* and asia-northeast1 \(project dropdeploy-local\) never ran v10/,
+    );
+  });
+
   it('every status event carries the targets within the published schema', () => {
     assert.ok(seen.some((e) => e.data.targets?.length === 2));
     for (const e of seen) assert.ok(validateEventData(e.data), `${e.state}: ${JSON.stringify(validateEventData.errors)}`);
