@@ -305,7 +305,7 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     assert.equal(v9.state, 'deploy_failed', JSON.stringify(v9.data));
     assert.deepEqual(states(v9), [`${stack.info.region}:deployed`, `${EU}:deployed`, `${asia}:failed`]);
     assert.equal(v9.data.targets![2].error?.code, 'NOT_MANAGED');
-    assert.match(v9.data.targets![2].error!.message, /managed by a dropdeploy installation that did not name itself/);
+    assert.match(v9.data.targets![2].error.message, /managed by a dropdeploy installation that did not name itself/);
     const [untouched] = await services.getService({name: name(asia)});
     assert.equal(untouched.labels?.['dropdeploy-installation'], undefined, 'asia-east1 was not taken over');
   });
@@ -347,7 +347,7 @@ describe('a service in two regions through the local stack', {timeout: 300_000},
     const t = v13.data.targets![2];
     assert.equal(t.error?.code, 'ENV_VALUES_NOT_STORED', JSON.stringify(t));
     assert.match(
-      t.error!.message,
+      t.error.message,
       /the values of API_TOKEN were never stored .* and asia-northeast1 \(project dropdeploy-local\) never ran v10/,
     );
   });
