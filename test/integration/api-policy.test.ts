@@ -114,6 +114,19 @@ describe('HTTP API: a service rollout policy', {timeout: 60_000}, () => {
     assert.equal((await stack.api('GET', '/v1/services/meta/releases/2')).status, 404);
   });
 
+  it('upload metadata that sets deploy targets is rejected at accept time, naming the field and the policy API', async () => {
+    const rollout = '{"targets":[{"region":"us-central1"},{"region":"asia-east1","project":"someone-elses"}]}';
+    assert.equal(await stack.upload('meta/v3.zip', '23', {metadata: {'dropdeploy-rollout': rollout}}), 204);
+    const subject = 'objects/meta/v3.zip';
+    const find = () => stack.events.find((e) => e.type === 'dev.dropdeploy.release.v1.rejected' && e.subject === subject);
+    await stack.waitFor('the rejection of meta/v3.zip', find);
+    assert.match(
+      JSON.stringify(find()!.data),
+      /metadata dropdeploy-rollout may not set targets: .*PATCH \/v1\/services\/<service>\/policy/,
+    );
+    assert.equal((await stack.api('GET', '/v1/services/meta/releases/2')).status, 404, 'no release was made');
+  });
+
   const refusals: Array<{name: string; service?: string; body: unknown; query?: string; status: number; want: RegExp[]}> = [
     {
       name: 'every bad field is named',
