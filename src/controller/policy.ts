@@ -91,9 +91,3 @@ export async function policyLayers(ctx: Ctx, r: Release): Promise<PolicyLayers> 
   const stored = await (await ctx.deps.store()).getPolicy(r.service);
   return {configured: ctx.deps.config.rolloutPolicy, stored: stored?.policy, override: r.source?.rollout};
 }
-
-/** The policy a release deploys with: the configured default, the service's stored one, the upload's override. */
-export async function policyFor(ctx: Ctx, r: Release): Promise<RolloutPolicy> {
-  const {configured, stored, override} = await policyLayers(ctx, r);
-  return effectivePolicy(configured, stored, override);
-}
