@@ -53,6 +53,32 @@ describe('requestOriginProblem', () => {
       headers: {host: 'dd-api-xyz.a.run.app', 'x-forwarded-host': 'localhost:8080', origin: 'http://localhost:8080'},
       want: undefined,
     },
+    // gcloud run services proxy listens on localhost, forwards any Host as the service's own and
+    // adds the operator's token: the browser's own name is seen only in Origin.
+    {
+      name: 'through gcloud run services proxy: the dashboard at localhost',
+      method: 'POST',
+      headers: {host: 'dd-api-xyz.a.run.app', 'sec-fetch-site': 'same-origin', origin: 'http://localhost:8080'},
+      want: undefined,
+    },
+    {
+      name: 'through gcloud run services proxy, an old browser (no Sec-Fetch-Site): the dashboard at localhost',
+      method: 'POST',
+      headers: {host: 'dd-api-xyz.a.run.app', origin: 'http://localhost:8080'},
+      want: undefined,
+    },
+    {
+      name: 'through gcloud run services proxy: a rebound DNS name is same-origin to itself, and refused',
+      method: 'POST',
+      headers: {host: 'dd-api-xyz.a.run.app', 'sec-fetch-site': 'same-origin', origin: 'http://evil.example:8080'},
+      want: /evil\.example/,
+    },
+    {
+      name: "a same-origin page on the API's own name",
+      method: 'POST',
+      headers: {host: 'deploys.example.com', 'sec-fetch-site': 'same-origin', origin: 'https://deploys.example.com'},
+      want: undefined,
+    },
     {name: 'no auth: 127.0.0.1', method: 'GET', headers: local, loopbackOnly: true, want: undefined},
     {name: 'no auth: localhost', method: 'GET', headers: {host: 'localhost:3000'}, loopbackOnly: true, want: undefined},
     {name: 'no auth: [::1]', method: 'GET', headers: {host: '[::1]:3000'}, loopbackOnly: true, want: undefined},
