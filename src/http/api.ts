@@ -71,6 +71,8 @@ async function checkInvokers(deps: Deps): Promise<void> {
 export async function handleHttp(deps: Deps, req: Request, res: Response, root: Logger): Promise<void> {
   const trace = traceName(deps.config.projectId, req.get('traceparent'), req.get('x-cloud-trace-context'));
   const log = root.withTrace(trace).with({method: req.method, path: req.path});
+  // Releases and environments: no browser or proxy keeps an answer (the page sets its own).
+  res.set({'cache-control': 'no-store', 'x-content-type-options': 'nosniff'});
   try {
     await checkInvokers(deps);
     const crossSite = requestOriginProblem(req.method, req.headers, {loopbackOnly: deps.config.api.auth === 'none'});

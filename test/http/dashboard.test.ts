@@ -169,6 +169,16 @@ describe('the dashboard, through the deployed entry point', {timeout: 60_000}, (
     assert.match(errorOf(a).message, /loopback host only/);
     assert.equal((await send(api.url, '/', {headers: {host: `localhost:${new URL(api.url).port}`}})).status, 200);
   });
+
+  it("the API's own answers, errors too, are never kept by a browser or proxy; the page is revalidated", async () => {
+    for (const path of ['/v1/services/Not_A_Name/releases', '/v1/nothing-here']) {
+      const a = await send(api.url, path);
+      assert.ok(a.status >= 400, `${path}: ${a.status}`);
+      assert.equal(a.headers['cache-control'], 'no-store', path);
+      assert.equal(a.headers['x-content-type-options'], 'nosniff', path);
+    }
+    assert.equal((await send(api.url, '/')).headers['cache-control'], 'no-cache');
+  });
 });
 
 describe('dashboardAssets: what is served, from which files', () => {
