@@ -223,6 +223,17 @@ export function targetsView(targets: TargetJson[] | undefined): TargetView[] | u
   });
 }
 
+/** The service a location hash (`#name`) names; undefined for none or one that is not valid percent-encoding (a hand-made link). */
+export function serviceOfHash(hash: string): string | undefined {
+  const raw = hash.startsWith('#') ? hash.slice(1) : hash;
+  if (!raw) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `href` for a link the API gave, only when it is http(s): a `javascript:` URL never becomes a link. */
 export function safeHttpUrl(url: string | undefined): string | undefined {
   if (!url) return undefined;

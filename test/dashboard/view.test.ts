@@ -12,6 +12,7 @@ import {
   releaseActions,
   releaseView,
   safeHttpUrl,
+  serviceOfHash,
   serviceView,
   shortDigest,
   targetsView,
@@ -96,6 +97,20 @@ describe('dashboard view: states and values', () => {
     assert.equal(errorMessage(502, 'Bad gateway'), 'the API answered 502 without an error message');
     assert.equal(errorMessage(500, null), 'the API answered 500 without an error message');
   });
+});
+
+describe('dashboard view: the service a link names', () => {
+  const rows: Array<[string, string | undefined]> = [
+    ['#web', 'web'],
+    ['web', 'web'],
+    ['', undefined],
+    ['#', undefined],
+    ['#my%2Dservice', 'my-service'],
+    // A hand-made link that is not valid percent-encoding shows the first service, not an error on every poll.
+    ['#%E0', undefined],
+    ['#%', undefined],
+  ];
+  for (const [hash, want] of rows) it(`${JSON.stringify(hash)} → ${String(want)}`, () => assert.equal(serviceOfHash(hash), want));
 });
 
 describe('dashboard view: actions offered', () => {

@@ -3,7 +3,16 @@
  * other caller: none locally, the proxy's ID token through `gcloud run services proxy`), shows
  * it through ../view.ts, and carries out an action after a confirmation dialog.
  */
-import {announcements, errorMessage, serviceView, type Action, type PreviewJson, type ReleaseJson, type ServiceJson} from '../view.js';
+import {
+  announcements,
+  errorMessage,
+  serviceOfHash,
+  serviceView,
+  type Action,
+  type PreviewJson,
+  type ReleaseJson,
+  type ServiceJson,
+} from '../view.js';
 import {h} from './dom.js';
 import {renderService, renderServices} from './render.js';
 
@@ -57,7 +66,7 @@ async function read(): Promise<Snapshot> {
 }
 
 function selectedService(snap: Pick<Snapshot, 'services'>): string | undefined {
-  const wanted = decodeURIComponent(location.hash.slice(1));
+  const wanted = serviceOfHash(location.hash);
   return snap.services.find((s) => s.service === wanted)?.service ?? snap.services[0]?.service;
 }
 
