@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import type {releaseView as apiReleaseView} from '../../src/http/api';
+import type {ServiceSummary} from '../../src/ports';
+import type {PreviewView} from '../../src/releases/preview-decisions';
 import {
   ago,
   announcements,
@@ -17,7 +19,9 @@ import {
   shortDigest,
   targetsView,
   toneOf,
+  type PreviewJson,
   type ReleaseJson,
+  type ServiceJson,
   type TargetJson,
   type TargetView,
 } from '../../src/dashboard/view';
@@ -41,10 +45,13 @@ function rel(release: number, state: string, extra: Partial<ReleaseJson> = {}): 
   };
 }
 
-// The API's release (minus its bookkeeping) must stay readable as the page reads it: a field
-// renamed or retyped in the controller fails this compile.
+// The API's release (minus its bookkeeping), service and preview must stay readable as the page
+// reads them (the page is a program of its own, so it declares them again): a field renamed or
+// retyped in the controller fails this compile.
 const _apiReleasesFit = (r: ReturnType<typeof apiReleaseView>): ReleaseJson => r;
-void _apiReleasesFit;
+const _apiServicesFit = (s: ServiceSummary): ServiceJson => s;
+const _apiPreviewsFit = (p: PreviewView): PreviewJson => p;
+void [_apiReleasesFit, _apiServicesFit, _apiPreviewsFit];
 
 describe('dashboard view: states and values', () => {
   const tones = [
