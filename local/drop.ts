@@ -1,12 +1,14 @@
 /**
  * `npm run drop -- <folder|archive> [--service NAME] [--function TARGET] [--signature-type TYPE] [--rollout POLICY]`:
- * packs a folder as .tar.gz (or takes an archive as it is) and drops it atomically into the
- * local bucket folder of the running stack (`.dropdeploy/local.json`).
+ * packs a folder as .tar.gz (or takes an archive as it is) and uploads it to the running stack's
+ * bucket through its Cloud Storage JSON API (`.dropdeploy/local.json`), as `gcloud storage cp`
+ * would. {@link drop} puts it in the bucket folder instead, atomically, as a user's `cp` does.
  */
 import {spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
+import {Storage} from '@google-cloud/storage';
 import {archiveExtension, serviceNameProblem} from '../src/releases/naming';
 import {REPO_ROOT} from './repo-root';
 import {dropFile} from './bucket/watcher';
@@ -53,8 +55,17 @@ export function packFolder(dir: string): string {
   return out;
 }
 
-/** Drops `args.path` into `bucketDir`; returns the object name. */
-export function drop(bucketDir: string, args: DropArgs, now = new Date()): string {
+/** What one drop sends: the object's name, the archive to send as it, its custom metadata. */
+interface Prepared {
+  object: string;
+  archive: string;
+  metadata: Record<string, string>;
+  /** Removes the archive when it was packed from a folder. */
+  cleanup(): void;
+}
+
+/** Checks `args` and packs a folder: what to send, or a user's error. */
+function prepare(args: DropArgs, now: Date): Prepared {
   const path = resolve(args.path);
   if (!existsSync(path)) throw new Error(`${args.path} does not exist`);
   const isDir = statSync(path).isDirectory();
@@ -71,28 +82,71 @@ export function drop(bucketDir: string, args: DropArgs, now = new Date()): strin
   if (args.rollout) metadata['dropdeploy-rollout'] = args.rollout;
   const object = `${service}/${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}${ext}`;
   const archive = isDir ? packFolder(path) : path;
-  try {
-    dropFile(bucketDir, object, archive, metadata);
-  } finally {
-    if (isDir) rmSync(join(archive, '..'), {recursive: true, force: true});
-  }
-  return object;
+  return {object, archive, metadata, cleanup: () => isDir && rmSync(join(archive, '..'), {recursive: true, force: true})};
 }
 
-function main(): void {
+/** Drops `args.path` into the bucket folder `bucketDir` (atomically, by rename); returns the object name. */
+export function drop(bucketDir: string, args: DropArgs, now = new Date()): string {
+  const p = prepare(args, now);
+  try {
+    dropFile(bucketDir, p.object, p.archive, p.metadata);
+  } finally {
+    p.cleanup();
+  }
+  return p.object;
+}
+
+/** Where {@link upload} sends a drop: the running stack's bucket and its Cloud Storage JSON API. */
+export interface UploadTarget {
+  /** e.g. `http://127.0.0.1:8123` (`storageEndpoint` in local.json). */
+  storageEndpoint: string;
+  bucket: string;
+}
+
+/**
+ * Uploads `args.path` to the stack's bucket through its Cloud Storage JSON API, with the official
+ * client, as `gcloud storage cp` would: the object is final when the upload returns, so the stack
+ * takes it at once (a file copied into the bucket folder waits out a settle time first).
+ * Resolves with the object name and its generation.
+ */
+export async function upload(target: UploadTarget, args: DropArgs, now = new Date()): Promise<{object: string; generation: string}> {
+  const p = prepare(args, now);
+  try {
+    // A local JSON API takes no credentials: the client sends none to a custom endpoint.
+    const storage = new Storage({apiEndpoint: target.storageEndpoint, projectId: 'dropdeploy-local'});
+    const [file] = await storage.bucket(target.bucket).upload(p.archive, {
+      destination: p.object,
+      resumable: false,
+      metadata: Object.keys(p.metadata).length ? {metadata: p.metadata} : {},
+    });
+    return {object: p.object, generation: String(file.metadata.generation)};
+  } catch (err) {
+    throw new Error(
+      `the upload to the local stack at ${target.storageEndpoint} failed (${(err as Error).message}): is \`npm start\` still running? Start it again if not`,
+    );
+  } finally {
+    p.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
   const info = join(process.env.DROPDEPLOY_LOCAL_DIR ?? join(REPO_ROOT, '.dropdeploy'), 'local.json');
   if (!existsSync(info)) {
     console.error('No local stack found (.dropdeploy/local.json is missing): start it first with `npm start` in another terminal.');
     process.exit(2);
   }
-  const {bucketDir} = JSON.parse(readFileSync(info, 'utf8')) as {bucketDir: string};
+  const stack = JSON.parse(readFileSync(info, 'utf8')) as Partial<UploadTarget>;
+  if (!stack.storageEndpoint || !stack.bucket) {
+    console.error(`${info} names no Cloud Storage endpoint: it was written by an older dropdeploy; restart \`npm start\``);
+    process.exit(2);
+  }
   try {
-    const object = drop(bucketDir, parseDropArgs(process.argv.slice(2)));
-    console.log(`dropped ${object} into ${bucketDir}; watch the status in the npm start terminal`);
+    const {object, generation} = await upload({storageEndpoint: stack.storageEndpoint, bucket: stack.bucket}, parseDropArgs(process.argv.slice(2)));
+    console.log(`uploaded gs://${stack.bucket}/${object}#${generation}; watch the status in the npm start terminal`);
   } catch (err) {
     console.error(`drop: ${(err as Error).message}`);
     process.exit(2);
   }
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

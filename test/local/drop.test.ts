@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {describe, it} from 'node:test';
-import {drop, parseDropArgs} from '../../local/drop';
+import {after, before, describe, it} from 'node:test';
+import type {StoredObject} from '../../local/bucket/object-store';
+import {startStorageApi, type StorageApi} from '../../local/bucket/storage-api';
+import {BucketWatcher} from '../../local/bucket/watcher';
+import {drop, parseDropArgs, upload} from '../../local/drop';
 
 describe('parseDropArgs', () => {
   const cases: Array<{name: string; argv: string[]; want?: object; error?: RegExp}> = [
@@ -65,5 +68,57 @@ describe('drop', () => {
     assert.throws(() => drop(bucket(), {path: file, service: 'a'}), /neither a folder nor a \.tar\.gz, \.tgz or \.zip archive/);
     assert.throws(() => drop(bucket(), {path: '/does/not/exist', service: 'a'}), /does not exist/);
     assert.throws(() => drop(bucket(), {path: folder(), service: 'a', signatureType: 'http'}), /--signature-type needs --function/);
+  });
+});
+
+describe('upload (npm run drop): through the stack\'s Cloud Storage JSON API', () => {
+  const root = mkdtempSync(join(tmpdir(), 'dd-dropu-'));
+  const delivered: StoredObject[] = [];
+  let api: StorageApi;
+  let watcher: BucketWatcher;
+  before(async () => {
+    api = await startStorageApi(join(root, 'store'), 'local-sources');
+    // A settle time far beyond the test's: an upload must not wait for it, as a file copied in does.
+    watcher = new BucketWatcher({
+      bucket: 'local-sources',
+      dir: join(root, 'bucket'),
+      storeRoot: join(root, 'store'),
+      deliver: (o) => {
+        delivered.push(o);
+        return Promise.resolve();
+      },
+      settleMs: 60_000,
+    });
+    await watcher.start();
+    api.acceptUploads((object, file, info) => watcher.upload(object, file, info));
+  });
+  after(async () => {
+    await watcher.stop();
+    await api.close();
+  });
+
+  it('packs a folder and uploads it with its metadata: one generation, delivered at once', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dd-dropf-'));
+    writeFileSync(join(d, 'package.json'), '{"name":"x"}');
+    const out = await upload(
+      {storageEndpoint: api.url, bucket: 'local-sources'},
+      {path: d, service: 'greeter', functionTarget: 'helloHttp', signatureType: 'http'},
+      new Date('2026-11-28T09:10:11Z'),
+    );
+    assert.equal(out.object, 'greeter/20261128T091011.tar.gz');
+    assert.equal(delivered.length, 1);
+    assert.equal(delivered[0].name, out.object);
+    assert.equal(delivered[0].generation, out.generation);
+    assert.deepEqual(delivered[0].metadata, {'function-target': 'helloHttp', 'function-signature-type': 'http'});
+    assert.equal(readFileSync(join(root, 'bucket', 'greeter', '20261128T091011.tar.gz')).subarray(0, 2).toString('hex'), '1f8b');
+  });
+
+  it('says what to do when the stack is gone', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'dd-dropf-'));
+    writeFileSync(join(d, 'package.json'), '{}');
+    await assert.rejects(
+      upload({storageEndpoint: 'http://127.0.0.1:9', bucket: 'local-sources'}, {path: d, service: 'a'}),
+      /the upload to the local stack at http:\/\/127\.0\.0\.1:9 failed .*is `npm start` still running\?/,
+    );
   });
 });
