@@ -36,10 +36,13 @@ const row = (cells: Array<string | number>, widths: number[]) =>
   '  ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
 
 /** The local end-to-end figures, every phase. */
-function printLocalEndToEnd(e2e: Record<string, number>): void {
-  console.log("\nlocal end to end (npm start's stack, examples/hello-app), ms");
+function printLocalEndToEnd({median: e2e, runs}: Awaited<ReturnType<typeof localEndToEnd>>): void {
+  console.log(`\nlocal end to end (npm start's stack, examples/hello-app), ms; the median of ${runs.length} runs, each on a fresh stack`);
   console.log(
-    `  drop → serving ${e2e.dropToServingMs} = drop → accepted ${e2e.dropToAcceptedMs} (warm ${e2e.warmDropToAcceptedMs}) + accepted → building (claim, CreateBuild) ${e2e.acceptedToBuildingMs} + build ${e2e.buildMs} + start ${e2e.startMs} + deployed → answering ${e2e.deployedToAnsweringMs}; by hand: install ${e2e.byHandInstallMs} + start ${e2e.byHandStartMs} = ${e2e.byHandTotalMs}`,
+    `  drop → serving ${e2e.dropToServingMs} = drop → accepted ${e2e.dropToAcceptedMs} (warm ${e2e.warmDropToAcceptedMs}) + accepted → building (claim, CreateBuild) ${e2e.acceptedToBuildingMs} + build ${e2e.buildMs} + deploying → serving ${e2e.deployingToServingMs}; deployed recorded ${e2e.servingToDeployedMs} after`,
+  );
+  console.log(
+    `  by hand (median): ${e2e.byHandTotalMs}; all runs: drop → serving ${runs.map((r) => r.dropToServingMs).join(', ')}; by hand ${runs.map((r) => `${r.byHandInstallMs} + ${r.byHandStartMs}`).join(', ')}`,
   );
   console.log(
     `  build phase (building → deploying): first ${e2e.buildMs}, rebuild with unchanged dependencies ${e2e.rebuildMs} (ratio ${ratio(e2e.rebuildMs, e2e.buildMs)}); the builds' own run: first ${e2e.buildRunMs}, rebuild ${e2e.rebuildRunMs} (ratio ${ratio(e2e.rebuildRunMs, e2e.buildRunMs)})`,

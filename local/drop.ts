@@ -123,6 +123,7 @@ export async function upload(target: UploadTarget, args: DropArgs, now = new Dat
   } catch (err) {
     throw new Error(
       `the upload to the local stack at ${target.storageEndpoint} failed (${(err as Error).message}): is \`npm start\` still running? Start it again if not`,
+      {cause: err},
     );
   } finally {
     p.cleanup();
@@ -141,7 +142,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   try {
-    const {object, generation} = await upload({storageEndpoint: stack.storageEndpoint, bucket: stack.bucket}, parseDropArgs(process.argv.slice(2)));
+    const {object, generation} = await upload(
+      {storageEndpoint: stack.storageEndpoint, bucket: stack.bucket},
+      parseDropArgs(process.argv.slice(2)),
+    );
     console.log(`uploaded gs://${stack.bucket}/${object}#${generation}; watch the status in the npm start terminal`);
   } catch (err) {
     console.error(`drop: ${(err as Error).message}`);

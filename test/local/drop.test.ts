@@ -71,7 +71,7 @@ describe('drop', () => {
   });
 });
 
-describe('upload (npm run drop): through the stack\'s Cloud Storage JSON API', () => {
+describe("upload (npm run drop): through the stack's Cloud Storage JSON API", () => {
   const root = mkdtempSync(join(tmpdir(), 'dd-dropu-'));
   const delivered: StoredObject[] = [];
   let api: StorageApi;
@@ -110,7 +110,12 @@ describe('upload (npm run drop): through the stack\'s Cloud Storage JSON API', (
     assert.equal(delivered[0].name, out.object);
     assert.equal(delivered[0].generation, out.generation);
     assert.deepEqual(delivered[0].metadata, {'function-target': 'helloHttp', 'function-signature-type': 'http'});
-    assert.equal(readFileSync(join(root, 'bucket', 'greeter', '20261128T091011.tar.gz')).subarray(0, 2).toString('hex'), '1f8b');
+    assert.equal(
+      readFileSync(join(root, 'bucket', 'greeter', '20261128T091011.tar.gz'))
+        .subarray(0, 2)
+        .toString('hex'),
+      '1f8b',
+    );
   });
 
   it('says what to do when the stack is gone', async () => {
