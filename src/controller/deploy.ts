@@ -22,7 +22,7 @@ import {
 } from '../releases/service-spec';
 import {effectivePolicy} from '../releases/policy-patch';
 import {invalidTargetsMessage, resolveTargets, type DeployTarget} from '../releases/targets';
-import type {Services} from '../ports';
+import type {Services, StoredPolicy} from '../ports';
 import type {Ctx} from './deps';
 import {deployedEnvRecord, envBase} from './deploy-env';
 import {publishPending} from './outbox';
@@ -42,9 +42,14 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string, e
   const store = await deps.store();
   const holder = deps.newId();
   const {leaseMs} = durations(deps.config);
+  // The service's policy is read beside the lock's transaction, not after it: one round trip
+  // less before Cloud Run is called. After a wait for another deploy it is read again.
+  let policy: Promise<StoredPolicy | undefined> | undefined = store.getPolicy(release.service);
+  policy.catch(() => undefined); // read again below if it failed
   const lease = await retryWhileBusy(ctx, `a deploy of service ${release.service}`, async () => {
     const l = await store.leaseDeploy(release.service, release.release, image, holder, deps.now(), leaseMs);
     if (l.kind !== 'busy') return l;
+    policy = undefined;
     if (l.stalled?.image) {
       // A newer release's deploy stopped half way (its handler failed or died) and nobody holds
       // the lock: finish it here. Waiting for its own redelivery could take long, or never
@@ -68,7 +73,14 @@ export async function deployRelease(ctx: Ctx, release: Release, image: string, e
   // is renewed while the rollout is waited for.
   const renewal = keepDeployLock(ctx, r, holder);
   const [rolled, announced] = await Promise.allSettled([
-    rollout(ctx, r, lease.value.image, envValues, holder),
+    rollout(
+      ctx,
+      r,
+      lease.value.image,
+      envValues,
+      holder,
+      policy?.catch(() => store.getPolicy(r.service)),
+    ),
     publishPending(ctx, r),
   ]).finally(renewal.stop);
   let result: DeployResult;
@@ -125,13 +137,20 @@ function keepDeployLock(ctx: Ctx, r: Release, holder: string): {stop: () => void
  * The release's deploy: a preview to the primary target alone; otherwise to each of the policy's
  * targets (one, the controller's own region, unless the policy lists more).
  */
-async function rollout(ctx: Ctx, r: Release, image: string, envValues: Record<string, string>, holder: string): Promise<DeployResult> {
+async function rollout(
+  ctx: Ctx,
+  r: Release,
+  image: string,
+  envValues: Record<string, string>,
+  holder: string,
+  storedPolicy?: Promise<StoredPolicy | undefined>,
+): Promise<DeployResult> {
   // A preview has no traffic to protect: it deploys at once, beside the main line.
   if (r.preview) return deployPreview(ctx, r, image);
   const {deps} = ctx;
   const foreign = imageProblem(deps.config, r.service, image);
   if (foreign) throw new PermanentError(foreign, 'IMAGE_NOT_ALLOWED');
-  const layers = await policyLayers(ctx, r);
+  const layers = await policyLayers(ctx, r, storedPolicy);
   const policy = effectivePolicy(layers.configured, layers.stored, layers.override);
   const resolved = resolveTargets(policy, homeTarget(deps.config));
   if (!resolved.ok) throw new PermanentError(invalidTargetsMessage(r.service, resolved.message, layers), 'INVALID_TARGETS');

@@ -86,8 +86,8 @@ export interface PolicyLayers {
   override?: PartialPolicy;
 }
 
-/** The layers of the policy release `r` deploys with. */
-export async function policyLayers(ctx: Ctx, r: Release): Promise<PolicyLayers> {
-  const stored = await (await ctx.deps.store()).getPolicy(r.service);
+/** The layers of the policy release `r` deploys with; `read`: the service's stored policy when already read. */
+export async function policyLayers(ctx: Ctx, r: Release, read?: Promise<StoredPolicy | undefined>): Promise<PolicyLayers> {
+  const stored = await (read ?? (await ctx.deps.store()).getPolicy(r.service));
   return {configured: ctx.deps.config.rolloutPolicy, stored: stored?.policy, override: r.source?.rollout};
 }
