@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {Status} from 'google-gax';
 import {FaultPlan, requestResource, type FaultSpec} from './faults';
-import {clonePlain, decodePlain, encodePlain, protoRoot, type PlainMessage} from './protos';
+import {clonePlain, decodePlain, encodePlain, protoRoot, warmCodecs, type PlainMessage} from './protos';
 import {RpcError} from './rpc-error';
 
 /** One RPC as the emulator received it (faulted calls included). */
@@ -89,6 +89,7 @@ export abstract class GrpcEmulator {
   async start(port = 0): Promise<number> {
     if (this.server) throw new Error('emulator already started');
     const server = new grpc.Server();
+    warmCodecs();
     for (const {service, handlers} of this.servedServices()) {
       const implementation: grpc.UntypedServiceImplementation = {};
       for (const [name, handler] of Object.entries(handlers)) {
