@@ -46,16 +46,21 @@ export function createDeps(config: Config): Deps {
   };
   const pubsub = once(async () => opened(new (await import('@google-cloud/pubsub')).PubSub({projectId: config.projectId})));
   // One Cloud Run client for the deploys and the API's invoker check (constructing one loads its protos).
-  const run = once(async () =>
-    initialized(
+  const run = once(async () => {
+    const client = await initialized(
       opened(
         new (await import('@google-cloud/run')).ServicesClient({
           projectId: config.projectId,
           ...(await grpcEndpoint(config.endpoints.cloudRun)),
         }),
       ),
-    ),
-  );
+    );
+    if (config.preloadClients) {
+      const {cloudRunSamples, warmCodecs} = await import('./google/warm-codecs');
+      await warmCodecs(client.servicesStub, cloudRunSamples(config));
+    }
+    return client;
+  });
   const revisions = once(async () =>
     initialized(
       opened(
@@ -91,12 +96,14 @@ export function createDeps(config: Config): Deps {
     builds: once<Builds>(async () => {
       const {CloudBuildClient} = await import('@google-cloud/cloudbuild');
       const {CloudBuildAdapter} = await import('./google/cloud-build');
-      return new CloudBuildAdapter(
-        await initialized(
-          opened(new CloudBuildClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.cloudBuild))})),
-        ),
-        config.projectId,
+      const client = await initialized(
+        opened(new CloudBuildClient({projectId: config.projectId, ...(await grpcEndpoint(config.endpoints.cloudBuild))})),
       );
+      if (config.preloadClients) {
+        const {cloudBuildSamples, warmCodecs} = await import('./google/warm-codecs');
+        await warmCodecs(client.cloudBuildStub, cloudBuildSamples(config));
+      }
+      return new CloudBuildAdapter(client, config.projectId);
     }),
     services: (target) => {
       // One adapter per project and region, all on the one client: the location is in every resource name.
