@@ -23,6 +23,11 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   // Messages of other builds in the project are common: decide from the message before any call.
   if (input.tags.length && !input.tags.includes(BUILD_TAG)) return ignored(log, 'not a dropdeploy build');
   if (!isTerminalBuildStatus(input.status)) return ignored(log, `status ${input.status} is not terminal`);
+  // The release the message names is read while GetBuild runs: one round trip less before the
+  // deploy. The message proves nothing, so the read is used only if GetBuild names the same one.
+  const named = releaseOfBuild(input, deps.config.firestore.root);
+  const early = named && deps.store().then((st) => st.get(named.service, named.release));
+  early?.catch(() => undefined); // read again below if it failed
   const build = await (await deps.builds()).get(input.buildId);
   const owner = releaseOfBuild(build, deps.config.firestore.root);
   if (!owner)
@@ -41,7 +46,8 @@ export async function handleBuildStatus(ctx: Ctx, input: BuildInput): Promise<Ou
   log = log.with({service: owner.service, release: owner.release});
   const c: Ctx = {...ctx, log};
   const store = await deps.store();
-  let r = await store.get(owner.service, owner.release);
+  const same = early && named.service === owner.service && named.release === owner.release;
+  let r = same ? await early.catch(() => store.get(owner.service, owner.release)) : await store.get(owner.service, owner.release);
   if (!r) return ignored(log, `release ${owner.service} v${owner.release} is not in this installation's store`);
   const notItsBuild = (rel: Release) =>
     ignored(log, `build ${build.id} is not the build of ${rel.service} v${rel.release} (${rel.buildId ?? 'none recorded'})`);
