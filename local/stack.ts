@@ -349,6 +349,7 @@ async function startBuildAndRun(
     logs,
     dependencyCache: {dir: dirs.buildCache, maxBytes: opts.buildCacheMaxBytes},
   });
+  const warmBuilder = builder.warmUp();
   const publishBuild = publishToCloudBuildsTopic(buildStatus.topic);
   const saveError = (err: Error) => log(`stack: ${err.message}`);
   const cloudBuild: CloudBuildEmulator = new CloudBuildEmulator({
@@ -411,6 +412,7 @@ async function startBuildAndRun(
   });
   const rest = await startRestServers({cloudBuild, cloudRun, monitoring, logs}, started);
   await restoreServices(cloudRun, router, saved, log);
+  await warmBuilder;
   return {
     rest,
     cloudBuildEndpoint: `127.0.0.1:${buildPort}`,

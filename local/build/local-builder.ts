@@ -5,7 +5,8 @@
  * pushes the result to the local registry.
  */
 import {existsSync, mkdirSync} from 'node:fs';
-import {mkdir, rm} from 'node:fs/promises';
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {create as createTar} from 'tar';
 import {dirname, join} from 'node:path';
 import {generationPath, readObject} from '../bucket/object-store';
 import type {StoredBuild} from '../cloud-build/messages';
@@ -19,6 +20,8 @@ import {BuildFailure} from './build-failure';
 import {findNpm, nodeModulesAbove, npmLocations, npmVersion} from './build-host';
 import {buildWithBuildpacks, type BuildpacksRun} from './buildpacks/build';
 import {DependencyCache} from './buildpacks/dependency-cache';
+import {planBuild} from './buildpacks/plan';
+import {readSource} from './buildpacks/read-source';
 import {buildDockerfile} from './dockerfile/build-dockerfile';
 import {ExtractError, extractArchive, type ExtractLimits} from './extract';
 
@@ -50,6 +53,12 @@ export interface LocalBuilderOptions {
 export type LocalBuilder = BuildRunner & {
   /** Stops a running build's work (kills its processes); its status is left as the emulator set it. */
   cancel(buildId: string): void;
+  /**
+   * Extracts and plans a tiny source once, in a folder removed after: the first extraction and
+   * plan of a process run cold (18–30 ms measured in the stack, against 3–7 ms after), and the
+   * first drop's build should not wait for that. Never fails: it is only a warm-up.
+   */
+  warmUp(): Promise<void>;
 };
 
 /** Creates the runner to give the CloudBuildEmulator: each build runs asynchronously to a terminal status. */
@@ -122,6 +131,32 @@ export function createLocalBuilder(opts: LocalBuilderOptions): LocalBuilder {
     if (!abort) return;
     opts.logs.line(buildId, 'CANCELLED: the build was cancelled; stopping it');
     abort.abort();
+  };
+  runner.warmUp = async () => {
+    let dir: string | undefined;
+    try {
+      dir = await mkdtemp(join(opts.workRoot, 'warm-up-'));
+      const src = join(dir, 'source');
+      await mkdir(src);
+      await writeFile(
+        join(src, 'package.json'),
+        JSON.stringify({name: 'warm-up', scripts: {start: 'node index.js'}, engines: {node: '>=20'}}),
+      );
+      await writeFile(join(src, 'index.js'), '');
+      await createTar({gzip: true, file: join(dir, 'source.tar.gz'), cwd: src}, ['.']);
+      const out = await extractArchive(join(dir, 'source.tar.gz'), 'warm-up/source.tar.gz', join(dir, 'src'), opts.limits);
+      planBuild({
+        ...readSource(out.root),
+        stepEnv: [],
+        hostNode: process.version,
+        hostNpm: machine.npmVersion,
+        pnpmStore: join(dir, 'pnpm'),
+      });
+    } catch {
+      // Only a warm-up: a real build meets (and reports) whatever failed here.
+    } finally {
+      if (dir) await rm(dir, {recursive: true, force: true});
+    }
   };
   return runner;
 }

@@ -1,7 +1,7 @@
 import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync, spawn} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {CloudBuildClient} from '@google-cloud/cloudbuild';
@@ -383,6 +383,17 @@ describe('local builder through the Cloud Build emulator and the official client
       done.statusDetail!,
       /^npm run gcp-build failed \(exit code 127\): the command "tsc" was not found\. Build tools come from the source's own dependencies: add "typescript" to devDependencies in package\.json/,
     );
+  });
+
+  it('warms up (extracts and plans a tiny source) without leaving anything in its work folder', async () => {
+    const workRoot = mkdtempSync(join(tmpdir(), 'dd-warm-work-'));
+    const warm = createLocalBuilder({storeRoot, bucket: BUCKET, registry, workRoot, logs});
+    const before = readdirSync(workRoot);
+    await warm.warmUp();
+    assert.deepEqual(readdirSync(workRoot), before);
+    // A work folder that is gone: the warm-up fails quietly, and builds report it themselves.
+    rmSync(workRoot, {recursive: true, force: true});
+    await warm.warmUp();
   });
 
   it('refuses a work folder inside a Node.js project, whose node_modules npm and node would use', () => {
