@@ -2,8 +2,9 @@
  * `npm run bench`: starts the emulators, measures, prints a table and writes
  * bench/results.json. Numbers, never assertions.
  *   BENCH_RUNS (cold starts per variant, default 5), BENCH_EVENTS (default 1000),
- *   BENCH_DEPLOYS (build SUCCESS → deploy rounds, default 200); BENCH_ONLY=local runs only the
- *   local end to end (npm start's stack), printed, without results.json.
+ *   BENCH_DEPLOYS (build SUCCESS → deploy rounds, default 200), BENCH_LOCAL_RUNS (fresh local
+ *   stacks, default 3); BENCH_ONLY=local runs only the local end to end (npm start's stack),
+ *   printed, without results.json.
  */
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
