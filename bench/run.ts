@@ -65,6 +65,8 @@ async function main(): Promise<void> {
   process.env.FIRESTORE_EMULATOR_HOST = firestoreEmu.host;
   const build = new CloudBuildEmulator();
   const run = new CloudRunEmulator();
+  let stopped: Promise<unknown> | undefined;
+  const stopEmulators = () => (stopped ??= Promise.all([build.stop(), run.stop(), pubsubEmu.stop(), firestoreEmu.stop()]));
   try {
     const [buildPort, runPort] = await Promise.all([build.start(), run.start()]);
     const pubsub = new PubSub({projectId});
@@ -196,6 +198,9 @@ async function main(): Promise<void> {
       `  throughput dropdeploy/floor: ${burstRatios.map((r) => `${r.dropdeployVsFloor} (${r.instances} instance${r.instances > 1 ? 's' : ''})`).join(', ')}`,
     );
 
+    // The bench's own emulators stop first: the local stack starts its own, and the burst's
+    // emulators would still be busy (their JIT, their GC) on the cores the local builds use.
+    await stopEmulators();
     const e2e = await localEndToEnd();
     printLocalEndToEnd(e2e);
 
@@ -212,7 +217,7 @@ async function main(): Promise<void> {
     writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
     console.log(`\nwritten ${out}`);
   } finally {
-    await Promise.all([build.stop(), run.stop(), pubsubEmu.stop(), firestoreEmu.stop()]);
+    await stopEmulators();
   }
 }
 
